@@ -1,0 +1,114 @@
+"""DuckDB plumbing shared by every stage: connect, read packaged SQL, swap tables.
+
+Identifiers only ever come from file names or constants that pass
+:func:`check_identifier`; values are bound as ``$name`` parameters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from features.errors import ConfigError
+
+__all__ = [
+    "check_identifier",
+    "connect",
+    "read_sql",
+    "run_sql",
+    "swap_table",
+    "table_exists",
+    "transaction",
+]
+
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+_BAD_IDENTIFIER = "{what} {name!r} is not a safe SQL identifier (^[a-z][a-z0-9_]*$)."
+
+
+def check_identifier(name: str, what: str = "Identifier") -> str:
+    """Return ``name`` if it is a safe lower-case identifier, else raise ConfigError."""
+    if not _IDENTIFIER.match(name):
+        raise ConfigError(_BAD_IDENTIFIER.format(what=what, name=name))
+    return name
+
+
+def connect(path: Path | str | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse (``None`` or ``":memory:"`` for an in-memory database).
+
+    Parameters
+    ----------
+    path : Path, str or None
+        DuckDB file; its parent folder is created.
+    read_only : bool
+        Open without write access (the web app and reports).
+
+    Returns
+    -------
+    duckdb.DuckDBPyConnection
+    """
+    if path is None or str(path) == ":memory:":
+        return duckdb.connect(":memory:")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), read_only=read_only)
+
+
+def read_sql(package: str, *parts: str) -> str:
+    """Read a SQL file shipped as package data, e.g. ``read_sql("features", "sql", "x.sql")``."""
+    return (resources.files(package).joinpath(*parts)).read_text(encoding="utf-8")
+
+
+def run_sql(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, Any] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Execute one statement with named ``$`` parameters and return the connection."""
+    if params:
+        return con.execute(sql, dict(params))
+    return con.execute(sql)
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Tell whether ``schema.table`` exists as a table or view."""
+    row = con.execute(
+        "select count(*) from information_schema.tables"
+        " where table_schema = $s and table_name = $t",
+        {"s": schema, "t": table},
+    ).fetchone()
+    return bool(row and row[0])
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Run a block in one transaction: commit on success, roll back on any error."""
+    con.execute("begin transaction")
+    try:
+        yield con
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
+
+
+def swap_table(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    select_sql: str,
+    params: Mapping[str, Any] | None = None,
+) -> None:
+    """Replace ``schema.table`` with the result of ``select_sql`` in one statement.
+
+    ``create or replace table`` is atomic in DuckDB: readers see the old table
+    or the new one, never a half-written one. Call inside :func:`transaction`
+    to swap several tables together.
+    """
+    check_identifier(schema, "Schema")
+    check_identifier(table, "Table")
+    con.execute(f"create schema if not exists {schema}")
+    run_sql(con, f"create or replace table {schema}.{table} as {select_sql}", params)

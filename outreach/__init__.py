@@ -1,0 +1,5 @@
+"""outreach package of Opspor."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,1 @@
+"""Opspor web app."""
