@@ -36,10 +36,10 @@ out = Console()
 T = TypeVar("T")
 
 OutputDirOpt = Annotated[
-    Path | None, typer.Option("--output-dir", help="Root of all outputs [env OPSPOR_OUTPUT_DIR].")
+    Path | None, typer.Option("--output-dir", help="Root of all outputs (env OPSPOR_OUTPUT_DIR).")
 ]
 DbOpt = Annotated[
-    Path | None, typer.Option("--db", help="DuckDB warehouse [env OPSPOR_DB].")
+    Path | None, typer.Option("--db", help="DuckDB warehouse (env OPSPOR_DB).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Tracebacks and info logs.")]
