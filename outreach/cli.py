@@ -183,3 +183,569 @@ def _progress(state: _State, label: str) -> Any:
             yield advance
 
     return bar()
+
+
+# --- load ------------------------------------------------------------------
+
+ExtractDirArg = Annotated[
+    Path, typer.Argument(help="Extract folder: extract.json + one CSV or Parquet per table.")
+]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Validate and report, but write nothing.")
+]
+
+
+@app.command("load")
+def load_command(
+    ctx: typer.Context,
+    extract_dir: ExtractDirArg,
+    dry_run: DryRunOpt = False,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Validate a journal extract, quarantine bad rows, load it into raw.* (idempotent)."""
+    from features.load import load_extract
+    from features.load_report import format_report
+
+    state = _state(ctx, db=db, as_json=as_json)
+    _run(
+        state,
+        lambda: load_extract(extract_dir, settings=state.settings, dry_run=dry_run),
+        format_report,
+    )
+
+
+# --- outreach ----------------------------------------------------------------
+
+ProgrammeOpt = Annotated[
+    str,
+    typer.Option(
+        "--programme",
+        help="Programme name (outreach/programmes/*.toml) or a TOML path.",
+    ),
+]
+WeekOpt = Annotated[str, typer.Option("--week", help="ISO week, e.g. 2026-W48.")]
+UserOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--user", help="Who acts, for the audit log [default $USER, else cli]."
+    ),
+]
+
+
+def _outreach_call(state: _State, body: Callable[[Any], T]) -> Callable[[], T]:
+    """Wrap an entry function so it runs on an open warehouse connection."""
+
+    def call() -> T:
+        from features.db import connect
+
+        con = connect(state.settings.warehouse)
+        try:
+            return body(con)
+        finally:
+            con.close()
+
+    return call
+
+
+def _render_list(r: Any) -> str:
+    c = r.counts
+    suppressed = ", ".join(
+        f"{k} {v}" for k, v in {**c["excluded"], **c["suppressed"]}.items() if v
+    )
+    files = ", ".join(r.paths.values()) or "no files"
+    return (
+        f"List {r.list_id} ({r.status}): {c['listed']} listed of "
+        f"{c['eligible']} eligible ({c['held_out']} held out; "
+        f"kept off: {suppressed or 'none'}); as of {r.as_of_date} "
+        f"(week starts {r.week_start}, extract {r.extract_date}); "
+        f"model {r.model_uri}; wrote {files}"
+    )
+
+
+@app.command("list")
+def list_command(
+    ctx: typer.Context,
+    programme: ProgrammeOpt,
+    week: WeekOpt,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="csv, xlsx or html [default: all three]."),
+    ] = None,
+    model_uri: Annotated[
+        str | None,
+        typer.Option(
+            "--model-uri", help="Champion URI, e.g. models:/diabetes_harm_365d/3."
+        ),
+    ] = None,
+    regenerate: Annotated[
+        bool, typer.Option("--regenerate", help="Replace the frozen list.")
+    ] = False,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why it is regenerated.")
+    ] = None,
+    user: UserOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build (or return the frozen) weekly outreach list and export it."""
+    from outreach.exports import EXPORT_FORMATS
+    from outreach.lists import build_weekly_list
+    from outreach.programmes import load_programme
+
+    state = _state(ctx, db=db, as_json=as_json)
+    formats = EXPORT_FORMATS if fmt is None else (fmt,)
+    call = _outreach_call(
+        state,
+        lambda con: build_weekly_list(
+            con,
+            load_programme(programme),
+            week=week,
+            model_uri=model_uri,
+            actor=user,
+            regenerate=regenerate,
+            reason=reason,
+            output_dir=state.settings.output_dir,
+            formats=formats,
+        ),
+    )
+    _run(state, call, _render_list)
+
+
+def _render_record(r: Any) -> str:
+    refused = "; ".join(f"row {x['row']}: {x['reason']}" for x in r.refused)
+    return (
+        f"Recorded {r.n_recorded} outcome(s) on list {r.list_id} "
+        f"({r.n_duplicates} already known, "
+        f"{r.n_blank} blank, {r.n_opt_outs} new opt-out(s)); refused {len(r.refused)}"
+        + (f": {refused}" if refused else "")
+    )
+
+
+@app.command("record")
+def record_command(
+    ctx: typer.Context,
+    programme: ProgrammeOpt,
+    week: WeekOpt,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file", help="Filled-in record sheet (.csv or the .xlsx export)."
+        ),
+    ] = None,
+    citizen: Annotated[
+        str | None, typer.Option("--citizen", help="One entry: pseudonymous id.")
+    ] = None,
+    outcome: Annotated[
+        str | None,
+        typer.Option(
+            help="reached, screened, declined, unreachable or wrong_contact_data."
+        ),
+    ] = None,
+    outcome_date: Annotated[
+        str | None, typer.Option("--date", help="Date of the outcome [default today].")
+    ] = None,
+    opt_out: Annotated[
+        bool, typer.Option("--opt-out", help="With declined: never list again.")
+    ] = False,
+    note: Annotated[
+        str | None, typer.Option(help="Free-text note (no health data).")
+    ] = None,
+    user: UserOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record what happened: a coordinator's sheet or one entry; refuse bad rows."""
+    from outreach.recording import record_contacts
+
+    state = _state(ctx, db=db, as_json=as_json)
+    entries = []
+    if citizen is not None or outcome is not None:
+        entries.append(
+            {
+                "citizen_id": citizen,
+                "outcome": outcome,
+                "outcome_date": outcome_date or date.today().isoformat(),
+                "opt_out": "yes" if opt_out else "",
+                "note": note,
+            }
+        )
+    call = _outreach_call(
+        state,
+        lambda con: record_contacts(
+            con, programme=programme, week=week, file=file, entries=entries, actor=user
+        ),
+    )
+    _run(state, call, _render_record)
+
+
+def _render_evaluation(r: Any) -> str:
+    if r.status != "ok":
+        return str(r.message)
+    lines = [
+        f"{r.programme}: {r.n_weeks} week(s), {r.n_listed} listed, "
+        f"{r.n_held_out} held out"
+    ]
+    lines += [
+        f"  {e['outcome']} ({e['comparison']}): {e['difference']:+.3f} "
+        f"[{e['ci_low']:+.3f}, {e['ci_high']:+.3f}]"
+        for e in r.estimates
+        if e["difference"] is not None
+    ]
+    return "\n".join(lines)
+
+
+@app.command("evaluate")
+def evaluate_command(
+    ctx: typer.Context,
+    programme: ProgrammeOpt,
+    follow_up_days: Annotated[
+        int | None,
+        typer.Option(help="Follow-up window in days [default from the programme]."),
+    ] = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Estimate the effect of outreach from the randomised hold-outs."""
+    from outreach.evaluate import evaluate_outreach
+    from outreach.programmes import load_programme
+
+    state = _state(ctx, db=db, as_json=as_json)
+    call = _outreach_call(
+        state,
+        lambda con: evaluate_outreach(
+            con, load_programme(programme), follow_up_days=follow_up_days
+        ),
+    )
+    _run(state, call, _render_evaluation)
+
+
+def _render_report(r: Any) -> str:
+    def cell(value: Any) -> str:
+        return "<suppressed>" if value is None else str(value)
+
+    lines = [
+        f"{r.programme}: weeks {', '.join(r.weeks)} "
+        f"(groups under {r.min_cell_size} suppressed)"
+    ]
+    lines += [
+        f"  {row['scope']:9} {row['week']:8} {row['education_level']:16}"
+        f" listed {cell(row['listed'])}"
+        f" reached {cell(row['reached'])} screened {cell(row['screened'])}"
+        f" declined {cell(row['declined'])}"
+        for row in r.rows
+    ]
+    return "\n".join(lines)
+
+
+@app.command("programme-report")
+def programme_report_command(
+    ctx: typer.Context,
+    programme: ProgrammeOpt,
+    week: Annotated[
+        str | None, typer.Option("--week", help="One ISO week [default all].")
+    ] = None,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="Also write .csv or .json.")
+    ] = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Report listed, reached, screened, declined: by week, over time, by education."""
+    from outreach.programmes import load_programme
+    from outreach.report import build_programme_report
+
+    state = _state(ctx, db=db, as_json=as_json)
+    call = _outreach_call(
+        state,
+        lambda con: build_programme_report(
+            con, load_programme(programme).name, week=week, out_path=out_path
+        ),
+    )
+    _run(state, call, _render_report)
+
+
+@app.command("audit-log")
+def audit_log_command(
+    ctx: typer.Context,
+    programme: Annotated[
+        str | None, typer.Option("--programme", help="One programme.")
+    ] = None,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="Export to .csv or .json.")
+    ] = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show or export the outreach audit trail (who, when, what; counts only)."""
+    from outreach.audit_log import export_audit_log
+
+    state = _state(ctx, db=db, as_json=as_json)
+    call = _outreach_call(
+        state, lambda con: export_audit_log(con, out_path, programme=programme)
+    )
+    _run(
+        state,
+        call,
+        lambda r: "\n".join(
+            [f"{r.n_events} event(s)" + (f"; wrote {r.path}" if r.path else "")]
+            + [
+                f"  {e['at']} {e['event']:11} {e['actor']:10} {e['list_id'] or ''}"
+                for e in r.events[-20:]
+            ]
+        ),
+    )
+
+
+# --- models ------------------------------------------------------------------
+
+SpecArg = Annotated[
+    str, typer.Argument(help="models/specs/<name>.toml, another spec file, or a spec name.")
+]
+ModelOpt = Annotated[
+    str,
+    typer.Option("--model", help="NAME, NAME@ALIAS or NAME@VERSION (bare NAME = champion)."),
+]
+AsOfOpt = Annotated[str, typer.Option("--as-of", help="As-of date, YYYY-MM-DD.")]
+_BAD_AS_OF = "The '--as-of' option must be a date (YYYY-MM-DD). Got {value!r} instead."
+
+
+def _models_date(value: str) -> date:
+    """Parse an ISO date option; ConfigError (exit 2) if it is not one."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise ConfigError(_BAD_AS_OF.format(value=value)) from error
+
+
+def _render_train(r: Any) -> str:
+    m = r.metrics["precision_at_capacity"]
+    auc = r.metrics["roc_auc"]
+    return (
+        f"Registered {r.model_uri} ({r.estimator}{', champion' if r.champion else ''}); "
+        f"test {r.test_date}: precision@{r.k_capacity} {m['value']:.3f} "
+        f"[{m['ci_low']:.3f}, {m['ci_high']:.3f}], AUROC {auc['value']:.3f}; "
+        f"rows {r.rows}, events {r.events}"
+    )
+
+
+@app.command("train")
+def train_command(
+    ctx: typer.Context, spec: SpecArg, db: DbOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Train, calibrate, validate, log and register the model a spec describes."""
+    from models.spec import load_spec
+    from models.train import train_model
+
+    state = _state(ctx, db=db, as_json=as_json)
+    _run(state, lambda: train_model(load_spec(spec), settings=state.settings), _render_train)
+
+
+def _render_promote(r: Any) -> str:
+    if r.k is None:
+        return f"{r.name}: version {r.version} is champion ({r.decision})"
+    return (
+        f"{r.name}: version {r.version} is champion ({r.decision}); precision@{r.k} "
+        f"{r.challenger_value:.3f} vs {r.champion_value:.3f} for version "
+        f"{r.previous_champion} on {r.n_test} test citizens at {r.test_date}"
+    )
+
+
+@app.command("promote")
+def promote_command(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Argument(help="NAME@VERSION to make champion.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Promote even if worse at capacity.")
+    ] = False,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why --force is used (recorded).")
+    ] = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Move the champion alias if the challenger is at least as good at capacity k."""
+    from models.promote import promote_model
+
+    state = _state(ctx, db=db, as_json=as_json)
+    _run(
+        state,
+        lambda: promote_model(state.settings, model, force=force, reason=reason),
+        _render_promote,
+    )
+
+
+@app.command("score")
+def score_command(
+    ctx: typer.Context,
+    model: ModelOpt,
+    as_of: AsOfOpt,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write calibrated risk and rank of every cohort member to scoring.scores."""
+    from models.score import score_citizens
+
+    state = _state(ctx, db=db, as_json=as_json)
+    _run(
+        state,
+        lambda: score_citizens(state.settings, model=model, as_of=_models_date(as_of)),
+        lambda r: f"Scored {r.n_scored:,} citizens ({r.cohort}) at {r.as_of_date} "
+        f"with {r.model_uri} into {r.table}",
+    )
+
+
+@app.command("explain")
+def explain_command(
+    ctx: typer.Context,
+    model: ModelOpt,
+    as_of: AsOfOpt,
+    top: Annotated[int, typer.Option("--top", min=1, max=10, help="Reasons per citizen.")] = 3,
+    lang: Annotated[str, typer.Option("--lang", help="Reason language: da or en.")] = "da",
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Explain each score in plain language (SHAP on the ranked score) into scoring.reasons."""
+    from models.explain import explain_scores
+
+    state = _state(ctx, db=db, as_json=as_json)
+
+    def call() -> Any:
+        if lang not in ("da", "en"):
+            raise ConfigError(f"The '--lang' option must be 'da' or 'en'. Got {lang!r} instead.")
+        return explain_scores(
+            state.settings, model=model, as_of=_models_date(as_of), top=top, language=lang  # type: ignore[arg-type]
+        )
+
+    _run(
+        state,
+        call,
+        lambda r: f"Explained {r.n_citizens:,} citizens ({r.n_reasons:,} reasons, {r.language}) "
+        f"at {r.as_of_date} for {r.model_uri} into {r.table}",
+    )
+
+
+# --- reports -----------------------------------------------------------------
+
+ReportProgrammeOpt = Annotated[
+    str, typer.Option("--programme", help="Programme name (outreach/programmes/*.toml) or a TOML path.")
+]
+ReportModelOpt = Annotated[
+    str | None, typer.Option("--model", help="NAME@VERSION (or NAME@ALIAS), e.g. diabetes_harm_365d@3.")
+]
+
+
+def _programme_dict(programme: Any) -> dict[str, Any]:
+    """A loaded Programme as a plain dict (reports never import outreach)."""
+    return {f.name: getattr(programme, f.name) for f in dataclasses.fields(programme)}
+
+
+def _render_audit(r: Any) -> str:
+    return (
+        f"Audit {r.programme}/{r.scope} ({r.model_uri}, as of {r.as_of_date}): {r.n_cohort} citizens, "
+        f"{r.n_selected} on the list at k={r.k}, outcome observed for {r.n_observed}; "
+        f"{r.n_flags} flag(s), {r.n_breaches} breach(es); wrote {r.html}"
+    )
+
+
+@app.command("audit")
+def audit_command(
+    ctx: typer.Context,
+    programme: ReportProgrammeOpt,
+    week: Annotated[str | None, typer.Option("--week", help="Audit this week's list, e.g. 2026-W48.")] = None,
+    model: ReportModelOpt = None,
+    capacity: Annotated[int | None, typer.Option("--k", help="Capacity [default: the programme's].")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="With --model: the scored date.")] = None,
+    outcome: Annotated[str | None, typer.Option("--outcome", help="Outcome [default: the model's].")] = None,
+    fairness_config: Annotated[
+        Path | None, typer.Option("--config", help="Fairness TOML [default: reports/fairness.toml].")
+    ] = None,
+    fail_on_breach: Annotated[
+        bool, typer.Option("--fail-on-breach", help="Exit 3 when a fairness threshold is breached.")
+    ] = False,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fairness audit of a programme's week list or of a model version (HTML, PDF, JSON)."""
+    from outreach.programmes import load_programme
+    from reports.audit import run_audit
+    from reports.config import FairnessConfig
+
+    state = _state(ctx, db=db, as_json=as_json)
+
+    def call() -> Any:
+        prog = load_programme(programme)
+        try:
+            as_of_date = None if as_of is None else date.fromisoformat(as_of)
+        except ValueError as error:
+            raise ConfigError(f"--as-of must be a date YYYY-MM-DD. Got {as_of!r} instead.") from error
+        return run_audit(
+            state.settings,
+            programme=prog.name,
+            k=capacity or prog.capacity_per_week,
+            week=week,
+            model=model,
+            outcome=outcome,
+            municipalities=prog.municipalities,
+            as_of_date=as_of_date,
+            config=None if fairness_config is None else FairnessConfig.from_toml(fairness_config),
+            fail_on_breach=fail_on_breach,
+        )
+
+    _run(state, call, _render_audit)
+
+
+@app.command("card")
+def card_command(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Option("--model", help="NAME@VERSION (or NAME@ALIAS).")],
+    metadata: Annotated[
+        Path | None, typer.Option("--metadata", help="Model metadata JSON instead of MLflow.")
+    ] = None,
+    audit_file: Annotated[
+        Path | None, typer.Option("--audit", help="fairness.json [default: newest for the version].")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the model card (HTML + Markdown, TRIPOD+AI checklist) of a registered version."""
+    from reports.model_card import make_model_card
+
+    state = _state(ctx, as_json=as_json)
+    _run(
+        state,
+        lambda: make_model_card(state.settings, model, metadata_path=metadata, audit_path=audit_file),
+        lambda r: f"Model card of {r.name}@{r.version}: {r.html} and {r.markdown} "
+        f"(fairness audit: {r.fairness_audit or 'none yet'})",
+    )
+
+
+@app.command("governance-pack")
+def governance_pack_command(
+    ctx: typer.Context,
+    programme: ReportProgrammeOpt,
+    model: ReportModelOpt = None,
+    day: Annotated[str | None, typer.Option("--date", help="Folder date [default: today].")] = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Bundle model card, latest audit, feature catalogue, audit-log summary and DP note."""
+    from outreach.programmes import load_programme
+    from reports.governance import build_governance_pack
+
+    state = _state(ctx, db=db, as_json=as_json)
+
+    def call() -> Any:
+        prog = load_programme(programme)
+        try:
+            when = None if day is None else date.fromisoformat(day)
+        except ValueError as error:
+            raise ConfigError(f"--date must be a date YYYY-MM-DD. Got {day!r} instead.") from error
+        ref = model or f"{prog.model_name}@{prog.model_alias}"
+        return build_governance_pack(state.settings, programme=_programme_dict(prog), model=ref, day=when)
+
+    _run(
+        state,
+        call,
+        lambda r: f"Governance pack for {r.programme}: {r.index} ({len(r.files)} files"
+        + (f"; not yet available: {', '.join(r.missing)})" if r.missing else ")"),
+    )

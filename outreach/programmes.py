@@ -1,0 +1,426 @@
+"""Outreach programmes: the settings object behind every weekly list.
+
+A programme (``outreach/programmes/<name>.toml``) says who can be listed (cohort
+flag and municipalities), which model ranks them, how many fit in a week, who is
+suppressed, and what the list shows. It is validated when it is built, against
+the declarative :data:`CONSTRAINTS` table, so a bad file fails at load with one
+message whose text is pinned in a test. :mod:`outreach.lists` reads it.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from features.errors import ConfigError, NotFoundError
+
+__all__ = [
+    "AUDIT_ONLY_COLUMNS",
+    "CONSTRAINTS",
+    "LIST_COLUMNS",
+    "MUNICIPALITY_NAMES",
+    "Programme",
+    "available_programmes",
+    "load_programme",
+    "municipality_name",
+]
+
+COHORT_FLAGS = (
+    "has_diabetes",
+    "has_smi",
+    "has_copd",
+    "has_heart_disease",
+    "has_cancer",
+    "has_chronic_back_pain",
+)
+APPOINTMENT_KINDS = (
+    "diabetes_annual_control",
+    "diabetes_control",
+    "eye_screening",
+    "foot_examination",
+    "copd_control",
+    "heart_outpatient",
+    "psychiatric_outpatient",
+    "gp_consultation",
+    "rehabilitation",
+)
+#: Columns a programme may show on its list; everything else stays in DuckDB.
+LIST_COLUMNS = (
+    "rank",
+    "citizen_id",
+    "area",
+    "stop",
+    "preferred_language",
+    "risk_band",
+    "reasons",
+    "last_contact",
+)
+#: Used to audit fairness, never shown on a list and never a feature.
+AUDIT_ONLY_COLUMNS = ("education_level", "origin")
+
+#: Kommunekoder of the synthetic region and Region Zealand; others print as the code.
+MUNICIPALITY_NAMES: Mapping[str, str] = {
+    "101": "København",
+    "253": "Greve",
+    "259": "Køge",
+    "265": "Roskilde",
+    "269": "Solrød",
+    "306": "Odsherred",
+    "316": "Holbæk",
+    "320": "Faxe",
+    "326": "Kalundborg",
+    "329": "Ringsted",
+    "330": "Slagelse",
+    "336": "Stevns",
+    "340": "Sorø",
+    "350": "Lejre",
+    "360": "Lolland",
+    "370": "Næstved",
+    "376": "Guldborgsund",
+    "390": "Vordingborg",
+    "461": "Odense",
+    "751": "Aarhus",
+    "851": "Aalborg",
+}
+
+_BAD_PARAM = "The {name!r} parameter of {caller} must be {rule}. Got {value!r} instead."
+_MISSING_PARAM = "The {name!r} parameter of {caller} is required but missing."
+_UNKNOWN_PARAMS = "{caller} has unknown parameter(s) {names}; allowed: {allowed}."
+_AREA_SUM = (
+    "The per-area capacities of {caller} add up to {total}, "
+    "more than capacity_per_week = {cap}."
+)
+_AREA_OUTSIDE = (
+    "The 'capacity_per_area' parameter of {caller} names municipality {area!r}, "
+    "which is not in 'municipalities'."
+)
+_AUDIT_COLUMN = (
+    "The 'columns' parameter of {caller} names {name!r}: "
+    "education level and origin are used to audit, not to list."
+)
+_NAME_MISMATCH = "The 'name' parameter of {caller} must match its file name {stem!r}."
+_UNKNOWN_PROGRAMME = "Unknown programme {name!r}. Available: {available}."
+_CODE = re.compile(r"^[0-9]{3}$")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """One constraint: a human description and a predicate."""
+
+    text: str
+    ok: Callable[[Any], bool]
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _int_range(low: int, high: int | None = None) -> _Rule:
+    """Build the rule: an int in [low, high] (high None = inf)."""
+    top = "inf)" if high is None else f"{high}]"
+    return _Rule(
+        f"an int in the range [{low}, {top}",
+        lambda v: _is_int(v) and v >= low and (high is None or v <= high),
+    )
+
+
+def _float_range(low: float, high: float) -> _Rule:
+    """Build the rule: a real number in [low, high]."""
+    return _Rule(
+        f"a float in the range [{low}, {high}]",
+        lambda v: (
+            isinstance(v, int | float) and not isinstance(v, bool) and low <= v <= high
+        ),
+    )
+
+
+def _one_of(options: tuple[str, ...]) -> _Rule:
+    """Build the rule: a str among options."""
+    return _Rule(f"a str among {set(options)}", lambda v: v in options)
+
+
+def _list_of(
+    options: tuple[str, ...] | None, text: str, pattern: re.Pattern[str] | None = None
+) -> _Rule:
+    """Build the rule: unique strings, each among options or matching pattern."""
+
+    def ok(v: Any) -> bool:
+        if not isinstance(v, list) or len(set(map(str, v))) != len(v):
+            return False
+        return all(
+            isinstance(x, str)
+            and (options is None or x in options)
+            and (pattern is None or bool(pattern.match(x)))
+            for x in v
+        )
+
+    return _Rule(text, ok)
+
+
+def _area_caps(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        _CODE.match(str(k)) and _is_int(v) and v >= 1 for k, v in value.items()
+    )
+
+
+_TEXT = _Rule("a non-empty str", lambda v: isinstance(v, str) and v.strip() != "")
+
+#: Declarative constraint table (scikit-learn's ``_parameter_constraints``).
+CONSTRAINTS: Mapping[str, _Rule] = {
+    "name": _Rule(
+        "a str matching ^[a-z][a-z0-9_]*$",
+        lambda v: isinstance(v, str) and bool(_NAME.match(v)),
+    ),
+    "title": _TEXT,
+    "description": _Rule("a str", lambda v: isinstance(v, str)),
+    "cohort": _one_of(COHORT_FLAGS),
+    "municipalities": _list_of(
+        None, "a list of unique 3-digit municipality codes", _CODE
+    ),
+    "model_name": _Rule(
+        "a str matching ^[a-z][a-z0-9_]*$",
+        lambda v: isinstance(v, str) and bool(_NAME.match(v)),
+    ),
+    "model_alias": _TEXT,
+    "capacity_per_week": _int_range(1),
+    "capacity_per_area": _Rule(
+        "a table of 3-digit municipality code = int >= 1", _area_caps
+    ),
+    "min_days_since_contact": _int_range(0),
+    "attended_control_within_days": _int_range(0),
+    "relevant_controls": _list_of(
+        APPOINTMENT_KINDS, f"a list of appointment kinds among {set(APPOINTMENT_KINDS)}"
+    ),
+    "declined_within_days": _int_range(0),
+    "reasons_language": _one_of(("da", "en")),
+    "reasons_per_citizen": _int_range(1, 10),
+    "columns": _list_of(
+        LIST_COLUMNS, f"a non-empty list of columns among {set(LIST_COLUMNS)}"
+    ),
+    "group_stops_by_site": _Rule("a bool", lambda v: isinstance(v, bool)),
+    "holdout_share": _float_range(0.0, 0.5),
+    "follow_up_days": _int_range(1),
+}
+_REQUIRED = ("name", "cohort", "model_name", "capacity_per_week")
+
+
+@dataclass(frozen=True)
+class Programme:
+    """One outreach programme, validated when it is built.
+
+    Parameters
+    ----------
+    name : str
+        Identifier; also the file stem and the folder of its exported lists.
+    cohort : str
+        Cohort flag column of ``marts.scoring_features`` (e.g. ``has_diabetes``).
+    model_name : str
+        Registered model whose scores rank the cohort.
+    capacity_per_week : int
+        Most citizens listed in one week, in all.
+    capacity_per_area : Mapping[str, int]
+        Most citizens per municipality code; areas not named share the rest.
+    municipalities : tuple of str
+        Municipality codes served; empty means all.
+    holdout_share : float
+        Share of would-be-listed citizens held back for evaluation (0 = none).
+    source : str
+        Where the settings came from; the caller named in error messages.
+    """
+
+    name: str
+    cohort: Literal[
+        "has_diabetes",
+        "has_smi",
+        "has_copd",
+        "has_heart_disease",
+        "has_cancer",
+        "has_chronic_back_pain",
+    ]
+    model_name: str
+    capacity_per_week: int
+    title: str = ""
+    description: str = ""
+    municipalities: tuple[str, ...] = ()
+    model_alias: str = "champion"
+    capacity_per_area: Mapping[str, int] = field(default_factory=dict)
+    min_days_since_contact: int = 28
+    attended_control_within_days: int = 90
+    relevant_controls: tuple[str, ...] = ()
+    declined_within_days: int = 180
+    reasons_language: Literal["da", "en"] = "da"
+    reasons_per_citizen: int = 3
+    columns: tuple[str, ...] = (
+        "rank",
+        "citizen_id",
+        "stop",
+        "preferred_language",
+        "risk_band",
+        "reasons",
+        "last_contact",
+    )
+    group_stops_by_site: bool = True
+    holdout_share: float = 0.0
+    follow_up_days: int = 90
+    source: str = "Programme"
+
+    def __post_init__(self) -> None:
+        for spec in fields(self):
+            if spec.name in CONSTRAINTS:
+                _check(spec.name, _plain(getattr(self, spec.name)), self.source)
+        _check_areas(self)
+
+    @classmethod
+    def from_toml(cls, path: Path | str, *, caller: str | None = None) -> Programme:
+        """Read and validate a programme file.
+
+        Parameters
+        ----------
+        path : Path or str
+            The TOML file.
+        caller : str, optional
+            Name used in messages (defaults to the path as given).
+
+        Returns
+        -------
+        Programme
+
+        Raises
+        ------
+        ConfigError
+            A key is unknown, missing or out of range.
+        """
+        path = Path(path)
+        caller = caller or str(path)
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+        return cls.from_mapping(data, caller=caller, stem=path.stem)
+
+    @classmethod
+    def from_mapping(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        caller: str = "Programme",
+        stem: str | None = None,
+    ) -> Programme:
+        """Build a programme from parsed TOML, checking names before values."""
+        unknown = sorted(set(data) - set(CONSTRAINTS))
+        if unknown:
+            raise ConfigError(
+                _UNKNOWN_PARAMS.format(
+                    caller=caller, names=unknown, allowed=sorted(CONSTRAINTS)
+                )
+            )
+        for name in _REQUIRED:
+            if name not in data:
+                raise ConfigError(_MISSING_PARAM.format(name=name, caller=caller))
+        for name, value in data.items():
+            _check(name, value, caller)
+        if stem is not None and data["name"] != stem:
+            raise ConfigError(_NAME_MISMATCH.format(caller=caller, stem=stem))
+        values: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
+        }
+        if "capacity_per_area" in values:
+            values["capacity_per_area"] = {
+                str(k): v for k, v in values["capacity_per_area"].items()
+            }
+        return cls(**values, source=caller)
+
+    def area_capacity(self, area: str) -> int:
+        """Most citizens from one municipality (the total when it has no own cap)."""
+        return int(self.capacity_per_area.get(area, self.capacity_per_week))
+
+
+def _plain(value: Any) -> Any:
+    """Tuples back to lists and mappings to dicts, as they were in TOML."""
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    return value
+
+
+def _check(name: str, value: Any, caller: str) -> None:
+    """Raise the pinned ConfigError if value breaks its constraint."""
+    rule = CONSTRAINTS[name]
+    if name == "columns" and isinstance(value, list):
+        for column in value:
+            if column in AUDIT_ONLY_COLUMNS:
+                raise ConfigError(_AUDIT_COLUMN.format(caller=caller, name=column))
+    if not rule.ok(value):
+        raise ConfigError(
+            _BAD_PARAM.format(name=name, caller=caller, rule=rule.text, value=value)
+        )
+    if name == "columns" and not value:
+        raise ConfigError(
+            _BAD_PARAM.format(name=name, caller=caller, rule=rule.text, value=value)
+        )
+
+
+def _check_areas(programme: Programme) -> None:
+    """Per-area caps must fit in the total and name served municipalities."""
+    total = sum(programme.capacity_per_area.values())
+    if total > programme.capacity_per_week:
+        raise ConfigError(
+            _AREA_SUM.format(
+                caller=programme.source, total=total, cap=programme.capacity_per_week
+            )
+        )
+    for area in programme.capacity_per_area:
+        if programme.municipalities and area not in programme.municipalities:
+            raise ConfigError(_AREA_OUTSIDE.format(caller=programme.source, area=area))
+
+
+def available_programmes() -> list[str]:
+    """Names of the programmes shipped in ``outreach/programmes``."""
+    folder = resources.files("outreach").joinpath("programmes")
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def load_programme(name_or_path: str | Path) -> Programme:
+    """Load a shipped programme by name, or any programme file by path.
+
+    Parameters
+    ----------
+    name_or_path : str or Path
+        ``diabetes_bus`` or ``path/to/my_programme.toml``.
+
+    Returns
+    -------
+    Programme
+
+    Raises
+    ------
+    NotFoundError
+        No shipped programme has that name.
+    ConfigError
+        The file breaks a constraint.
+    """
+    text = str(name_or_path)
+    if text.endswith(".toml"):
+        path = Path(text)
+        if not path.exists():
+            raise NotFoundError(
+                _UNKNOWN_PROGRAMME.format(name=text, available=available_programmes())
+            )
+        return Programme.from_toml(path)
+    if text not in available_programmes():
+        raise NotFoundError(
+            _UNKNOWN_PROGRAMME.format(name=text, available=available_programmes())
+        )
+    resource = resources.files("outreach").joinpath("programmes", f"{text}.toml")
+    with resources.as_file(resource) as path:
+        return Programme.from_toml(path, caller=f"outreach/programmes/{text}.toml")
+
+
+def municipality_name(code: str) -> str:
+    """Return the municipality's name, or its code when unknown."""
+    return MUNICIPALITY_NAMES.get(code, code)

@@ -1,0 +1,399 @@
+"""What happened at contact: recorded outcomes of a weekly list.
+
+A coordinator fills in the ``Record`` sheet of the Excel export (or the
+``<week>.record.csv`` file), or enters single outcomes; :func:`record_contacts`
+checks every row against the frozen list of that programme and week, refuses
+bad rows with their row number and reason, keeps the rest in
+``outreach.contacts``, and adds a ``declined`` row with ``opt_out`` to the
+opt-out register ``outreach.opt_outs`` that every later list honours. Not to be
+confused with ``models/outcomes.py``, which builds training labels.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from features.errors import ConfigError, NotFoundError
+from outreach.audit_log import append_event
+from outreach.exports import RECORD_COLUMNS, RECORD_SHEET
+from outreach.lists import NO_LIST, parse_week, read_list
+from outreach.store import ensure_outreach_tables, now_utc, resolve_actor
+
+__all__ = ["OUTCOMES", "RecordResult", "read_record_file", "record_contacts"]
+
+log = logging.getLogger(__name__)
+
+OUTCOMES = ("reached", "screened", "declined", "unreachable", "wrong_contact_data")
+_TRUE = {"1", "true", "yes", "ja", "x", "y"}
+_FALSE = {"", "0", "false", "no", "nej", "n"}
+NO_HEADER = "{path} has no header row with the columns {columns}."
+BAD_FILE = "Outcomes can be read from .csv or .xlsx files, not {suffix!r}."
+NO_ENTRIES = "Give outcomes to record: a file or at least one entry."
+# Row refusals: the coordinator sees these next to the row number.
+EMPTY_CITIZEN = "citizen_id is empty"
+EMPTY_OUTCOME = "outcome is empty but the row has other values"
+BAD_OUTCOME = "outcome {value!r} is not one of " + ", ".join(OUTCOMES)
+EMPTY_DATE = "outcome_date is empty"
+BAD_DATE = "outcome_date {value!r} is not a date (YYYY-MM-DD)"
+FUTURE_DATE = "outcome_date {value} is in the future"
+EARLY_DATE = "outcome_date {value} is before the list week (starts {start})"
+BAD_OPT_OUT = "opt_out {value!r} is not yes/no"
+OPT_OUT_NOT_DECLINED = "opt_out is only possible with outcome declined"
+NOT_ON_LIST = "the citizen is not on list {list_id}"
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """What ``opspor record`` reports; refused rows carry a row number and reason."""
+
+    list_id: str
+    programme: str
+    week: str
+    n_rows: int
+    n_recorded: int
+    n_duplicates: int
+    n_blank: int
+    n_opt_outs: int
+    by_outcome: dict[str, int] = field(default_factory=dict)
+    refused: list[dict[str, Any]] = field(default_factory=list)
+
+
+def read_record_file(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """Read a filled-in record sheet as (row number, values) pairs.
+
+    Row numbers are those a spreadsheet shows: the header is the row it is on,
+    and lines starting with ``#`` above it count too.
+
+    Parameters
+    ----------
+    path : Path
+        ``.csv`` (UTF-8) or ``.xlsx`` (sheet ``Record``, else the first sheet).
+
+    Returns
+    -------
+    list of (int, dict)
+
+    Raises
+    ------
+    ConfigError
+        Another suffix, or no header row naming ``citizen_id`` and ``outcome``.
+    """
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            lines = list(csv.reader(fh))
+    elif suffix == ".xlsx":
+        lines = _xlsx_lines(path)
+    else:
+        raise ConfigError(BAD_FILE.format(suffix=suffix))
+    for index, line in enumerate(lines):
+        names = [str(c).strip().lower() if c is not None else "" for c in line]
+        if "citizen_id" in names and "outcome" in names:
+            return [
+                (index + 1 + offset, dict(zip(names, row, strict=False)))
+                for offset, row in enumerate(lines[index + 1 :], start=1)
+            ]
+    raise ConfigError(NO_HEADER.format(path=path, columns=list(RECORD_COLUMNS)))
+
+
+def _xlsx_lines(path: Path) -> list[list[Any]]:
+    """All rows of the record sheet (or the first sheet) as lists."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True, data_only=True)
+    try:
+        sheet = (
+            book[RECORD_SHEET]
+            if RECORD_SHEET in book.sheetnames
+            else book.worksheets[0]
+        )
+        return [list(row) for row in sheet.iter_rows(values_only=True)]
+    finally:
+        book.close()
+
+
+def _text(value: Any) -> str:
+    """Return a cell as stripped text ('' for empty)."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    return str(value).strip()
+
+
+def _parse_date(value: Any) -> date | None:
+    """Return a cell as a date, or None when it is not one."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return (
+            date.fromisoformat(_text(value)[:10])
+            if len(_text(value)) in (10, 19)
+            else None
+        )
+    except ValueError:
+        return None
+
+
+def _parse_row(
+    values: Mapping[str, Any],
+    *,
+    listed: set[str],
+    list_id: str,
+    week_start: date,
+    today: date,
+    actor: str,
+) -> dict[str, Any] | str | None:
+    """Parse one row: a contact, a refusal reason, or None when not yet recorded."""
+    citizen = _text(values.get("citizen_id")).lstrip("'")
+    outcome = _text(values.get("outcome")).lower()
+    if not outcome:
+        details = [_text(values.get(k)) for k in ("outcome_date", "opt_out", "note")]
+        if any(details):
+            return EMPTY_OUTCOME
+        return None
+    if not citizen:
+        return EMPTY_CITIZEN
+    if outcome not in OUTCOMES:
+        return BAD_OUTCOME.format(value=outcome)
+    raw_date = values.get("outcome_date")
+    if not _text(raw_date):
+        return EMPTY_DATE
+    when = _parse_date(raw_date)
+    if when is None:
+        return BAD_DATE.format(value=_text(raw_date))
+    if when > today:
+        return FUTURE_DATE.format(value=when)
+    if when < week_start:
+        return EARLY_DATE.format(value=when, start=week_start)
+    opt_text = _text(values.get("opt_out")).lower()
+    if opt_text not in _TRUE | _FALSE:
+        return BAD_OPT_OUT.format(value=opt_text)
+    opt_out = opt_text in _TRUE
+    if opt_out and outcome != "declined":
+        return OPT_OUT_NOT_DECLINED
+    if citizen not in listed:
+        return NOT_ON_LIST.format(list_id=list_id)
+    return {
+        "citizen_id": citizen,
+        "outcome": outcome,
+        "outcome_date": when,
+        "recorded_by": _text(values.get("recorded_by")) or actor,
+        "opt_out": opt_out,
+        "note": _text(values.get("note")) or None,
+    }
+
+
+def record_contacts(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    programme: str,
+    week: str,
+    file: Path | None = None,
+    entries: Sequence[Mapping[str, Any]] = (),
+    actor: str | None = None,
+    today: date | None = None,
+) -> RecordResult:
+    """Record what happened to citizens on a frozen list.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The warehouse.
+    programme : str
+        Programme name.
+    week : str
+        ISO week of the list.
+    file : Path, optional
+        A filled-in record sheet (CSV or the Excel export).
+    entries : sequence of mappings, optional
+        Single entries with the record columns (``citizen_id``, ``outcome``,
+        ``outcome_date``, ``recorded_by``, ``opt_out``, ``note``); numbered 1, 2, ...
+    actor : str, optional
+        Who records (default ``$USER`` or ``"cli"``); also the default ``recorded_by``.
+    today : date, optional
+        The date outcomes may not be after (default: today).
+
+    Returns
+    -------
+    RecordResult
+        Counts and the refused rows (row number and reason); good rows are kept.
+
+    Raises
+    ------
+    NotFoundError
+        No list for that programme and week.
+    ConfigError
+        Nothing to record, or an unreadable file.
+    """
+    week_start = parse_week(week)
+    actor = resolve_actor(actor)
+    rows = (
+        read_record_file(file)
+        if file is not None
+        else list(enumerate(entries, start=1))
+    )
+    if file is None and not entries:
+        raise ConfigError(NO_ENTRIES)
+    ensure_outreach_tables(con)
+    run = con.execute(
+        "select list_id from outreach.list_runs"
+        " where programme = $p and week = $w and status = 'frozen'",
+        {"p": programme, "w": week},
+    ).fetchone()
+    if run is None:
+        raise NotFoundError(NO_LIST.format(programme=programme, week=week))
+    list_id = str(run[0])
+    listed = set(read_list(con, list_id)["citizen_id"].astype(str))
+    context: dict[str, Any] = {
+        "listed": listed,
+        "list_id": list_id,
+        "week_start": week_start,
+        "today": today or date.today(),
+        "actor": actor,
+    }
+    parsed = [(number, _parse_row(values, **context)) for number, values in rows]
+    good = [p for _, p in parsed if isinstance(p, dict)]
+    refused = [{"row": n, "reason": p} for n, p in parsed if isinstance(p, str)]
+    stored, duplicates, opt_outs = _store_contacts(
+        con,
+        good,
+        list_id=list_id,
+        programme=programme,
+        week=week,
+        actor=actor,
+        source=str(file) if file else "entry",
+    )
+    result = RecordResult(
+        list_id=list_id,
+        programme=programme,
+        week=week,
+        n_rows=len(rows),
+        n_recorded=stored,
+        n_duplicates=duplicates,
+        n_blank=sum(p is None for _, p in parsed),
+        n_opt_outs=opt_outs,
+        by_outcome=_by_outcome(good),
+        refused=refused,
+    )
+    _audit(con, result, actor)
+    log.info("list %s: %s outcomes recorded, %s refused", list_id, stored, len(refused))
+    return result
+
+
+def _by_outcome(contacts: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Count good rows per outcome."""
+    counts = dict.fromkeys(OUTCOMES, 0)
+    for contact in contacts:
+        counts[contact["outcome"]] += 1
+    return counts
+
+
+_INSERT_CONTACT = """
+insert into outreach.contacts
+select
+    $list_id, $programme, $week, $citizen_id, $outcome, $outcome_date,
+    $recorded_by, $opt_out, $note, $recorded_at, $source
+where not exists (
+    select 1 from outreach.contacts
+    where list_id = $list_id and citizen_id = $citizen_id and outcome = $outcome
+        and outcome_date = $outcome_date
+)
+"""
+_INSERT_OPT_OUT = """
+insert into outreach.opt_outs
+select $citizen_id, $outcome_date, $list_id, $recorded_by, $recorded_at
+where not exists (select 1 from outreach.opt_outs where citizen_id = $citizen_id)
+"""
+
+
+def _store_contacts(
+    con: duckdb.DuckDBPyConnection,
+    contacts: list[dict[str, Any]],
+    *,
+    list_id: str,
+    programme: str,
+    week: str,
+    actor: str,
+    source: str,
+) -> tuple[int, int, int]:
+    """Insert new contacts and opt-outs in one transaction; skip exact repeats."""
+    stored = duplicates = opt_outs = 0
+    at = now_utc()
+    con.execute("begin transaction")
+    try:
+        for contact in contacts:
+            params = {
+                **contact,
+                "list_id": list_id,
+                "programme": programme,
+                "week": week,
+                "recorded_at": at,
+                "source": source,
+            }
+            inserted = _changed(con.execute(_INSERT_CONTACT, params))
+            stored += inserted
+            duplicates += 1 - inserted
+            if contact["opt_out"]:
+                opt_outs += _changed(
+                    con.execute(
+                        _INSERT_OPT_OUT,
+                        {
+                            k: params[k]
+                            for k in (
+                                "citizen_id",
+                                "outcome_date",
+                                "list_id",
+                                "recorded_by",
+                                "recorded_at",
+                            )
+                        },
+                    )
+                )
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
+    return stored, duplicates, opt_outs
+
+
+def _changed(cursor: duckdb.DuckDBPyConnection) -> int:
+    """Rows changed by the last insert (DuckDB returns the count as a row)."""
+    row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def _audit(con: duckdb.DuckDBPyConnection, result: RecordResult, actor: str) -> None:
+    """Append the 'recorded' event with counts only."""
+    info = con.execute(
+        "select model_uri, extract_hash from outreach.list_runs where list_id = $id",
+        {"id": result.list_id},
+    ).fetchone()
+    append_event(
+        con,
+        "recorded",
+        actor=actor,
+        programme=result.programme,
+        week=result.week,
+        list_id=result.list_id,
+        model_uri=info[0] if info else None,
+        extract_hash=info[1] if info else None,
+        counts={
+            "rows": result.n_rows,
+            "recorded": result.n_recorded,
+            "duplicates": result.n_duplicates,
+            "blank": result.n_blank,
+            "refused": len(result.refused),
+            "opt_outs": result.n_opt_outs,
+            **result.by_outcome,
+        },
+    )

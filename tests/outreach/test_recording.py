@@ -1,0 +1,254 @@
+from __future__ import annotations
+
+import csv
+import dataclasses
+from datetime import date
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from features.errors import ConfigError, NotFoundError
+from outreach.lists import build_weekly_list, read_list
+from outreach.recording import read_record_file, record_contacts
+
+TODAY = date(2026, 11, 27)
+
+
+@pytest.fixture
+def listed(region, make_programme, upstream, tmp_path: Path):
+    plan = make_programme()
+    result = build_weekly_list(region, plan, week=upstream.WEEK, output_dir=tmp_path)
+    return (
+        region,
+        plan,
+        result,
+        read_list(region, result.list_id)["citizen_id"].tolist(),
+    )
+
+
+def _csv(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(
+            ["citizen_id", "outcome", "outcome_date", "recorded_by", "opt_out", "note"]
+        )
+        writer.writerows(rows)
+    return path
+
+
+def test_record_contacts_refuses_bad_rows_with_row_number_and_keeps_the_rest(
+    listed, tmp_path: Path
+) -> None:
+    con, _, result, ids = listed
+    sheet = _csv(
+        tmp_path / "filled.csv",
+        [
+            [ids[0], "reached", "2026-11-24", "mette", "", ""],  # row 2: good
+            [ids[1], "visited", "2026-11-24", "", "", ""],  # row 3: unknown outcome
+            [ids[2], "screened", "24/11/2026", "", "", ""],  # row 4: bad date
+            ["P99999", "reached", "2026-11-24", "", "", ""],  # row 5: not on the list
+            [ids[3], "reached", "2026-12-24", "", "", ""],  # row 6: in the future
+            [
+                ids[4],
+                "reached",
+                "2026-11-01",
+                "",
+                "",
+                "",
+            ],  # row 7: before the list week
+            [
+                ids[5],
+                "reached",
+                "2026-11-24",
+                "",
+                "yes",
+                "",
+            ],  # row 8: opt-out without decline
+            [ids[6], "", "", "", "", ""],  # row 9: not yet recorded
+            ["", "reached", "2026-11-24", "", "", ""],  # row 10: no citizen
+            [ids[7], "screened", "", "", "", ""],  # row 11: no date
+            [ids[8], "declined", "2026-11-25", "", "maybe", ""],  # row 12: bad opt_out
+            [ids[9], "", "2026-11-25", "", "", ""],  # row 13: date without outcome
+        ],
+    )
+    record = record_contacts(
+        con,
+        programme="test_bus",
+        week="2026-W48",
+        file=sheet,
+        actor="anna",
+        today=TODAY,
+    )
+    assert record.refused == [
+        {
+            "row": 3,
+            "reason": "outcome 'visited' is not one of reached, screened, declined, "
+            "unreachable, wrong_contact_data",
+        },
+        {"row": 4, "reason": "outcome_date '24/11/2026' is not a date (YYYY-MM-DD)"},
+        {"row": 5, "reason": f"the citizen is not on list {result.list_id}"},
+        {"row": 6, "reason": "outcome_date 2026-12-24 is in the future"},
+        {
+            "row": 7,
+            "reason": "outcome_date 2026-11-01 is before the list week (starts "
+            "2026-11-23)",
+        },
+        {"row": 8, "reason": "opt_out is only possible with outcome declined"},
+        {"row": 10, "reason": "citizen_id is empty"},
+        {"row": 11, "reason": "outcome_date is empty"},
+        {"row": 12, "reason": "opt_out 'maybe' is not yes/no"},
+        {"row": 13, "reason": "outcome is empty but the row has other values"},
+    ]
+    assert (record.n_rows, record.n_recorded, record.n_blank) == (12, 1, 1)
+    stored = con.execute(
+        "select citizen_id, outcome, outcome_date, recorded_by from outreach.contacts"
+    ).fetchall()
+    assert stored == [(ids[0], "reached", date(2026, 11, 24), "mette")]
+
+
+def test_record_contacts_is_idempotent(listed, tmp_path: Path) -> None:
+    con, _, _, ids = listed
+    sheet = _csv(
+        tmp_path / "filled.csv", [[ids[0], "reached", "2026-11-24", "", "", ""]]
+    )
+    record_contacts(con, programme="test_bus", week="2026-W48", file=sheet, today=TODAY)
+    again = record_contacts(
+        con, programme="test_bus", week="2026-W48", file=sheet, today=TODAY
+    )
+    assert (again.n_recorded, again.n_duplicates) == (0, 1)
+    assert con.execute("select count(*) from outreach.contacts").fetchone()[0] == 1
+
+
+def test_record_contacts_reads_back_the_excel_export(listed) -> None:
+    con, _, result, ids = listed
+    book = load_workbook(result.paths["xlsx"])
+    sheet = book["Record"]
+    sheet["B2"], sheet["C2"], sheet["D2"] = "screened", date(2026, 11, 25), "bus crew"
+    sheet["B3"], sheet["C3"], sheet["E3"] = "declined", "2026-11-25", "ja"
+    sheet["B4"], sheet["C4"] = "unknown", "2026-11-25"
+    filled = Path(result.paths["xlsx"]).with_name("filled.xlsx")
+    book.save(filled)
+    record = record_contacts(
+        con,
+        programme="test_bus",
+        week="2026-W48",
+        file=filled,
+        actor="anna",
+        today=TODAY,
+    )
+    assert record.refused == [
+        {
+            "row": 4,
+            "reason": "outcome 'unknown' is not one of reached, screened, declined, "
+            "unreachable, wrong_contact_data",
+        }
+    ]
+    assert (record.n_recorded, record.n_opt_outs, record.n_blank) == (2, 1, 9)
+    assert record.by_outcome["screened"] == 1 and record.by_outcome["declined"] == 1
+    assert con.execute("select citizen_id from outreach.opt_outs").fetchall() == [
+        (ids[1],)
+    ]
+
+
+def test_record_contacts_decline_with_opt_out_is_honoured_next_week(
+    listed, upstream
+) -> None:
+    con, plan, _, ids = listed
+    record_contacts(
+        con,
+        programme="test_bus",
+        week="2026-W48",
+        today=TODAY,
+        entries=[
+            {
+                "citizen_id": ids[0],
+                "outcome": "declined",
+                "outcome_date": "2026-11-24",
+                "opt_out": "yes",
+            }
+        ],
+    )
+    # the suppression windows would also hide a plain decline; switch them off to see
+    # the register work
+    plan_next = dataclasses.replace(
+        plan, declined_within_days=0, min_days_since_contact=0
+    )
+    next_week = build_weekly_list(con, plan_next, week=upstream.NEXT_WEEK)
+    assert ids[0] not in read_list(con, next_week.list_id)["citizen_id"].tolist()
+    assert next_week.counts["excluded"]["opt_out"] == 1
+
+
+def test_record_contacts_plain_decline_is_suppressed_not_opted_out(
+    listed, upstream
+) -> None:
+    con, plan, _, ids = listed
+    record_contacts(
+        con,
+        programme="test_bus",
+        week="2026-W48",
+        today=TODAY,
+        entries=[
+            {"citizen_id": ids[0], "outcome": "declined", "outcome_date": "2026-11-24"}
+        ],
+    )
+    next_week = build_weekly_list(con, plan, week=upstream.NEXT_WEEK)
+    assert ids[0] not in read_list(con, next_week.list_id)["citizen_id"].tolist()
+    assert next_week.counts["suppressed"]["declined"] == 1
+    assert con.execute("select count(*) from outreach.opt_outs").fetchone()[0] == 0
+
+
+def test_record_contacts_audits_counts_only(listed) -> None:
+    con, _, result, ids = listed
+    record_contacts(
+        con,
+        programme="test_bus",
+        week="2026-W48",
+        actor="anna",
+        today=TODAY,
+        entries=[
+            {"citizen_id": ids[0], "outcome": "reached", "outcome_date": "2026-11-24"}
+        ],
+    )
+    event, actor, list_id, counts = con.execute(
+        "select event, actor, list_id, counts from outreach.audit_log where event = "
+        "'recorded'"
+    ).fetchone()
+    assert (event, actor, list_id) == ("recorded", "anna", result.list_id)
+    assert ids[0] not in counts
+
+
+def test_record_contacts_needs_a_list(region) -> None:
+    with pytest.raises(NotFoundError) as error:
+        record_contacts(
+            region, programme="test_bus", week="2026-W48", entries=[{"citizen_id": "x"}]
+        )
+    assert str(error.value) == (
+        "No list for programme 'test_bus' week 2026-W48. Run `opspor list "
+        "--programme test_bus --week 2026-W48` first."
+    )
+
+
+def test_record_contacts_needs_something_to_record(listed) -> None:
+    con = listed[0]
+    with pytest.raises(ConfigError) as error:
+        record_contacts(con, programme="test_bus", week="2026-W48")
+    assert str(error.value) == "Give outcomes to record: a file or at least one entry."
+
+
+def test_read_record_file_refuses_other_files(tmp_path: Path) -> None:
+    other = tmp_path / "x.txt"
+    other.write_text("a", encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        read_record_file(other)
+    assert (
+        str(error.value) == "Outcomes can be read from .csv or .xlsx files, not '.txt'."
+    )
+    headless = tmp_path / "x.csv"
+    headless.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        read_record_file(headless)
+    assert str(error.value) == (
+        f"{headless} has no header row with the columns "
+        "['citizen_id', 'outcome', 'outcome_date', 'recorded_by', 'opt_out', 'note']."
+    )
