@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from outreach.cli import app
+
+runner = CliRunner()
+
+
+def test_help_lists_every_command() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for name in app.registered_commands:
+        assert (name.name or name.callback.__name__) in result.output  # type: ignore[union-attr]
+
+
+def test_every_command_has_help() -> None:
+    names = [c.name or c.callback.__name__ for c in app.registered_commands]  # type: ignore[union-attr]
+    for name in names:
+        result = runner.invoke(app, [name.replace("_", "-"), "--help"])
+        assert result.exit_code == 0, (name, result.output)
+
+
+def test_synth_json_prints_one_object(tmp_path: Path) -> None:
+    out = tmp_path / "ext"
+    result = runner.invoke(
+        app, ["--json", "synth", "--profile", "region_small", "--citizens", "200", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["n_citizens"] == 200
+    assert Path(payload["truth_path"]).parent == tmp_path
+    assert (out / "extract.json").exists()
+
+
+def test_synth_bad_setting_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["synth", "--out", str(tmp_path / "x"), "--citizens", "0"])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "ConfigError: The 'citizens' parameter of profiles/region_demo.toml must be an int "
+        "in the range [1, inf). Got 0 instead."
+    ]
