@@ -16,8 +16,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+OPSPOR := OPSPOR_OUTPUT_DIR=$(OUT) $(BIN)/opspor
+
 demo: $(STAMP)
-	OPSPOR_OUTPUT_DIR=$(OUT) $(BIN)/python -m outreach.demo
+	$(OPSPOR) synth --profile region_demo --out $(DEMO_EXTRACT)
+	$(OPSPOR) load $(DEMO_EXTRACT)
+	@echo "Demo done: extract in $(DEMO_EXTRACT), warehouse in $(OUT)/opspor.duckdb"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
