@@ -18,12 +18,26 @@ from features.errors import (
 from features.settings import EngineSettings
 
 if TYPE_CHECKING:
+    from features.build import FeatureBuild, build_features, export_scoring_features
+    from features.catalogue import build_catalogue, feature_reasons, write_catalogue
     from features.load import load_extract
+    from features.spine import write_spine
     from features.load_report import LoadReport
 
 # Entry points that import DuckDB/pandera load on first use, so `opspor --help`
 # and the error classes stay cheap to import.
 _LAZY = {"load_extract": "features.load", "LoadReport": "features.load_report"}
+_LAZY.update(
+    {
+        "FeatureBuild": "features.build",
+        "build_features": "features.build",
+        "export_scoring_features": "features.build",
+        "write_spine": "features.spine",
+        "build_catalogue": "features.catalogue",
+        "feature_reasons": "features.catalogue",
+        "write_catalogue": "features.catalogue",
+    }
+)
 
 
 def __getattr__(name: str) -> Any:
@@ -41,8 +55,15 @@ __all__ = [
     "ExtractError",
     "ExtractValidationError",
     "FairnessBreachError",
+    "FeatureBuild",
     "LoadReport",
     "NotFoundError",
     "OpsporError",
+    "build_catalogue",
+    "build_features",
+    "export_scoring_features",
+    "feature_reasons",
     "load_extract",
+    "write_catalogue",
+    "write_spine",
 ]

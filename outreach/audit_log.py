@@ -19,7 +19,8 @@ import duckdb
 import pandas as pd
 
 from features.errors import ConfigError
-from outreach.store import atomic_write, ensure_outreach_tables, now_utc
+from outreach.opstore import OperationalStore, operational_store
+from outreach.store import atomic_write, now_utc
 
 __all__ = [
     "AUDIT_EVENTS",
@@ -53,7 +54,7 @@ class AuditExport:
 
 
 def append_event(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection | None,
     event: str,
     *,
     actor: str,
@@ -63,19 +64,22 @@ def append_event(
     model_uri: str | None = None,
     extract_hash: str | None = None,
     counts: Mapping[str, Any] | None = None,
+    store: OperationalStore | None = None,
 ) -> None:
     """Append one event to ``outreach.audit_log``.
 
     Parameters
     ----------
-    con : duckdb.DuckDBPyConnection
-        The warehouse.
+    con : duckdb.DuckDBPyConnection or None
+        The warehouse (None when ``store`` is given).
     event : {"generated", "regenerated", "viewed", "exported", "recorded"}
         What happened.
     actor : str
         Who did it.
     counts : Mapping, optional
         Aggregate counts only (never citizen ids).
+    store : OperationalStore, optional
+        Where the log lives (default: :func:`outreach.opstore.operational_store`).
 
     Raises
     ------
@@ -84,10 +88,7 @@ def append_event(
     """
     if event not in AUDIT_EVENTS:
         raise ConfigError(_BAD_EVENT.format(event=event, events=AUDIT_EVENTS))
-    ensure_outreach_tables(con)
-    con.execute(
-        "insert into outreach.audit_log values ($event, $actor, $at, $programme, $week,"
-        " $list_id, $model_uri, $extract_hash, $counts)",
+    (store or operational_store(con)).append_event(
         {
             "event": event,
             "actor": actor,
@@ -98,30 +99,27 @@ def append_event(
             "model_uri": model_uri,
             "extract_hash": extract_hash,
             "counts": json.dumps(dict(counts or {}), sort_keys=True),
-        },
+        }
     )
     log.info("audit event %s for list %s", event, list_id)
 
 
 def read_audit_log(
-    con: duckdb.DuckDBPyConnection, *, programme: str | None = None
+    con: duckdb.DuckDBPyConnection | None,
+    *,
+    programme: str | None = None,
+    store: OperationalStore | None = None,
 ) -> pd.DataFrame:
     """Return the audit log in time order, optionally for one programme."""
-    ensure_outreach_tables(con)
-    return con.execute(
-        'select event, actor, "at", programme, week, list_id, model_uri, extract_hash,'
-        " counts from outreach.audit_log"
-        " where $programme is null or programme = $programme"
-        ' order by "at", rowid',
-        {"programme": programme},
-    ).df()
+    return (store or operational_store(con)).read_audit_log(programme)
 
 
 def export_audit_log(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection | None,
     path: Path | None = None,
     *,
     programme: str | None = None,
+    store: OperationalStore | None = None,
 ) -> AuditExport:
     """Export the audit log as CSV or JSON (by suffix), atomically.
 
@@ -133,6 +131,8 @@ def export_audit_log(
         ``.csv`` or ``.json`` file; without it, only the events are returned.
     programme : str, optional
         Restrict to one programme.
+    store : OperationalStore, optional
+        Where the log lives (default: :func:`outreach.opstore.operational_store`).
 
     Returns
     -------
@@ -143,7 +143,7 @@ def export_audit_log(
     ConfigError
         The suffix is neither ``.csv`` nor ``.json``.
     """
-    frame = read_audit_log(con, programme=programme)
+    frame = read_audit_log(con, programme=programme, store=store)
     frame["at"] = frame["at"].astype(str)
     events = [
         {**row, "counts": json.loads(row["counts"]) if row["counts"] else {}}

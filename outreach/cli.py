@@ -848,3 +848,166 @@ def features_catalogue_command(
         lambda: write_catalogue(target),
         lambda r: f"Wrote {r.n_entries} catalogue entries to {r.markdown} and {r.json}",
     )
+
+
+# --- web ---------------------------------------------------------------------
+
+users_app = typer.Typer(help="Users of the web app (coordinators, data scientists, reviewers).")
+app.add_typer(users_app, name="users")
+UsersFileOpt = Annotated[
+    Path | None,
+    typer.Option("--users-file", help="Users JSON file [default <output-dir>/users.json]."),
+]
+
+
+def _render_users(r: Any) -> str:
+    if r.action != "listed":
+        return f"User {r.users[0]['name']} {r.action} ({r.store})"
+    lines = [f"{len(r.users)} user(s) in {r.store}"]
+    lines += [
+        f"  {u['name']:16} {u['role']:15} {','.join(u['programmes']) or '-':24} "
+        f"{','.join(u['municipalities']) or '-'}"
+        + (f"  locked until {u['locked_until']}" if u["locked_until"] else "")
+        for u in r.users
+    ]
+    return "\n".join(lines)
+
+
+@users_app.command("add")
+def users_add_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Sign-in name (lower case).")],
+    role: Annotated[str, typer.Option("--role", help="coordinator, data_scientist or reviewer.")],
+    programme: Annotated[
+        list[str] | None, typer.Option("--programme", help="A coordinator's programme (repeat).")
+    ] = None,
+    municipality: Annotated[
+        list[str] | None,
+        typer.Option("--municipality", help="A coordinator's kommunekode (repeat)."),
+    ] = None,
+    language: Annotated[str, typer.Option("--language", help="Interface language: da or en.")] = "da",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    users_file: UsersFileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a web-app user; the password is read from stdin and kept as an argon2 hash."""
+    from outreach.web.app import users_store_from_env
+    from outreach.web.users import add_user
+
+    state = _state(ctx, as_json=as_json)
+
+    def call() -> Any:
+        if not password_stdin:
+            raise ConfigError("Give the password on standard input with --password-stdin.")
+        password = sys.stdin.readline().rstrip("\r\n")
+        return add_user(
+            users_store_from_env(state.settings, users_file),
+            name,
+            role=role,
+            password=password,
+            programmes=programme or (),
+            municipalities=municipality or (),
+            language=language,
+        )
+
+    _run(state, call, _render_users)
+
+
+@users_app.command("add-demo")
+def users_add_demo_command(
+    ctx: typer.Context, users_file: UsersFileOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Add the demo users (koordinator, analytiker, revisor) for the synthetic region."""
+    from outreach.web.app import users_store_from_env
+    from outreach.web.users import add_demo_users
+
+    state = _state(ctx, as_json=as_json)
+    _run(
+        state,
+        lambda: add_demo_users(users_store_from_env(state.settings, users_file)),
+        lambda r: f"Added {len(r.users)} demo user(s) to {r.store}: "
+        + (", ".join(u["name"] for u in r.users) or "all existed already"),
+    )
+
+
+@users_app.command("remove")
+def users_remove_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Sign-in name.")],
+    users_file: UsersFileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove a web-app user; their sessions end at their next request."""
+    from outreach.web.app import users_store_from_env
+    from outreach.web.users import remove_user
+
+    state = _state(ctx, as_json=as_json)
+    _run(
+        state,
+        lambda: remove_user(users_store_from_env(state.settings, users_file), name),
+        _render_users,
+    )
+
+
+@users_app.command("list")
+def users_list_command(
+    ctx: typer.Context, users_file: UsersFileOpt = None, as_json: JsonOpt = False
+) -> None:
+    """List web-app users with role and scope (never the password hashes)."""
+    from outreach.web.app import users_store_from_env
+    from outreach.web.users import list_users
+
+    state = _state(ctx, as_json=as_json)
+    _run(
+        state,
+        lambda: list_users(users_store_from_env(state.settings, users_file)),
+        _render_users,
+    )
+
+
+@app.command("serve")
+def serve_command(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers", min=1, help="App processes (more than 1 needs OPSPOR_OPERATIONAL_DB)."
+        ),
+    ] = 1,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Serve the web app for coordinators, data scientists and reviewers."""
+    from outreach.web.app import serve
+
+    state = _state(ctx, db=db, as_json=as_json)
+    console.print(f"Opspor web app on http://{host}:{port}/ (Ctrl+C to stop)")
+    _run(
+        state,
+        lambda: serve(state.settings, host=host, port=port, workers=workers),
+        lambda r: f"Stopped the web app on {r.url}",
+    )
+
+
+@app.command("opstore-sync")
+def opstore_sync_command(
+    ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Copy the operational tables from PostgreSQL into the warehouse for the reports."""
+    from outreach.opstore import operational_store, sync_to_warehouse
+
+    state = _state(ctx, db=db, as_json=as_json)
+    call = _outreach_call(
+        state, lambda con: sync_to_warehouse(con, operational_store(con))
+    )
+    _run(
+        state,
+        call,
+        lambda r: "Nothing to copy: the operational tables live in the warehouse"
+        if not r
+        else "Copied " + ", ".join(f"{n:,} {t}" for t, n in r.items()) + " into the warehouse",
+    )

@@ -31,6 +31,12 @@ from features.db import read_sql, table_exists
 from features.errors import ConfigError, DataError, NotFoundError
 from outreach.audit_log import append_event
 from outreach.exports import EXPORT_FORMATS, ListHeader, export_list
+from outreach.opstore import (
+    OperationalStore,
+    operational_store,
+    stage_operational_tables,
+    sync_to_warehouse,
+)
 from outreach.programmes import Programme, municipality_name
 from outreach.rank import (
     fetch_eligible,
@@ -39,7 +45,7 @@ from outreach.rank import (
     select_candidates,
     stop_for,
 )
-from outreach.store import ensure_outreach_tables, now_utc, resolve_actor
+from outreach.store import now_utc, resolve_actor
 
 __all__ = [
     "ListInvariantError",
@@ -226,18 +232,6 @@ def _check_features(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
         raise NotFoundError(NO_FEATURES.format(as_of=as_of))
 
 
-def _current_run(
-    con: duckdb.DuckDBPyConnection, programme: str, week: str
-) -> dict[str, Any] | None:
-    """Return the frozen run of a programme and week, if any."""
-    frame = con.execute(
-        "select * from outreach.list_runs"
-        " where programme = $p and week = $w and status = 'frozen'",
-        {"p": programme, "w": week},
-    ).df()
-    return None if frame.empty else frame.iloc[0].to_dict()
-
-
 def _choose(
     con: duckdb.DuckDBPyConnection,
     programme: Programme,
@@ -245,6 +239,7 @@ def _choose(
     week_start: date,
     as_of: date,
     model_uri: str,
+    store: OperationalStore,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Run exclusions and the capacity walk; fetch more while an area runs short."""
     counts = select_candidates(
@@ -254,6 +249,7 @@ def _choose(
         week=week,
         week_start=week_start,
         model_uri=model_uri,
+        store=store,
     )
     limit = programme.capacity_per_week
     if programme.holdout_share > 0:
@@ -383,19 +379,23 @@ def check_list_invariants(
     rows: pd.DataFrame,
     held_out: pd.DataFrame,
     programme: Programme,
+    *,
+    store: OperationalStore | None = None,
 ) -> None:
     """Check a list before it is written, independently of the selection SQL.
 
     Parameters
     ----------
     con : duckdb.DuckDBPyConnection
-        The warehouse (reads ``raw.citizens`` and ``outreach.opt_outs`` afresh).
+        The warehouse (reads ``raw.citizens`` and the opt-out register afresh).
     rows : DataFrame
         The list rows about to be stored.
     held_out : DataFrame
         Citizens held back this week (must not be on the list).
     programme : Programme
         Capacity per week and per area, reasons per citizen.
+    store : OperationalStore, optional
+        Where the opt-out register lives (default: :func:`operational_store`).
 
     Raises
     ------
@@ -405,6 +405,7 @@ def check_list_invariants(
         without 1..N reasons. Nothing has been written when it is raised.
     """
     list_id = str(rows["list_id"].iloc[0]) if len(rows) else "(empty)"
+    stage_operational_tables(con, store or operational_store(con))
     for problem in _invariant_problems(con, rows, held_out, programme):
         raise ListInvariantError(REFUSED_LIST.format(list_id=list_id, problem=problem))
     if len(rows):
@@ -464,7 +465,7 @@ select
     count(*) filter (where c.emigration_date is not null) as emigrated
 from ids as i
 left join raw.citizens as c on c.citizen_id = i.citizen_id
-left join (select distinct citizen_id from outreach.opt_outs) as o
+left join (select distinct citizen_id from ops_opt_outs) as o
     on o.citizen_id = i.citizen_id
 """
 
@@ -486,7 +487,7 @@ def _protected_problems(con: duckdb.DuckDBPyConnection, ids: list[str]) -> list[
 
 
 def _store(
-    con: duckdb.DuckDBPyConnection,
+    store: OperationalStore,
     run: dict[str, Any],
     rows: pd.DataFrame,
     held_out: pd.DataFrame,
@@ -515,66 +516,31 @@ def _store(
             "walk_position",
         ]
     ]
-    con.execute("begin transaction")
-    try:
-        con.execute(
-            "update outreach.list_runs set status = 'superseded'"
-            " where programme = $p and week = $w and status = 'frozen'",
-            {"p": run["programme"], "w": run["week"]},
-        )
-        _insert_run(con, run)
-        for table, frame in (("lists", rows), ("holdouts", holdouts)):
-            con.register("_outreach_rows", frame)
-            con.execute(
-                f"insert into outreach.{table} by name select * from _outreach_rows"
-            )
-            con.unregister("_outreach_rows")
-        append_event(
-            con,
-            event,
-            actor=run["generated_by"],
-            programme=run["programme"],
-            week=run["week"],
-            list_id=run["list_id"],
-            model_uri=run["model_uri"],
-            extract_hash=run["extract_hash"],
-            counts={
-                **json.loads(run["counts"]),
-                **({"reason": run["reason"]} if run["reason"] else {}),
-            },
-        )
-    except BaseException:
-        con.execute("rollback")
-        raise
-    con.execute("commit")
+    audit = {
+        "event": event,
+        "actor": run["generated_by"],
+        "at": now_utc(),
+        "programme": run["programme"],
+        "week": run["week"],
+        "list_id": run["list_id"],
+        "model_uri": run["model_uri"],
+        "extract_hash": run["extract_hash"],
+        "counts": {
+            **json.loads(run["counts"]),
+            **({"reason": run["reason"]} if run["reason"] else {}),
+        },
+    }
+    store.save_list(run, rows, holdouts, audit)
 
 
-def _insert_run(con: duckdb.DuckDBPyConnection, run: dict[str, Any]) -> None:
-    """Insert one row into ``outreach.list_runs``."""
-    con.execute(
-        "insert into outreach.list_runs values ($list_id, $programme, $week,"
-        " $revision, $week_start, $as_of_date, $extract_date, $model_uri,"
-        " $extract_hash, $generated_at, $generated_by, $status, $reason, $counts)",
-        run,
-    )
-
-
-def read_list(con: duckdb.DuckDBPyConnection, list_id: str) -> pd.DataFrame:
+def read_list(
+    con: duckdb.DuckDBPyConnection | None,
+    list_id: str,
+    *,
+    store: OperationalStore | None = None,
+) -> pd.DataFrame:
     """Return the stored rows of one list, in rank order."""
-    ensure_outreach_tables(con)
-    return con.execute(
-        "select * from outreach.lists where list_id = $id order by rank",
-        {"id": list_id},
-    ).df()
-
-
-def _next_revision(con: duckdb.DuckDBPyConnection, programme: str, week: str) -> int:
-    """1 + the number of runs so far for this programme and week."""
-    row = con.execute(
-        "select count(*) from outreach.list_runs where programme = $p and week = $w",
-        {"p": programme, "w": week},
-    ).fetchone()
-    return int(row[0] if row else 0) + 1
+    return (store or operational_store(con)).read_list(list_id)
 
 
 def build_weekly_list(
@@ -588,6 +554,7 @@ def build_weekly_list(
     reason: str | None = None,
     output_dir: Path | None = None,
     formats: Sequence[str] = EXPORT_FORMATS,
+    store: OperationalStore | None = None,
 ) -> ListResult:
     """Build (or return the frozen) weekly list of a programme, store and export it.
 
@@ -613,6 +580,11 @@ def build_weekly_list(
         Output root for ``lists/<programme>/<week>.*``; ``None`` writes no files.
     formats : sequence of {"csv", "xlsx", "html"}
         Files to export.
+    store : OperationalStore, optional
+        Where lists, contacts, opt-outs and the audit log live (default:
+        PostgreSQL when ``OPSPOR_OPERATIONAL_DB`` is set, else the warehouse).
+        With PostgreSQL, the operational tables are then copied into the
+        warehouse for the analytical reports (:func:`sync_to_warehouse`).
 
     Returns
     -------
@@ -632,23 +604,25 @@ def build_weekly_list(
     actor = resolve_actor(actor)
     if regenerate and not (reason and reason.strip()):
         raise ConfigError(REASON_REQUIRED)
-    ensure_outreach_tables(con)
-    current = _current_run(con, programme.name, week)
+    store = store or operational_store(con)
+    current = store.current_run(programme.name, week)
     if current is not None and not regenerate:
-        return _reuse(con, current, programme, actor, output_dir, formats)
+        return _reuse(store, current, programme, actor, output_dir, formats)
     run, rows, held_out = _generate(
-        con, programme, week, week_start, model_uri, actor, reason
+        con, store, programme, week, week_start, model_uri, actor, reason
     )
     event = "regenerated" if current is not None else "generated"
-    _store(con, run, rows, held_out, event=event)
+    _store(store, run, rows, held_out, event=event)
     log.info(
         "list %s: %s listed, %s held out", run["list_id"], len(rows), len(held_out)
     )
-    return _finish(con, run, rows, programme, actor, output_dir, formats, event)
+    sync_to_warehouse(con, store)
+    return _finish(store, run, rows, programme, actor, output_dir, formats, event)
 
 
 def _generate(
     con: duckdb.DuckDBPyConnection,
+    store: OperationalStore,
     programme: Programme,
     week: str,
     week_start: date,
@@ -662,8 +636,10 @@ def _generate(
     context = {"week": week, "extract_date": extract_date}
     uri = _resolve_model_uri(con, programme, as_of, model_uri, context)
     _check_features(con, as_of)
-    listed, held_out, counts = _choose(con, programme, week, week_start, as_of, uri)
-    revision = _next_revision(con, programme.name, week)
+    listed, held_out, counts = _choose(
+        con, programme, week, week_start, as_of, uri, store
+    )
+    revision = store.next_revision(programme.name, week)
     list_id = f"{programme.name}-{week}-r{revision}"
     rows = _decorate(
         con,
@@ -675,7 +651,7 @@ def _generate(
         week_start=week_start,
         model_uri=uri,
     )
-    check_list_invariants(con, rows, held_out, programme)
+    check_list_invariants(con, rows, held_out, programme, store=store)
     counts = {
         **counts,
         "listed": len(rows),
@@ -704,7 +680,7 @@ def _generate(
 
 
 def _reuse(
-    con: duckdb.DuckDBPyConnection,
+    store: OperationalStore,
     run: dict[str, Any],
     programme: Programme,
     actor: str,
@@ -712,14 +688,14 @@ def _reuse(
     formats: Sequence[str],
 ) -> ListResult:
     """Return a frozen list unchanged (re-exported from its stored rows)."""
-    rows = read_list(con, str(run["list_id"]))
+    rows = store.read_list(str(run["list_id"]))
     return _finish(
-        con, run, rows, programme, actor, output_dir, formats, status="frozen"
+        store, run, rows, programme, actor, output_dir, formats, status="frozen"
     )
 
 
 def _finish(
-    con: duckdb.DuckDBPyConnection,
+    store: OperationalStore,
     run: dict[str, Any],
     rows: pd.DataFrame,
     programme: Programme,
@@ -734,8 +710,9 @@ def _finish(
     if output_dir is not None and formats:
         paths = export_list(rows, header, programme, output_dir, formats)
         append_event(
-            con,
+            None,
             "exported",
+            store=store,
             actor=actor,
             programme=programme.name,
             week=header.week,
@@ -785,24 +762,31 @@ def _header(run: dict[str, Any], programme: Programme) -> ListHeader:
 
 
 def view_list(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection | None,
     programme: Programme,
     week: str,
     *,
     actor: str | None = None,
+    areas: Sequence[str] | None = None,
+    store: OperationalStore | None = None,
 ) -> tuple[ListResult, pd.DataFrame]:
     """Return the frozen list of a programme and week for display; audit the view.
 
     Parameters
     ----------
-    con : duckdb.DuckDBPyConnection
-        The warehouse.
+    con : duckdb.DuckDBPyConnection or None
+        The warehouse (None when ``store`` is given).
     programme : Programme
         The programme.
     week : str
         ISO week.
     actor : str, optional
         Who is looking.
+    areas : sequence of str, optional
+        Only these municipalities (a coordinator's scope); the audit counts the
+        rows shown.
+    store : OperationalStore, optional
+        Where the lists live (default: :func:`outreach.opstore.operational_store`).
 
     Returns
     -------
@@ -815,14 +799,16 @@ def view_list(
         No list has been generated for that week.
     """
     parse_week(week)
-    ensure_outreach_tables(con)
-    run = _current_run(con, programme.name, week)
+    store = store or operational_store(con)
+    run = store.current_run(programme.name, week)
     if run is None:
         raise NotFoundError(NO_LIST.format(programme=programme.name, week=week))
-    rows = read_list(con, str(run["list_id"]))
+    rows = store.read_list(str(run["list_id"]))
+    if areas is not None:
+        rows = rows[rows["area"].astype(str).isin(list(areas))].reset_index(drop=True)
     who = resolve_actor(actor)
     append_event(
-        con,
+        None,
         "viewed",
         actor=who,
         programme=programme.name,
@@ -831,5 +817,6 @@ def view_list(
         model_uri=str(run["model_uri"]),
         extract_hash=None if pd.isna(run["extract_hash"]) else str(run["extract_hash"]),
         counts={"rows": len(rows)},
+        store=store,
     )
-    return _finish(con, run, rows, programme, who, None, (), status="frozen"), rows
+    return _finish(store, run, rows, programme, who, None, (), status="frozen"), rows

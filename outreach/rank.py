@@ -25,6 +25,11 @@ import duckdb
 import pandas as pd
 
 from features.db import read_sql
+from outreach.opstore import (
+    OperationalStore,
+    operational_store,
+    stage_operational_tables,
+)
 from outreach.programmes import Programme, municipality_name
 
 __all__ = [
@@ -92,6 +97,7 @@ def select_candidates(
     week: str,
     week_start: date,
     model_uri: str,
+    store: OperationalStore | None = None,
 ) -> dict[str, Any]:
     """Materialise the exclusions of one programme and week; count each rule.
 
@@ -107,12 +113,17 @@ def select_candidates(
         ISO week, e.g. ``2026-W48`` (part of the tie-break key).
     model_uri : str
         The scores to rank by.
+    store : OperationalStore, optional
+        Where the opt-out register and contacts live (default: PostgreSQL when
+        ``OPSPOR_OPERATIONAL_DB`` is set, else the warehouse); copied into
+        DuckDB temp tables for the exclusion SQL.
 
     Returns
     -------
     dict
         ``cohort``, ``excluded`` (per rule), ``suppressed`` (per rule), ``eligible``.
     """
+    stage_operational_tables(con, store or operational_store(con))
     params = {
         "as_of": as_of,
         "week": week,

@@ -25,8 +25,9 @@ import pandas as pd
 from features.errors import ConfigError, NotFoundError
 from outreach.audit_log import append_event
 from outreach.exports import RECORD_COLUMNS, RECORD_SHEET
-from outreach.lists import NO_LIST, parse_week, read_list
-from outreach.store import ensure_outreach_tables, now_utc, resolve_actor
+from outreach.lists import NO_LIST, parse_week
+from outreach.opstore import OperationalStore, operational_store
+from outreach.store import now_utc, resolve_actor
 
 __all__ = ["OUTCOMES", "RecordResult", "read_record_file", "record_contacts"]
 
@@ -194,7 +195,7 @@ def _parse_row(
 
 
 def record_contacts(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection | None,
     *,
     programme: str,
     week: str,
@@ -202,13 +203,14 @@ def record_contacts(
     entries: Sequence[Mapping[str, Any]] = (),
     actor: str | None = None,
     today: date | None = None,
+    store: OperationalStore | None = None,
 ) -> RecordResult:
     """Record what happened to citizens on a frozen list.
 
     Parameters
     ----------
-    con : duckdb.DuckDBPyConnection
-        The warehouse.
+    con : duckdb.DuckDBPyConnection or None
+        The warehouse (None when ``store`` is given).
     programme : str
         Programme name.
     week : str
@@ -222,6 +224,9 @@ def record_contacts(
         Who records (default ``$USER`` or ``"cli"``); also the default ``recorded_by``.
     today : date, optional
         The date outcomes may not be after (default: today).
+    store : OperationalStore, optional
+        Where lists, contacts and opt-outs live (default:
+        :func:`outreach.opstore.operational_store`).
 
     Returns
     -------
@@ -244,16 +249,12 @@ def record_contacts(
     )
     if file is None and not entries:
         raise ConfigError(NO_ENTRIES)
-    ensure_outreach_tables(con)
-    run = con.execute(
-        "select list_id from outreach.list_runs"
-        " where programme = $p and week = $w and status = 'frozen'",
-        {"p": programme, "w": week},
-    ).fetchone()
+    store = store or operational_store(con)
+    run = store.current_run(programme, week)
     if run is None:
         raise NotFoundError(NO_LIST.format(programme=programme, week=week))
-    list_id = str(run[0])
-    listed = set(read_list(con, list_id)["citizen_id"].astype(str))
+    list_id = str(run["list_id"])
+    listed = set(store.read_list(list_id)["citizen_id"].astype(str))
     context: dict[str, Any] = {
         "listed": listed,
         "list_id": list_id,
@@ -265,12 +266,11 @@ def record_contacts(
     good = [p for _, p in parsed if isinstance(p, dict)]
     refused = [{"row": n, "reason": p} for n, p in parsed if isinstance(p, str)]
     stored, duplicates, opt_outs = _store_contacts(
-        con,
+        store,
         good,
         list_id=list_id,
         programme=programme,
         week=week,
-        actor=actor,
         source=str(file) if file else "entry",
     )
     result = RecordResult(
@@ -285,7 +285,7 @@ def record_contacts(
         by_outcome=_by_outcome(good),
         refused=refused,
     )
-    _audit(con, result, actor)
+    _audit(store, result, actor, run)
     log.info("list %s: %s outcomes recorded, %s refused", list_id, stored, len(refused))
     return result
 
@@ -298,95 +298,47 @@ def _by_outcome(contacts: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     return counts
 
 
-_INSERT_CONTACT = """
-insert into outreach.contacts
-select
-    $list_id, $programme, $week, $citizen_id, $outcome, $outcome_date,
-    $recorded_by, $opt_out, $note, $recorded_at, $source
-where not exists (
-    select 1 from outreach.contacts
-    where list_id = $list_id and citizen_id = $citizen_id and outcome = $outcome
-        and outcome_date = $outcome_date
-)
-"""
-_INSERT_OPT_OUT = """
-insert into outreach.opt_outs
-select $citizen_id, $outcome_date, $list_id, $recorded_by, $recorded_at
-where not exists (select 1 from outreach.opt_outs where citizen_id = $citizen_id)
-"""
-
-
 def _store_contacts(
-    con: duckdb.DuckDBPyConnection,
+    store: OperationalStore,
     contacts: list[dict[str, Any]],
     *,
     list_id: str,
     programme: str,
     week: str,
-    actor: str,
     source: str,
 ) -> tuple[int, int, int]:
     """Insert new contacts and opt-outs in one transaction; skip exact repeats."""
-    stored = duplicates = opt_outs = 0
     at = now_utc()
-    con.execute("begin transaction")
-    try:
-        for contact in contacts:
-            params = {
-                **contact,
-                "list_id": list_id,
-                "programme": programme,
-                "week": week,
-                "recorded_at": at,
-                "source": source,
-            }
-            inserted = _changed(con.execute(_INSERT_CONTACT, params))
-            stored += inserted
-            duplicates += 1 - inserted
-            if contact["opt_out"]:
-                opt_outs += _changed(
-                    con.execute(
-                        _INSERT_OPT_OUT,
-                        {
-                            k: params[k]
-                            for k in (
-                                "citizen_id",
-                                "outcome_date",
-                                "list_id",
-                                "recorded_by",
-                                "recorded_at",
-                            )
-                        },
-                    )
-                )
-    except BaseException:
-        con.execute("rollback")
-        raise
-    con.execute("commit")
-    return stored, duplicates, opt_outs
+    rows = [
+        {
+            **contact,
+            "list_id": list_id,
+            "programme": programme,
+            "week": week,
+            "recorded_at": at,
+            "source": source,
+        }
+        for contact in contacts
+    ]
+    return store.save_contacts(rows)
 
 
-def _changed(cursor: duckdb.DuckDBPyConnection) -> int:
-    """Rows changed by the last insert (DuckDB returns the count as a row)."""
-    row = cursor.fetchone()
-    return int(row[0]) if row else 0
-
-
-def _audit(con: duckdb.DuckDBPyConnection, result: RecordResult, actor: str) -> None:
+def _audit(
+    store: OperationalStore,
+    result: RecordResult,
+    actor: str,
+    run: dict[str, Any],
+) -> None:
     """Append the 'recorded' event with counts only."""
-    info = con.execute(
-        "select model_uri, extract_hash from outreach.list_runs where list_id = $id",
-        {"id": result.list_id},
-    ).fetchone()
     append_event(
-        con,
+        None,
         "recorded",
         actor=actor,
         programme=result.programme,
         week=result.week,
         list_id=result.list_id,
-        model_uri=info[0] if info else None,
-        extract_hash=info[1] if info else None,
+        model_uri=run.get("model_uri"),
+        extract_hash=run.get("extract_hash"),
         counts={
             "rows": result.n_rows,
             "recorded": result.n_recorded,
@@ -396,4 +348,5 @@ def _audit(con: duckdb.DuckDBPyConnection, result: RecordResult, actor: str) -> 
             "opt_outs": result.n_opt_outs,
             **result.by_outcome,
         },
+        store=store,
     )

@@ -1,5 +1,37 @@
-"""reports package of Opspor."""
+"""Fairness audit, model cards and the governance pack: aggregates only.
+
+Imports ``features`` and ``models`` only. :func:`audit_fairness` is the pure core
+(a frame in, a :class:`FairnessAudit` out); :func:`run_audit`,
+:func:`make_model_card` and :func:`build_governance_pack` are the entry points of
+``opspor audit``, ``opspor card`` and ``opspor governance-pack``.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from reports.audit import AuditResult, run_audit
+from reports.catalogue import feature_catalogue
+from reports.config import FairnessConfig, Grouping
+from reports.fairness import FairnessAudit, Flag, audit_fairness, rerank_by_quota
+from reports.frame import build_audit_frame
+from reports.governance import GovernancePack, build_governance_pack
+from reports.model_card import ModelCard, build_model_card, make_model_card
+from reports.render import write_fairness_report
+
+__all__ = [
+    "AuditResult",
+    "FairnessAudit",
+    "FairnessConfig",
+    "Flag",
+    "GovernancePack",
+    "Grouping",
+    "ModelCard",
+    "audit_fairness",
+    "build_audit_frame",
+    "build_governance_pack",
+    "build_model_card",
+    "feature_catalogue",
+    "make_model_card",
+    "rerank_by_quota",
+    "run_audit",
+    "write_fairness_report",
+]

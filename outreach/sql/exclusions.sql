@@ -32,14 +32,14 @@ citizens as (
     from raw.citizens
 ),
 
-register as (select distinct citizen_id from outreach.opt_outs),
+register as (select distinct citizen_id from ops_opt_outs),
 
 contacts as (
     select
         citizen_id,
         max(outcome_date) as last_contact_date,
         max(case when outcome = 'declined' then outcome_date end) as last_declined_date
-    from outreach.contacts
+    from ops_contacts
     where outcome_date < cast($week_start as date) + 7
     group by citizen_id
 ),

@@ -11,7 +11,7 @@ outreach_contacts as (
         o.outcome_date as contact_date,
         'outreach: ' || o.outcome as contact_outcome,
         1 as source_order
-    from outreach.contacts as o
+    from ops_contacts as o
     inner join ids as i on i.citizen_id = o.citizen_id
     where o.outcome_date < cast($week_start as date) + 7
 ),

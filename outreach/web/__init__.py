@@ -1,1 +1,7 @@
-"""Opspor web app."""
+"""Opspor web app for coordinators, data scientists and reviewers (``opspor serve``)."""
+
+from __future__ import annotations
+
+from outreach.web.app import create_app
+
+__all__ = ["create_app"]

@@ -298,3 +298,222 @@ def upstream() -> SimpleNamespace:
         build_region=build_region,
         citizen_id=citizen_id,
     )
+
+
+# --- web ---------------------------------------------------------------------
+# A warehouse file with a frozen diabetes_bus list for 2026-W48 (90 citizens in
+# 390/376/360, 40 listed), and users: a coordinator scoped to 390 and 376, a
+# coordinator of another programme, a reviewer and a data scientist.
+
+import re  # noqa: E402
+import shutil  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from datetime import datetime  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+WEB_PASSWORD = "correct-horse-battery"
+WEB_NOW = datetime(2026, 11, 27, 9, 0, 0)
+WEB_USERS: dict[str, dict[str, Any]] = {
+    "anna": {
+        "role": "coordinator",
+        "programmes": ["diabetes_bus"],
+        "municipalities": ["390", "376"],
+    },
+    "carl": {
+        "role": "coordinator",
+        "programmes": ["smi_somatic_screening"],
+        "municipalities": ["360"],
+    },
+    "rita": {"role": "reviewer"},
+    "dan": {"role": "data_scientist"},
+}  # fmt: skip
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture(scope="session")
+def web_users_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A users.json with the four test users, hashed once per session."""
+    from argon2 import PasswordHasher
+
+    from outreach.web.users import JsonUserStore, new_user
+
+    # Production hashes take ~0.3 s to verify here; tests sign in hundreds of times,
+    # so the test users carry cheap argon2 parameters (verification reads them).
+    cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    path = tmp_path_factory.mktemp("web-users") / "users.json"
+    store = JsonUserStore(path)
+    for name, spec in WEB_USERS.items():
+        user = new_user(name, password=WEB_PASSWORD, **spec)
+        cheap_user = dataclasses.replace(user, password_hash=cheap.hash(WEB_PASSWORD))
+        store.insert_user(cheap_user)
+    return path
+
+
+@pytest.fixture(scope="session")
+def web_warehouse_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse file with a frozen diabetes_bus W48 list, built once per session."""
+    from outreach.lists import build_weekly_list
+    from outreach.programmes import load_programme
+
+    db = tmp_path_factory.mktemp("web-warehouse") / "opspor.duckdb"
+    connection = duckdb.connect(str(db))
+    try:
+        build_region(connection)
+        build_weekly_list(
+            connection,
+            load_programme("diabetes_bus"),
+            week=WEEK,
+            model_uri=MODEL_URI,
+            actor="planner",
+        )
+    finally:
+        connection.close()
+    return db
+
+
+@pytest.fixture
+def web_settings(
+    tmp_path: Path, web_users_template: Path, web_warehouse_template: Path
+) -> Any:
+    """Engine settings over a fresh copy of the warehouse and the users file."""
+    from features.settings import EngineSettings
+
+    out = tmp_path / "out"
+    out.mkdir()
+    shutil.copy(web_users_template, out / "users.json")
+    shutil.copy(web_warehouse_template, out / "opspor.duckdb")
+    return EngineSettings(output_dir=out, db_path=out / "opspor.duckdb")
+
+
+@pytest.fixture
+def web_clock() -> dict[str, datetime]:
+    """A settable clock: ``web_clock["now"] = ...``."""
+    return {"now": WEB_NOW}
+
+
+@pytest.fixture
+def web_app(web_settings: Any, web_clock: dict[str, datetime]) -> Iterator[Any]:
+    """The web app over ``web_settings`` with a fixed clock."""
+    from outreach.web import create_app
+
+    app = create_app(web_settings, secret_key="s" * 40, clock=lambda: web_clock["now"])
+    yield app
+    app.state.opspor.warehouse.close()
+
+
+@pytest.fixture
+def client_for(web_app: Any) -> Callable[..., Any]:
+    """Factory: ``client_for("anna")`` -> a TestClient signed in as anna.
+
+    ``client_for()`` gives a signed-out client.
+    """
+    from fastapi.testclient import TestClient
+
+    def make(name: str | None = None) -> Any:
+        client = TestClient(web_app, follow_redirects=False)
+        if name is not None:
+            response = sign_in(client, name)
+            assert response.status_code == 303, response.text
+        return client
+
+    return make
+
+
+def csrf_of(client: Any, path: str = "/signin") -> str:
+    """The CSRF token of the form on a page."""
+    match = _CSRF.search(client.get(path).text)
+    assert match, f"no CSRF field on {path}"
+    return match.group(1)
+
+
+def sign_in(client: Any, name: str, password: str = WEB_PASSWORD) -> Any:
+    """Post the sign-in form; return the response."""
+    token = csrf_of(client)
+    return client.post(
+        "/signin", data={"username": name, "password": password, "csrf_token": token}
+    )
+
+
+@pytest.fixture
+def web() -> SimpleNamespace:
+    """Web test helpers and constants."""
+    return SimpleNamespace(
+        PASSWORD=WEB_PASSWORD,
+        NOW=WEB_NOW,
+        USERS=WEB_USERS,
+        csrf_of=csrf_of,
+        sign_in=sign_in,
+        MUNICIPALITIES=MUNICIPALITIES,
+        WEEK=WEEK,
+        NEXT_WEEK=NEXT_WEEK,
+        MODEL_URI=MODEL_URI,
+    )
+
+
+# --- operational store (DuckDB or PostgreSQL) ---------------------------------
+# PostgreSQL tests use $OPSPOR_TEST_POSTGRES (exported by .ci/run, which starts a
+# server on loopback), else the URL .ci/run uses; they skip when none answers.
+
+import os  # noqa: E402
+import uuid  # noqa: E402
+
+POSTGRES_ENV = "OPSPOR_TEST_POSTGRES"
+POSTGRES_DEFAULT = "postgresql://postgres@127.0.0.1:54329/postgres"
+
+
+def _database_url(server: str, name: str) -> str:
+    """The server URL with another database name."""
+    return server.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh database on the test PostgreSQL server, dropped after the session."""
+    psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed")
+    server = os.environ.get(POSTGRES_ENV) or POSTGRES_DEFAULT
+    try:
+        admin = psycopg.connect(server, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as error:
+        pytest.skip(f"no PostgreSQL at {server} (run .ci/run to start one): {error}")
+    name = f"opspor_test_{uuid.uuid4().hex[:10]}"
+    admin.execute(f"create database {name}")
+    try:
+        yield _database_url(server, name)
+    finally:
+        from outreach.opstore import close_postgres_stores
+
+        close_postgres_stores()
+        admin.execute(f"drop database if exists {name} with (force)")
+        admin.close()
+
+
+@pytest.fixture
+def postgres_store(postgres_url: str) -> Any:
+    """The PostgreSQL operational store, emptied before each test."""
+    from outreach.opstore import postgres_store as open_store
+
+    store = open_store(postgres_url)
+    with store.pool.connection() as conn:
+        conn.execute(
+            "truncate outreach.list_runs, outreach.lists, outreach.holdouts,"
+            " outreach.contacts, outreach.opt_outs, outreach.audit_log, outreach.users"
+        )
+    return store
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """Each operational-store test runs on both backends."""
+    return str(request.param)
+
+
+@pytest.fixture
+def ops(
+    store_kind: str, region: duckdb.DuckDBPyConnection, request: pytest.FixtureRequest
+) -> Any:
+    """The operational store of ``store_kind`` next to the ``region`` warehouse."""
+    from outreach.opstore import DuckDBStore
+
+    if store_kind == "duckdb":
+        return DuckDBStore(region)
+    return request.getfixturevalue("postgres_store")

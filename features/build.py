@@ -1,0 +1,327 @@
+"""Build the features: run the SQL layers of ``features/sql`` over ``raw.*``.
+
+This is the ``opspor features`` stage. :func:`build_features` writes ``main.spine``
+(:mod:`features.spine`), creates the macros, then each layer named in
+``features/sql/project.yml`` in order (staging, intermediate and citizen views, then
+the mart tables) and runs the layer's contract checks (:mod:`features.checks`). The
+whole build is one transaction: a failed check leaves the previous marts in place.
+:func:`export_scoring_features` writes ``marts.scoring_features`` for one date to
+Parquet, for the models stage and for inspection.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from time import perf_counter
+
+import duckdb
+import pyarrow.parquet as pq
+import yaml
+
+from features.checks import check_relation, load_contract, sql_stems
+from features.db import (
+    check_identifier,
+    connect,
+    read_sql,
+    run_sql,
+    swap_table,
+    table_exists,
+    transaction,
+)
+from features.errors import ConfigError, NotFoundError
+from features.spine import write_spine
+
+__all__ = [
+    "BAD_LAYER",
+    "NO_EXTRACT",
+    "NO_FEATURES",
+    "RAW_TABLES",
+    "FeatureBuild",
+    "FeatureExport",
+    "Layer",
+    "build_features",
+    "export_scoring_features",
+    "layers",
+    "open_warehouse",
+]
+
+logger = logging.getLogger(__name__)
+
+RAW_TABLES = (
+    "citizens",
+    "diagnoses",
+    "prescriptions",
+    "appointments",
+    "lab_results",
+    "hospital_contacts",
+)
+NO_EXTRACT = "No extract is loaded in {db}; run `opspor load EXTRACT_DIR` first."
+NO_FEATURES = (
+    "No features for as-of date {as_of} in {db};"
+    " run `opspor features --as-of {as_of}` first."
+)
+BAD_LAYER = (
+    "The 'materialized' setting of layer {folder!r} in features/sql/project.yml "
+    "must be 'view' or 'table'. Got {value!r} instead."
+)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One folder of ``features/sql``: its schema and how it is materialised."""
+
+    folder: str
+    schema: str
+    materialized: str
+
+
+@dataclass(frozen=True)
+class FeatureBuild:
+    """What a feature build wrote."""
+
+    db: str
+    as_of_dates: list[date]
+    n_citizens: int
+    n_rows: int
+    n_features: int
+    tables: list[str]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class FeatureExport:
+    """What a feature export wrote."""
+
+    path: Path
+    as_of_date: date
+    n_rows: int
+    n_columns: int
+
+
+def layers() -> list[Layer]:
+    """Return the layers of ``features/sql/project.yml`` in build order."""
+    text = read_sql("features", "sql", "project.yml")
+    found = []
+    for entry in yaml.safe_load(text)["layers"]:
+        layer = Layer(
+            check_identifier(entry["folder"], "Layer folder"),
+            check_identifier(entry["schema"], "Schema"),
+            str(entry["materialized"]),
+        )
+        if layer.materialized not in ("view", "table"):
+            raise ConfigError(
+                BAD_LAYER.format(folder=layer.folder, value=layer.materialized)
+            )
+        found.append(layer)
+    return found
+
+
+def _db_label(con: duckdb.DuckDBPyConnection) -> str:
+    """Return the warehouse file of a connection, or ``:memory:``."""
+    rows = con.execute(
+        "select path from duckdb_databases() where database_name = current_database()"
+    ).fetchall()
+    return str(rows[0][0]) if rows and rows[0][0] else ":memory:"
+
+
+def open_warehouse(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open an existing warehouse; raise NotFoundError (:data:`NO_EXTRACT`) if none."""
+    if not Path(path).exists():
+        raise NotFoundError(NO_EXTRACT.format(db=path))
+    return connect(path, read_only=read_only)
+
+
+def _has_mart(con: duckdb.DuckDBPyConnection) -> bool:
+    """Tell whether marts.scoring_features exists (a fully fetched query)."""
+    rows = con.execute(
+        "select count(*) from information_schema.tables"
+        " where table_schema = 'marts' and table_name = 'scoring_features'"
+    ).fetchall()
+    return bool(rows[0][0])
+
+
+@contextmanager
+def _unordered(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Let DuckDB write tables in any row order (faster, less memory); then restore."""
+    before = con.execute(
+        "select current_setting('preserve_insertion_order')"
+    ).fetchall()
+    con.execute("set preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        value = "true" if before[0][0] else "false"
+        con.execute(f"set preserve_insertion_order = {value}")
+
+
+def _require_extract(con: duckdb.DuckDBPyConnection) -> None:
+    """Raise NotFoundError unless every raw contract table is loaded."""
+    if not all(table_exists(con, "raw", t) for t in RAW_TABLES):
+        raise NotFoundError(NO_EXTRACT.format(db=_db_label(con)))
+
+
+def _materialise(con: duckdb.DuckDBPyConnection, layer: Layer) -> list[str]:
+    """Create every object of one layer; return their ``schema.name``."""
+    con.execute(f"create schema if not exists {layer.schema}")
+    names = []
+    for stem in sql_stems(layer.folder):
+        sql = read_sql("features", "sql", layer.folder, f"{stem}.sql")
+        if layer.materialized == "table":
+            swap_table(con, layer.schema, stem, f"\n{sql}")
+        else:
+            run_sql(con, f"create or replace view {layer.schema}.{stem} as\n{sql}")
+        names.append(f"{layer.schema}.{stem}")
+    logger.info("Created %d %ss in %s", len(names), layer.materialized, layer.schema)
+    return names
+
+
+def _checked_through_marts() -> dict[str, str]:
+    """Map each view a mart inherits (``citizen.feat_x``) to that mart table."""
+    found = {}
+    for layer in layers():
+        if layer.materialized != "table":
+            continue
+        for stem in sql_stems(layer.folder):
+            body = load_contract(f"{layer.folder}/{stem}.yml").body
+            for parent in body.get("inherits") or []:
+                found[parent.replace("/", ".")] = f"{layer.schema}.{stem}"
+    return found
+
+
+def _check_layer(
+    con: duckdb.DuckDBPyConnection,
+    layer: Layer,
+    names: Sequence[str],
+    deferred: Mapping[str, str],
+) -> None:
+    """Run the contracts of one layer; views a mart inherits wait for that mart."""
+    for name in names:
+        if name not in deferred:
+            stem = name.split(".")[1]
+            check_relation(con, load_contract(f"{layer.folder}/{stem}.yml"), name)
+
+
+def _check_deferred(
+    con: duckdb.DuckDBPyConnection, deferred: Mapping[str, str]
+) -> None:
+    """Check each inherited view's column tests on the mart rows built from it."""
+    for view, mart in deferred.items():
+        contract = load_contract(f"{view.replace('.', '/')}.yml")
+        check_relation(con, contract, view, rows_from=mart)
+
+
+def _count_features() -> int:
+    """Count the columns with role ``feature`` in the scoring mart's contract."""
+    contract = load_contract("marts/scoring_features.yml")
+    return sum(1 for c in contract.columns if c.get("role") == "feature")
+
+
+def build_features(
+    con: duckdb.DuckDBPyConnection, as_of_dates: Sequence[date], *, checks: bool = True
+) -> FeatureBuild:
+    """Build every feature layer for all ``as_of_dates`` in one pass.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A warehouse with the ``raw.*`` contract tables loaded.
+    as_of_dates : sequence of date
+        The as-of dates; ``main.spine`` and the marts are replaced with exactly these.
+    checks : bool
+        Run the YAML contract checks after each layer (default ``True``).
+
+    Returns
+    -------
+    FeatureBuild
+
+    Raises
+    ------
+    NotFoundError
+        If no extract is loaded (:data:`NO_EXTRACT`).
+    ConfigError
+        If no as-of date is given.
+    ContractError
+        If a contract check fails; nothing of the build is kept.
+    """
+    _require_extract(con)
+    started = perf_counter()
+    tables: list[str] = []
+    deferred = _checked_through_marts()
+    with _unordered(con), transaction(con):
+        n_rows = write_spine(con, as_of_dates)
+        if checks:
+            check_relation(con, load_contract("spine.yml"), "main.spine")
+        run_sql(con, read_sql("features", "sql", "macros.sql"))
+        for layer in layers():
+            names = _materialise(con, layer)
+            if checks and layer.materialized == "table":
+                _check_deferred(con, deferred)
+            if checks:
+                _check_layer(con, layer, names, deferred)
+            if layer.materialized == "table":
+                tables.extend(names)
+    dates = sorted(set(as_of_dates))
+    seconds = round(perf_counter() - started, 3)
+    logger.info(
+        "Built features: %d rows, %d dates, %.1f s", n_rows, len(dates), seconds
+    )
+    return FeatureBuild(
+        db=_db_label(con),
+        as_of_dates=dates,
+        n_citizens=n_rows // len(dates),
+        n_rows=n_rows,
+        n_features=_count_features(),
+        tables=tables,
+        seconds=seconds,
+    )
+
+
+def export_scoring_features(
+    con: duckdb.DuckDBPyConnection, *, as_of_date: date, out: Path
+) -> FeatureExport:
+    """Write ``marts.scoring_features`` for one as-of date to Parquet, atomically.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A warehouse where features were built.
+    as_of_date : date
+        The date to export.
+    out : Path
+        The Parquet file; written to a temporary file first, then renamed.
+
+    Returns
+    -------
+    FeatureExport
+
+    Raises
+    ------
+    NotFoundError
+        If the mart has no rows for ``as_of_date`` (:data:`NO_FEATURES`).
+    """
+    missing = NotFoundError(NO_FEATURES.format(as_of=as_of_date, db=_db_label(con)))
+    if not _has_mart(con):
+        raise missing
+    table = con.sql(
+        "select * from marts.scoring_features where as_of_date = $as_of_date"
+        " order by citizen_id",
+        params={"as_of_date": as_of_date},
+    ).to_arrow_table()
+    if table.num_rows == 0:
+        raise missing
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    logger.info("Exported %d rows of scoring features", table.num_rows)
+    return FeatureExport(out, as_of_date, table.num_rows, table.num_columns)

@@ -1,0 +1,152 @@
+"""The feature catalogue: every feature and cohort flag, from the SQL contracts.
+
+The contracts beside ``features/sql/citizen/*.sql`` (and the scoring mart's own
+columns) are the single source of each feature's description, window, source table,
+unit and plain-language reason in Danish and English. :func:`build_catalogue`
+collects them; :func:`write_catalogue` writes ``feature_catalogue.md`` and
+``feature_catalogue.json`` (``opspor features catalogue``); :func:`feature_reasons`
+hands the reason templates to the explanation step of ``models``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from features.checks import Contract, load_contract, sql_stems
+
+__all__ = [
+    "CatalogueFiles",
+    "build_catalogue",
+    "feature_reasons",
+    "write_catalogue",
+]
+
+logger = logging.getLogger(__name__)
+
+_ROLES = ("feature", "cohort")
+_MART = "marts/scoring_features.yml"
+_FIELDS = ("window", "source_table", "unit")
+_HEADER = (
+    "| name | role | description | window | source | unit | reason (da) | reason (en) |"
+)
+_INTRO = (
+    "Generated from the contract files in `features/sql/` by"
+    " `opspor features catalogue`; do not edit by hand. Every feature uses only"
+    " events dated before `as_of_date`."
+    " Reasons are Python format templates with `{value}`; a boolean's reason describes"
+    " the value TRUE, and `reason_missing` is shown when the value is NULL"
+    " (never recorded). Education level and origin are audit attributes"
+    " (`marts.audit_attributes`), never features."
+)
+
+
+@dataclass(frozen=True)
+class CatalogueFiles:
+    """What ``opspor features catalogue`` wrote."""
+
+    markdown: Path
+    json: Path
+    n_entries: int
+
+
+def _entry(contract: Contract, column: Mapping[str, Any]) -> dict[str, Any]:
+    """One catalogue row from a contract column."""
+    entry: dict[str, Any] = {
+        "name": column["name"],
+        "role": column.get("role"),
+        "view": contract.name,
+        "description": " ".join(str(column.get("description", "")).split()),
+    }
+    entry.update({f: column.get(f) for f in _FIELDS})
+    entry["reason"] = dict(column.get("reason") or {})
+    entry["reason_missing"] = dict(column.get("reason_missing") or {})
+    return entry
+
+
+def build_catalogue() -> list[dict[str, Any]]:
+    """Return every feature and cohort flag of the scoring mart, in mart order.
+
+    Returns
+    -------
+    list of dict
+        Keys ``name``, ``role``, ``view``, ``description``, ``window``,
+        ``source_table``, ``unit``, ``reason`` and ``reason_missing`` (each
+        ``{"da": ..., "en": ...}``, empty when not applicable).
+    """
+    entries: list[dict[str, Any]] = []
+    for stem in sql_stems("citizen"):
+        contract = load_contract(f"citizen/{stem}.yml")
+        entries.extend(
+            _entry(contract, c) for c in contract.columns if c.get("role") in _ROLES
+        )
+    mart = load_contract(_MART)
+    own = mart.body.get("columns") or []
+    entries.extend(_entry(mart, c) for c in own if c.get("role") in _ROLES)
+    order = {name: i for i, name in enumerate(mart.column_names)}
+    return sorted(entries, key=lambda e: order.get(e["name"], len(order)))
+
+
+def feature_reasons() -> dict[str, dict[str, dict[str, str]]]:
+    """Return ``{feature: {"reason": {da, en}, "reason_missing": {da, en}}}``."""
+    return {
+        e["name"]: {"reason": e["reason"], "reason_missing": e["reason_missing"]}
+        for e in build_catalogue()
+        if e["role"] == "feature"
+    }
+
+
+def _cell(value: Any) -> str:
+    """Render a Markdown table cell: pipes escaped, '' for nothing."""
+    return "" if value in (None, "", {}) else str(value).replace("|", "\\|")
+
+
+def _markdown(entries: list[dict[str, Any]]) -> str:
+    """Render the catalogue as one Markdown table per view."""
+    lines = ["# Opspor feature catalogue", "", _INTRO, ""]
+    for view in dict.fromkeys(e["view"] for e in entries):
+        lines += [f"## {view}", ""]
+        lines += [_HEADER, "|---" * len(_HEADER.split("|")[1:-1]) + "|"]
+        for e in (e for e in entries if e["view"] == view):
+            cells = [e["name"], e["role"], e["description"], *(e[f] for f in _FIELDS)]
+            cells += [e["reason"].get("da"), e["reason"].get("en")]
+            lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write text to a temporary file beside ``path``, then rename it into place."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_catalogue(out_dir: Path) -> CatalogueFiles:
+    """Write ``feature_catalogue.md`` and ``feature_catalogue.json`` to ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir : Path
+        Folder to write to; created if missing. Each file is written atomically.
+
+    Returns
+    -------
+    CatalogueFiles
+    """
+    entries = build_catalogue()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    md, js = out_dir / "feature_catalogue.md", out_dir / "feature_catalogue.json"
+    _write_atomic(md, _markdown(entries))
+    _write_atomic(js, json.dumps(entries, ensure_ascii=False, indent=2) + "\n")
+    logger.info("Wrote the feature catalogue: %d entries", len(entries))
+    return CatalogueFiles(md, js, len(entries))

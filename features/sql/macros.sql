@@ -1,0 +1,107 @@
+-- Shared expressions for every feature layer: windows, code lists, units.
+-- Grain: none (scalar macros).
+-- Point in time: windows end strictly before as_of_date; callers name them.
+
+-- An event dated in the n_days before as_of_date, never on or after it.
+create or replace macro within_days(event_date, as_of_date, n_days) as
+    event_date < as_of_date and event_date >= as_of_date - n_days;
+
+-- Whole days from an earlier date to as_of_date.
+create or replace macro days_between(from_date, to_date) as
+    datediff('day', from_date, to_date);
+
+-- Completed years of age on a date.
+create or replace macro age_years(birth_date, on_date) as
+    cast(date_part('year', age(on_date, birth_date)) as integer);
+
+-- HbA1c in IFCC mmol/mol; DCCT % (NPU03835) via IFCC = (DCCT - 2.15) x 10.929.
+create or replace macro hba1c_mmol_mol(npu_code, value) as
+    case
+        when npu_code = 'NPU27300' then value
+        when npu_code = 'NPU03835' then (value - 2.15) * 10.929
+    end;
+
+-- ATC groups.
+create or replace macro is_glucose_lowering(atc) as prefix(atc, 'A10');
+create or replace macro is_statin(atc) as
+    left(atc, 5) in ('C10AA', 'C10BA', 'C10BX');
+create or replace macro is_antihypertensive(atc) as
+    left(atc, 3) in ('C02', 'C03', 'C07', 'C08', 'C09');
+create or replace macro is_antipsychotic(atc) as
+    prefix(atc, 'N05A') and not prefix(atc, 'N05AN');
+
+-- OSDC inclusion drugs: A10 without GLP-1 analogues (A10BJ), SGLT2 inhibitors
+-- (A10BK), insulin/GLP-1 combinations (A10AE54, A10AE56) and the A10BD
+-- combinations that contain an SGLT2 inhibitor.
+create or replace macro is_osdc_glucose_lowering(atc) as
+    prefix(atc, 'A10')
+    and left(atc, 5) not in ('A10BJ', 'A10BK')
+    and atc not in ('A10AE54', 'A10AE56')
+    and atc not in (
+        'A10BD15', 'A10BD16', 'A10BD19', 'A10BD20', 'A10BD21',
+        'A10BD23', 'A10BD24', 'A10BD25', 'A10BD27', 'A10BD29'
+    );
+create or replace macro is_insulin(atc) as
+    prefix(atc, 'A10A') and atc not in ('A10AE54', 'A10AE56');
+
+-- Diabetes diagnoses: SKS DE10-DE14, ICPC-2 T89 (type 1) and T90 (type 2).
+create or replace macro is_diabetes_diagnosis(code_system, code) as
+    (code_system = 'SKS' and left(code, 4) between 'DE10' and 'DE14')
+    or (code_system = 'ICPC2' and left(code, 3) in ('T89', 'T90'));
+create or replace macro is_type1_diagnosis(code_system, code) as
+    (code_system = 'SKS' and prefix(code, 'DE10'))
+    or (code_system = 'ICPC2' and prefix(code, 'T89'));
+create or replace macro is_type2_diagnosis(code_system, code) as
+    (code_system = 'SKS' and prefix(code, 'DE11'))
+    or (code_system = 'ICPC2' and prefix(code, 'T90'));
+
+-- Pregnancy endings (births, miscarriages, abortions), as in OSDC.
+create or replace macro is_pregnancy_ending(code_system, code) as
+    (
+        code_system = 'SKS'
+        and (
+            left(code, 4) between 'DO00' and 'DO06'
+            or left(code, 4) between 'DO80' and 'DO84'
+            or left(code, 4) in ('DZ33', 'DZ37')
+        )
+    )
+    or (
+        code_system = 'ICPC2'
+        and left(code, 3) in ('W82', 'W83', 'W90', 'W91', 'W92', 'W93')
+    );
+
+-- Chronic condition groups; NULL when a code belongs to none. Code ranges
+-- compare the leading characters as text ('DI20' <= left(code, 4) <= 'DI25').
+create or replace macro condition_group(code_system, code) as
+    case
+        when code_system = 'SKS' then case
+            when left(code, 4) in ('DF20', 'DF25', 'DF31') then 'smi'
+            when left(code, 4) = 'DJ44' then 'copd'
+            when left(code, 4) between 'DI20' and 'DI25'
+                or left(code, 4) between 'DI34' and 'DI37'
+                or left(code, 4) in ('DI48', 'DI50')
+                then 'heart_disease'
+            when left(code, 4) between 'DC00' and 'DC97'
+                and left(code, 4) <> 'DC44'
+                then 'cancer'
+            when left(code, 5) = 'DM545' then 'chronic_back_pain'
+        end
+        when code_system = 'ICPC2' then case
+            when left(code, 3) in ('P72', 'P73') then 'smi'
+            when left(code, 3) = 'R95' then 'copd'
+            when left(code, 3) between 'K74' and 'K78' or left(code, 3) = 'K83'
+                then 'heart_disease'
+            when left(code, 3) in (
+                'A79', 'B72', 'B73', 'B74', 'D74', 'D75', 'D76', 'D77', 'L71',
+                'N74', 'R84', 'R85', 'T71', 'U75', 'U76', 'U77', 'W72', 'X75',
+                'X76', 'X77', 'Y77', 'Y78'
+            )
+                then 'cancer'
+            when left(code, 3) in ('L03', 'L86') then 'chronic_back_pain'
+        end
+    end;
+
+-- Any psychiatric diagnosis: SKS chapter F, ICPC-2 P70-P99.
+create or replace macro is_psychiatric_diagnosis(code_system, code) as
+    (code_system = 'SKS' and prefix(code, 'DF'))
+    or (code_system = 'ICPC2' and left(code, 3) between 'P70' and 'P99');

@@ -1,0 +1,498 @@
+"""Reasons: why a citizen ranks where they do, in plain words true of their data.
+
+:func:`explain_scores` (``opspor explain``) reads the rows a model wrote to
+``scoring.scores`` and explains the score that is ranked. The ranking is the
+raw pipeline's margin (see :mod:`models.calibrate`), so contributions are
+computed on the uncalibrated pipeline, in log-odds: SHAP's TreeExplainer for
+gradient boosting; ``coef * (x - mean)`` for the logistic regression (exact
+SHAP values of a linear model with independent features, the mean taken over
+the citizens explained); for the rule baseline, the rules a citizen meets.
+Columns made by the preprocessing (one-hot levels, missing indicators) are
+summed back to their feature. The top positive contributions whose reason
+would be true (a count above zero, a flag that is set; a never-recorded value
+gets the ``reason_missing`` text) become reasons, worded by the feature
+catalogue's templates (:mod:`features.catalogue`). They go to
+``scoring.reasons``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import string
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import resources
+from typing import Any, Literal
+
+import duckdb
+import numpy as np
+import pandas as pd
+import yaml
+from numpy.typing import NDArray
+
+from features.db import connect, transaction
+from features.errors import NotFoundError
+from features.settings import EngineSettings
+from models.baseline import RuleBaselineClassifier
+from models.calibrate import limited_threads, raw_pipeline
+from models.matrix import MISSING_CATEGORY, feature_kinds, read_cohort_frame
+from models.score import RegisteredModel, load_registered_model
+
+__all__ = [
+    "ExplainResult",
+    "FeatureInfo",
+    "explain_scores",
+    "feature_catalogue",
+    "feature_contributions",
+    "format_reason",
+    "top_reasons",
+]
+
+logger = logging.getLogger(__name__)
+
+Language = Literal["da", "en"]
+NO_SCORES = (
+    "No scores for {uri} at {as_of}; "
+    "run `opspor score --model {ref} --as-of {as_of}` first."
+)
+REASONS_DDL = (
+    "create table if not exists scoring.reasons ("
+    " citizen_id varchar not null, as_of_date date not null, reason_rank integer not "
+    "null,"
+    " feature varchar not null, feature_value varchar, contribution double not null,"
+    " reason_text varchar not null, model_uri varchar not null, language varchar not "
+    "null)"
+)
+#: Units whose value 0 (or false) would make a reason untrue or empty.
+_ZERO_IS_NO_REASON = {
+    "boolean",
+    "appointments",
+    "prescriptions",
+    "admissions",
+    "visits",
+    "contact days",
+    "samples",
+}
+#: Units where a value shown as zero is still a reason ("collected for 0% of days").
+_ZERO_IS_A_REASON = {"proportion (0-1)"}
+#: "N days" reads as months above this many days ("no eye screening for 26 months").
+_MONTHS_FROM_DAYS = 60
+_DAYS_PER_MONTH = 30.44
+_DAY_PHRASES: Mapping[str, tuple[str, str]] = {
+    "en": ("{value} days", "{value} months"),
+    "da": ("{value} dage", "{value} måneder"),
+}
+
+
+@dataclass(frozen=True)
+class FeatureInfo:
+    """What the catalogue says about one feature: its unit and reason templates."""
+
+    name: str
+    unit: str = ""
+    reason: Mapping[str, str] = field(default_factory=dict)
+    reason_missing: Mapping[str, str] = field(default_factory=dict)
+    reason_by_value: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExplainResult:
+    """What ``opspor explain`` reports."""
+
+    model_uri: str
+    as_of_date: date
+    n_citizens: int
+    n_reasons: int
+    language: str
+    table: str = "scoring.reasons"
+
+
+def _info(column: Mapping[str, Any]) -> FeatureInfo:
+    return FeatureInfo(
+        name=column["name"],
+        unit=str(column.get("unit") or ""),
+        reason=dict(column.get("reason") or {}),
+        reason_missing=dict(column.get("reason_missing") or {}),
+        reason_by_value={
+            k: dict(v) for k, v in (column.get("reason_by_value") or {}).items()
+        },
+    )
+
+
+def feature_catalogue() -> dict[str, FeatureInfo]:
+    """Return the reason templates of every feature: the feature catalogue's, then ours.
+
+    :func:`features.catalogue.build_catalogue` reads the feature contracts;
+    ``models/reasons.yml`` adds reasons for cohort columns used as features
+    (e.g. ``diabetes_type``). The feature catalogue wins where both speak.
+
+    Returns
+    -------
+    dict
+        ``feature name -> FeatureInfo``.
+    """
+    from features.catalogue import build_catalogue
+
+    catalogue = {
+        e["name"]: _info(e) for e in build_catalogue() if e.get("role") == "feature"
+    }
+    ours = yaml.safe_load(
+        (resources.files("models") / "reasons.yml").read_text(encoding="utf-8")
+    )
+    for column in ours["columns"]:
+        catalogue.setdefault(column["name"], _info(column))
+    return catalogue
+
+
+# --- contributions ---------------------------------------------------------------
+
+
+def _source_features(
+    names: list[str], features: list[str], categorical: list[str]
+) -> list[str]:
+    """Map each preprocessed column back to the feature it came from."""
+    sources = []
+    for name in names:
+        block, _, column = name.partition("__")
+        if block == "cat":
+            match = max((f for f in categorical if column.startswith(f + "_")), key=len)
+            sources.append(match)
+        else:
+            base = column.removeprefix("missingindicator_")
+            sources.append(base if base in features else column)
+    return sources
+
+
+def _group(
+    values: NDArray[np.float64], sources: list[str], features: list[str]
+) -> pd.DataFrame:
+    """Sum columns by their source feature; columns in ``features`` order."""
+    position = {f: i for i, f in enumerate(features)}
+    summing = np.zeros((len(sources), len(features)))
+    for column, source in enumerate(sources):
+        summing[column, position[source]] = 1.0
+    return pd.DataFrame(values @ summing, columns=features)
+
+
+def feature_contributions(
+    model: Any, X: pd.DataFrame, *, kinds: Mapping[str, str]
+) -> pd.DataFrame:
+    """Return each feature's contribution to each row's raw score (log-odds).
+
+    Parameters
+    ----------
+    model : estimator
+        The calibrated model (or the raw pipeline).
+    X : pandas.DataFrame
+        The features of the rows to explain.
+    kinds : Mapping
+        ``feature -> "categorical" | "numeric"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index as ``X``; for the rule baseline, 1.0 per rule met.
+    """
+    pipeline = raw_pipeline(model)
+    estimator = pipeline.named_steps["estimator"]
+    features = list(kinds)
+    if isinstance(estimator, RuleBaselineClassifier):
+        met = estimator.rules_met(
+            pipeline.named_steps["preprocess"].transform(X)
+        ).astype(np.float64)
+        sources = [str(r["feature"]) for r in estimator.rules_]
+        return _group(met, sources, features).set_axis(X.index)
+    preprocess = pipeline.named_steps["preprocess"]
+    Xt = np.asarray(preprocess.transform(X), dtype=np.float64)
+    if hasattr(estimator, "coef_"):
+        values = estimator.coef_[0] * (Xt - Xt.mean(axis=0))
+    else:
+        explainer = _shap().TreeExplainer(estimator)
+        with limited_threads():
+            values = np.asarray(
+                explainer.shap_values(Xt, check_additivity=False), dtype=np.float64
+            )
+    categorical = [f for f, k in kinds.items() if k == "categorical"]
+    sources = _source_features(
+        list(preprocess.get_feature_names_out()), features, categorical
+    )
+    return _group(values, sources, features).set_axis(X.index)
+
+
+def _shap() -> Any:
+    """Import shap, whose plotting import warns about matplotlib's colormap API."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import shap
+    return shap
+
+
+# --- reasons ---------------------------------------------------------------------
+
+
+def _plain_number(value: Any, *, template: str = "{value}") -> Any:
+    """Show integral floats as ints; others to one decimal unless the template says."""
+    if isinstance(value, str | bool | np.bool_):
+        return value
+    number = float(value)
+    if number.is_integer():
+        return int(number)
+    return round(number, 1) if "{value}" in template else number
+
+
+def _value_text(value: Any) -> str | None:
+    """Return the stored feature_value: the exact value as text, None if missing."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, str):
+        return value
+    number = float(value)
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
+def format_reason(info: FeatureInfo, value: Any, *, language: Language) -> str | None:
+    """Word one reason from a feature's template, or None if it would not be true.
+
+    Parameters
+    ----------
+    info : FeatureInfo
+        The feature's unit and templates.
+    value : Any
+        The citizen's value (NaN/None = never recorded).
+    language : {"da", "en"}
+        The template language.
+
+    Returns
+    -------
+    str or None
+        ``None`` when no true reason can be worded (a zero count, an unset
+        flag, a missing value without a ``reason_missing`` text).
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return info.reason_missing.get(language)
+    if isinstance(value, str) and info.reason_by_value:
+        return info.reason_by_value.get(value, {}).get(language)
+    template = info.reason.get(language)
+    if template is None or (isinstance(value, str) and value == MISSING_CATEGORY):
+        return None
+    if (
+        info.unit in _ZERO_IS_NO_REASON
+        and not isinstance(value, str)
+        and float(value) == 0
+    ):
+        return None
+    if info.unit == "days" and float(value) > _MONTHS_FROM_DAYS:
+        days, months = _DAY_PHRASES[language]
+        if days in template:
+            template = template.replace(days, months)
+            value = round(float(value) / _DAYS_PER_MONTH)
+    shown = _plain_number(value, template=template)
+    if (
+        info.unit not in _ZERO_IS_A_REASON
+        and not isinstance(shown, str)
+        and _shows_zero(template, shown)
+    ):
+        return None
+    return template.format(value=shown)
+
+
+def _shows_zero(template: str, value: Any) -> bool:
+    """Tell whether the template would print the value as zero ("+0 mmol/mol")."""
+    for _, field_name, spec, _ in string.Formatter().parse(template):
+        if field_name == "value":
+            digits = re.sub(r"[^0-9]", "", format(value, spec or ""))
+            return digits != "" and int(digits) == 0
+    return False
+
+
+def top_reasons(
+    frame: pd.DataFrame,
+    contributions: pd.DataFrame,
+    *,
+    catalogue: Mapping[str, FeatureInfo],
+    top: int,
+    language: Language,
+) -> pd.DataFrame:
+    """Pick each citizen's top positive, true reasons.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        ``citizen_id``, ``as_of_date`` and the features (raw values).
+    contributions : pandas.DataFrame
+        From :func:`feature_contributions`, aligned with ``frame``.
+    catalogue : Mapping
+        ``feature -> FeatureInfo``.
+    top : int
+        Reasons per citizen at most.
+    language : {"da", "en"}
+        Template language.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``citizen_id``, ``as_of_date``, ``reason_rank``, ``feature``,
+        ``feature_value``, ``contribution``, ``reason_text``.
+    """
+    features = [f for f in contributions.columns if f in catalogue]
+    values = contributions[features].to_numpy(dtype=np.float64)
+    candidates = np.where(values > 0, values, -np.inf)
+    order = np.argsort(-candidates, axis=1, kind="stable")
+    raw = frame[features].to_numpy(dtype=object)
+    ids, days = frame["citizen_id"].to_numpy(), frame["as_of_date"].to_numpy()
+    rows = []
+    for i in range(len(frame)):
+        rank = 0
+        for j in order[i]:
+            if rank == top or not np.isfinite(candidates[i, j]):
+                break
+            text = format_reason(catalogue[features[j]], raw[i, j], language=language)
+            if text is not None:
+                rank += 1
+                rows.append(
+                    (
+                        ids[i],
+                        days[i],
+                        rank,
+                        features[j],
+                        _value_text(raw[i, j]),
+                        values[i, j],
+                        text,
+                    )
+                )
+    columns = [
+        "citizen_id",
+        "as_of_date",
+        "reason_rank",
+        "feature",
+        "feature_value",
+        "contribution",
+        "reason_text",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+# --- the entry point -------------------------------------------------------------
+
+
+def _scored_frame(
+    con: duckdb.DuckDBPyConnection, registered: RegisteredModel, *, as_of: date
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Return the features of the citizens this model scored at ``as_of``."""
+    spec = registered.spec
+    kinds = feature_kinds(con, spec.features, spec=spec.name)
+    scored = (
+        con.execute(
+            "select citizen_id from scoring.scores where model_uri = $uri and "
+            "as_of_date = $d",
+            {"uri": registered.model_uri, "d": as_of},
+        ).df()
+        if _has_scores(con)
+        else pd.DataFrame({"citizen_id": []})
+    )
+    frame = read_cohort_frame(
+        con, cohort=spec.cohort, as_of=as_of, features=spec.features, kinds=kinds
+    )
+    return frame[frame["citizen_id"].isin(set(scored["citizen_id"]))].reset_index(
+        drop=True
+    ), kinds
+
+
+def _has_scores(con: duckdb.DuckDBPyConnection) -> bool:
+    from features.db import table_exists
+
+    return table_exists(con, "scoring", "scores")
+
+
+def _write_reasons(
+    con: duckdb.DuckDBPyConnection,
+    reasons: pd.DataFrame,
+    *,
+    model_uri: str,
+    as_of: date,
+    language: str,
+) -> None:
+    """Replace this model's reasons at this date in one transaction."""
+    con.execute("create schema if not exists scoring")
+    con.execute(REASONS_DDL)
+    con.register("_reasons", reasons.assign(model_uri=model_uri, language=language))
+    try:
+        with transaction(con):
+            con.execute(
+                "delete from scoring.reasons"
+                " where model_uri = $uri and as_of_date = $d and language = $lang",
+                {"uri": model_uri, "d": as_of, "lang": language},
+            )
+            con.execute(
+                "insert into scoring.reasons select citizen_id, cast(as_of_date as "
+                "date),"
+                " cast(reason_rank as integer), feature, feature_value, contribution,"
+                " reason_text, model_uri, language from _reasons"
+            )
+    finally:
+        con.unregister("_reasons")
+
+
+def explain_scores(
+    settings: EngineSettings,
+    *,
+    model: str,
+    as_of: date,
+    top: int = 3,
+    language: Language = "da",
+) -> ExplainResult:
+    """Explain every score a model wrote at ``as_of`` and store the reasons.
+
+    Parameters
+    ----------
+    settings : EngineSettings
+        Warehouse and MLflow store.
+    model : str
+        ``NAME``, ``NAME@ALIAS`` or ``NAME@VERSION``.
+    as_of : date
+        The as-of date that was scored.
+    top : int
+        Reasons per citizen at most.
+    language : {"da", "en"}
+        Language of ``reason_text``.
+
+    Returns
+    -------
+    ExplainResult
+
+    Raises
+    ------
+    NotFoundError
+        The model is unknown or has not scored this date.
+    """
+    registered = load_registered_model(settings, model)
+    con = connect(settings.warehouse)
+    try:
+        frame, kinds = _scored_frame(con, registered, as_of=as_of)
+        if frame.empty:
+            raise NotFoundError(
+                NO_SCORES.format(uri=registered.model_uri, as_of=as_of, ref=model)
+            )
+        contributions = feature_contributions(
+            registered.model, frame[list(kinds)], kinds=kinds
+        )
+        reasons = top_reasons(
+            frame,
+            contributions,
+            catalogue=feature_catalogue(),
+            top=top,
+            language=language,
+        )
+        _write_reasons(
+            con, reasons, model_uri=registered.model_uri, as_of=as_of, language=language
+        )
+    finally:
+        con.close()
+    logger.info("explained %s citizens with %s reasons", len(frame), len(reasons))
+    return ExplainResult(
+        registered.model_uri, as_of, len(frame), len(reasons), language
+    )

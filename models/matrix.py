@@ -1,0 +1,476 @@
+"""Training matrices: features joined to labels, split in time and by citizen.
+
+:func:`ensure_features` asks :mod:`features.build` for the mart rows a stage
+needs, keeping the rows of other dates (``models.feature_builds`` records which
+dates were built from which extract). :func:`build_training_matrix` joins
+``marts.scoring_features`` to
+``labels.<outcome>`` (censored rows left out) into a :class:`TrainingMatrix`;
+:func:`assign_splits` puts the latest index date in the test set and the
+earlier ones in the training and calibration sets, with every citizen in at
+most one of the three. :mod:`models.train` fits on the result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Literal
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from features.db import check_identifier, table_exists, transaction
+from features.errors import ConfigError, DataError
+
+__all__ = [
+    "SPLITS",
+    "TrainingMatrix",
+    "assign_splits",
+    "build_training_matrix",
+    "citizen_groups",
+    "ensure_features",
+    "feature_kinds",
+    "fresh_dates",
+    "mart_dates",
+    "read_cohort_frame",
+    "record_feature_build",
+]
+
+logger = logging.getLogger(__name__)
+
+SPLITS: tuple[str, ...] = ("train", "calibration", "test")
+Split = Literal["train", "calibration", "test"]
+MISSING_FEATURES = (
+    "The spec {spec!r} names features that marts.scoring_features "
+    "does not have: {missing}."
+)
+TOO_FEW_DATES = (
+    "The spec {spec!r} has {n} eligible index date(s) in this extract; training needs "
+    "at least 2 "
+    "(earlier ones to train on, the latest to test on). The extract spans {start} to "
+    "{end}."
+)
+EMPTY_SPLIT = (
+    "The {split} set of {spec!r} has {n} rows and {events} events; it needs rows of "
+    "both classes. "
+    "Use a larger extract or more index dates."
+)
+FEATURE_BUILDS_DDL = (
+    "create table if not exists models.feature_builds (extract_hash varchar not null,"
+    " as_of_date date not null)"
+)
+#: Value given to a missing categorical feature before one-hot encoding.
+MISSING_CATEGORY = "missing"
+
+
+class TrainingMatrix(pa.DataFrameModel):
+    """Contract of a training matrix: keys, label, split; feature columns follow."""
+
+    citizen_id: Series[str] = pa.Field(nullable=False)
+    as_of_date: Series[pd.Timestamp] = pa.Field(nullable=False)
+    label: Series[int] = pa.Field(isin=[0, 1])
+    split: Series[str] = pa.Field(isin=list(SPLITS))
+
+    class Config:
+        """Extra feature columns are allowed; types are coerced."""
+
+        strict = False
+        coerce = True
+        unique = ["citizen_id", "as_of_date"]
+
+
+def mart_dates(con: duckdb.DuckDBPyConnection) -> set[date]:
+    """Return the as-of dates in ``marts.scoring_features`` (empty if absent)."""
+    if not table_exists(con, "marts", "scoring_features"):
+        return set()
+    rows = con.execute(
+        "select distinct as_of_date from marts.scoring_features"
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _extract_hash(con: duckdb.DuckDBPyConnection) -> str:
+    if not table_exists(con, "raw", "extract_info"):
+        return ""
+    row = con.execute("select extract_hash from raw.extract_info limit 1").fetchone()
+    return str(row[0]) if row and row[0] is not None else ""
+
+
+def fresh_dates(con: duckdb.DuckDBPyConnection) -> set[date]:
+    """Return the mart's dates that were built from the extract loaded now."""
+    if not table_exists(con, "models", "feature_builds"):
+        return set()
+    rows = con.execute(
+        "select as_of_date from models.feature_builds where extract_hash = $h",
+        {"h": _extract_hash(con)},
+    ).fetchall()
+    return {r[0] for r in rows} & mart_dates(con)
+
+
+def record_feature_build(con: duckdb.DuckDBPyConnection, dates: Sequence[date]) -> None:
+    """Record that the mart holds ``dates`` built from the extract loaded now.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The warehouse.
+    dates : sequence of date
+        Every date the mart now holds for this extract.
+    """
+    con.execute("create schema if not exists models")
+    con.execute(FEATURE_BUILDS_DDL)
+    con.execute("delete from models.feature_builds")
+    con.execute(
+        "insert into models.feature_builds select $h, unnest($dates)",
+        {"h": _extract_hash(con), "dates": sorted(set(dates))},
+    )
+
+
+def _mart_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = con.execute(
+        "select table_name from information_schema.columns where table_schema = 'marts'"
+        " and column_name = 'as_of_date' and table_name in (select table_name from"
+        " information_schema.tables where table_schema = 'marts' and table_type = "
+        "'BASE TABLE')"
+    ).fetchall()
+    return sorted({check_identifier(r[0], "Table") for r in rows})
+
+
+def _set_aside(con: duckdb.DuckDBPyConnection, keep: list[date]) -> list[str]:
+    """Copy the rows at ``keep`` of every mart table (and the spine) to temp tables."""
+    tables = [*(f"marts.{t}" for t in _mart_tables(con)), "main.spine"]
+    for table in tables:
+        temp = "keep_" + table.replace(".", "_")
+        con.execute(
+            f"create or replace temp table {temp} as select * from {table}"
+            " where as_of_date in (select unnest($d))",
+            {"d": keep},
+        )
+    return tables
+
+
+def _put_back(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
+    """Insert the set-aside rows again (after a build replaced the tables)."""
+    with transaction(con):
+        for table in tables:
+            temp = "keep_" + table.replace(".", "_")
+            con.execute(f"insert into {table} by name select * from {temp}")
+            con.execute(f"drop table {temp}")
+
+
+def ensure_features(
+    con: duckdb.DuckDBPyConnection, dates: Sequence[date]
+) -> list[date]:
+    """Build the scoring mart for the ``dates`` it lacks, keeping the dates it has.
+
+    A date counts as present only if it was built from the extract loaded now
+    (``models.feature_builds``). :func:`features.build.build_features` builds
+    exactly the dates it is given, so the mart rows of the other fresh dates are
+    set aside and put back: a stage never removes rows another stage still
+    reads, and never rebuilds them.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The warehouse with ``raw.*`` loaded.
+    dates : sequence of date
+        As-of dates the caller needs.
+
+    Returns
+    -------
+    list of date
+        The dates that were built (empty if nothing had to be built).
+    """
+    from features.build import build_features
+
+    fresh = fresh_dates(con)
+    missing = sorted(set(dates) - fresh)
+    if not missing:
+        return []
+    keep = sorted(fresh - set(missing))
+    tables = _set_aside(con, keep) if keep else []
+    build_features(con, as_of_dates=missing)
+    if tables:
+        _put_back(con, tables)
+    record_feature_build(con, [*keep, *missing])
+    logger.info("built features for %s as-of dates, kept %s", len(missing), len(keep))
+    return missing
+
+
+def feature_kinds(
+    con: duckdb.DuckDBPyConnection, features: Sequence[str], *, spec: str
+) -> dict[str, str]:
+    """Tell which features are categorical (VARCHAR) and which numeric.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The warehouse with ``marts.scoring_features``.
+    features : sequence of str
+        Feature columns.
+    spec : str
+        Spec name for the error message.
+
+    Returns
+    -------
+    dict
+        ``feature -> "categorical" | "numeric"`` in the order given.
+
+    Raises
+    ------
+    ConfigError
+        A feature is not a column of the mart.
+    """
+    rows = con.execute(
+        "select column_name, data_type from information_schema.columns"
+        " where table_schema = 'marts' and table_name = 'scoring_features'"
+    ).fetchall()
+    types = dict(rows)
+    missing = [f for f in features if f not in types]
+    if missing:
+        raise ConfigError(
+            MISSING_FEATURES.format(spec=spec, missing=", ".join(missing))
+        )
+    return {f: "categorical" if types[f] == "VARCHAR" else "numeric" for f in features}
+
+
+def _select_columns(features: Sequence[str]) -> str:
+    return ", ".join(f"m.{check_identifier(f, 'Feature')}" for f in features)
+
+
+def build_training_matrix(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    outcome: str,
+    features: Sequence[str],
+    dates: Sequence[date],
+    kinds: dict[str, str],
+) -> pd.DataFrame:
+    """Join features at ``dates`` to ``labels.<outcome>``, leaving censored rows out.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Warehouse with ``marts.scoring_features`` and ``labels.<outcome>``.
+    outcome : str
+        Outcome name.
+    features : sequence of str
+        Feature columns to carry.
+    dates : sequence of date
+        Index dates to keep.
+    kinds : dict
+        ``feature -> "categorical" | "numeric"`` (see :func:`feature_kinds`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``citizen_id``, ``as_of_date``, ``label`` and the features, sorted by
+        date and citizen; numeric features as float, categorical as str.
+    """
+    check_identifier(outcome, "Outcome")
+    sql = (
+        f"select l.citizen_id, l.as_of_date, l.label, {_select_columns(features)}"
+        f" from labels.{outcome} as l"
+        " inner join marts.scoring_features as m"
+        " on m.citizen_id = l.citizen_id and m.as_of_date = l.as_of_date"
+        " where l.label is not null and l.as_of_date in (select unnest($dates))"
+        " order by l.as_of_date, l.citizen_id"
+    )
+    frame = con.execute(sql, {"dates": list(dates)}).df()
+    frame = prepare_features(frame, kinds)
+    frame["label"] = frame["label"].astype("int64")
+    return frame
+
+
+def prepare_features(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
+    """Return a copy with numeric features as float64 and categorical ones as str.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Rows from the mart.
+    kinds : dict
+        ``feature -> "categorical" | "numeric"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    out = frame.copy()
+    out["as_of_date"] = pd.to_datetime(out["as_of_date"])
+    for name, kind in kinds.items():
+        if kind == "numeric":
+            out[name] = pd.to_numeric(
+                out[name].astype("Float64"), errors="coerce"
+            ).astype("float64")
+        else:
+            out[name] = (
+                out[name]
+                .astype("object")
+                .where(out[name].notna(), MISSING_CATEGORY)
+                .astype(str)
+            )
+    return out
+
+
+def read_cohort_frame(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    cohort: str,
+    as_of: date,
+    features: Sequence[str],
+    kinds: dict[str, str],
+) -> pd.DataFrame:
+    """Return the features of every cohort member alive and resident at ``as_of``.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Warehouse with ``marts.scoring_features``.
+    cohort : str
+        Cohort flag column.
+    as_of : date
+        The as-of date.
+    features : sequence of str
+        Feature columns.
+    kinds : dict
+        ``feature -> "categorical" | "numeric"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``citizen_id``, ``as_of_date`` and the features, sorted by citizen.
+    """
+    check_identifier(cohort, "Cohort")
+    sql = (
+        f"select m.citizen_id, m.as_of_date, {_select_columns(features)}"
+        " from marts.scoring_features as m"
+        f" where m.as_of_date = $as_of and m.{cohort} and m.is_alive_resident"
+        " order by m.citizen_id"
+    )
+    return prepare_features(con.execute(sql, {"as_of": as_of}).df(), kinds)
+
+
+def citizen_groups(
+    citizen_ids: pd.Series,
+    *,
+    test_share: float,
+    calibration_share: float,
+    random_state: int,
+) -> pd.Series:
+    """Assign each citizen, once and for all, to the train, calibration or test group.
+
+    A salted SHA-256 of the pseudonymous id gives a uniform number in [0, 1),
+    so the same citizen falls in the same group in every run and at every
+    index date, whatever else is in the extract.
+
+    Parameters
+    ----------
+    citizen_ids : pandas.Series
+        Pseudonymous ids.
+    test_share, calibration_share : float
+        Shares of citizens in the test and calibration groups.
+    random_state : int
+        Salt of the hash.
+
+    Returns
+    -------
+    pandas.Series
+        ``"train"``, ``"calibration"`` or ``"test"`` aligned with ``citizen_ids``.
+    """
+    salt = f"opspor-split-{random_state}:".encode()
+    unique = pd.unique(citizen_ids)
+    draws = (
+        np.array(
+            [
+                int.from_bytes(
+                    hashlib.sha256(salt + str(c).encode()).digest()[:8], "big"
+                )
+                for c in unique
+            ],
+            dtype=np.float64,
+        )
+        / 2.0**64
+    )
+    group = np.where(
+        draws < test_share,
+        "test",
+        np.where(draws < test_share + calibration_share, "calibration", "train"),
+    )
+    mapping = dict(zip(unique, group, strict=True))
+    return citizen_ids.map(mapping).astype(str)
+
+
+def assign_splits(
+    frame: pd.DataFrame,
+    *,
+    test_date: date,
+    horizon_days: int,
+    test_share: float,
+    calibration_share: float,
+    random_state: int,
+) -> pd.DataFrame:
+    """Split a labelled frame in time and by citizen.
+
+    The test set is the test group at ``test_date`` (the latest fully observed
+    index date). Training and calibration use their groups at index dates whose
+    outcome window ends by ``test_date``, so no label used in fitting was
+    observed after the test period began. Rows outside these sets are dropped.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Labelled rows with ``citizen_id`` and ``as_of_date``.
+    test_date : date
+        The test index date.
+    horizon_days : int
+        Outcome window length (the purge gap before ``test_date``).
+    test_share, calibration_share : float
+        Shares of citizens in the test and calibration groups.
+    random_state : int
+        Salt of the citizen grouping.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The kept rows with a ``split`` column, validated as :class:`TrainingMatrix`.
+    """
+    groups = citizen_groups(
+        frame["citizen_id"],
+        test_share=test_share,
+        calibration_share=calibration_share,
+        random_state=random_state,
+    )
+    day = frame["as_of_date"].dt.date
+    fitting = day <= test_date - timedelta(days=horizon_days)
+    split = pd.Series(pd.NA, index=frame.index, dtype="object")
+    split[(day == test_date) & (groups == "test")] = "test"
+    split[fitting & (groups == "train")] = "train"
+    split[fitting & (groups == "calibration")] = "calibration"
+    out = frame.assign(split=split)
+    out = out[out["split"].notna()].reset_index(drop=True)
+    return TrainingMatrix.validate(out)
+
+
+def check_split(frame: pd.DataFrame, split: str, *, spec: str) -> None:
+    """Raise DataError unless ``split`` holds rows of both classes."""
+    labels = frame.loc[frame["split"] == split, "label"]
+    if labels.nunique() < 2:
+        raise DataError(
+            EMPTY_SPLIT.format(
+                split=split, spec=spec, n=len(labels), events=int(labels.sum())
+            )
+        )
+
+
+def check_dates(dates: Sequence[date], *, spec: str, start: date, end: date) -> None:
+    """Raise DataError unless there are at least two eligible index dates."""
+    if len(dates) < 2:
+        raise DataError(
+            TOO_FEW_DATES.format(spec=spec, n=len(dates), start=start, end=end)
+        )

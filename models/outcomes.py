@@ -1,0 +1,296 @@
+"""Labels: the only code in Opspor that looks after the as-of date.
+
+Each outcome is one SQL file in ``models/sql/outcomes/`` with a YAML contract
+beside it (cohort, time at risk, censoring, why). :func:`build_labels` runs it
+over ``main.spine`` and ``marts.scoring_features`` into ``labels.<outcome>``,
+one row per cohort member and eligible index date. :func:`eligible_index_dates`
+decides which index dates may be labelled at all: a full washout of extract
+history before them, a whole outcome window before ``extract_date``.
+:mod:`models.matrix` joins these labels to the features.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+from importlib import resources
+from typing import Any
+
+import duckdb
+import yaml
+
+from features.db import check_identifier, read_sql, swap_table, table_exists
+from features.errors import ConfigError, DataError, NotFoundError
+
+__all__ = [
+    "ExtractWindow",
+    "LabelSummary",
+    "available_outcomes",
+    "build_labels",
+    "eligible_index_dates",
+    "index_dates_between",
+    "outcome_contract",
+    "read_extract_window",
+]
+
+logger = logging.getLogger(__name__)
+
+NO_EXTRACT = (
+    "No extract is loaded in the warehouse; run `opspor load EXTRACT_DIR` first."
+)
+NO_EVENTS = "The loaded extract has no dated events, so no index date can be labelled."
+UNKNOWN_OUTCOME = "Unknown outcome {name!r}; available: {available}."
+NO_MART = "marts.scoring_features is missing; build features before labels."
+_EVENT_DATES = (
+    ("diagnoses", "diagnosis_date"),
+    ("prescriptions", "issued_date"),
+    ("appointments", "scheduled_date"),
+    ("lab_results", "sample_date"),
+    ("hospital_contacts", "start_date"),
+)
+
+
+@dataclass(frozen=True)
+class ExtractWindow:
+    """The span of history an extract holds.
+
+    Parameters
+    ----------
+    start : date
+        The earliest event date over the event tables: where history begins.
+    extract_date : date
+        The date the extract was drawn; nothing after it is observed.
+    extract_hash : str
+        The loader's hash of the extract (a fingerprint, never person data).
+    """
+
+    start: date
+    extract_date: date
+    extract_hash: str = ""
+
+
+@dataclass(frozen=True)
+class LabelSummary:
+    """Counts of one label build (aggregates only)."""
+
+    outcome: str
+    rows: int
+    events: int
+    censored: int
+
+
+def available_outcomes() -> list[str]:
+    """Return the outcome names shipped in ``models/sql/outcomes/``."""
+    folder = resources.files("models") / "sql" / "outcomes"
+    return sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".sql"))
+
+
+def outcome_contract(outcome: str) -> dict[str, Any]:
+    """Return the parsed YAML contract of an outcome.
+
+    Parameters
+    ----------
+    outcome : str
+        Outcome name, e.g. ``"diabetes_harm_365d"``.
+
+    Returns
+    -------
+    dict
+        Cohort, time at risk, censoring, why, columns.
+
+    Raises
+    ------
+    ConfigError
+        The outcome does not exist.
+    """
+    _check_outcome(outcome)
+    text = read_sql("models", "sql", "outcomes", f"{outcome}.yml")
+    contract: dict[str, Any] = yaml.safe_load(text)
+    return contract
+
+
+def _check_outcome(outcome: str) -> None:
+    available = available_outcomes()
+    if outcome not in available:
+        raise ConfigError(
+            UNKNOWN_OUTCOME.format(name=outcome, available=", ".join(available))
+        )
+    check_identifier(outcome, "Outcome")
+
+
+def read_extract_window(con: duckdb.DuckDBPyConnection) -> ExtractWindow:
+    """Read where the loaded extract's history begins and ends.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The warehouse, with ``raw.*`` loaded.
+
+    Returns
+    -------
+    ExtractWindow
+
+    Raises
+    ------
+    NotFoundError
+        No extract is loaded.
+    DataError
+        The extract holds no dated events.
+    """
+    if not table_exists(con, "raw", "extract_info"):
+        raise NotFoundError(NO_EXTRACT)
+    info = con.execute(
+        "select extract_date, extract_hash from raw.extract_info limit 1"
+    ).fetchone()
+    if info is None:
+        raise NotFoundError(NO_EXTRACT)
+    parts = [
+        f"select min({column}) as d from raw.{table}"
+        for table, column in _EVENT_DATES
+        if table_exists(con, "raw", table)
+    ]
+    union = " union all ".join(parts)
+    row = con.execute(f"select min(d) from ({union})").fetchone() if parts else None
+    if row is None or row[0] is None:
+        raise DataError(NO_EVENTS)
+    return ExtractWindow(
+        start=row[0], extract_date=info[0], extract_hash=str(info[1] or "")
+    )
+
+
+def eligible_index_dates(
+    candidates: list[date],
+    window: ExtractWindow,
+    *,
+    horizon_days: int,
+    washout_days: int,
+) -> list[date]:
+    """Keep the index dates that can be labelled honestly.
+
+    Parameters
+    ----------
+    candidates : list of date
+        Proposed index dates.
+    window : ExtractWindow
+        The extract's history.
+    horizon_days, washout_days : int
+        Outcome window after, and required history before, an index date.
+
+    Returns
+    -------
+    list of date
+        Sorted dates with ``date - washout >= window.start`` and
+        ``date + horizon <= window.extract_date``.
+    """
+    first = window.start + timedelta(days=washout_days)
+    last = window.extract_date - timedelta(days=horizon_days)
+    return sorted({d for d in candidates if first <= d <= last})
+
+
+def index_dates_between(
+    first: date, last: date, *, every: tuple[int, str]
+) -> list[date]:
+    """Step back from ``last`` to ``first`` by ``every`` and return the dates ascending.
+
+    Parameters
+    ----------
+    first, last : date
+        Earliest and latest allowed index date.
+    every : tuple of (int, str)
+        Step as ``(n, unit)`` with unit ``d``, ``w``, ``mo`` or ``y``.
+
+    Returns
+    -------
+    list of date
+        Always includes ``last`` when ``first <= last``: the latest fully
+        observed date is the test date.
+    """
+    n, unit = every
+    dates: list[date] = []
+    step = 0
+    while True:
+        current = _shift(last, -n * step, unit)
+        if current < first:
+            return sorted(dates)
+        dates.append(current)
+        step += 1
+
+
+def _shift(day: date, n: int, unit: str) -> date:
+    """Move a date by n units (months clamp to the month's last day)."""
+    if unit == "d":
+        return day + timedelta(days=n)
+    if unit == "w":
+        return day + timedelta(weeks=n)
+    months = n * (12 if unit == "y" else 1)
+    total = day.year * 12 + day.month - 1 + months
+    year, month = divmod(total, 12)
+    for day_of_month in (day.day, 30, 29, 28):
+        try:
+            return date(year, month + 1, day_of_month)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def build_labels(
+    con: duckdb.DuckDBPyConnection,
+    outcome: str,
+    *,
+    window: ExtractWindow,
+    horizon_days: int,
+    washout_days: int,
+) -> LabelSummary:
+    """Write ``labels.<outcome>`` for every cohort row of the spine at an eligible date.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The warehouse with ``raw.*``, ``main.spine`` and ``marts.scoring_features``.
+    outcome : str
+        Outcome name; its SQL is ``models/sql/outcomes/<outcome>.sql``.
+    window : ExtractWindow
+        The extract's history (decides eligible index dates).
+    horizon_days, washout_days : int
+        Outcome window and washout.
+
+    Returns
+    -------
+    LabelSummary
+        Row, event and censored counts.
+
+    Raises
+    ------
+    ConfigError
+        Unknown outcome.
+    NotFoundError
+        The scoring mart has not been built.
+    """
+    _check_outcome(outcome)
+    if not table_exists(con, "marts", "scoring_features"):
+        raise NotFoundError(NO_MART)
+    sql = read_sql("models", "sql", "outcomes", f"{outcome}.sql")
+    params = {
+        "horizon_days": horizon_days,
+        "washout_days": washout_days,
+        "extract_start": window.start,
+        "extract_date": window.extract_date,
+    }
+    swap_table(con, "labels", outcome, sql, params)
+    row = con.execute(
+        f"select count(*), coalesce(sum(label), 0), count(*) filter (where is_censored)"
+        f" from labels.{outcome}"
+    ).fetchone()
+    assert row is not None
+    summary = LabelSummary(
+        outcome=outcome, rows=int(row[0]), events=int(row[1]), censored=int(row[2])
+    )
+    logger.info(
+        "labels.%s: %s rows, %s events, %s censored",
+        outcome,
+        summary.rows,
+        summary.events,
+        summary.censored,
+    )
+    return summary

@@ -1,0 +1,479 @@
+"""Model specs: the settings object behind every trained model.
+
+A spec (``models/specs/<name>.toml``) names the outcome and its cohort, the
+feature columns of ``marts.scoring_features``, the estimator, the index dates
+and the split, and how the model is validated. It is validated when it is
+built, against the declarative :data:`CONSTRAINTS` table, so a bad file fails at
+load with one message whose text is pinned in a test. :mod:`models.train` turns
+a spec into a registered model; the spec's name is the model's name.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
+
+from features.errors import ConfigError, NotFoundError
+
+__all__ = [
+    "AUDIT_ONLY_COLUMNS",
+    "CONSTRAINTS",
+    "ESTIMATORS",
+    "ModelSpec",
+    "available_specs",
+    "load_spec",
+    "parse_every",
+]
+
+Estimator = Literal["rule_baseline", "logistic_regression", "hist_gradient_boosting"]
+Calibration = Literal["isotonic", "sigmoid"]
+ESTIMATORS: tuple[str, ...] = (
+    "rule_baseline",
+    "logistic_regression",
+    "hist_gradient_boosting",
+)
+CALIBRATIONS: tuple[str, ...] = ("isotonic", "sigmoid")
+COHORT_FLAGS: tuple[str, ...] = (
+    "has_diabetes",
+    "has_smi",
+    "has_copd",
+    "has_heart_disease",
+    "has_cancer",
+    "has_chronic_back_pain",
+)
+#: Carried for fairness audits, never a model feature.
+AUDIT_ONLY_COLUMNS: tuple[str, ...] = ("education_level", "origin")
+RULE_OPERATORS: tuple[str, ...] = (">", ">=", "<", "<=", "==")
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_EVERY = re.compile(r"^([1-9][0-9]*)(d|w|mo|y)$")
+_BAD_VALUE = "The {name!r} parameter of {caller} must be {rule}. Got {value!r} instead."
+AUDIT_FEATURE = "The feature {name!r} is used to audit, not to score."
+MISSING_KEY = "The {name!r} parameter of {caller} is required but missing."
+UNKNOWN_KEY = (
+    "The {name!r} parameter of {caller} is not a spec parameter; allowed: {allowed}."
+)
+NAME_MISMATCH = (
+    "The 'name' parameter of {caller} must equal the file name {stem!r}. "
+    "Got {value!r} instead."
+)
+DATE_ORDER = (
+    "The 'train_from' parameter of {caller} must be before 'train_to'. "
+    "Got {value!r} instead."
+)
+BAD_RULE = (
+    "The 'params.rules' parameter of {caller} must be a non-empty list of tables "
+    "{{feature, op, threshold, missing_is_met}} whose feature is listed in 'features' "
+    "and op "
+    "is one of {ops}. Got {value!r} instead."
+)
+SPEC_NOT_FOUND = (
+    "No model spec {name!r}: expected models/specs/{name}.toml "
+    "or a path to a TOML file."
+)
+
+
+class _Rule(NamedTuple):
+    """One constraint: its text in messages and its check."""
+
+    text: str
+    ok: Callable[[Any], bool]
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _int_range(low: int, high: int | None = None) -> _Rule:
+    top = "inf)" if high is None else f"{high}]"
+    return _Rule(
+        f"an int in the range [{low}, {top}",
+        lambda v: _is_int(v) and v >= low and (high is None or v <= high),
+    )
+
+
+def _float_range(low: float, high: float, *, closed: bool = False) -> _Rule:
+    right = "]" if closed else ")"
+    return _Rule(
+        f"a float in the range [{low}, {high}{right}",
+        lambda v: (
+            isinstance(v, int | float)
+            and not isinstance(v, bool)
+            and low <= v
+            and (v <= high if closed else v < high)
+        ),
+    )
+
+
+def _one_of(options: tuple[str, ...]) -> _Rule:
+    return _Rule(f"a str among {list(options)}", lambda v: v in options)
+
+
+def _names() -> _Rule:
+    return _Rule(
+        "a non-empty list of unique column names matching ^[a-z][a-z0-9_]*$",
+        lambda v: (
+            isinstance(v, list | tuple)
+            and len(v) > 0
+            and len(set(v)) == len(v)
+            and all(isinstance(x, str) and _NAME.match(x) for x in v)
+        ),
+    )
+
+
+def _optional_date() -> _Rule:
+    return _Rule(
+        "an ISO date (YYYY-MM-DD) or absent", lambda v: v is None or isinstance(v, date)
+    )
+
+
+def _shares() -> _Rule:
+    return _Rule(
+        "a non-empty list of floats in the range (0, 1)",
+        lambda v: (
+            isinstance(v, list | tuple)
+            and len(v) > 0
+            and all(
+                isinstance(x, float | int) and not isinstance(x, bool) and 0 < x < 1
+                for x in v
+            )
+        ),
+    )
+
+
+_NAME_RULE = _Rule(
+    "a str matching ^[a-z][a-z0-9_]*$",
+    lambda v: isinstance(v, str) and bool(_NAME.match(v)),
+)
+
+#: Declarative constraint table (scikit-learn's ``_parameter_constraints``).
+CONSTRAINTS: Mapping[str, _Rule] = {
+    "name": _NAME_RULE,
+    "outcome": _NAME_RULE,
+    "cohort": _one_of(COHORT_FLAGS),
+    "features": _names(),
+    "estimator": _one_of(ESTIMATORS),
+    "params": _Rule("a table", lambda v: isinstance(v, Mapping)),
+    "horizon_days": _int_range(1),
+    "train_from": _optional_date(),
+    "train_to": _optional_date(),
+    "every": _Rule(
+        "a period like '3mo', '1mo', '2w', '30d' or '1y'",
+        lambda v: isinstance(v, str) and bool(_EVERY.match(v)),
+    ),
+    "max_index_dates": _Rule(
+        "an int in the range [2, inf) or absent",
+        lambda v: v is None or (_is_int(v) and v >= 2),
+    ),
+    "washout_days": _int_range(0),
+    "test_share": _float_range(0.05, 0.9),
+    "calibration_share": _float_range(0.05, 0.9),
+    "capacity_k": _int_range(1),
+    "k_shares": _shares(),
+    "calibration": _one_of(CALIBRATIONS),
+    "random_state": _int_range(0),
+    "n_bootstrap": _int_range(0),
+}
+_REQUIRED = ("outcome", "cohort", "features", "estimator")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model, validated when it is built.
+
+    Parameters
+    ----------
+    name : str
+        Registered model name; also the spec's file stem.
+    outcome : str
+        Label SQL ``models/sql/outcomes/<outcome>.sql``.
+    cohort : str
+        Boolean cohort flag of ``marts.scoring_features`` scored by the model.
+    features : tuple of str
+        Feature columns of ``marts.scoring_features``; never an audit attribute.
+    estimator : {"rule_baseline", "logistic_regression", "hist_gradient_boosting"}
+        The estimator at the end of the pipeline.
+    params : Mapping
+        Estimator parameters (for the rule baseline: ``rules``).
+    horizon_days : int
+        Outcome window after each index date.
+    train_from, train_to : date or None
+        Range of index dates; ``None`` means as early / as late as the extract allows.
+    every : str
+        Step between index dates, e.g. ``"3mo"``.
+    max_index_dates : int or None
+        Keep only the latest this many eligible index dates.
+    washout_days : int
+        History required before an index date (and the look-back that makes a
+        complication "new").
+    test_share, calibration_share : float
+        Share of citizens held out for testing and for calibration.
+    capacity_k : int
+        Weekly capacity of the programme the model serves.
+    k_shares : tuple of float
+        Further k as shares of the cohort.
+    calibration : {"isotonic", "sigmoid"}
+        Calibration method, fitted on held-out citizens.
+    random_state : int
+        Seed of the citizen split, the estimator and the bootstrap.
+    n_bootstrap : int
+        Bootstrap resamples behind each confidence interval (0 = none).
+    source : str
+        Where the spec came from; the caller named in error messages.
+    """
+
+    name: str
+    outcome: str
+    cohort: str
+    features: tuple[str, ...]
+    estimator: Estimator
+    params: Mapping[str, Any] = field(default_factory=dict)
+    horizon_days: int = 365
+    train_from: date | None = None
+    train_to: date | None = None
+    every: str = "3mo"
+    max_index_dates: int | None = None
+    washout_days: int = 730
+    test_share: float = 0.25
+    calibration_share: float = 0.15
+    capacity_k: int = 40
+    k_shares: tuple[float, ...] = (0.01, 0.02, 0.05)
+    calibration: Calibration = "sigmoid"
+    random_state: int = 0
+    n_bootstrap: int = 200
+    source: str = "ModelSpec"
+
+    def __post_init__(self) -> None:
+        for spec_field in fields(self):
+            if spec_field.name in CONSTRAINTS:
+                _check(
+                    spec_field.name, _plain(getattr(self, spec_field.name)), self.source
+                )
+        for name in self.features:
+            if name in AUDIT_ONLY_COLUMNS:
+                raise ConfigError(AUDIT_FEATURE.format(name=name))
+        if self.train_from and self.train_to and self.train_from >= self.train_to:
+            raise ConfigError(
+                DATE_ORDER.format(caller=self.source, value=self.train_from)
+            )
+        if self.test_share + self.calibration_share >= 0.9:
+            raise ConfigError(
+                _BAD_VALUE.format(
+                    name="calibration_share",
+                    caller=self.source,
+                    rule="a float such that test_share + calibration_share < 0.9",
+                    value=self.calibration_share,
+                )
+            )
+        if self.estimator == "rule_baseline":
+            _check_rules(self.params.get("rules"), self.features, self.source)
+
+    @classmethod
+    def from_mapping(
+        cls, data: Mapping[str, Any], *, name: str, source: str
+    ) -> ModelSpec:
+        """Build a spec from parsed TOML.
+
+        Parameters
+        ----------
+        data : Mapping
+            The parsed file.
+        name : str
+            The file stem, which the optional ``name`` key must equal.
+        source : str
+            The caller named in error messages.
+
+        Returns
+        -------
+        ModelSpec
+
+        Raises
+        ------
+        ConfigError
+            A key is unknown, missing or out of range.
+        """
+        allowed = set(CONSTRAINTS)
+        for key in data:
+            if key not in allowed:
+                raise ConfigError(
+                    UNKNOWN_KEY.format(
+                        name=key, caller=source, allowed=", ".join(sorted(allowed))
+                    )
+                )
+        for key in _REQUIRED:
+            if key not in data:
+                raise ConfigError(MISSING_KEY.format(name=key, caller=source))
+        if "name" in data and data["name"] != name:
+            raise ConfigError(
+                NAME_MISMATCH.format(caller=source, stem=name, value=data["name"])
+            )
+        values = {k: _freeze(v) for k, v in data.items() if k != "name"}
+        return cls(name=name, source=source, **values)
+
+    @classmethod
+    def from_toml(cls, path: Path | str, *, caller: str | None = None) -> ModelSpec:
+        """Read and validate a spec file.
+
+        Parameters
+        ----------
+        path : Path or str
+            The TOML file; its stem is the model name.
+        caller : str, optional
+            How to name the file in messages (default: the path as given).
+
+        Returns
+        -------
+        ModelSpec
+
+        Raises
+        ------
+        ConfigError
+            The file is not valid TOML or a value breaks :data:`CONSTRAINTS`.
+        """
+        path = Path(path)
+        source = caller or str(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{source} is not valid TOML: {error}") from error
+        return cls.from_mapping(data, name=path.stem, source=source)
+
+    def to_toml(self) -> str:
+        """Return the resolved spec as TOML text (the artifact logged with each run)."""
+        lines = [f"name = {_toml_value(self.name)}"]
+        tables: list[str] = []
+        for spec_field in fields(self):
+            value = getattr(self, spec_field.name)
+            if spec_field.name in ("name", "source") or value is None:
+                continue
+            if isinstance(value, Mapping):
+                tables.append(_toml_table(spec_field.name, value))
+            else:
+                lines.append(f"{spec_field.name} = {_toml_value(value)}")
+        return "\n".join(lines + tables) + "\n"
+
+    def flat_params(self) -> dict[str, str]:
+        """Return every setting as ``key -> str`` for MLflow params (keys dotted)."""
+        flat: dict[str, str] = {}
+        for spec_field in fields(self):
+            value = getattr(self, spec_field.name)
+            if isinstance(value, Mapping):
+                for key, inner in value.items():
+                    flat[f"{spec_field.name}.{key}"] = _toml_value(inner)
+            elif spec_field.name != "source":
+                flat[spec_field.name] = "" if value is None else _toml_value(value)
+        return flat
+
+
+def _check(name: str, value: Any, caller: str) -> None:
+    rule = CONSTRAINTS[name]
+    if not rule.ok(value):
+        raise ConfigError(
+            _BAD_VALUE.format(name=name, caller=caller, rule=rule.text, value=value)
+        )
+
+
+def _check_rules(rules: Any, features: tuple[str, ...], caller: str) -> None:
+    ok = (
+        isinstance(rules, list | tuple)
+        and len(rules) > 0
+        and all(
+            isinstance(r, Mapping)
+            and r.get("feature") in features
+            and r.get("op") in RULE_OPERATORS
+            and isinstance(r.get("threshold"), int | float)
+            and isinstance(r.get("missing_is_met", False), bool)
+            for r in rules
+        )
+    )
+    if not ok:
+        raise ConfigError(
+            BAD_RULE.format(caller=caller, ops=list(RULE_OPERATORS), value=rules)
+        )
+
+
+def _plain(value: Any) -> Any:
+    """Tuples back to lists so that constraint texts and messages read like TOML."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, list) and all(not isinstance(v, dict) for v in value):
+        return tuple(value)
+    return value
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, date | int | float):
+        return str(value) if not isinstance(value, date) else value.isoformat()
+    if isinstance(value, Mapping):
+        inner = ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items())
+        return "{ " + inner + " }"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"Cannot write {type(value).__name__} as TOML.")
+
+
+def _toml_table(name: str, values: Mapping[str, Any]) -> str:
+    body = "\n".join(f"{k} = {_toml_value(v)}" for k, v in values.items())
+    return f"\n[{name}]\n{body}"
+
+
+def parse_every(every: str) -> tuple[int, str]:
+    """Split a period like ``"3mo"`` into ``(3, "mo")``; units d, w, mo, y."""
+    match = _EVERY.match(every)
+    if match is None:
+        rule = CONSTRAINTS["every"].text
+        raise ConfigError(
+            _BAD_VALUE.format(name="every", caller="ModelSpec", rule=rule, value=every)
+        )
+    return int(match.group(1)), match.group(2)
+
+
+def available_specs() -> list[str]:
+    """Return the names of the specs shipped in ``models/specs/``."""
+    folder = resources.files("models") / "specs"
+    return sorted(
+        p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml")
+    )
+
+
+def load_spec(name_or_path: str | Path) -> ModelSpec:
+    """Load a shipped spec by name, or any spec file by path.
+
+    Parameters
+    ----------
+    name_or_path : str or Path
+        ``"diabetes_harm_365d"`` or ``"models/specs/diabetes_harm_365d.toml"``.
+
+    Returns
+    -------
+    ModelSpec
+
+    Raises
+    ------
+    NotFoundError
+        Neither a file nor a shipped spec of that name exists.
+    ConfigError
+        The spec is invalid.
+    """
+    path = Path(name_or_path)
+    if path.suffix == ".toml" and path.is_file():
+        return ModelSpec.from_toml(path)
+    stem = path.stem if path.suffix == ".toml" else str(name_or_path)
+    packaged = resources.files("models") / "specs" / f"{stem}.toml"
+    if _NAME.match(stem) and packaged.is_file():
+        return ModelSpec.from_toml(
+            Path(str(packaged)), caller=f"models/specs/{stem}.toml"
+        )
+    raise NotFoundError(SPEC_NOT_FOUND.format(name=stem))

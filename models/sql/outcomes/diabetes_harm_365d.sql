@@ -1,0 +1,131 @@
+-- diabetes_harm_365d: acute diabetes admission or new late complication.
+-- grain: citizen_id x as_of_date; citizens with diabetes, alive and resident.
+-- point in time: events in [as_of_date, as_of_date + $horizon_days); eligible dates.
+
+with
+
+spine as (select citizen_id, as_of_date from main.spine),
+
+mart as (
+    select citizen_id, as_of_date, has_diabetes, is_alive_resident
+    from marts.scoring_features
+),
+
+citizens as (select citizen_id, death_date, emigration_date from raw.citizens),
+
+contacts as (
+    select citizen_id, start_date, contact_type, primary_diagnosis
+    from raw.hospital_contacts
+),
+
+diagnoses as (select citizen_id, diagnosis_date, code from raw.diagnoses),
+
+-- cohort ------------------------------------------------------------------
+cohort as (
+    select
+        spine.citizen_id,
+        spine.as_of_date,
+        spine.as_of_date + cast($horizon_days as integer) as window_end,
+        spine.as_of_date - cast($washout_days as integer) as washout_start,
+    from spine
+    inner join mart on mart.citizen_id = spine.citizen_id
+        and mart.as_of_date = spine.as_of_date
+    where mart.has_diabetes and mart.is_alive_resident
+        and spine.as_of_date - cast($washout_days as integer) >= $extract_start
+        and spine.as_of_date + cast($horizon_days as integer) <= $extract_date
+),
+
+-- late complications, by group (DE1x2-DE1x6, DH360, DL97) ------------------
+complications as (
+    select
+        citizen_id,
+        diagnosis_date,
+        case
+            when regexp_matches(code, '^DE1[0-4]2') then 'kidney'
+            when regexp_matches(code, '^DE1[0-4]3|^DH360') then 'eye'
+            when regexp_matches(code, '^DE1[0-4]4') then 'nerve'
+            when regexp_matches(code, '^DE1[0-4]5') then 'circulation'
+            when regexp_matches(code, '^DE1[0-4]6|^DL97') then 'foot_other'
+        end as complication_group,
+    from diagnoses
+    where regexp_matches(code, '^DE1[0-4][2-6]|^DH360|^DL97')
+),
+
+complications_in_window as (
+    select c.citizen_id, c.as_of_date, k.complication_group, k.diagnosis_date,
+    from cohort as c
+    inner join complications as k on k.citizen_id = c.citizen_id
+        and k.diagnosis_date >= c.as_of_date and k.diagnosis_date < c.window_end
+),
+
+complications_in_washout as (
+    select distinct c.citizen_id, c.as_of_date, k.complication_group,
+    from cohort as c
+    inner join complications as k on k.citizen_id = c.citizen_id
+        and k.diagnosis_date >= c.washout_start
+        and k.diagnosis_date < c.as_of_date
+),
+
+new_complications as (
+    select w.citizen_id, w.as_of_date, w.diagnosis_date as event_date,
+    from complications_in_window as w
+    anti join complications_in_washout as p
+        on p.citizen_id = w.citizen_id and p.as_of_date = w.as_of_date
+        and p.complication_group = w.complication_group
+),
+
+-- acute admissions with a diabetes primary diagnosis (DE10*, DE11*, DE16*) -
+diabetes_admissions as (
+    select c.citizen_id, c.as_of_date, h.start_date as event_date,
+    from cohort as c
+    inner join contacts as h on h.citizen_id = c.citizen_id
+        and h.start_date >= c.as_of_date and h.start_date < c.window_end
+    where h.contact_type = 'acute_admission'
+        and regexp_matches(h.primary_diagnosis, '^DE1[016]')
+),
+
+first_events as (
+    select citizen_id, as_of_date, min(event_date) as event_date,
+    from (
+        select * from new_complications
+        union all
+        select * from diabetes_admissions
+    )
+    group by citizen_id, as_of_date
+),
+
+-- censoring: death or emigration inside the window --------------------------
+exits as (
+    select
+        c.citizen_id,
+        c.as_of_date,
+        least(z.death_date, z.emigration_date) as exit_date,
+    from cohort as c
+    inner join citizens as z on z.citizen_id = c.citizen_id
+    where least(z.death_date, z.emigration_date) >= c.as_of_date
+        and least(z.death_date, z.emigration_date) < c.window_end
+),
+
+final as (
+    select
+        c.citizen_id,
+        c.as_of_date,
+        case
+            when e.event_date is not null
+                and (x.exit_date is null or e.event_date <= x.exit_date) then 1
+            when x.exit_date is not null then null
+            else 0
+        end::integer as label,
+        x.exit_date is not null
+            and (e.event_date is null or e.event_date > x.exit_date) as is_censored,
+        datediff(
+            'day', c.as_of_date, least(e.event_date, x.exit_date, c.window_end)
+        )::integer as time_at_risk_days,
+    from cohort as c
+    left join first_events as e
+        on e.citizen_id = c.citizen_id and e.as_of_date = c.as_of_date
+    left join exits as x
+        on x.citizen_id = c.citizen_id and x.as_of_date = c.as_of_date
+)
+
+select * from final

@@ -1,0 +1,92 @@
+-- missed_care_365d: no attended diabetes control, or a glucose-lowering
+-- prescription left unredeemed. grain: citizen_id x as_of_date; diabetes cohort.
+-- point in time: events in [as_of_date, as_of_date + $horizon_days); eligible dates.
+
+with
+
+spine as (select citizen_id, as_of_date from main.spine),
+
+mart as (
+    select citizen_id, as_of_date, has_diabetes, is_alive_resident
+    from marts.scoring_features
+),
+
+citizens as (select citizen_id, death_date, emigration_date from raw.citizens),
+
+appointments as (
+    select citizen_id, scheduled_date, kind, status from raw.appointments
+),
+
+prescriptions as (
+    select citizen_id, atc_code, issued_date, redeemed_date
+    from raw.prescriptions
+),
+
+-- cohort ------------------------------------------------------------------
+cohort as (
+    select
+        spine.citizen_id,
+        spine.as_of_date,
+        spine.as_of_date + cast($horizon_days as integer) as window_end,
+    from spine
+    inner join mart on mart.citizen_id = spine.citizen_id
+        and mart.as_of_date = spine.as_of_date
+    where mart.has_diabetes and mart.is_alive_resident
+        and spine.as_of_date - cast($washout_days as integer) >= $extract_start
+        and spine.as_of_date + cast($horizon_days as integer) <= $extract_date
+),
+
+attended_controls as (
+    select distinct c.citizen_id, c.as_of_date,
+    from cohort as c
+    inner join appointments as a on a.citizen_id = c.citizen_id
+        and a.scheduled_date >= c.as_of_date and a.scheduled_date < c.window_end
+    where a.kind in ('diabetes_annual_control', 'diabetes_control')
+        and a.status = 'attended'
+),
+
+-- issued at least 30 days before the window ends, not redeemed by its end --
+unredeemed as (
+    select distinct c.citizen_id, c.as_of_date,
+    from cohort as c
+    inner join prescriptions as p on p.citizen_id = c.citizen_id
+        and p.issued_date >= c.as_of_date
+        and p.issued_date < c.window_end - 30
+    where p.atc_code like 'A10%'
+        and (p.redeemed_date is null or p.redeemed_date >= c.window_end)
+),
+
+-- censoring: death or emigration inside the window --------------------------
+exits as (
+    select
+        c.citizen_id,
+        c.as_of_date,
+        least(z.death_date, z.emigration_date) as exit_date,
+    from cohort as c
+    inner join citizens as z on z.citizen_id = c.citizen_id
+    where least(z.death_date, z.emigration_date) >= c.as_of_date
+        and least(z.death_date, z.emigration_date) < c.window_end
+),
+
+final as (
+    select
+        c.citizen_id,
+        c.as_of_date,
+        case
+            when x.exit_date is not null then null
+            when a.citizen_id is null or u.citizen_id is not null then 1
+            else 0
+        end::integer as label,
+        x.exit_date is not null as is_censored,
+        datediff('day', c.as_of_date, coalesce(x.exit_date, c.window_end))::integer
+            as time_at_risk_days,
+    from cohort as c
+    left join attended_controls as a
+        on a.citizen_id = c.citizen_id and a.as_of_date = c.as_of_date
+    left join unredeemed as u
+        on u.citizen_id = c.citizen_id and u.as_of_date = c.as_of_date
+    left join exits as x
+        on x.citizen_id = c.citizen_id and x.as_of_date = c.as_of_date
+)
+
+select * from final

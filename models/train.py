@@ -1,0 +1,529 @@
+"""Training: from a spec and a loaded extract to a registered, validated model.
+
+:func:`train_model` is the stage's entry point (``opspor train SPEC``). It plans
+the index dates (:func:`plan_index_dates`), asks :mod:`features` for the mart
+rows at those dates, writes the labels (:mod:`models.outcomes`), builds the
+training matrix and its temporal, citizen-grouped split (:mod:`models.matrix`),
+fits the pipeline of :func:`build_pipeline`, calibrates it on held-out citizens
+(:mod:`models.calibrate`), validates it on the latest index date
+(:mod:`models.validate`) and logs and registers it (:mod:`models.tracking`).
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from features.db import connect
+from features.errors import ConfigError, DataError
+from features.settings import EngineSettings
+from models.baseline import RuleBaselineClassifier
+from models.calibrate import (
+    calibrate_model,
+    limited_threads,
+    predict_risk,
+    rank_order,
+    raw_margin,
+)
+from models.matrix import (
+    assign_splits,
+    build_training_matrix,
+    check_split,
+    ensure_features,
+    feature_kinds,
+)
+from models.outcomes import (
+    ExtractWindow,
+    build_labels,
+    index_dates_between,
+    outcome_contract,
+    read_extract_window,
+)
+from models.spec import ModelSpec, parse_every
+from models.validate import MetricEstimate, evaluate_predictions, k_values, save_plots
+
+__all__ = [
+    "Evaluation",
+    "PreparedData",
+    "TrainResult",
+    "build_pipeline",
+    "evaluate_model",
+    "fit_model",
+    "plan_index_dates",
+    "prepare_training_data",
+    "train_model",
+]
+
+logger = logging.getLogger(__name__)
+
+NO_DATES = (
+    "The spec {spec!r} has no usable index dates in this extract ({start} to {end}): "
+    "it needs "
+    "{washout} days of history before an index date, a {horizon}-day window after the "
+    "test date, "
+    "and training dates a whole window before the test date."
+)
+COHORT_MISMATCH = (
+    "The 'cohort' parameter of {caller} must be the cohort of outcome {outcome!r} "
+    "({expected!r}). "
+    "Got {value!r} instead."
+)
+_HGB_DEFAULTS: Mapping[str, Any] = {
+    "max_iter": 200,
+    "learning_rate": 0.05,
+    "max_leaf_nodes": 15,
+}
+_LR_DEFAULTS: Mapping[str, Any] = {"C": 1.0, "max_iter": 2000}
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """A labelled, split training matrix and where it came from."""
+
+    matrix: pd.DataFrame
+    kinds: dict[str, str]
+    window: ExtractWindow
+    fit_dates: list[date]
+    test_date: date
+    n_cohort_test: int
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Test-set metrics (aggregates) of one model."""
+
+    metrics: dict[str, MetricEstimate]
+    ks: dict[str, int]
+    n_test: int
+    events_test: int
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What ``opspor train`` reports: the registered version and its metrics."""
+
+    name: str
+    version: str
+    model_uri: str
+    run_id: str
+    champion: bool
+    outcome: str
+    estimator: str
+    test_date: date
+    index_dates: list[date]
+    rows: dict[str, int]
+    events: dict[str, int]
+    k_capacity: int
+    metrics: dict[str, dict[str, float]]
+
+
+# --- index dates and data ----------------------------------------------------
+
+
+def plan_index_dates(spec: ModelSpec, window: ExtractWindow) -> tuple[list[date], date]:
+    """Choose the training index dates and the test date of a spec in an extract.
+
+    The test date is the latest date with a whole outcome window before
+    ``extract_date`` (or ``train_to``). Training dates step back from one
+    horizon before it, every ``spec.every``, down to the first date with a
+    full washout of history (or ``train_from``); ``max_index_dates`` keeps the
+    latest ones.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The spec.
+    window : ExtractWindow
+        The extract's history.
+
+    Returns
+    -------
+    (list of date, date)
+        Training dates (ascending) and the test date.
+
+    Raises
+    ------
+    DataError
+        The extract is too short for any training date.
+    """
+    first = window.start + timedelta(days=spec.washout_days)
+    last = window.extract_date - timedelta(days=spec.horizon_days)
+    if spec.train_from:
+        first = max(first, spec.train_from)
+    if spec.train_to:
+        last = min(last, spec.train_to)
+    fit = index_dates_between(
+        first, last - timedelta(days=spec.horizon_days), every=parse_every(spec.every)
+    )
+    if spec.max_index_dates:
+        fit = fit[-spec.max_index_dates :]
+    if not fit or last < first:
+        raise DataError(
+            NO_DATES.format(
+                spec=spec.name,
+                start=window.start,
+                end=window.extract_date,
+                washout=spec.washout_days,
+                horizon=spec.horizon_days,
+            )
+        )
+    return fit, last
+
+
+def _check_cohort(spec: ModelSpec) -> None:
+    expected = outcome_contract(spec.outcome).get("cohort")
+    if expected != spec.cohort:
+        raise ConfigError(
+            COHORT_MISMATCH.format(
+                caller=spec.source,
+                outcome=spec.outcome,
+                expected=expected,
+                value=spec.cohort,
+            )
+        )
+
+
+def prepare_training_data(
+    con: duckdb.DuckDBPyConnection, spec: ModelSpec, *, test_only: bool = False
+) -> PreparedData:
+    """Build features and labels for a spec and return its split training matrix.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The warehouse with an extract loaded.
+    spec : ModelSpec
+        The spec.
+    test_only : bool
+        Build only the test date (for re-evaluation at promotion).
+
+    Returns
+    -------
+    PreparedData
+    """
+    _check_cohort(spec)
+    window = read_extract_window(con)
+    fit_dates, test_date = plan_index_dates(spec, window)
+    dates = [test_date] if test_only else [*fit_dates, test_date]
+    ensure_features(con, dates)
+    kinds = feature_kinds(con, spec.features, spec=spec.name)
+    build_labels(
+        con,
+        spec.outcome,
+        window=window,
+        horizon_days=spec.horizon_days,
+        washout_days=spec.washout_days,
+    )
+    labelled = build_training_matrix(
+        con, outcome=spec.outcome, features=spec.features, dates=dates, kinds=kinds
+    )
+    matrix = assign_splits(
+        labelled,
+        test_date=test_date,
+        horizon_days=spec.horizon_days,
+        test_share=spec.test_share,
+        calibration_share=spec.calibration_share,
+        random_state=spec.random_state,
+    )
+    n_cohort = int((labelled["as_of_date"].dt.date == test_date).sum())
+    return PreparedData(matrix, kinds, window, fit_dates, test_date, n_cohort)
+
+
+# --- the pipeline --------------------------------------------------------------
+
+
+def build_pipeline(spec: ModelSpec, kinds: Mapping[str, str]) -> Pipeline:
+    """Return the unfitted pipeline of a spec: preprocessing, then the estimator.
+
+    Numeric features are imputed by their median with a missing indicator
+    (a never-recorded "days since" is informative) and, for the logistic
+    regression, standardised; categorical features are one-hot encoded. The
+    rule baseline sees its rule features untouched.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        Estimator, its params and the random state.
+    kinds : Mapping
+        ``feature -> "categorical" | "numeric"``.
+
+    Returns
+    -------
+    Pipeline
+        Steps ``preprocess`` and ``estimator``.
+    """
+    if spec.estimator == "rule_baseline":
+        rules = [dict(r) for r in spec.params["rules"]]
+        used = list(dict.fromkeys(str(r["feature"]) for r in rules))
+        select = ColumnTransformer(
+            [("rules", "passthrough", used)], verbose_feature_names_out=False
+        )
+        return Pipeline(
+            [
+                ("preprocess", select.set_output(transform="pandas")),
+                ("estimator", RuleBaselineClassifier(rules)),
+            ]
+        )
+    numeric = [f for f, k in kinds.items() if k == "numeric"]
+    categorical = [f for f, k in kinds.items() if k == "categorical"]
+    numeric_steps: list[tuple[str, Any]] = [
+        (
+            "impute",
+            SimpleImputer(
+                strategy="median", add_indicator=True, keep_empty_features=True
+            ),
+        )
+    ]
+    if spec.estimator == "logistic_regression":
+        numeric_steps.append(("scale", StandardScaler()))
+    preprocess = ColumnTransformer(
+        [
+            ("num", Pipeline(numeric_steps), numeric),
+            (
+                "cat",
+                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                categorical,
+            ),
+        ]
+    )
+    return Pipeline([("preprocess", preprocess), ("estimator", _estimator(spec))])
+
+
+def _estimator(spec: ModelSpec) -> Any:
+    """Return the spec's estimator with its params over Opspor's defaults."""
+    params = {k: v for k, v in spec.params.items() if k != "rules"}
+    if spec.estimator == "hist_gradient_boosting":
+        return HistGradientBoostingClassifier(
+            **{**_HGB_DEFAULTS, **params, "random_state": spec.random_state}
+        )
+    return LogisticRegression(
+        **{**_LR_DEFAULTS, **params, "random_state": spec.random_state}
+    )
+
+
+def fit_model(matrix: pd.DataFrame, spec: ModelSpec, kinds: Mapping[str, str]) -> Any:
+    """Fit the pipeline on the training split and calibrate it on the calibration split.
+
+    Parameters
+    ----------
+    matrix : pandas.DataFrame
+        A :class:`models.matrix.TrainingMatrix`.
+    spec : ModelSpec
+        The spec.
+    kinds : Mapping
+        ``feature -> "categorical" | "numeric"``.
+
+    Returns
+    -------
+    CalibratedClassifierCV
+        The calibrated model; :func:`models.calibrate.raw_pipeline` unwraps it.
+    """
+    features = list(spec.features)
+    for split in ("train", "calibration"):
+        check_split(matrix, split, spec=spec.name)
+    train = matrix[matrix["split"] == "train"]
+    calibration = matrix[matrix["split"] == "calibration"]
+    with limited_threads():
+        pipeline = build_pipeline(spec, kinds).fit(
+            train[features], train["label"].to_numpy()
+        )
+    return calibrate_model(
+        pipeline,
+        calibration[features],
+        calibration["label"].to_numpy(),
+        method=spec.calibration,
+    )
+
+
+def evaluate_model(
+    model: Any,
+    test: pd.DataFrame,
+    spec: ModelSpec,
+    *,
+    n_cohort: int,
+    plot_dir: Path | None = None,
+) -> tuple[Evaluation, list[Path]]:
+    """Score the test rows and compute every metric with intervals (and plots).
+
+    Parameters
+    ----------
+    model : estimator
+        The calibrated model.
+    test : pandas.DataFrame
+        Test rows (features, ``citizen_id``, ``label``).
+    spec : ModelSpec
+        Capacity, k shares, bootstrap size, seed.
+    n_cohort : int
+        Labelled cohort rows at the test date (scales the capacity k).
+    plot_dir : Path, optional
+        Where to draw the plots; none if omitted.
+
+    Returns
+    -------
+    (Evaluation, list of Path)
+    """
+    check_split(test, "test", spec=spec.name)
+    X = test[list(spec.features)]
+    y = test["label"].to_numpy()
+    risk = predict_risk(model, X)
+    order = rank_order(risk, raw_margin(model, X), test["citizen_id"].to_numpy())
+    ks = k_values(
+        capacity_k=spec.capacity_k,
+        k_shares=spec.k_shares,
+        n_test=len(test),
+        n_cohort=n_cohort,
+    )
+    metrics = evaluate_predictions(
+        y,
+        risk,
+        order,
+        ks=ks,
+        n_bootstrap=spec.n_bootstrap,
+        random_state=spec.random_state,
+    )
+    plots: list[Path] = []
+    if plot_dir is not None:
+        plots = save_plots(
+            y, risk, order, out_dir=plot_dir, capacity_k=ks["capacity"], title=spec.name
+        )
+    summary = {
+        "n": len(test),
+        "events": int(y.sum()),
+        "mean_risk": float(risk.mean()),
+        "risk_quantiles": {
+            str(q): float(np.quantile(risk, q))
+            for q in (0.1, 0.25, 0.5, 0.75, 0.9, 0.99)
+        },
+        "k": ks,
+    }
+    return Evaluation(metrics, ks, len(test), int(y.sum()), summary), plots
+
+
+def _example_row(train: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
+    """Return one synthetic row: numeric medians and categorical modes."""
+    row: dict[str, Any] = {}
+    for name, kind in kinds.items():
+        column = train[name]
+        if kind == "numeric":
+            row[name] = float(column.median()) if column.notna().any() else 0.0
+        else:
+            row[name] = str(column.mode().iloc[0])
+    return pd.DataFrame([row]).astype(
+        {n: object for n, k in kinds.items() if k == "categorical"}
+    )
+
+
+def _counts(matrix: pd.DataFrame) -> tuple[dict[str, int], dict[str, int]]:
+    grouped = matrix.groupby("split")["label"]
+    return (
+        {k: int(v) for k, v in grouped.size().items()},
+        {k: int(v) for k, v in grouped.sum().items()},
+    )
+
+
+# --- the entry point -----------------------------------------------------------
+
+
+def train_model(spec: ModelSpec, *, settings: EngineSettings) -> TrainResult:
+    """Train, calibrate, validate, log and register the model a spec describes.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The spec; its name is the registered model's name.
+    settings : EngineSettings
+        Warehouse and MLflow store.
+
+    Returns
+    -------
+    TrainResult
+
+    Raises
+    ------
+    NotFoundError
+        No extract is loaded.
+    DataError
+        Too little history, or a split without both classes.
+    ConfigError
+        A feature is not in the mart, or the cohort does not match the outcome.
+    """
+    from models import tracking
+
+    con = connect(settings.warehouse)
+    try:
+        data = prepare_training_data(con, spec)
+    finally:
+        con.close()
+    model = fit_model(data.matrix, spec, data.kinds)
+    test = data.matrix[data.matrix["split"] == "test"]
+    rows, events = _counts(data.matrix)
+    with tempfile.TemporaryDirectory() as tmp:
+        evaluation, plots = evaluate_model(
+            model, test, spec, n_cohort=data.n_cohort_test, plot_dir=Path(tmp)
+        )
+        metrics = {name: m.as_dict() for name, m in evaluation.metrics.items()}
+        fingerprint = {
+            "extract_hash": data.window.extract_hash,
+            "extract_start": data.window.start.isoformat(),
+            "extract_date": data.window.extract_date.isoformat(),
+            "fit_index_dates": [d.isoformat() for d in data.fit_dates],
+            "test_index_date": data.test_date.isoformat(),
+            "rows": rows,
+            "events": events,
+            "cohort_rows_at_test_date": data.n_cohort_test,
+        }
+        record = tracking.log_training_run(
+            settings,
+            name=spec.name,
+            outcome=spec.outcome,
+            params={
+                **spec.flat_params(),
+                "k_capacity_test": str(evaluation.ks["capacity"]),
+            },
+            spec_toml=spec.to_toml(),
+            model=model,
+            metrics=metrics,
+            fingerprint=fingerprint,
+            prediction_summary=evaluation.summary,
+            plots=plots,
+            example=_example_row(
+                data.matrix[data.matrix["split"] == "train"], data.kinds
+            ),
+            known_ids=frozenset(data.matrix["citizen_id"]),
+            tags={
+                "opspor.spec": spec.name,
+                "opspor.outcome": spec.outcome,
+                "opspor.estimator": spec.estimator,
+            },
+        )
+    return TrainResult(
+        name=record.name,
+        version=record.version,
+        model_uri=record.model_uri,
+        run_id=record.run_id,
+        champion=record.champion,
+        outcome=spec.outcome,
+        estimator=spec.estimator,
+        test_date=data.test_date,
+        index_dates=[*data.fit_dates, data.test_date],
+        rows=rows,
+        events=events,
+        k_capacity=evaluation.ks["capacity"],
+        metrics=metrics,
+    )

@@ -1,0 +1,145 @@
+"""Report files for reviewers, where ``opspor audit|card|governance-pack`` put them.
+
+Fairness audits land in ``<output_dir>/reports/<programme>/<week or model>/
+fairness.{html,json,pdf}``, model cards in ``<output_dir>/reports/models/
+<name>@<version>/model_card.{html,md}`` and governance packs in
+``<output_dir>/governance/<programme>/<date>/``. All are aggregates. This
+module lists them and resolves a requested file safely (names checked against
+patterns, the resolved path kept inside its folder), so the routes never touch
+a path built from the URL on their own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from features.errors import NotFoundError
+
+__all__ = [
+    "MEDIA_TYPES",
+    "NO_FILE",
+    "fairness_reports",
+    "governance_packs",
+    "model_cards",
+    "report_file",
+]
+
+log = logging.getLogger(__name__)
+
+NO_FILE = "No such report file."
+MEDIA_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".md": "text/plain; charset=utf-8",
+    ".json": "application/json",
+    ".pdf": "application/pdf",
+}
+_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
+_MODELS = "models"
+
+
+def _json(path: Path) -> dict[str, Any]:
+    """Read a JSON file as a dict ({} when unreadable)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        log.warning("could not read a report file")
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def fairness_reports(output_dir: Path) -> list[dict[str, Any]]:
+    """Every fairness audit written so far, newest first.
+
+    Parameters
+    ----------
+    output_dir : Path
+        The output root.
+
+    Returns
+    -------
+    list of dict
+        ``programme, scope, model_uri, as_of_date, k, n_cohort, n_selected,
+        n_flags, n_breaches, summary``.
+    """
+    found = []
+    for path in (output_dir / "reports").glob("*/*/fairness.json"):
+        programme, scope = path.parent.parent.name, path.parent.name
+        if programme == _MODELS:
+            continue
+        data = _json(path)
+        context = data.get("context") or {}
+        flags = data.get("flags") or []
+        found.append(
+            {
+                "programme": programme,
+                "scope": scope,
+                "model_uri": context.get("model_uri", ""),
+                "as_of_date": context.get("as_of_date", ""),
+                "k": data.get("k"),
+                "n_cohort": data.get("n_cohort"),
+                "n_selected": data.get("n_selected"),
+                "n_flags": len(flags),
+                "n_breaches": sum(1 for f in flags if f.get("severity") == "breach"),
+                "summary": list(data.get("summary") or []),
+                "mtime": path.stat().st_mtime,
+            }
+        )
+    return sorted(found, key=lambda r: (-r["mtime"], r["programme"], r["scope"]))
+
+
+def model_cards(output_dir: Path) -> list[dict[str, Any]]:
+    """Every model card written so far (``name``, ``version``, ``card``)."""
+    found = []
+    for path in (output_dir / "reports" / _MODELS).glob("*@*/model_card.html"):
+        name, _, version = path.parent.name.partition("@")
+        found.append({"name": name, "version": version, "card": path.parent.name})
+    return sorted(found, key=lambda r: (r["name"], r["version"]))
+
+
+def governance_packs(output_dir: Path) -> list[dict[str, Any]]:
+    """Every governance pack (``programme``, ``day``, ``missing``), newest first."""
+    found = []
+    for path in (output_dir / "governance").glob("*/*/index.html"):
+        manifest = _json(path.parent / "manifest.json")
+        found.append(
+            {
+                "programme": path.parent.parent.name,
+                "day": path.parent.name,
+                "missing": list(manifest.get("missing") or []),
+            }
+        )
+    return sorted(found, key=lambda r: (r["programme"], r["day"]), reverse=True)
+
+
+def report_file(root: Path, *parts: str) -> Path:
+    """Resolve a report file under ``root`` from URL parts, refusing anything else.
+
+    Parameters
+    ----------
+    root : Path
+        ``<output_dir>/reports`` or ``<output_dir>/governance``.
+    *parts : str
+        Folder and file names; each must match ``^[A-Za-z0-9][A-Za-z0-9_.@-]*$``.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    NotFoundError
+        A bad part, a suffix not in :data:`MEDIA_TYPES`, a path outside ``root``,
+        or no such file.
+    """
+    if not parts or not all(_PART.match(p) and ".." not in p for p in parts):
+        raise NotFoundError(NO_FILE)
+    path = root.joinpath(*parts).resolve()
+    if path.suffix not in MEDIA_TYPES or not path.is_relative_to(root.resolve()):
+        raise NotFoundError(NO_FILE)
+    if not path.is_file():
+        raise NotFoundError(NO_FILE)
+    return path

@@ -1,0 +1,295 @@
+"""Entry point of ``opspor audit``: warehouse -> audit frame -> audit -> report files.
+
+Resolves what to audit (a programme's week list, or a model version's scores),
+builds the frame with :mod:`reports.frame`, runs :func:`reports.fairness.audit_fairness`
+and writes ``<output_dir>/reports/<programme>/<week or model>/`` with
+:mod:`reports.render`. With ``fail_on_breach`` it raises
+:class:`~features.errors.FairnessBreachError` after the report is written, so a
+release gate both fails and leaves the evidence behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from features.db import connect
+from features.errors import ConfigError, FairnessBreachError, OpsporError
+from features.settings import EngineSettings
+from reports.config import FairnessConfig
+from reports.fairness import FairnessAudit, audit_fairness
+from reports.frame import (
+    AuditScope,
+    build_audit_frame,
+    resolve_model_scope,
+    resolve_week_scope,
+)
+from reports.render import write_fairness_report
+
+__all__ = [
+    "AuditResult",
+    "BREACHED",
+    "ONE_SCOPE",
+    "model_outcome",
+    "parse_model_ref",
+    "pin_model_version",
+    "run_audit",
+]
+
+log = logging.getLogger(__name__)
+
+ONE_SCOPE = "Give exactly one of --week or --model (got {given})."
+BAD_MODEL_REF = (
+    "The model {ref!r} must be written NAME@VERSION or models:/NAME/VERSION."
+)
+BREACHED = "{n} fairness threshold(s) breached (see {path}): {first}"
+_LABEL_PREFIX = "y_true_"
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """What ``opspor audit`` reports back: where, how many flags, which breaches."""
+
+    programme: str
+    scope: str
+    model_uri: str
+    as_of_date: date
+    k: int
+    n_cohort: int
+    n_selected: int
+    n_observed: int
+    n_flags: int
+    n_breaches: int
+    folder: Path
+    html: Path
+    pdf: Path
+    json: Path
+    flags: list[dict[str, Any]] = field(default_factory=list)
+
+
+def parse_model_ref(ref: str) -> tuple[str, str]:
+    """Split ``NAME@VERSION`` or ``models:/NAME/VERSION`` into (name, version).
+
+    Raises
+    ------
+    ConfigError
+        Neither form.
+    """
+    match = re.fullmatch(r"([A-Za-z0-9_.-]+)@([A-Za-z0-9_.-]+)", ref) or re.fullmatch(
+        r"models:/([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+)", ref
+    )
+    if not match:
+        raise ConfigError(BAD_MODEL_REF.format(ref=ref))
+    return match.group(1), match.group(2)
+
+
+def model_outcome(model_uri: str) -> str | None:
+    """Return the outcome a model predicts: its spec's, else its name if an outcome.
+
+    Parameters
+    ----------
+    model_uri : str
+        ``models:/NAME/VERSION`` (or ``NAME@VERSION``).
+
+    Returns
+    -------
+    str or None
+        ``None`` when neither a spec nor an outcome of that name exists.
+    """
+    from models.outcomes import available_outcomes
+    from models.spec import load_spec
+
+    try:
+        name, _ = parse_model_ref(model_uri)
+        return load_spec(name).outcome
+    except OpsporError:
+        log.info("No spec for %s; trying its name as the outcome", model_uri)
+    name = (
+        model_uri.split("/")[1]
+        if model_uri.startswith("models:/")
+        else model_uri.split("@")[0]
+    )
+    return name if name in available_outcomes() else None
+
+
+def pin_model_version(settings: EngineSettings, ref: str) -> str:
+    """``NAME@VERSION`` as given, or ``NAME[@ALIAS]`` resolved in the MLflow registry.
+
+    Raises
+    ------
+    NotFoundError
+        The alias or model is not registered.
+    """
+    if re.fullmatch(r"[A-Za-z0-9_.-]+@[0-9]+", ref) or ref.startswith("models:/"):
+        return ref
+    from models.tracking import resolve_model
+
+    resolved = resolve_model(settings, ref)
+    return f"{resolved.name}@{resolved.version}"
+
+
+def _scope_name(week: str | None, model: str | None) -> str:
+    """Folder name of an audit: the week, or the model as NAME@VERSION."""
+    if (week is None) == (model is None):
+        given = "both" if week is not None else "neither"
+        raise ConfigError(ONE_SCOPE.format(given=given))
+    if week is not None:
+        return re.sub(r"[^A-Za-z0-9_.@-]", "_", week)
+    name, version = parse_model_ref(str(model))
+    return f"{name}@{version}"
+
+
+def _resolve(
+    con: Any,
+    *,
+    programme: str,
+    week: str | None,
+    model: str | None,
+    as_of_date: date | None,
+    outcome: str | None,
+) -> AuditScope:
+    """Find the list run (week) or the scored date (model) to audit."""
+    if (week is None) == (model is None):
+        given = "both" if week is not None else "neither"
+        raise ConfigError(ONE_SCOPE.format(given=given))
+    if week is not None:
+        return resolve_week_scope(con, programme=programme, week=week)
+    name, version = parse_model_ref(str(model))
+    uri = f"models:/{name}/{version}"
+    return resolve_model_scope(
+        con, model_uri=uri, as_of_date=as_of_date, outcome=outcome
+    )
+
+
+def run_audit(
+    settings: EngineSettings,
+    *,
+    programme: str,
+    k: int,
+    week: str | None = None,
+    model: str | None = None,
+    outcome: str | None = None,
+    municipalities: Sequence[str] = (),
+    as_of_date: date | None = None,
+    config: FairnessConfig | None = None,
+    fail_on_breach: bool = False,
+) -> AuditResult:
+    """Audit a programme's week list or a model version, and write the report.
+
+    Parameters
+    ----------
+    settings : EngineSettings
+        Warehouse and output root.
+    programme : str
+        Programme name (folder of the report).
+    k : int
+        The programme's capacity.
+    week, model : str, optional
+        Exactly one: ``2026-W48``, or ``NAME@VERSION``.
+    outcome : str, optional
+        The model's outcome (labels.<outcome> gives ``y_true``).
+    municipalities : sequence of str
+        The programme's area; empty keeps every scored citizen.
+    as_of_date : date, optional
+        For ``model``: the scored date (default: latest labelled, else latest).
+    config : FairnessConfig, optional
+        Default: the packaged ``reports/fairness.toml``.
+    fail_on_breach : bool
+        Raise FairnessBreachError when any breach flag exists (after writing).
+
+    Returns
+    -------
+    AuditResult
+
+    Raises
+    ------
+    ConfigError
+        Not exactly one of ``week``/``model``; a malformed model reference.
+    NotFoundError
+        No list run, or no scores.
+    FairnessBreachError
+        ``fail_on_breach`` and a threshold is breached.
+    """
+    config = config or FairnessConfig.from_toml()
+    _scope_name(
+        week, model
+    )  # refuse a bad scope before touching MLflow or the warehouse
+    model = None if model is None else pin_model_version(settings, model)
+    scope_name = _scope_name(week, model)
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        scope = _resolve(
+            con,
+            programme=programme,
+            week=week,
+            model=model,
+            as_of_date=as_of_date,
+            outcome=outcome,
+        )
+        outcome = outcome or model_outcome(scope.model_uri)
+        alternatives = [
+            c[len(_LABEL_PREFIX) :]
+            for c in config.alternative_outcomes
+            if c.startswith(_LABEL_PREFIX)
+        ]
+        frame = build_audit_frame(
+            con,
+            scope,
+            outcome=outcome,
+            municipalities=municipalities,
+            alternative_outcomes=alternatives,
+        )
+    finally:
+        con.close()
+    context = {
+        "programme": programme,
+        "scope": scope_name,
+        "model_uri": scope.model_uri,
+        "as_of_date": str(scope.as_of_date),
+        "outcome": outcome or "not given",
+    }
+    audit = audit_fairness(frame, config=config, k=k, context=context)
+    folder = settings.output_dir / "reports" / programme / scope_name
+    result = _result(
+        audit, scope, programme, scope_name, write_fairness_report(audit, folder)
+    )
+    if fail_on_breach and audit.breaches:
+        _raise_breach(audit, result)
+    return result
+
+
+def _result(
+    audit: FairnessAudit, scope: AuditScope, programme: str, scope_name: str, paths: Any
+) -> AuditResult:
+    """Return the small result dataclass of one audit."""
+    return AuditResult(
+        programme=programme,
+        scope=scope_name,
+        model_uri=scope.model_uri,
+        as_of_date=scope.as_of_date,
+        k=audit.k,
+        **audit.counts,
+        n_flags=len(audit.flags),
+        n_breaches=len(audit.breaches),
+        folder=paths.folder,
+        html=paths.html,
+        pdf=paths.pdf,
+        json=paths.json,
+        flags=[f.as_dict() for f in audit.flags],
+    )
+
+
+def _raise_breach(audit: FairnessAudit, result: AuditResult) -> None:
+    """Raise FairnessBreachError carrying the result for ``--json`` output."""
+    error = FairnessBreachError(
+        BREACHED.format(
+            n=len(audit.breaches), path=result.html, first=audit.breaches[0].message
+        )
+    )
+    error.report = result  # type: ignore[attr-defined]
+    raise error

@@ -1,0 +1,368 @@
+"""FairnessConfig: the audit's groupings, thresholds and bootstrap settings.
+
+Read from ``reports/fairness.toml`` (or another TOML file) by
+:meth:`FairnessConfig.from_toml` and validated against :data:`CONSTRAINTS` when
+built, so a bad value fails at load with one message template. The audit in
+:mod:`reports.fairness` takes one config and nothing else as its settings.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from features.errors import ConfigError
+
+__all__ = [
+    "BAD_PARAMETER",
+    "CONSTRAINTS",
+    "FLAG_CODES",
+    "FairnessConfig",
+    "Grouping",
+    "INTERSECTION",
+    "METRICS",
+    "UNKNOWN_GROUPING",
+    "load_config",
+]
+
+BAD_PARAMETER = (
+    "The {name!r} parameter of {source} must be {rule}. Got {value!r} instead."
+)
+UNKNOWN_GROUPING = (
+    "The grouping {name!r} of {source} is built of {part!r}, which is not a grouping "
+    "defined before it."
+)
+INTERSECTION = " × "
+DEFAULT_SOURCE = "reports/fairness.toml"
+
+METRICS = (
+    "selection_rate",
+    "share_of_cohort",
+    "share_of_list",
+    "share_of_need",
+    "precision_at_k",
+    "recall_at_k",
+    "false_positive_rate",
+    "observed_rate",
+    "mean_predicted",
+    "calibration_in_the_large",
+    "brier_score_loss",
+    "roc_auc_score",
+)
+FLAG_CODES = (
+    "under_reach",
+    "gp_contact_bias",
+    "calibration_gap",
+    "label_ascertainment",
+)
+SEVERITIES = ("breach", "warning")
+
+# name -> (type, low, high, closed-low, closed-high) or (set of allowed values,)
+CONSTRAINTS: dict[str, tuple[Any, ...]] = {
+    "min_cell_size": (int, 1, math.inf, True, False),
+    "n_bootstrap": (int, 1, math.inf, True, False),
+    "confidence": (float, 0.0, 1.0, False, False),
+    "seed": (int, 0, math.inf, True, False),
+    "curve_points": (int, 2, math.inf, True, False),
+    "calibration_bins": (int, 2, math.inf, True, False),
+    "flag_adjustment": ({"bonferroni", "none"},),
+    "thresholds.min_recall_ratio": (float, 0.0, 1.0, False, True),
+    "thresholds.max_calibration_gap": (float, 0.0, 1.0, False, True),
+    "thresholds.min_ascertainment_ratio": (float, 0.0, 1.0, False, True),
+}
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """One way of splitting the cohort into groups, with its reference group.
+
+    Parameters
+    ----------
+    name : str
+        Key in the report (``education_level``, ``education_x_sex``).
+    column : str or None
+        Frame column for a plain grouping; ``None`` for an intersection.
+    of : tuple of str
+        For an intersection, the two groupings it crosses.
+    reference : str
+        A group value, ``"largest"``, or ``"<value> × *"`` for an intersection.
+    phrase : str
+        Plain-language template with ``{group}``, used in flag messages.
+    labels : Mapping
+        Plain-language name of each group value.
+    value_map : Mapping
+        Recoding of raw values (education's survey split); unmapped -> ``unknown``.
+    flag : str
+        Flag code raised when recall@k falls short in this grouping.
+    """
+
+    name: str
+    column: str | None = None
+    of: tuple[str, ...] = ()
+    reference: str = "largest"
+    phrase: str = "in group {group}"
+    labels: Mapping[str, str] = field(default_factory=dict)
+    value_map: Mapping[str, str] = field(default_factory=dict)
+    flag: str = "under_reach"
+
+    def describe(self, group: str) -> str:
+        """Plain-language description of one group ("with basic education")."""
+        return self.phrase.format(group=self.labels.get(group, group))
+
+
+@dataclass(frozen=True)
+class FairnessConfig:
+    """Settings of the fairness audit (see ``reports/fairness.toml``).
+
+    Parameters
+    ----------
+    groupings : tuple of Grouping
+        Audited in order; education first.
+    metrics : tuple of str
+        Metrics reported per group (all are computed).
+    min_recall_ratio, max_calibration_gap, min_ascertainment_ratio : float
+        Flag thresholds.
+    severity : Mapping
+        Flag code -> ``breach`` or ``warning``; breaches fail a release gate.
+    ascertainment : Mapping
+        Frame column -> plain name of a label-ascertainment indicator.
+    alternative_outcomes : Mapping
+        Frame column -> plain name of an alternative outcome label.
+    min_cell_size : int
+        Cells with fewer citizens are suppressed everywhere.
+    n_bootstrap, seed, confidence : int, int, float
+        Bootstrap resamples of citizens, the Generator seed, interval level.
+    flag_adjustment : str
+        ``bonferroni``: a flag needs the interval widened for the groups compared.
+    curve_points, calibration_bins : int
+        Capacities in the curve over k; risk bins for calibration.
+    mitigation_grouping : str
+        Grouping used by the re-ranking comparison.
+    """
+
+    groupings: tuple[Grouping, ...]
+    metrics: tuple[str, ...] = METRICS
+    min_recall_ratio: float = 0.8
+    max_calibration_gap: float = 0.05
+    min_ascertainment_ratio: float = 0.8
+    severity: Mapping[str, str] = field(default_factory=dict)
+    ascertainment: Mapping[str, str] = field(default_factory=dict)
+    alternative_outcomes: Mapping[str, str] = field(default_factory=dict)
+    min_cell_size: int = 10
+    n_bootstrap: int = 500
+    seed: int = 0
+    confidence: float = 0.95
+    flag_adjustment: str = "bonferroni"
+    curve_points: int = 9
+    calibration_bins: int = 10
+    mitigation_grouping: str = "education_split"
+
+    def grouping(self, name: str) -> Grouping:
+        """Return the grouping called ``name``."""
+        return {g.name: g for g in self.groupings}[name]
+
+    def severity_of(self, code: str) -> str:
+        """Severity of a flag code (``breach`` unless configured otherwise)."""
+        return self.severity.get(code, "breach")
+
+    def with_overrides(self, **values: Any) -> FairnessConfig:
+        """Return a validated copy with some values replaced (tests, CLI)."""
+        return _validated(replace(self, **values), DEFAULT_SOURCE)
+
+    @classmethod
+    def from_toml(cls, path: Path | str | None = None) -> FairnessConfig:
+        """Build the config from a TOML file (default: the packaged ``fairness.toml``).
+
+        Parameters
+        ----------
+        path : Path, str or None
+            TOML file; ``None`` reads the packaged ``reports/fairness.toml``.
+
+        Returns
+        -------
+        FairnessConfig
+
+        Raises
+        ------
+        ConfigError
+            A value breaks :data:`CONSTRAINTS` or a grouping is malformed.
+        """
+        if path is None:
+            text = (
+                resources.files("reports").joinpath("fairness.toml").read_text("utf-8")
+            )
+            source = DEFAULT_SOURCE
+        else:
+            text = Path(path).read_text(encoding="utf-8")
+            source = str(path)
+        return _from_mapping(tomllib.loads(text), source)
+
+
+def load_config(path: Path | str | None = None) -> FairnessConfig:
+    """Shortcut for :meth:`FairnessConfig.from_toml`."""
+    return FairnessConfig.from_toml(path)
+
+
+def _from_mapping(raw: Mapping[str, Any], source: str) -> FairnessConfig:
+    """Turn parsed TOML into a validated FairnessConfig."""
+    thresholds = raw.get("thresholds", {})
+    groupings = tuple(
+        _grouping(name, spec) for name, spec in raw.get("groupings", {}).items()
+    )
+    config = FairnessConfig(
+        groupings=groupings,
+        metrics=tuple(raw.get("metrics", METRICS)),
+        min_recall_ratio=thresholds.get("min_recall_ratio", 0.8),
+        max_calibration_gap=thresholds.get("max_calibration_gap", 0.05),
+        min_ascertainment_ratio=thresholds.get("min_ascertainment_ratio", 0.8),
+        severity=dict(raw.get("severity", {})),
+        ascertainment=dict(raw.get("ascertainment", {})),
+        alternative_outcomes=dict(raw.get("alternative_outcomes", {})),
+        **{k: raw[k] for k in _SCALARS if k in raw},
+    )
+    return _validated(config, source)
+
+
+_SCALARS = (
+    "min_cell_size",
+    "n_bootstrap",
+    "seed",
+    "confidence",
+    "flag_adjustment",
+    "curve_points",
+    "calibration_bins",
+    "mitigation_grouping",
+)
+
+
+def _grouping(name: str, spec: Mapping[str, Any]) -> Grouping:
+    """Build one Grouping from its TOML table."""
+    return Grouping(
+        name=name,
+        column=spec.get("column"),
+        of=tuple(spec.get("of", ())),
+        reference=str(spec.get("reference", "largest")),
+        phrase=spec.get("phrase", "in group {group}"),
+        labels={str(k): str(v) for k, v in spec.get("labels", {}).items()},
+        value_map={str(k): str(v) for k, v in spec.get("map", {}).items()},
+        flag=spec.get("flag", "gp_contact_bias" if _is_gp(spec) else "under_reach"),
+    )
+
+
+def _is_gp(spec: Mapping[str, Any]) -> bool:
+    """Tell whether a grouping is led by GP contact ("we help the healthy")."""
+    first = spec.get("column") or next(iter(spec.get("of", [])), "")
+    return str(first).startswith("gp_contact")
+
+
+def _validated(config: FairnessConfig, source: str) -> FairnessConfig:
+    """Check every constrained value and the groupings; return the config."""
+    values = {
+        **{k: getattr(config, k) for k in _SCALARS if k in CONSTRAINTS},
+        "thresholds.min_recall_ratio": config.min_recall_ratio,
+        "thresholds.max_calibration_gap": config.max_calibration_gap,
+        "thresholds.min_ascertainment_ratio": config.min_ascertainment_ratio,
+    }
+    for name, value in values.items():
+        _check(name, value, CONSTRAINTS[name], source)
+    _check_choices("metrics", config.metrics, METRICS, source)
+    _check_choices("severity", tuple(config.severity), FLAG_CODES, source)
+    _check_choices(
+        "severity values", tuple(config.severity.values()), SEVERITIES, source
+    )
+    _check_groupings(config, source)
+    return config
+
+
+def _check(name: str, value: Any, rule: tuple[Any, ...], source: str) -> None:
+    """Raise ConfigError with the pinned template when ``value`` breaks ``rule``."""
+    if len(rule) == 1:
+        if value not in rule[0]:
+            allowed = ", ".join(repr(v) for v in sorted(rule[0]))
+            raise ConfigError(
+                BAD_PARAMETER.format(
+                    name=name,
+                    source=source,
+                    rule=f"a str among {{{allowed}}}",
+                    value=value,
+                )
+            )
+        return
+    kind, low, high, closed_low, closed_high = rule
+    ok_type = isinstance(value, int | float) and not isinstance(value, bool)
+    if kind is int:
+        ok_type = isinstance(value, int) and not isinstance(value, bool)
+    in_range = ok_type and (
+        (low <= value if closed_low else low < value)
+        and (value <= high if closed_high else value < high)
+    )
+    if not in_range:
+        interval = (
+            f"{'[' if closed_low else '('}{low}, {high}{']' if closed_high else ')'}"
+        )
+        noun = "an int" if kind is int else "a float"
+        raise ConfigError(
+            BAD_PARAMETER.format(
+                name=name,
+                source=source,
+                rule=f"{noun} in the range {interval}",
+                value=value,
+            )
+        )
+
+
+def _check_choices(
+    name: str, values: tuple[str, ...], allowed: tuple[str, ...], source: str
+) -> None:
+    """Raise ConfigError when a listed value is not among ``allowed``."""
+    for value in values:
+        if value not in allowed:
+            rule = (
+                "a list of values among {" + ", ".join(repr(a) for a in allowed) + "}"
+            )
+            raise ConfigError(
+                BAD_PARAMETER.format(name=name, source=source, rule=rule, value=value)
+            )
+
+
+def _check_groupings(config: FairnessConfig, source: str) -> None:
+    """Each grouping has a column or crosses two earlier groupings."""
+    seen: set[str] = set()
+    for grouping in config.groupings:
+        for part in grouping.of:
+            if part not in seen:
+                raise ConfigError(
+                    UNKNOWN_GROUPING.format(
+                        name=grouping.name, source=source, part=part
+                    )
+                )
+        if (grouping.column is None) == (not grouping.of) or len(grouping.of) not in (
+            0,
+            2,
+        ):
+            raise ConfigError(
+                BAD_PARAMETER.format(
+                    name=f"groupings.{grouping.name}",
+                    source=source,
+                    rule="a table with either 'column' or 'of' (two groupings)",
+                    value=grouping.column,
+                )
+            )
+        _check_choices(
+            f"groupings.{grouping.name}.flag", (grouping.flag,), FLAG_CODES, source
+        )
+        seen.add(grouping.name)
+    if config.mitigation_grouping not in seen:
+        raise ConfigError(
+            BAD_PARAMETER.format(
+                name="mitigation_grouping",
+                source=source,
+                rule="the name of a grouping",
+                value=config.mitigation_grouping,
+            )
+        )

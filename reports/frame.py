@@ -1,0 +1,223 @@
+"""Thin adapters that assemble the audit frame from the warehouse.
+
+The frame (one row per scored citizen) is built in memory from
+``scoring.scores`` + ``marts.audit_attributes`` + care indicators
+(``reports/sql/audit_cohort.sql``), the labels written by :mod:`models.outcomes`
+(``labels.<outcome>``) and, for a weekly audit, the list in ``outreach.lists``
+(read by SQL; ``reports`` never imports ``outreach``). Citizen ids are used only
+to join and are dropped before the frame leaves this module.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+from features.db import check_identifier, read_sql, run_sql, table_exists
+from features.errors import NotFoundError
+
+__all__ = [
+    "AuditScope",
+    "NO_LIST",
+    "NO_SCORES",
+    "build_audit_frame",
+    "run_report_sql",
+    "read_labels",
+    "resolve_model_scope",
+    "resolve_week_scope",
+]
+
+log = logging.getLogger(__name__)
+
+NO_SCORES = (
+    "No scores for model {model_uri!r}{when} in scoring.scores; "
+    "run `opspor score` first."
+)
+NO_LIST = "No list for programme {programme!r} and week {week!r} in outreach.list_runs."
+
+
+@dataclass(frozen=True)
+class AuditScope:
+    """What one audit looks at: a model's scores at a date, and maybe one list."""
+
+    model_uri: str
+    as_of_date: date
+    list_id: str | None = None
+
+
+def run_report_sql(
+    con: duckdb.DuckDBPyConnection, name: str, **params: object
+) -> pd.DataFrame:
+    """Run ``reports/sql/<name>.sql`` with bound parameters and return a frame."""
+    sql = read_sql("reports", "sql", f"{check_identifier(name, 'SQL file')}.sql")
+    return run_sql(con, sql, params).df()
+
+
+def resolve_week_scope(
+    con: duckdb.DuckDBPyConnection, *, programme: str, week: str
+) -> AuditScope:
+    """Return the frozen list run of a programme's week: its list, model and as-of date.
+
+    Raises
+    ------
+    NotFoundError
+        No list run exists for the programme and week.
+    """
+    if not table_exists(con, "outreach", "list_runs"):
+        raise NotFoundError(NO_LIST.format(programme=programme, week=week))
+    run = run_report_sql(con, "list_run", programme=programme, week=week)
+    if run.empty:
+        raise NotFoundError(NO_LIST.format(programme=programme, week=week))
+    row = run.iloc[0]
+    return AuditScope(
+        str(row["model_uri"]),
+        pd.Timestamp(row["as_of_date"]).date(),
+        str(row["list_id"]),
+    )
+
+
+def resolve_model_scope(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    model_uri: str,
+    as_of_date: date | None = None,
+    outcome: str | None = None,
+) -> AuditScope:
+    """Pick the as-of date to audit a model at.
+
+    Given none, take the latest scored date whose outcome is labelled (so recall
+    and calibration can be measured), else the latest scored date.
+
+    Raises
+    ------
+    NotFoundError
+        The model has no scores (at that date).
+    """
+    when = "" if as_of_date is None else f" at {as_of_date}"
+    dates = (
+        []
+        if not table_exists(con, "scoring", "scores")
+        else [
+            pd.Timestamp(d).date()
+            for d in run_report_sql(con, "scored_dates", model_uri=model_uri)[
+                "as_of_date"
+            ]
+        ]
+    )
+    if as_of_date is not None:
+        dates = [d for d in dates if d == as_of_date]
+    if not dates:
+        raise NotFoundError(NO_SCORES.format(model_uri=model_uri, when=when))
+    labelled = set(_label_dates(con, outcome)) if outcome else set()
+    chosen = next((d for d in dates if d in labelled), dates[0])
+    return AuditScope(model_uri, chosen)
+
+
+def _label_dates(con: duckdb.DuckDBPyConnection, outcome: str) -> list[date]:
+    """As-of dates present in ``labels.<outcome>`` (none when the table is absent)."""
+    table = check_identifier(outcome, "Outcome")
+    if not table_exists(con, "labels", table):
+        return []
+    rows = con.execute(f"select distinct as_of_date from labels.{table}").fetchall()
+    return [pd.Timestamp(r[0]).date() for r in rows]
+
+
+def read_labels(
+    con: duckdb.DuckDBPyConnection, outcome: str, *, as_of_date: date
+) -> pd.DataFrame | None:
+    """``citizen_id, label`` of ``labels.<outcome>`` at one date (None if not built).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+    outcome : str
+        Outcome name; the table name is checked as an identifier.
+    as_of_date : date
+
+    Returns
+    -------
+    DataFrame or None
+    """
+    table = check_identifier(outcome, "Outcome")
+    if not table_exists(con, "labels", table):
+        return None
+    sql = f"select citizen_id, label from labels.{table} where as_of_date = $as_of_date"
+    return run_sql(con, sql, {"as_of_date": as_of_date}).df()
+
+
+def _with_label(
+    frame: pd.DataFrame, labels: pd.DataFrame | None, column: str
+) -> pd.DataFrame:
+    """Left-join a label as ``column`` (null where not labelled or censored)."""
+    if labels is None:
+        return frame.assign(**{column: pd.array([pd.NA] * len(frame), dtype="Int64")})
+    joined = frame[["citizen_id"]].merge(labels, on="citizen_id", how="left")
+    return frame.assign(**{column: pd.array(joined["label"], dtype="Int64")})
+
+
+def build_audit_frame(
+    con: duckdb.DuckDBPyConnection,
+    scope: AuditScope,
+    *,
+    outcome: str | None,
+    alternative_outcomes: Sequence[str] = (),
+    municipalities: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Return the audit frame for one scope, without citizen ids.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The warehouse (read only is enough).
+    scope : AuditScope
+        Model URI, as-of date and optionally the list whose members are ``selected``.
+    outcome : str or None
+        The model's outcome; ``labels.<outcome>`` becomes ``y_true``.
+    alternative_outcomes : sequence of str
+        Other outcomes, joined as ``y_true_<outcome>`` when their table exists.
+    municipalities : sequence of str
+        Keep only citizens living here (a programme's area); empty keeps all.
+
+    Returns
+    -------
+    DataFrame
+        One row per scored citizen; no ``citizen_id`` column.
+
+    Raises
+    ------
+    NotFoundError
+        No scores for the model at the date.
+    """
+    frame = run_report_sql(
+        con, "audit_cohort", model_uri=scope.model_uri, as_of_date=scope.as_of_date
+    )
+    if municipalities:
+        frame = frame[
+            frame["municipality_code"].isin(list(municipalities))
+        ].reset_index(drop=True)
+    if frame.empty:
+        when = f" at {scope.as_of_date}"
+        raise NotFoundError(NO_SCORES.format(model_uri=scope.model_uri, when=when))
+    labels = read_labels(con, outcome, as_of_date=scope.as_of_date) if outcome else None
+    frame = _with_label(frame, labels, "y_true")
+    for other in alternative_outcomes:
+        if other != outcome:
+            found = read_labels(con, other, as_of_date=scope.as_of_date)
+            if found is not None:
+                frame = _with_label(frame, found, f"y_true_{other}")
+    if scope.list_id is not None:
+        members = set(
+            run_report_sql(con, "list_members", list_id=scope.list_id)["citizen_id"]
+        )
+        frame = frame.assign(selected=frame["citizen_id"].isin(members))
+    log.info(
+        "Audit frame: %d citizens, %d labelled",
+        len(frame),
+        int(frame["y_true"].notna().sum()),
+    )
+    return frame.drop(columns=["citizen_id"])

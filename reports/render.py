@@ -1,0 +1,471 @@
+"""Render a fairness audit as self-contained HTML, a PDF and ``fairness.json``.
+
+Takes the aggregated :class:`~reports.fairness.FairnessAudit` (never a person-level
+frame) and writes ``fairness.html`` (jinja2, plots embedded as base64 PNG, no
+external requests), ``fairness.pdf`` (matplotlib ``PdfPages``: a summary page,
+then the same figures) and ``fairness.json`` into one folder, each file written
+atomically. Suppressed cells stay suppressed: they are shown as text and left
+out of every plot.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+
+from reports.fairness import MITIGATIONS, FairnessAudit
+
+__all__ = [
+    "FairnessReportPaths",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "audit_figures",
+    "render_fairness_html",
+    "template_environment",
+    "write_fairness_report",
+]
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+PERCENT_METRICS = {
+    "selection_rate",
+    "share_of_cohort",
+    "share_of_list",
+    "share_of_need",
+    "precision_at_k",
+    "recall_at_k",
+    "false_positive_rate",
+    "observed_rate",
+    "mean_predicted",
+    "calibration_in_the_large",
+}
+METRIC_NAMES = {
+    "selection_rate": "Selection rate",
+    "share_of_cohort": "Share of cohort",
+    "share_of_list": "Share of list",
+    "share_of_need": "Share of need",
+    "precision_at_k": "Precision at k",
+    "recall_at_k": "Recall at k",
+    "false_positive_rate": "False positive rate",
+    "observed_rate": "Observed outcome rate",
+    "mean_predicted": "Mean predicted risk",
+    "calibration_in_the_large": "Observed minus predicted",
+    "brier_score_loss": "Brier score",
+    "roc_auc_score": "AUROC",
+}
+_PNG_METADATA = {"Software": None}
+_PDF_METADATA = {"Creator": "Opspor", "Producer": "Opspor", "CreationDate": None}
+
+
+@dataclass(frozen=True)
+class FairnessReportPaths:
+    """Where one audit was written."""
+
+    folder: Path
+    html: Path
+    pdf: Path
+    json: Path
+
+
+# --- atomic files -----------------------------------------------------------
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` to a temp file beside ``path``, then ``os.replace`` it into place.
+
+    Parameters
+    ----------
+    path : Path
+        Final file; its folder is created.
+    data : bytes
+        Content.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; reports are meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: Path, text: str) -> Path:
+    """UTF-8 text version of :func:`atomic_write_bytes`."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+# --- formatting -------------------------------------------------------------
+
+
+def _value(value: float | None, metric: str) -> str:
+    """One number as shown to a reader."""
+    if value is None:
+        return "–"
+    if metric in PERCENT_METRICS:
+        return f"{100 * value:.1f}%"
+    if metric in ("ratio", "roc_auc_score"):
+        return f"{value:.2f}"
+    return f"{value:.3f}"
+
+
+def format_cell(cell: Mapping[str, Any] | None, metric: str = "ratio") -> str:
+    """Return a figure as 'estimate (low–high)', or 'suppressed'."""
+    if not cell:
+        return "–"
+    if cell.get("suppressed"):
+        return "suppressed"
+    text = _value(cell.get("estimate"), metric)
+    if cell.get("ci_low") is not None and cell.get("ci_high") is not None:
+        text += f" ({_value(cell['ci_low'], metric)}–{_value(cell['ci_high'], metric)})"
+    return text
+
+
+def template_environment() -> jinja2.Environment:
+    """Return the jinja2 environment of the report templates, with our filters."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["cell"] = format_cell
+    env.globals["METRIC_NAMES"] = METRIC_NAMES
+    return env
+
+
+# --- figures ------------------------------------------------------------------
+
+
+def _shown(
+    groups: Mapping[str, Any], pick: Callable[[Mapping[str, Any]], Any]
+) -> list[tuple[str, Any]]:
+    """(group, cell) pairs that are not suppressed and have an estimate."""
+    pairs = []
+    for label, group in groups.items():
+        cell = pick(group)
+        if cell and not cell.get("suppressed") and cell.get("estimate") is not None:
+            pairs.append((label, cell))
+    return pairs
+
+
+def _errors(cells: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """Asymmetric error bars from cells (zero where the interval is missing)."""
+    est = np.array([c["estimate"] for c in cells], dtype=float)
+    low = np.array(
+        [c["ci_low"] if c["ci_low"] is not None else c["estimate"] for c in cells]
+    )
+    high = np.array(
+        [c["ci_high"] if c["ci_high"] is not None else c["estimate"] for c in cells]
+    )
+    return np.vstack([np.clip(est - low, 0, None), np.clip(high - est, 0, None)])
+
+
+def _figure(height: float = 3.6) -> Figure:
+    """Return a new figure on the Agg canvas (no pyplot, no global state)."""
+    fig = Figure(figsize=(7.5, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _legend(ax: Any) -> None:
+    """Add a legend when something is labelled (every group may be suppressed)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
+
+
+def _ratio_figure(audit: FairnessAudit, metric: str, title: str) -> Figure:
+    """Forest plot: each group's ratio to its reference, every plain grouping."""
+    rows: list[tuple[str, Mapping[str, Any]]] = []
+    for name, grouping in audit.groupings.items():
+        if len(grouping["columns"]) != 1:
+            continue
+        for label, group in grouping["groups"].items():
+            cell = (
+                group["metrics"].get(metric, {}).get("ratio")
+                if metric in group["metrics"]
+                else None
+            )
+            if cell and cell.get("estimate") is not None:
+                rows.append((f"{name}: {label}", {**cell, "suppressed": False}))
+    fig = _figure(max(3.0, 0.22 * len(rows) + 1.2))
+    ax = fig.add_subplot()
+    if rows:
+        y = np.arange(len(rows))[::-1]
+        cells = [c for _, c in rows]
+        ax.errorbar(
+            [c["estimate"] for c in cells], y, xerr=_errors(cells), fmt="o", ms=4
+        )
+        ax.set_yticks(y, [label for label, _ in rows], fontsize=7)
+    ax.axvline(1.0, color="grey", lw=1)
+    ax.axvline(
+        audit.settings.get("min_recall_ratio", 0.8), color="tab:red", lw=1, ls="--"
+    )
+    ax.set_xlabel("ratio to the reference group (1 = equal)")
+    ax.set_title(title, fontsize=10)
+    return fig
+
+
+def _shares_figure(audit: FairnessAudit, grouping: str) -> Figure:
+    """Share of the cohort, the list and the need, per group."""
+    groups = audit.groupings[grouping]["groups"]
+    metrics = ["share_of_cohort", "share_of_list", "share_of_need"]
+    labels = [lb for lb, g in groups.items() if not g["suppressed"]]
+    fig = _figure()
+    ax = fig.add_subplot()
+    x = np.arange(len(labels))
+    for i, metric in enumerate(metrics):
+        values = [groups[lb]["metrics"][metric]["estimate"] for lb in labels]
+        heights = [np.nan if v is None else 100 * v for v in values]
+        ax.bar(x + (i - 1) * 0.27, heights, width=0.27, label=METRIC_NAMES[metric])
+    ax.set_xticks(x, labels, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("%")
+    ax.legend(fontsize=8)
+    ax.set_title(f"Share of cohort, list and need by {grouping}", fontsize=10)
+    return fig
+
+
+def _calibration_figure(audit: FairnessAudit, grouping: str) -> Figure:
+    """Observed against predicted risk by risk bin, one line per group."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    for label, group in audit.groupings[grouping]["groups"].items():
+        points = [
+            (b["mean_predicted"]["estimate"], b["observed_rate"]["estimate"])
+            for b in group["calibration"]
+            if not b["observed_rate"]["suppressed"]
+            and b["mean_predicted"]["estimate"] is not None
+        ]
+        if points:
+            xs, ys = zip(*points, strict=True)
+            ax.plot(xs, ys, marker="o", ms=3, label=label)
+    ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--")
+    ax.set_xlabel("mean predicted risk")
+    ax.set_ylabel("observed outcome rate")
+    _legend(ax)
+    ax.set_title(f"Calibration within groups ({grouping}), by risk decile", fontsize=10)
+    return fig
+
+
+def _curve_figure(audit: FairnessAudit, grouping: str) -> Figure:
+    """Recall over capacity k, one line per group."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    for label, group in audit.groupings[grouping]["groups"].items():
+        points = [
+            (k, point["recall_at_k"]["estimate"])
+            for k, point in zip(audit.curve_k, group["curve"], strict=True)
+            if point["recall_at_k"]["estimate"] is not None
+        ]
+        if points:
+            ks, values = zip(*points, strict=True)
+            ax.plot(ks, [100 * v for v in values], marker="o", ms=3, label=label)
+    ax.axvline(audit.k, color="grey", lw=1, ls=":")
+    ax.set_xscale("log")
+    ax.set_xlabel("capacity k (log scale)")
+    ax.set_ylabel("recall at k, %")
+    _legend(ax)
+    ax.set_title(
+        f"How much of each group's need the list reaches as k grows ({grouping})",
+        fontsize=10,
+    )
+    return fig
+
+
+def _mitigation_figure(audit: FairnessAudit) -> Figure:
+    """Precision at k against the lowest recall ratio, per re-ranking strategy."""
+    fig = _figure(3.0)
+    ax = fig.add_subplot()
+    for name, row in audit.mitigation["strategies"].items():
+        precision = row["precision_at_k"]["estimate"]
+        ratio = row["min_recall_ratio"]
+        if precision is not None and ratio is not None:
+            ax.scatter([ratio], [100 * precision])
+            ax.annotate(name.replace("_", " "), (ratio, 100 * precision), fontsize=8)
+    ax.set_xlabel("lowest recall ratio to the reference group")
+    ax.set_ylabel("precision at k, %")
+    ax.set_title("What re-ranking would cost (shown, not applied)", fontsize=10)
+    return fig
+
+
+def audit_figures(audit: FairnessAudit) -> list[tuple[str, Figure]]:
+    """Every figure of the report, titled, in reading order.
+
+    Parameters
+    ----------
+    audit : FairnessAudit
+
+    Returns
+    -------
+    list of (str, Figure)
+    """
+    main = (
+        "education_level"
+        if "education_level" in audit.groupings
+        else next(iter(audit.groupings))
+    )
+    split = audit.mitigation.get("grouping", main)
+    return [
+        (
+            "Recall at k: ratio to the reference group",
+            _ratio_figure(
+                audit,
+                "recall_at_k",
+                "Among citizens who had the outcome: chance of being on the list",
+            ),
+        ),
+        ("Share of cohort, list and need", _shares_figure(audit, main)),
+        ("Calibration within groups", _calibration_figure(audit, split)),
+        ("Recall over capacity", _curve_figure(audit, split)),
+        ("Re-ranking comparison", _mitigation_figure(audit)),
+    ]
+
+
+def _png(fig: Figure) -> str:
+    """Return a figure as a base64 PNG data string."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, metadata=_PNG_METADATA)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+# --- writers ------------------------------------------------------------------
+
+
+def _label_rows(audit: FairnessAudit) -> list[dict[str, Any]]:
+    """Rows of the label-check table for every plain grouping."""
+    rows = []
+    for name, grouping in audit.groupings.items():
+        if len(grouping["columns"]) != 1:
+            continue
+        for label, group in grouping["groups"].items():
+            rows.append({"grouping": name, "group": label, "group_data": group})
+    return rows
+
+
+def render_fairness_html(
+    audit: FairnessAudit, figures: Sequence[tuple[str, Figure]]
+) -> str:
+    """Return the report as one self-contained HTML page.
+
+    Parameters
+    ----------
+    audit : FairnessAudit
+    figures : sequence of (str, Figure)
+        From :func:`audit_figures`.
+
+    Returns
+    -------
+    str
+    """
+    template = template_environment().get_template("fairness.html.j2")
+    indicators = sorted(
+        {key for row in _label_rows(audit) for key in row["group_data"]["label_check"]}
+    )
+    alternatives = sorted(
+        {
+            key
+            for row in _label_rows(audit)
+            for key in row["group_data"]["alternative_outcomes"]
+        }
+    )
+    return template.render(
+        audit=audit.to_dict(),
+        figures=[(title, _png(fig)) for title, fig in figures],
+        label_rows=_label_rows(audit),
+        indicators=indicators,
+        alternatives=alternatives,
+        mitigations=MITIGATIONS,
+        on_list=[
+            "share_of_cohort",
+            "share_of_list",
+            "share_of_need",
+            "selection_rate",
+            "recall_at_k",
+            "precision_at_k",
+            "false_positive_rate",
+        ],
+        risk=[
+            "observed_rate",
+            "mean_predicted",
+            "calibration_in_the_large",
+            "brier_score_loss",
+            "roc_auc_score",
+        ],
+    )
+
+
+def _text_page(audit: FairnessAudit) -> Figure:
+    """First PDF page: the five sentences and the flags in plain words."""
+    import textwrap
+
+    fig = Figure(figsize=(8.27, 11.69))
+    FigureCanvasAgg(fig)
+    lines = ["Fairness audit", ""]
+    for sentence in audit.summary:
+        lines += textwrap.wrap(sentence, 95) + [""]
+    lines += [f"Flags ({len(audit.flags)}):", ""]
+    for flag in audit.flags[:25]:
+        lines += textwrap.wrap(f"[{flag.severity}] {flag.message}", 95)
+    if len(audit.flags) > 25:
+        lines.append(f"... and {len(audit.flags) - 25} more in fairness.json")
+    fig.text(0.06, 0.96, "\n".join(lines), va="top", family="monospace", fontsize=7.5)
+    return fig
+
+
+def _pdf_bytes(audit: FairnessAudit, figures: Sequence[tuple[str, Figure]]) -> bytes:
+    """Return the PDF: summary page then every figure."""
+    buffer = io.BytesIO()
+    with PdfPages(buffer, metadata=_PDF_METADATA) as pdf:
+        pdf.savefig(_text_page(audit))
+        for _, fig in figures:
+            pdf.savefig(fig)
+    return buffer.getvalue()
+
+
+def write_fairness_report(audit: FairnessAudit, folder: Path) -> FairnessReportPaths:
+    """Write ``fairness.html``, ``fairness.pdf`` and ``fairness.json`` into ``folder``.
+
+    Parameters
+    ----------
+    audit : FairnessAudit
+        Aggregates only.
+    folder : Path
+        ``<output_dir>/reports/<programme>/<week or model>/``; created.
+
+    Returns
+    -------
+    FairnessReportPaths
+    """
+    figures = audit_figures(audit)
+    payload = json.dumps(audit.to_dict(), indent=2, ensure_ascii=False, allow_nan=False)
+    paths = FairnessReportPaths(
+        folder=folder,
+        html=folder / "fairness.html",
+        pdf=folder / "fairness.pdf",
+        json=folder / "fairness.json",
+    )
+    atomic_write_text(paths.json, payload + "\n")
+    atomic_write_text(paths.html, render_fairness_html(audit, figures))
+    atomic_write_bytes(paths.pdf, _pdf_bytes(audit, figures))
+    return paths

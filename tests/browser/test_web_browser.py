@@ -1,0 +1,156 @@
+"""The web app in a browser: sign-in, scope, reasons, recording, Excel, roles, CSRF."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from openpyxl import load_workbook
+
+WEEK = "2026-W48"
+NEXT_WEEK = "2026-W49"
+LIST = f"/lists/diabetes_bus/{WEEK}"
+SCOPE = ("390", "376")
+
+
+def _sign_in(page: Any, base: str, name: str, password: str) -> None:
+    page.goto(f"{base}/signin")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+
+
+def _screenshot(page: Any, path: Path) -> Path:
+    """A viewport screenshot kept small: a 64-colour palette PNG."""
+    from PIL import Image
+
+    page.screenshot(path=str(path))
+    with Image.open(path) as image:
+        image.convert("RGB").quantize(colors=64).save(path, optimize=True)
+    return path
+
+
+def _rows(served: Any, sql: str, params: dict[str, Any] | None = None) -> list[tuple]:
+    with served.app.state.opspor.warehouse.connection() as con:
+        return con.execute(sql, params or {}).fetchall()
+
+
+def _list_areas(served: Any, week: str) -> dict[str, str]:
+    rows = _rows(
+        served,
+        "select l.citizen_id, l.area from outreach.lists as l"
+        " join outreach.list_runs as r using (list_id)"
+        " where r.week = $week and r.status = 'frozen'",
+        {"week": week},
+    )
+    return dict(rows)
+
+
+def _shown_ids(page: Any) -> list[str]:
+    return [a.inner_text() for a in page.query_selector_all("table.list a.citizen")]
+
+
+def _record(page: Any, outcome_label: str, opt_out: bool = False) -> str:
+    page.get_by_label(outcome_label, exact=True).check()
+    if opt_out:
+        page.check("input[name=opt_out]")
+    page.click("form.record button[type=submit]")
+    page.wait_for_load_state()
+    return page.inner_text("p.flash")
+
+
+def test_signed_out_visitor_is_sent_to_sign_in(page, served) -> None:
+    page.goto(f"{served.url}{LIST}")
+    assert re.search(r"/signin\?next=%2Flists%2Fdiabetes_bus%2F2026-W48$", page.url)
+    assert page.is_visible("input[name=password]")
+
+
+def test_coordinator_records_downloads_and_next_week_omits_the_opt_out(
+    page, served, shots, password, tmp_path
+) -> None:
+    _sign_in(page, served.url, "anna", password)
+    assert page.url.endswith("/lists")
+    page.click(f'a[href="{LIST}"]')
+    areas = _list_areas(served, WEEK)
+    shown = _shown_ids(page)
+    in_scope = [c for c, a in areas.items() if a in SCOPE]
+    assert sorted(shown) == sorted(in_scope)
+    assert len(shown) < len(areas)  # Lolland's part of the list is not shown
+    _screenshot(page, shots / "web-list.png")
+
+    screened, declined = shown[0], shown[1]
+    page.click(f"text={screened}")
+    assert "udeblevne kontroller" in page.inner_text("ol.reasons")
+    _screenshot(page, shots / "web-reasons.png")
+    assert _record(page, "undersøgt") == "Registreret: undersøgt."
+
+    page.goto(f"{served.url}{LIST}/citizens/{declined}")
+    assert _record(page, "takket nej", opt_out=True) == "Registreret: takket nej."
+    recorded = _rows(
+        served,
+        "select citizen_id, outcome, opt_out, recorded_by from outreach.contacts"
+        " where recorded_by = 'anna' order by outcome desc"
+    )  # fmt: skip
+    assert recorded == [
+        (screened, "screened", False, "anna"),
+        (declined, "declined", True, "anna"),
+    ]
+
+    page.goto(f"{served.url}{LIST}")
+    with page.expect_download() as download:
+        page.click("text=Hent Excel")
+    saved = tmp_path / "list.xlsx"
+    download.value.save_as(saved)
+    book = load_workbook(saved, read_only=True)
+    ids = [r[0] for r in book["Record"].iter_rows(min_row=2, values_only=True)]
+    assert sorted(ids) == sorted(in_scope)
+
+    from bench.web_world import MODEL
+    from outreach.lists import build_weekly_list
+    from outreach.programmes import load_programme
+
+    with served.app.state.opspor.warehouse.connection() as con:
+        build_weekly_list(con, load_programme("diabetes_bus"), week=NEXT_WEEK,
+                          model_uri=MODEL, actor="planner")  # fmt: skip
+    page.goto(f"{served.url}/lists")
+    page.click(f'a[href="/lists/diabetes_bus/{NEXT_WEEK}"]')
+    assert declined not in _shown_ids(page)
+    assert declined not in _list_areas(served, NEXT_WEEK)
+    assert len(_shown_ids(page)) > 0
+
+
+def test_reviewer_reads_the_fairness_report_and_gets_403_on_a_list(
+    page, served, shots, password
+) -> None:
+    _sign_in(page, served.url, "rita", password)
+    assert page.url.endswith("/reports")
+    page.click(f'a[href="/reports/fairness/diabetes_bus/{WEEK}"]')
+    assert page.is_visible("ul.summary li")
+    frame = page.frame_locator("iframe.report")
+    assert frame.locator("body").inner_text()  # the report renders inside the page
+    _screenshot(page, shots / "web-reviewer.png")
+    response = page.goto(f"{served.url}{LIST}")
+    assert response is not None and response.status == 403
+    assert "Ikke for din rolle" in page.inner_text("main")
+
+
+def test_forged_form_without_the_csrf_token_is_refused(page, served, password) -> None:
+    _sign_in(page, served.url, "anna", password)
+    page.goto(f"{served.url}{LIST}")
+    citizen = _shown_ids(page)[-1]
+    page.goto(f"{served.url}{LIST}/citizens/{citizen}")
+    page.evaluate(
+        "document.querySelector('form.record input[name=csrf_token]').remove()"
+    )
+    page.get_by_label("kontaktet", exact=True).check()
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.click("form.record button[type=submit]")
+    assert posted.value.status == 403
+    assert "sikkerhedsnøgle" in page.inner_text("main")
+    assert _rows(
+        served,
+        "select count(*) from outreach.contacts where citizen_id = $c",
+        {"c": citizen},
+    ) == [(0,)]

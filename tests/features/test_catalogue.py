@@ -1,0 +1,81 @@
+"""The feature catalogue, generated from the contract files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from features.catalogue import build_catalogue, feature_reasons, write_catalogue
+from features.checks import load_contract
+
+
+def test_build_catalogue_lists_every_feature_and_cohort_flag_of_the_mart() -> None:
+    entries = build_catalogue()
+    mart = load_contract("marts/scoring_features.yml")
+    expected = [
+        c["name"] for c in mart.columns if c.get("role") in ("feature", "cohort")
+    ]
+    assert sorted(e["name"] for e in entries) == sorted(expected)
+    names = [e["name"] for e in entries]
+    assert names == sorted(names, key=mart.column_names.index)
+    pinned = {
+        "is_alive_resident",
+        "has_diabetes",
+        "diabetes_type",
+        "diabetes_entry_date",
+        "has_smi",
+        "has_copd",
+        "has_heart_disease",
+        "has_cancer",
+        "has_chronic_back_pain",
+        "n_chronic_groups",
+    }
+    assert pinned <= {e["name"] for e in entries if e["role"] == "cohort"}
+
+
+def test_build_catalogue_entries_carry_window_source_unit_and_reasons() -> None:
+    unredeemed = next(
+        e for e in build_catalogue() if e["name"] == "n_unredeemed_glucose_lowering_90d"
+    )
+    assert unredeemed == {
+        "name": "n_unredeemed_glucose_lowering_90d",
+        "role": "feature",
+        "view": "feat_adherence",
+        "description": (
+            "Unredeemed glucose-lowering prescriptions (A10) issued in the last"
+            " 90 days."
+        ),
+        "window": "90d",
+        "source_table": "raw.prescriptions",
+        "unit": "prescriptions",
+        "reason": {
+            "da": "{value} uindløste recepter på diabetesmedicin de seneste 90 dage",
+            "en": "{value} unredeemed diabetes prescriptions in the last 90 days",
+        },
+        "reason_missing": {},
+    }
+
+
+def test_feature_reasons_cover_features_only() -> None:
+    reasons = feature_reasons()
+    assert "has_diabetes" not in reasons
+    assert reasons["days_since_eye_screening"]["reason_missing"]["en"] == (
+        "No eye screening ever recorded"
+    )
+    assert reasons["n_unredeemed_365d"]["reason"]["da"].format(value=3) == (
+        "3 uindløste recepter det seneste år"
+    )
+
+
+def test_write_catalogue_writes_markdown_and_json(tmp_path: Path) -> None:
+    files = write_catalogue(tmp_path / "cat")
+    data = json.loads(files.json.read_text(encoding="utf-8"))
+    assert len(data) == files.n_entries == len(build_catalogue())
+    text = files.markdown.read_text(encoding="utf-8")
+    assert text.startswith("# Opspor feature catalogue")
+    assert "## feat_adherence" in text
+    assert "| n_unredeemed_glucose_lowering_90d | feature |" in text
+    assert sorted(p.name for p in (tmp_path / "cat").iterdir()) == [
+        "feature_catalogue.json",
+        "feature_catalogue.md",
+    ]

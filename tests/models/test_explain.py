@@ -1,0 +1,222 @@
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.errors import NotFoundError
+from models.calibrate import raw_margin
+from models.explain import (
+    FeatureInfo,
+    explain_scores,
+    feature_catalogue,
+    feature_contributions,
+    format_reason,
+)
+from models.matrix import read_cohort_frame
+from models.score import load_registered_model, score_citizens
+from tests.models.conftest import TOY_EXTRACT_DATE, Trained
+
+DAYS = FeatureInfo(
+    "days_since_eye_screening",
+    "days",
+    {
+        "en": "{value} days since the last eye screening",
+        "da": "{value} dage siden sidste øjenscreening",
+    },
+    {"en": "No eye screening ever recorded", "da": "Ingen øjenscreening registreret"},
+)
+COUNT = FeatureInfo(
+    "n_no_shows_365d",
+    "appointments",
+    {"en": "{value} missed appointments in the last year"},
+)
+FLAG = FeatureInfo("has_no_gp", "boolean", {"en": "No listed GP"})
+SLOPE = FeatureInfo(
+    "hba1c_slope",
+    "mmol/mol per year",
+    {"en": "HbA1c has changed by {value:+.0f} mmol/mol a year"},
+)
+PDC = FeatureInfo(
+    "pdc",
+    "proportion (0-1)",
+    {"en": "Diabetes medicine collected for {value:.0%} of days"},
+)
+
+
+def test_format_reason_days_as_months_and_never() -> None:
+    assert (
+        format_reason(DAYS, 792.0, language="en")
+        == "26 months since the last eye screening"
+    )
+    assert (
+        format_reason(DAYS, 792.0, language="da")
+        == "26 måneder siden sidste øjenscreening"
+    )
+    assert (
+        format_reason(DAYS, 45.0, language="en")
+        == "45 days since the last eye screening"
+    )
+    assert (
+        format_reason(DAYS, float("nan"), language="en")
+        == "No eye screening ever recorded"
+    )
+
+
+def test_format_reason_only_when_true() -> None:
+    assert (
+        format_reason(COUNT, 3.0, language="en")
+        == "3 missed appointments in the last year"
+    )
+    assert format_reason(COUNT, 0.0, language="en") is None
+    assert format_reason(FLAG, 1.0, language="en") == "No listed GP"
+    assert format_reason(FLAG, 0.0, language="en") is None
+    assert format_reason(COUNT, float("nan"), language="en") is None  # no "never" text
+    assert format_reason(SLOPE, 0.2, language="en") is None  # would read "+0 mmol/mol"
+    assert (
+        format_reason(SLOPE, 4.4, language="en")
+        == "HbA1c has changed by +4 mmol/mol a year"
+    )
+    assert (
+        format_reason(PDC, 0.456, language="en")
+        == "Diabetes medicine collected for 46% of days"
+    )
+    assert (
+        format_reason(PDC, 0.0, language="en")
+        == "Diabetes medicine collected for 0% of days"
+    )
+
+
+def test_feature_catalogue_has_reasons_for_every_shipped_feature() -> None:
+    from models.spec import available_specs, load_spec
+
+    catalogue = feature_catalogue()
+    for name in available_specs():
+        for feature in load_spec(name).features:
+            info = catalogue[feature]
+            texts = [info.reason, *info.reason_by_value.values()]
+            assert all(t.keys() >= {"da", "en"} for t in texts if t), (name, feature)
+            assert any(texts), (name, feature)
+
+
+def _frame(trained: Trained, name: str) -> tuple[object, pd.DataFrame, dict[str, str]]:
+    from models.matrix import feature_kinds
+
+    registered = load_registered_model(trained.settings, name)
+    con = duckdb.connect(str(trained.settings.warehouse), read_only=True)
+    try:
+        kinds = feature_kinds(con, registered.spec.features, spec=name)
+        frame = read_cohort_frame(
+            con,
+            cohort="has_diabetes",
+            as_of=TOY_EXTRACT_DATE,
+            features=registered.spec.features,
+            kinds=kinds,
+        )
+    finally:
+        con.close()
+    return registered, frame, kinds
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["toy", "toy_hgb"])
+def test_feature_contributions_add_up_to_the_ranked_margin(
+    trained: Trained, name: str
+) -> None:
+    registered, frame, kinds = _frame(trained, name)
+    X = frame[list(kinds)]
+    contributions = feature_contributions(registered.model, X, kinds=kinds)
+    assert list(contributions.columns) == list(
+        kinds
+    )  # one-hot levels and indicators grouped back
+    base = raw_margin(registered.model, X) - contributions.sum(axis=1).to_numpy()
+    assert np.allclose(
+        base, base[0], atol=1e-6
+    )  # margin = expected value + contributions
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["toy_hgb", "toy_rule"])
+def test_reasons_agree_with_the_feature_values_they_cite(
+    trained: Trained, name: str
+) -> None:
+    score_citizens(trained.settings, model=name, as_of=TOY_EXTRACT_DATE)
+    result = explain_scores(
+        trained.settings, model=name, as_of=TOY_EXTRACT_DATE, language="en"
+    )
+    assert result.n_reasons > 0
+    registered, frame, _ = _frame(trained, name)
+    con = duckdb.connect(str(trained.settings.warehouse), read_only=True)
+    try:
+        reasons = con.execute(
+            "select * from scoring.reasons where model_uri = $u and as_of_date = $d "
+            "and language = 'en'",
+            {"u": registered.model_uri, "d": TOY_EXTRACT_DATE},
+        ).df()
+    finally:
+        con.close()
+    assert len(reasons) == result.n_reasons
+    catalogue = feature_catalogue()
+    values = frame.set_index("citizen_id")
+    for row in reasons.itertuples():
+        value = values.loc[row.citizen_id, row.feature]
+        if pd.isna(value):
+            assert pd.isna(row.feature_value)
+        elif isinstance(value, str):
+            assert row.feature_value == value
+        else:
+            assert float(row.feature_value) == pytest.approx(float(value))
+        assert row.reason_text == format_reason(
+            catalogue[row.feature], value, language="en"
+        )
+        assert row.contribution > 0
+    ranks = reasons.groupby("citizen_id")["reason_rank"].apply(list)
+    assert all(r == list(range(1, len(r) + 1)) and len(r) <= 3 for r in ranks)
+    by_rank = reasons.sort_values(["citizen_id", "reason_rank"]).groupby("citizen_id")[
+        "contribution"
+    ]
+    assert all(np.all(np.diff(c.to_numpy()) <= 1e-12) for _, c in by_rank)
+
+
+@pytest.mark.slow
+def test_rule_reasons_are_the_rules_met(trained: Trained) -> None:
+    score_citizens(trained.settings, model="toy_rule", as_of=TOY_EXTRACT_DATE)
+    explain_scores(
+        trained.settings, model="toy_rule", as_of=TOY_EXTRACT_DATE, language="en"
+    )
+    con = duckdb.connect(str(trained.settings.warehouse), read_only=True)
+    try:
+        rows = con.execute(
+            "select r.feature, m.hba1c_last_mmol_mol, m.days_since_diabetes_control "
+            "from scoring.reasons r"
+            " join marts.scoring_features m using (citizen_id, as_of_date)"
+            " where r.model_uri = 'models:/toy_rule/1' and r.language = 'en'"
+        ).fetchall()
+    finally:
+        con.close()
+    assert rows
+    for feature, hba1c, days in rows:
+        if feature == "hba1c_last_mmol_mol":
+            assert hba1c > 75
+        else:
+            assert days is None or days > 456
+
+
+@pytest.mark.slow
+def test_explain_scores_needs_scores_first(trained: Trained) -> None:
+    with pytest.raises(
+        NotFoundError, match=r"No scores for models:/toy_rule/1 at 2024-01-01"
+    ):
+        explain_scores(
+            trained.settings,
+            model="toy_rule@1",
+            as_of=__import__("datetime").date(2024, 1, 1),
+        )
+
+
+def test_format_reason_by_value_for_cohort_columns() -> None:
+    info = feature_catalogue()["diabetes_type"]
+    assert format_reason(info, "type1", language="en") == "Type 1 diabetes"
+    assert format_reason(info, "type2", language="da") == "Type 2-diabetes"
+    assert format_reason(info, "missing", language="en") is None

@@ -1,0 +1,195 @@
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.errors import ConfigError
+from models.matrix import (
+    assign_splits,
+    build_training_matrix,
+    citizen_groups,
+    ensure_features,
+    feature_kinds,
+    fresh_dates,
+    read_cohort_frame,
+)
+from tests.models.conftest import make_mart
+
+TEST_DATE = date(2024, 1, 1)
+
+
+def _labelled(n_citizens: int = 400, n_dates: int = 10) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    dates = [TEST_DATE - timedelta(days=91 * i) for i in range(n_dates)]
+    rows = [
+        (f"P-{c:05d}", pd.Timestamp(d), int(rng.random() < 0.2), rng.normal())
+        for c in range(n_citizens)
+        for d in dates
+    ]
+    return pd.DataFrame(rows, columns=["citizen_id", "as_of_date", "label", "x"])
+
+
+def _split(frame: pd.DataFrame) -> pd.DataFrame:
+    return assign_splits(
+        frame,
+        test_date=TEST_DATE,
+        horizon_days=365,
+        test_share=0.25,
+        calibration_share=0.15,
+        random_state=1,
+    )
+
+
+def test_assign_splits_never_trains_on_a_later_index_date() -> None:
+    split = _split(_labelled())
+    fitting = split[split["split"] != "test"]["as_of_date"].dt.date
+    assert fitting.max() <= TEST_DATE - timedelta(days=365)
+    assert set(split[split["split"] == "test"]["as_of_date"].dt.date) == {TEST_DATE}
+
+
+def test_assign_splits_puts_no_citizen_in_two_splits() -> None:
+    split = _split(_labelled())
+    per_citizen = split.groupby("citizen_id")["split"].nunique()
+    assert per_citizen.max() == 1
+    shares = split.drop_duplicates("citizen_id")["split"].value_counts(normalize=True)
+    assert 0.15 < shares["test"] < 0.35 and 0.07 < shares["calibration"] < 0.25
+
+
+def test_citizen_groups_are_stable_and_salted() -> None:
+    ids = pd.Series([f"P-{i:05d}" for i in range(1000)])
+    one = citizen_groups(ids, test_share=0.25, calibration_share=0.15, random_state=1)
+    again = citizen_groups(
+        ids[::-1].reset_index(drop=True),
+        test_share=0.25,
+        calibration_share=0.15,
+        random_state=1,
+    )
+    assert dict(zip(ids, one, strict=True)) == dict(zip(ids[::-1], again, strict=True))
+    other = citizen_groups(ids, test_share=0.25, calibration_share=0.15, random_state=2)
+    assert (one != other).mean() > 0.2
+
+
+def _mart(con: duckdb.DuckDBPyConnection) -> None:
+    make_mart(
+        con,
+        [
+            {
+                "citizen_id": "a",
+                "as_of_date": TEST_DATE,
+                "has_diabetes": True,
+                "age_years": 70,
+                "living_situation": "shelter",
+                "has_no_gp": True,
+            },
+            {
+                "citizen_id": "b",
+                "as_of_date": TEST_DATE,
+                "has_diabetes": True,
+                "age_years": None,
+                "living_situation": None,
+                "has_no_gp": False,
+            },
+            {
+                "citizen_id": "c",
+                "as_of_date": TEST_DATE,
+                "has_diabetes": True,
+                "is_alive_resident": False,
+                "age_years": 50,
+                "living_situation": "own_home",
+                "has_no_gp": False,
+            },
+            {
+                "citizen_id": "d",
+                "as_of_date": TEST_DATE,
+                "has_diabetes": False,
+                "age_years": 50,
+                "living_situation": "own_home",
+                "has_no_gp": False,
+            },
+        ],
+    )
+
+
+def test_feature_kinds_by_mart_type_and_missing_feature_message(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    _mart(con)
+    kinds = feature_kinds(con, ["age_years", "living_situation", "has_no_gp"], spec="s")
+    assert kinds == {
+        "age_years": "numeric",
+        "living_situation": "categorical",
+        "has_no_gp": "numeric",
+    }
+    with pytest.raises(ConfigError) as error:
+        feature_kinds(con, ["age_years", "shoe_size"], spec="s")
+    assert str(error.value) == (
+        "The spec 's' names features that marts.scoring_features does not have: "
+        "shoe_size."
+    )
+
+
+def test_read_cohort_frame_keeps_alive_cohort_and_fills_types(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    _mart(con)
+    kinds = {
+        "age_years": "numeric",
+        "living_situation": "categorical",
+        "has_no_gp": "numeric",
+    }
+    frame = read_cohort_frame(
+        con, cohort="has_diabetes", as_of=TEST_DATE, features=list(kinds), kinds=kinds
+    )
+    assert list(frame["citizen_id"]) == ["a", "b"]
+    assert frame["has_no_gp"].tolist() == [1.0, 0.0]
+    assert np.isnan(frame["age_years"][1])
+    assert frame["living_situation"].tolist() == ["shelter", "missing"]
+
+
+def test_build_training_matrix_drops_censored_rows(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    _mart(con)
+    con.execute("create schema labels")
+    con.execute(
+        "create table labels.diabetes_harm_365d as select * from (values"
+        " ('a', date '2024-01-01', 1, false, 10), ('b', date '2024-01-01', null, "
+        "true, 30))"
+        " t(citizen_id, as_of_date, label, is_censored, time_at_risk_days)"
+    )
+    kinds = {"age_years": "numeric"}
+    frame = build_training_matrix(
+        con,
+        outcome="diabetes_harm_365d",
+        features=["age_years"],
+        dates=[TEST_DATE],
+        kinds=kinds,
+    )
+    assert frame[["citizen_id", "label", "age_years"]].values.tolist() == [
+        ["a", 1, 70.0]
+    ]
+
+
+def test_ensure_features_skips_dates_already_built(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    _mart(con)
+    assert ensure_features(con, [TEST_DATE]) == []
+
+
+def test_fresh_dates_are_those_built_from_the_loaded_extract(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    from tests.models.conftest import make_raw
+
+    make_raw(
+        con, extract_info=[{"extract_date": date(2026, 1, 1), "extract_hash": "old"}]
+    )
+    _mart(con)
+    assert fresh_dates(con) == {TEST_DATE}
+    con.execute("update raw.extract_info set extract_hash = 'new'")
+    assert fresh_dates(con) == set()  # a newer extract: the mart is stale

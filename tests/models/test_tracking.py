@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from features.errors import ConfigError, NotFoundError
+from models import tracking
+from models.tracking import PersonDataError, assert_no_person_data
+from tests.models.conftest import Trained
+
+
+def test_assert_no_person_data_refuses_a_citizen_id_column() -> None:
+    with pytest.raises(PersonDataError) as error:
+        assert_no_person_data(
+            pd.DataFrame({"citizen_id": ["x"]}), known_ids=set(), what="example"
+        )
+    assert str(error.value) == (
+        "Refusing to log example to MLflow: it holds person-level data (a column "
+        "named citizen_id)."
+    )
+
+
+def test_assert_no_person_data_refuses_known_ids_without_repeating_them() -> None:
+    with pytest.raises(PersonDataError) as error:
+        assert_no_person_data(
+            '{"top": "P-0000042", "n": 3}', known_ids={"P-0000042"}, what="summary"
+        )
+    assert str(error.value) == (
+        "Refusing to log summary to MLflow: it holds person-level data (1 citizen "
+        "id(s))."
+    )
+    assert "P-0000042" not in str(error.value)
+
+
+def test_assert_no_person_data_refuses_cpr_shaped_values() -> None:
+    with pytest.raises(PersonDataError, match="a CPR-shaped value"):
+        assert_no_person_data("id 010190-1234", known_ids=set(), what="params")
+    assert_no_person_data(
+        {"k": "40", "date": "2026-11-23"}, known_ids={"P-1"}, what="params"
+    )
+
+
+def test_parse_model_ref() -> None:
+    assert tracking.parse_model_ref("toy") == ("toy", None)
+    assert tracking.parse_model_ref("toy@champion") == ("toy", "champion")
+    with pytest.raises(ConfigError):
+        tracking.parse_model_ref("Toy@@1")
+
+
+@pytest.mark.slow
+def test_mlflow_artifacts_hold_no_citizen_id(trained: Trained) -> None:
+    ids = {cid.encode() for cid in trained.people["citizen_id"]}
+    token = re.compile(rb"P-[0-9]{7}")
+    for name, result in trained.results.items():
+        with tracking.download_run_artifacts(trained.settings, result.run_id) as root:
+            files = [p for p in root.rglob("*") if p.is_file()]
+            assert any(p.name.startswith("model.") for p in files), name
+            assert any(p.suffix == ".png" for p in files), name
+            for path in files:
+                data = path.read_bytes()
+                assert not (set(token.findall(data)) & ids), path.name
+                assert b"citizen_id" not in data, path.name
+
+
+@pytest.mark.slow
+def test_run_logs_spec_metrics_with_intervals_fingerprint_and_commit(
+    trained: Trained,
+) -> None:
+    import mlflow
+
+    result = trained.results["toy_hgb"]
+    tracking.resolve_model(trained.settings, "toy_hgb")  # sets the tracking URI
+    run = mlflow.get_run(result.run_id)
+    for key in (
+        "precision_at_capacity",
+        "precision_at_capacity_ci_low",
+        "precision_at_capacity_ci_high",
+        "roc_auc",
+        "calibration_slope",
+    ):
+        assert key in run.data.metrics
+    assert run.data.params["estimator"] == '"hist_gradient_boosting"'
+    assert re.fullmatch(r"[0-9a-f]{40}|unknown", run.data.tags["git_commit"])
+    fingerprint = tracking.load_run_text(
+        trained.settings, result.run_id, "data/fingerprint.json"
+    )
+    assert '"extract_hash": "abc123"' in fingerprint
+    spec = tracking.load_run_text(trained.settings, result.run_id, "spec/spec.toml")
+    assert 'name = "toy_hgb"' in spec
+
+
+@pytest.mark.slow
+def test_resolve_model_by_alias_version_and_unknowns(trained: Trained) -> None:
+    assert tracking.resolve_model(trained.settings, "toy").model_uri == "models:/toy/1"
+    assert tracking.resolve_model(trained.settings, "toy@1").version == "1"
+    with pytest.raises(NotFoundError, match="No registered model 'nope'"):
+        tracking.resolve_model(trained.settings, "nope")
+    with pytest.raises(NotFoundError) as error:
+        tracking.resolve_model(trained.settings, "toy@9")
+    assert str(error.value) == "Registered model 'toy' has no version or alias '9'."

@@ -1,0 +1,97 @@
+"""The web app with its operational tables in PostgreSQL (skipped without a server)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import duckdb
+import pytest
+from fastapi.testclient import TestClient
+
+LIST = "/lists/diabetes_bus/2026-W48"
+
+
+@pytest.fixture
+def pg_app(
+    web_settings, web_users_template, postgres_store, web, web_clock
+) -> Iterator[Any]:
+    """The app over a warehouse copy, with lists, outcomes and users in PostgreSQL."""
+    from outreach.lists import build_weekly_list
+    from outreach.programmes import load_programme
+    from outreach.web import create_app
+    from outreach.web.users import JsonUserStore
+
+    for user in JsonUserStore(web_users_template).all_users():
+        postgres_store.insert_user(user)
+    con = duckdb.connect(str(web_settings.warehouse))
+    try:
+        build_weekly_list(
+            con,
+            load_programme("diabetes_bus"),
+            week=web.WEEK,
+            model_uri=web.MODEL_URI,
+            actor="planner",
+            store=postgres_store,
+        )
+    finally:
+        con.close()
+    app = create_app(
+        web_settings,
+        secret_key="p" * 40,
+        clock=lambda: web_clock["now"],
+        operational=postgres_store.url,
+    )
+    yield app
+    app.state.opspor.warehouse.close()
+
+
+def _client(app: Any, web: Any, name: str) -> TestClient:
+    client = TestClient(app, follow_redirects=False)
+    assert web.sign_in(client, name).status_code == 303
+    return client
+
+
+def test_users_come_from_postgres(pg_app, web, postgres_store) -> None:
+    assert pg_app.state.opspor.users is postgres_store
+    client = TestClient(pg_app, follow_redirects=False)
+    for _ in range(5):
+        web.sign_in(client, "anna", "wrong-password")
+    assert postgres_store.get_user("anna").locked_until is not None
+
+
+def test_coordinator_records_into_postgres_not_the_warehouse(
+    pg_app, web, postgres_store, web_settings
+) -> None:
+    client = _client(pg_app, web, "anna")
+    page = client.get(LIST)
+    assert page.status_code == 200
+    assert "27 borgere i dine kommuner" in page.text
+    citizen = re.search(r'/citizens/(P\d{5})"', page.text).group(1)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    response = client.post(
+        f"{LIST}/citizens/{citizen}",
+        data={
+            "csrf_token": token,
+            "outcome": "declined",
+            "opt_out": "yes",
+            "outcome_date": "2026-11-26",
+        },
+    )
+    assert response.status_code == 303
+    assert postgres_store.read_table("opt_outs")["citizen_id"].tolist() == [citizen]
+    events = postgres_store.read_table("audit_log")["event"].tolist()
+    assert events == ["generated", "viewed", "recorded"]
+    con = duckdb.connect(str(web_settings.warehouse))  # the app holds no lock on it
+    try:
+        assert con.execute("select count(*) from outreach.opt_outs").fetchone() == (0,)
+    finally:
+        con.close()
+
+
+def test_aggregate_pages_work_with_postgres(pg_app, web) -> None:
+    client = _client(pg_app, web, "dan")
+    assert "<td>diabetes_harm_365d</td><td>3</td>" in client.get("/models").text
+    text = client.get("/audit-log").text
+    assert re.search(r"<td>diabetes_bus</td><td>generated</td><td>1</td>", text)

@@ -1,0 +1,290 @@
+"""The audit: planted disparities flagged, a balanced region not, small cells gone."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.errors import ConfigError, DataError
+from reports.fairness import (
+    BAD_CAPACITY,
+    EMPTY_FRAME,
+    MISSING_COLUMNS,
+    audit_fairness,
+    rerank_by_quota,
+)
+from reports.metrics import GroupCodes
+
+K = 400
+FIGURE_KEYS = {"n", "estimate", "ci_low", "ci_high", "suppressed"}
+
+
+def _codes(audit, grouping):
+    return {(f.code, f.group) for f in audit.flags if f.grouping == grouping}
+
+
+def test_audit_fairness_flags_planted_under_reach(planted_audit) -> None:
+    assert ("under_reach", "basic") in _codes(planted_audit, "education_level")
+    flag = next(
+        f for f in planted_audit.flags if f.code == "under_reach" and f.group == "basic"
+    )
+    assert flag.severity == "breach"
+    assert flag.estimate < 0.8 and flag.ci_high < 1
+    assert flag.message.startswith(
+        "Citizens with basic education who had the outcome were "
+    )
+    assert (
+        "as likely to be on the list as those with long education (95% CI "
+        in flag.message
+    )
+
+
+def test_audit_fairness_flags_planted_label_problem(planted_audit) -> None:
+    codes = _codes(planted_audit, "education_level") | _codes(
+        planted_audit, "education_split"
+    )
+    assert ("label_ascertainment", "basic") in codes
+    assert ("label_ascertainment", "none or short") in codes
+    label = [f for f in planted_audit.flags if f.code == "label_ascertainment"]
+    assert all(f.severity == "warning" for f in label)
+    assert "may be under-recorded" in label[0].message
+
+
+def test_audit_fairness_flags_gp_contact_bias(planted_audit) -> None:
+    assert ("gp_contact_bias", "none") in _codes(planted_audit, "gp_contact_level")
+    assert "under_reach" not in {
+        c for c, _ in _codes(planted_audit, "gp_contact_level")
+    }
+
+
+def test_audit_fairness_balanced_region_raises_no_flag(balanced_audit) -> None:
+    assert balanced_audit.flags == ()
+    assert balanced_audit.breaches == ()
+    assert "No group" in balanced_audit.summary[2]
+
+
+def test_audit_fairness_summary_has_five_sentences(planted_audit) -> None:
+    assert len(planted_audit.summary) == 5
+    assert planted_audit.summary[0].startswith("This audit covers 4,000 citizens")
+    assert "basic education" in planted_audit.summary[2]
+
+
+def test_audit_fairness_json_schema(planted_audit) -> None:
+    data = json.loads(json.dumps(planted_audit.to_dict()))
+    assert set(data["groupings"]) >= {
+        "education_level",
+        "education_split",
+        "sex",
+        "gp_contact_level",
+    }
+    for grouping in data["groupings"].values():
+        assert {"columns", "reference", "groups"} <= set(grouping)
+        for group in grouping["groups"].values():
+            for metric, cell in group["metrics"].items():
+                assert set(cell) >= FIGURE_KEYS, metric
+                assert {"difference", "ratio"} <= set(cell)
+    for flag in data["flags"]:
+        assert {"code", "grouping", "group", "message"} <= set(flag)
+        assert flag["code"] in {
+            "under_reach",
+            "calibration_gap",
+            "label_ascertainment",
+            "gp_contact_bias",
+        }
+    assert set(data["overall"]) >= {
+        "roc_auc_score",
+        "brier_score_loss",
+        "precision_at_k",
+        "recall_at_k",
+    }
+
+
+def test_audit_fairness_intervals_cover_estimates(planted_audit) -> None:
+    cells = [
+        cell
+        for grouping in planted_audit.groupings.values()
+        for group in grouping["groups"].values()
+        for cell in group["metrics"].values()
+        if not cell["suppressed"] and cell["ci_low"] is not None
+    ]
+    assert len(cells) > 100
+    inside = [c["ci_low"] - 1e-9 <= c["estimate"] <= c["ci_high"] + 1e-9 for c in cells]
+    assert np.mean(inside) > 0.97
+
+
+def test_audit_fairness_reference_has_no_comparison(planted_audit) -> None:
+    groups = planted_audit.groupings["education_level"]["groups"]
+    assert groups["long_tertiary"]["metrics"]["recall_at_k"]["ratio"] is None
+    basic = groups["basic"]["metrics"]["recall_at_k"]
+    long = groups["long_tertiary"]["metrics"]["recall_at_k"]
+    assert basic["ratio"]["estimate"] == pytest.approx(
+        basic["estimate"] / long["estimate"]
+    )
+    assert basic["difference"]["estimate"] == pytest.approx(
+        basic["estimate"] - long["estimate"]
+    )
+    assert groups["basic"]["reference"] == "long_tertiary"
+
+
+def test_audit_fairness_intersection_reference_is_same_stratum(planted_audit) -> None:
+    groups = planted_audit.groupings["education_x_sex"]["groups"]
+    assert groups["none or short × F"]["reference"] == "medium or long × F"
+    assert groups["none or short × M"]["reference"] == "medium or long × M"
+
+
+def test_audit_fairness_suppresses_small_cells(balanced_frame, config) -> None:
+    frame = balanced_frame.copy()
+    frame.loc[frame.index[:7], "living_situation"] = "prison"
+    frame.loc[frame.index[7:], "living_situation"] = frame.loc[
+        frame.index[7:], "living_situation"
+    ].replace("prison", "own_home")
+    audit = audit_fairness(frame, config=config, k=K)
+    prison = audit.groupings["living_situation"]["groups"]["prison"]
+    assert prison["suppressed"] is True and prison["n"] is None
+    for cell in prison["metrics"].values():
+        assert cell == {
+            **cell,
+            "n": None,
+            "estimate": None,
+            "ci_low": None,
+            "ci_high": None,
+            "suppressed": True,
+        }
+        assert cell["ratio"] is None and cell["difference"] is None
+    assert all(c["estimate"] is None for c in prison["label_check"].values())
+    assert all(b["observed_rate"]["suppressed"] for b in prison["calibration"])
+    assert all(p["recall_at_k"]["suppressed"] for p in prison["curve"])
+    assert not [f for f in audit.flags if f.group == "prison"]
+
+
+def test_audit_fairness_suppresses_metric_with_small_denominator(
+    balanced_frame, config
+) -> None:
+    audit = audit_fairness(
+        balanced_frame, config=config.with_overrides(min_cell_size=60), k=K
+    )
+    shelter = audit.groupings["education_level"]["groups"]["unknown"]["metrics"]
+    # ~80 citizens with unknown education, far fewer on the list or with the outcome
+    assert shelter["selection_rate"]["suppressed"] is False
+    assert shelter["recall_at_k"]["suppressed"] is True
+    assert shelter["share_of_list"]["suppressed"] is True
+
+
+def test_audit_fairness_same_seed_same_json(balanced_frame, config) -> None:
+    small = balanced_frame.iloc[:800]
+    first = audit_fairness(small, config=config, k=80).to_dict()
+    again = audit_fairness(small, config=config, k=80).to_dict()
+    assert json.dumps(first) == json.dumps(again)
+
+
+def test_audit_fairness_does_not_mutate_frame(balanced_frame, config) -> None:
+    small = balanced_frame.iloc[:500].copy()
+    before = small.copy()
+    audit_fairness(small, config=config, k=50)
+    pd.testing.assert_frame_equal(small, before)
+
+
+def test_audit_fairness_top_k_when_selected_absent(balanced_frame, config) -> None:
+    small = balanced_frame.iloc[:600]
+    with_sel = audit_fairness(
+        small.assign(
+            selected=small["y_score"].rank(ascending=False, method="first") <= 60
+        ),
+        config=config,
+        k=60,
+    )
+    without = audit_fairness(small.drop(columns="selected"), config=config, k=60)
+    assert without.counts["n_selected"] == 60
+    assert with_sel.overall["recall_at_k"] == without.overall["recall_at_k"]
+
+
+def test_audit_fairness_unobservable_outcome(balanced_frame, config) -> None:
+    small = balanced_frame.iloc[:600].drop(columns="selected")
+    small = small.assign(y_true=pd.array([pd.NA] * 600, dtype="Int64"))
+    audit = audit_fairness(small, config=config, k=60)
+    assert audit.counts["n_observed"] == 0
+    assert audit.overall["recall_at_k"]["estimate"] is None
+    assert audit.overall["selection_rate"]["estimate"] == pytest.approx(0.1)
+    assert "not yet known" in audit.summary[1]
+
+
+def test_audit_fairness_mitigation_shown_not_applied(planted_audit) -> None:
+    table = planted_audit.mitigation
+    assert table["applied"] is False
+    assert set(table["strategies"]) == {
+        "as_is",
+        "equal_selection_rate",
+        "need_proportional",
+    }
+    as_is = table["strategies"]["as_is"]
+    assert (
+        as_is["recall_at_k"]["estimate"]
+        == planted_audit.overall["recall_at_k"]["estimate"]
+    )
+    fairer = table["strategies"]["equal_selection_rate"]
+    assert fairer["min_recall_ratio"] > as_is["min_recall_ratio"]
+
+
+def test_audit_fairness_curve_includes_capacity(planted_audit) -> None:
+    assert K in planted_audit.curve_k
+    j = planted_audit.curve_k.index(K)
+    basic = planted_audit.groupings["education_level"]["groups"]["basic"]
+    assert basic["curve"][j]["recall_at_k"]["estimate"] == pytest.approx(
+        basic["metrics"]["recall_at_k"]["estimate"]
+    )
+
+
+def test_rerank_by_quota_fills_k_by_share() -> None:
+    codes = GroupCodes.from_values(["a"] * 50 + ["b"] * 50)
+    score = np.r_[np.linspace(1, 0.5, 50), np.linspace(0.4, 0, 50)]
+    selected = rerank_by_quota(score, codes, k=10, shares=np.array([1.0, 1.0]))
+    assert selected.sum() == 10
+    assert selected[:50].sum() == 5 and selected[50:].sum() == 5
+    assert selected[:5].all() and selected[50:55].all()
+
+
+def test_rerank_by_quota_leftover_goes_to_best_scores() -> None:
+    codes = GroupCodes.from_values(["a"] * 3 + ["b"] * 20)
+    score = np.linspace(1, 0, 23)
+    selected = rerank_by_quota(score, codes, k=10, shares=np.array([9.0, 1.0]))
+    assert selected.sum() == 10 and selected[:3].all()
+
+
+class TestErrorMessages:
+    def test_missing_columns(self, balanced_frame, config) -> None:
+        with pytest.raises(DataError) as error:
+            audit_fairness(
+                balanced_frame.drop(columns=["y_true", "sex"]), config=config, k=5
+            )
+        assert str(error.value) == MISSING_COLUMNS.format(columns="sex, y_true")
+        assert str(error.value) == "The audit frame lacks the column(s) sex, y_true."
+
+    def test_empty_frame(self, balanced_frame, config) -> None:
+        with pytest.raises(DataError) as error:
+            audit_fairness(balanced_frame.iloc[:0], config=config, k=5)
+        assert str(error.value) == EMPTY_FRAME
+
+    @pytest.mark.parametrize("k", [0, -1, 2.5])
+    def test_bad_capacity(self, balanced_frame, config, k) -> None:
+        with pytest.raises(ConfigError) as error:
+            audit_fairness(balanced_frame, config=config, k=k)
+        assert str(error.value) == BAD_CAPACITY.format(k=k)
+        assert str(error.value).startswith(
+            "The capacity k must be an int in the range [1, inf)."
+        )
+
+
+def test_flag_message_plain_words(config) -> None:
+    from reports.fairness import _ratio_message
+
+    grouping = config.grouping("education_level")
+    message = _ratio_message(
+        config, grouping, "basic", "long_tertiary", "recall_at_k", (0.62, 0.48, 0.79)
+    )
+    assert message == (
+        "Citizens with basic education who had the outcome were 0.62 times as likely "
+        "to be on the list as those with long education (95% CI 0.48–0.79)."
+    )

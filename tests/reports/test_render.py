@@ -1,0 +1,110 @@
+"""Rendering: three files, self-contained HTML, suppression kept, no citizen id."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from reports.render import audit_figures, format_cell, write_fairness_report
+
+
+@pytest.fixture(scope="module")
+def written(planted_audit, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("report") / "reports" / "test" / "model-1"
+    return write_fairness_report(planted_audit, folder)
+
+
+def test_write_fairness_report_writes_three_files(written) -> None:
+    assert sorted(p.name for p in written.folder.iterdir()) == [
+        "fairness.html",
+        "fairness.json",
+        "fairness.pdf",
+    ]
+    assert written.pdf.read_bytes().startswith(b"%PDF")
+    data = json.loads(written.json.read_text(encoding="utf-8"))
+    assert data["schema"] == "opspor-fairness/1" and data["flags"]
+
+
+def test_write_fairness_report_html_makes_no_external_request(written) -> None:
+    html = written.html.read_text(encoding="utf-8")
+    assert "http://" not in html and "https://" not in html
+    for target in re.findall(r'(?:src|href)="([^"]*)"', html):
+        assert target.startswith("data:image/png;base64,") or target.startswith("#")
+    assert html.count("<img") == 5
+
+
+def test_write_fairness_report_html_first_page_is_the_summary(
+    written, planted_audit
+) -> None:
+    html = written.html.read_text(encoding="utf-8")
+    summary = html[html.index('id="summary"') : html.index('id="flags"')]
+    for sentence in planted_audit.summary:
+        assert sentence.replace("'", "&#39;") in summary
+    assert "suppressed (fewer than 10 citizens)" in html  # shelter: 4 citizens
+    assert (
+        'id="healthy"' in html and 'id="labels"' in html and 'id="mitigation"' in html
+    )
+
+
+def test_write_fairness_report_contains_no_citizen_id(written, planted_frame) -> None:
+    ids = set(planted_frame["citizen_id"])
+    for path in (written.html, written.json):
+        text = path.read_text(encoding="utf-8")
+        assert not re.findall(r"PSEUDO-\d{7}", text)
+    raw = written.pdf.read_bytes()
+    assert b"PSEUDO-" not in raw
+    assert not any(
+        i in written.json.read_text(encoding="utf-8") for i in list(ids)[:200]
+    )
+
+
+def test_write_fairness_report_json_suppressed_cells_are_null(written) -> None:
+    data = json.loads(written.json.read_text(encoding="utf-8"))
+    shelter = data["groupings"]["living_situation"]["groups"]["shelter"]
+    assert shelter["suppressed"] is True and shelter["n"] is None
+    assert all(
+        c["estimate"] is None and c["n"] is None for c in shelter["metrics"].values()
+    )
+
+
+def test_audit_figures_leave_out_suppressed_groups(planted_audit) -> None:
+    figures = dict(audit_figures(planted_audit))
+    forest = figures["Recall at k: ratio to the reference group"]
+    labels = [t.get_text() for t in forest.axes[0].get_yticklabels()]
+    assert labels and not any(
+        "shelter" in label or "prison" in label for label in labels
+    )
+
+
+def test_write_fairness_report_is_atomic_and_idempotent(
+    planted_audit, tmp_path: Path
+) -> None:
+    first = write_fairness_report(planted_audit, tmp_path)
+    before = first.json.read_bytes()
+    second = write_fairness_report(planted_audit, tmp_path)
+    assert second.json.read_bytes() == before
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize(
+    ("cell", "metric", "text"),
+    [
+        (
+            {"estimate": 0.25, "ci_low": 0.2, "ci_high": 0.3, "suppressed": False},
+            "recall_at_k",
+            "25.0% (20.0%–30.0%)",
+        ),
+        (
+            {"estimate": 0.62, "ci_low": 0.48, "ci_high": 0.79},
+            "ratio",
+            "0.62 (0.48–0.79)",
+        ),
+        ({"estimate": None, "suppressed": True}, "recall_at_k", "suppressed"),
+        (None, "ratio", "–"),
+    ],
+)
+def test_format_cell(cell, metric, text) -> None:
+    assert format_cell(cell, metric) == text
