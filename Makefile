@@ -18,10 +18,25 @@ $(STAMP): pyproject.toml
 
 OPSPOR := OPSPOR_OUTPUT_DIR=$(OUT) $(BIN)/opspor
 
+WEEK ?= 2026-W48
+
+# The whole main job on a generated synthetic region: every step is a plain
+# `opspor` command, so the demo doubles as a worked example of the CLI.
 demo: $(STAMP)
 	$(OPSPOR) synth --profile region_demo --out $(DEMO_EXTRACT)
 	$(OPSPOR) load $(DEMO_EXTRACT)
-	@echo "Demo done: extract in $(DEMO_EXTRACT), warehouse in $(OUT)/opspor.duckdb"
+	$(OPSPOR) features catalogue
+	$(OPSPOR) --json train diabetes_harm_365d > $(OUT)/train.json
+	$(OPSPOR) weekly --programme diabetes_bus --week $(WEEK)
+	$(OPSPOR) score --model diabetes_harm_365d --as-of $$($(BIN)/python -c 'import json; print(json.load(open("$(OUT)/train.json"))["test_date"])')
+	$(OPSPOR) audit --programme diabetes_bus --model diabetes_harm_365d@champion
+	$(OPSPOR) card --model diabetes_harm_365d@champion
+	$(OPSPOR) governance-pack --programme diabetes_bus
+	$(OPSPOR) users add-demo
+	@echo
+	@echo "Demo done. Weekly Diabetes Bus list: $(OUT)/lists/diabetes_bus/$(WEEK).{csv,xlsx,html}"
+	@echo "Fairness report: $(OUT)/reports/diabetes_bus/; model card: $(OUT)/reports/models/"
+	@echo "Web app: $(BIN)/opspor serve  (sign in as koordinator / demo-koordinator)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

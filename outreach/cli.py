@@ -30,6 +30,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 console = Console(stderr=True)
 out = Console()
@@ -1011,3 +1012,47 @@ def opstore_sync_command(
         if not r
         else "Copied " + ", ".join(f"{n:,} {t}" for t, n in r.items()) + " into the warehouse",
     )
+
+
+# --- weekly ------------------------------------------------------------------
+
+
+def _render_weekly(r: Any) -> str:
+    c = r.counts
+    kept_off = ", ".join(
+        f"{k} {v}" for k, v in {**c.get("excluded", {}), **c.get("suppressed", {})}.items() if v
+    )
+    return "\n".join(
+        [
+            f"Week {r.week} of {r.programme}: as of {r.as_of_date} "
+            f"(extract {r.extract_date}, {r.extract_hash[:12]})",
+            f"  model     {r.model_uri}: scored {r.n_scored:,}, {r.n_reasons:,} reasons",
+            f"  list      {r.list_id} ({r.list_status}): {c.get('listed', 0)} listed of "
+            f"{c.get('eligible', 0)} eligible; kept off: {kept_off or 'none'}",
+            *(f"  export    {path}" for path in r.paths.values()),
+            f"  fairness  {r.n_flags} flag(s), {r.n_breaches} breach(es): {r.audit_html}",
+        ]
+    )
+
+
+@app.command("weekly")
+def weekly_command(
+    ctx: typer.Context,
+    programme: ProgrammeOpt,
+    week: WeekOpt,
+    user: UserOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The Monday job: load-check, features, score, explain, list and fairness summary."""
+    from outreach.programmes import load_programme
+    from outreach.weekly import STEPS, run_weekly
+
+    state = _state(ctx, db=db, as_json=as_json)
+
+    def call() -> Any:
+        prog = load_programme(programme)
+        with _progress(state, f"Weekly {prog.name} {week} ({len(STEPS)} steps)") as advance:
+            return run_weekly(state.settings, programme=prog, week=week, actor=user, progress=advance)
+
+    _run(state, call, _render_weekly)

@@ -221,6 +221,10 @@ def run_audit(
     )  # refuse a bad scope before touching MLflow or the warehouse
     model = None if model is None else pin_model_version(settings, model)
     scope_name = _scope_name(week, model)
+    if model is not None and outcome is None:
+        # The model's own outcome, so a model audit picks a labelled as-of date.
+        name, version = parse_model_ref(model)
+        outcome = model_outcome(f"models:/{name}/{version}")
     con = connect(settings.warehouse, read_only=True)
     try:
         scope = _resolve(

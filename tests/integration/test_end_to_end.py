@@ -1,0 +1,142 @@
+"""The whole main job through the CLI on a small synthetic region.
+
+synth -> load -> train -> weekly (score, explain, list, audit) -> record -> next
+week -> audit --model -> card -> governance-pack, checking exit codes, files,
+the pandera contracts of the output tables and what reached MLflow.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from outreach.cli import app
+
+runner = CliRunner()
+
+
+def _ok(*args: str) -> dict[str, Any]:
+    result = runner.invoke(app, ["--json", *args])
+    assert result.exit_code == 0, (args, result.output)
+    payload: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return payload
+
+
+@pytest.fixture(scope="module")
+def region(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    root = tmp_path_factory.mktemp("e2e")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("OPSPOR_OUTPUT_DIR", str(root / "build"))
+    mp.delenv("OPSPOR_DB", raising=False)
+    mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+    mp.delenv("OPSPOR_OPERATIONAL_DB", raising=False)
+    try:
+        extract = root / "extract"
+        _ok("synth", "--profile", "region_small", "--out", str(extract), "--format", "parquet")
+        loaded = _ok("load", str(extract))
+        trained = _ok("train", "diabetes_harm_365d")
+        week1 = _ok("weekly", "--programme", "diabetes_bus", "--week", "2026-W48")
+        yield {"root": root, "loaded": loaded, "trained": trained, "week1": week1}
+    finally:
+        mp.undo()
+
+
+@pytest.mark.slow
+def test_weekly_writes_a_valid_list_within_capacity(region: dict[str, Any]) -> None:
+    from models.score import Scores
+    from outreach.lists import WeeklyList
+
+    week1 = region["week1"]
+    assert region["loaded"]["status"] == "loaded"
+    assert 0 < week1["counts"]["listed"] <= 40
+    for path in week1["paths"].values():
+        assert Path(path).exists()
+    con = duckdb.connect(str(region["root"] / "build" / "opspor.duckdb"), read_only=True)
+    try:
+        scores = con.execute(
+            "select * from scoring.scores where model_uri = $m and as_of_date = $d",
+            {"m": week1["model_uri"], "d": week1["as_of_date"]},
+        ).df()
+        rows = con.execute(
+            "select * from outreach.lists where list_id = $l", {"l": week1["list_id"]}
+        ).df()
+        opted = {
+            r[0]
+            for r in con.execute(
+                "select citizen_id from raw.citizens where outreach_opt_out"
+                " or death_date is not null or emigration_date is not null"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    Scores.validate(scores)
+    WeeklyList.validate(rows)
+    assert len(rows) == week1["counts"]["listed"]
+    assert not set(rows["citizen_id"]) & opted
+
+
+@pytest.mark.slow
+def test_recorded_opt_out_is_honoured_next_week(region: dict[str, Any]) -> None:
+    week1 = region["week1"]
+    con = duckdb.connect(str(region["root"] / "build" / "opspor.duckdb"), read_only=True)
+    try:
+        ids = [
+            r[0]
+            for r in con.execute(
+                "select citizen_id from outreach.lists where list_id = $l order by rank",
+                {"l": week1["list_id"]},
+            ).fetchall()
+        ]
+    finally:
+        con.close()
+    common = ["--programme", "diabetes_bus", "--week", "2026-W48", "--date", "2026-11-24"]
+    _ok("record", *common, "--citizen", ids[0], "--outcome", "screened")
+    _ok("record", *common, "--citizen", ids[1], "--outcome", "declined", "--opt-out")
+    week2 = _ok("weekly", "--programme", "diabetes_bus", "--week", "2026-W49")
+    con = duckdb.connect(str(region["root"] / "build" / "opspor.duckdb"), read_only=True)
+    try:
+        listed = {
+            r[0]
+            for r in con.execute(
+                "select citizen_id from outreach.lists where list_id = $l",
+                {"l": week2["list_id"]},
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    assert ids[1] not in listed
+    assert ids[0] not in listed  # contacted two days ago: suppressed, not forgotten
+
+
+@pytest.mark.slow
+def test_model_audit_card_and_governance_pack(region: dict[str, Any]) -> None:
+    test_date = region["trained"]["test_date"]
+    _ok("score", "--model", "diabetes_harm_365d", "--as-of", test_date)
+    audit = _ok(
+        "audit", "--programme", "diabetes_bus", "--model", "diabetes_harm_365d@1",
+        "--as-of", test_date,
+    )
+    assert audit["n_observed"] > 0
+    card = _ok("card", "--model", "diabetes_harm_365d@1")
+    pack = _ok("governance-pack", "--programme", "diabetes_bus")
+    written = [Path(p) for p in (audit["html"], card["html"], pack["index"])]
+    assert all(p.exists() for p in written)
+    ids = _citizen_ids(region["root"] / "build" / "opspor.duckdb")
+    for folder in {p.parent for p in written}:
+        for file in folder.rglob("*"):
+            if file.suffix in {".html", ".json", ".md"}:
+                text = file.read_text(encoding="utf-8")
+                assert not [i for i in ids if i in text], file
+
+
+def _citizen_ids(db: Path) -> list[str]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return [r[0] for r in con.execute("select citizen_id from raw.citizens").fetchall()]
+    finally:
+        con.close()
