@@ -141,26 +141,65 @@ def _mart_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     return sorted({check_identifier(r[0], "Table") for r in rows})
 
 
-def _set_aside(con: duckdb.DuckDBPyConnection, keep: list[date]) -> list[str]:
-    """Copy the rows at ``keep`` of every mart table (and the spine) to temp tables."""
+def _kept(table: str) -> tuple[str, str]:
+    """Return the name a table is kept under during the build, and its own name."""
+    schema, name = table.split(".")
+    return f"{schema}.keep_{name}", name
+
+
+def _set_aside(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Rename every mart table (and the spine) out of the build's way; no rows move."""
     tables = [*(f"marts.{t}" for t in _mart_tables(con)), "main.spine"]
-    for table in tables:
-        temp = "keep_" + table.replace(".", "_")
-        con.execute(
-            f"create or replace temp table {temp} as select * from {table}"
-            " where as_of_date in (select unnest($d))",
-            {"d": keep},
-        )
+    with transaction(con):
+        for table in tables:
+            kept, _ = _kept(table)
+            con.execute(f"drop table if exists {kept}")
+            con.execute(f"alter table {table} rename to {kept.split('.')[1]}")
     return tables
 
 
-def _put_back(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
-    """Insert the set-aside rows again (after a build replaced the tables)."""
+def _restore(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
+    """Undo :func:`_set_aside` after a failed build."""
+    for table in tables:
+        kept, name = _kept(table)
+        con.execute(f"drop table if exists {table}")
+        con.execute(f"alter table {kept} rename to {name}")
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    schema, name = table.split(".")
+    rows = con.execute(
+        "select column_name from information_schema.columns"
+        " where table_schema = $s and table_name = $t order by ordinal_position",
+        {"s": schema, "t": name},
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _put_back(
+    con: duckdb.DuckDBPyConnection, tables: list[str], keep: list[date]
+) -> bool:
+    """Add the new build's rows to the kept tables and give them their names back.
+
+    Only the new dates move (the kept dates may be many). If the build changed a
+    table's columns, the kept rows are dropped instead; returns whether they
+    were kept.
+    """
+    same = all(set(_columns(con, t)) == set(_columns(con, _kept(t)[0])) for t in tables)
     with transaction(con):
         for table in tables:
-            temp = "keep_" + table.replace(".", "_")
-            con.execute(f"insert into {table} by name select * from {temp}")
-            con.execute(f"drop table {temp}")
+            kept, name = _kept(table)
+            if not same:
+                con.execute(f"drop table {kept}")
+                continue
+            con.execute(
+                f"delete from {kept} where as_of_date not in (select unnest($d))",
+                {"d": keep},
+            )
+            con.execute(f"insert into {kept} by name select * from {table}")
+            con.execute(f"drop table {table}")
+            con.execute(f"alter table {kept} rename to {name}")
+    return same
 
 
 def ensure_features(
@@ -170,9 +209,10 @@ def ensure_features(
 
     A date counts as present only if it was built from the extract loaded now
     (``models.feature_builds``). :func:`features.build.build_features` builds
-    exactly the dates it is given, so the mart rows of the other fresh dates are
-    set aside and put back: a stage never removes rows another stage still
-    reads, and never rebuilds them.
+    exactly the dates it is given, so the mart tables are renamed out of its way
+    and the new dates' rows are added to them afterwards (a failed build renames
+    them back): a stage never removes rows another stage still reads, and never
+    rebuilds them.
 
     Parameters
     ----------
@@ -193,10 +233,14 @@ def ensure_features(
     if not missing:
         return []
     keep = sorted(fresh - set(missing))
-    tables = _set_aside(con, keep) if keep else []
-    build_features(con, as_of_dates=missing)
-    if tables:
-        _put_back(con, tables)
+    tables = _set_aside(con) if keep else []
+    try:
+        build_features(con, as_of_dates=missing)
+    except BaseException:
+        _restore(con, tables)
+        raise
+    if tables and not _put_back(con, tables, keep):
+        keep = []
     record_feature_build(con, [*keep, *missing])
     logger.info("built features for %s as-of dates, kept %s", len(missing), len(keep))
     return missing

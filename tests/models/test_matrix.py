@@ -193,3 +193,64 @@ def test_fresh_dates_are_those_built_from_the_loaded_extract(
     assert fresh_dates(con) == {TEST_DATE}
     con.execute("update raw.extract_info set extract_hash = 'new'")
     assert fresh_dates(con) == set()  # a newer extract: the mart is stale
+
+
+def _fake_build(con: duckdb.DuckDBPyConnection, as_of_dates: list[date]) -> None:
+    """Stand-in for features.build.build_features: the mart at exactly these dates."""
+    rows = [
+        {
+            "citizen_id": c,
+            "as_of_date": d,
+            "has_diabetes": True,
+            "age_years": 60,
+            "living_situation": "own_home",
+            "has_no_gp": False,
+        }
+        for c in ("a", "b")
+        for d in as_of_dates
+    ]
+    make_mart(con, rows)
+    con.execute("delete from models.feature_builds")  # the real build keeps no record
+
+
+def test_ensure_features_builds_only_missing_dates_and_keeps_the_rest(
+    con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import features.build
+
+    _mart(con)
+    built: list[list[date]] = []
+
+    def fake(con: duckdb.DuckDBPyConnection, as_of_dates: list[date]) -> None:
+        built.append(list(as_of_dates))
+        _fake_build(con, as_of_dates)
+
+    monkeypatch.setattr(features.build, "build_features", fake, raising=False)
+    new = date(2024, 4, 1)
+    assert ensure_features(con, [TEST_DATE, new]) == [new]
+    assert built == [[new]]
+    dates = con.execute(
+        "select as_of_date, count(*) from marts.scoring_features group by 1 order by 1"
+    ).fetchall()
+    assert dates == [(TEST_DATE, 4), (new, 2)]
+    spine = con.execute("select count(distinct as_of_date) from main.spine").fetchone()
+    assert spine == (2,)
+    assert fresh_dates(con) == {TEST_DATE, new}
+
+
+def test_ensure_features_failed_build_leaves_the_mart(
+    con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import features.build
+
+    _mart(con)
+    con.execute("create schema if not exists raw")
+
+    def broken(con: duckdb.DuckDBPyConnection, as_of_dates: list[date]) -> None:
+        raise RuntimeError("build failed")
+
+    monkeypatch.setattr(features.build, "build_features", broken, raising=False)
+    with pytest.raises(RuntimeError):
+        ensure_features(con, [date(2024, 4, 1)])
+    assert con.execute("select count(*) from marts.scoring_features").fetchone() == (4,)
+    assert fresh_dates(con) == {TEST_DATE}
