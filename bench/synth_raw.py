@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """Synthesize ``raw.*`` contract tables directly in DuckDB, for the feature benchmark.
 
 Far faster than writing and loading CSV: the benchmark measures the feature build,

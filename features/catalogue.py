@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from features.checks import Contract, load_contract, sql_stems
+from features.checks import Contract, load_contract
 
 __all__ = [
     "CatalogueFiles",
@@ -70,7 +70,7 @@ def _entry(contract: Contract, column: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def build_catalogue() -> list[dict[str, Any]]:
-    """Return every feature and cohort flag of the scoring mart, in mart order.
+    """Return every feature and cohort flag of the scoring mart, view by view.
 
     Returns
     -------
@@ -79,17 +79,16 @@ def build_catalogue() -> list[dict[str, Any]]:
         ``source_table``, ``unit``, ``reason`` and ``reason_missing`` (each
         ``{"da": ..., "en": ...}``, empty when not applicable).
     """
+    mart = load_contract(_MART)
     entries: list[dict[str, Any]] = []
-    for stem in sql_stems("citizen"):
-        contract = load_contract(f"citizen/{stem}.yml")
+    for parent in mart.body.get("inherits") or []:
+        contract = load_contract(f"{parent}.yml")
         entries.extend(
             _entry(contract, c) for c in contract.columns if c.get("role") in _ROLES
         )
-    mart = load_contract(_MART)
     own = mart.body.get("columns") or []
     entries.extend(_entry(mart, c) for c in own if c.get("role") in _ROLES)
-    order = {name: i for i, name in enumerate(mart.column_names)}
-    return sorted(entries, key=lambda e: order.get(e["name"], len(order)))
+    return entries
 
 
 def feature_reasons() -> dict[str, dict[str, dict[str, str]]]:

@@ -75,12 +75,13 @@ def run_sql(
 
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     """Tell whether ``schema.table`` exists as a table or view."""
-    row = con.execute(
+    # fetchall, not fetchone: a half-read result upsets DuckDB 2.0's next con.sql().
+    rows = con.execute(
         "select count(*) from information_schema.tables"
         " where table_schema = $s and table_name = $t",
         {"s": schema, "t": table},
-    ).fetchone()
-    return bool(row and row[0])
+    ).fetchall()
+    return bool(rows and rows[0][0])
 
 
 @contextmanager

@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -196,3 +197,20 @@ def test_cli_features_catalogue_writes_markdown_and_json(isolated_env: Path) -> 
     assert json.loads(
         (isolated_env / "catalogue" / "feature_catalogue.json").read_text()
     )
+
+
+def test_build_features_in_citizen_slices_gives_the_same_marts(con) -> None:
+    from tests.features.test_leakage import _extract
+
+    create_raw(con, _extract(seed=3, n=40))
+    dates = [date(2023, 3, 1), T]
+    build_features(con, dates)
+    tables = ("scoring_features", "audit_attributes")
+    sql = "select * from marts.{} order by citizen_id, as_of_date"
+    whole = {t: con.execute(sql.format(t)).df() for t in tables}
+    build_features(con, dates, slice_rows=7)
+    for table, frame in whole.items():
+        sliced = con.execute(sql.format(table)).df()
+        pd.testing.assert_frame_equal(sliced, frame, check_exact=False, rtol=1e-9)
+    spine = con.execute("select count(*) from main.spine").fetchall()
+    assert spine == [(80,)]

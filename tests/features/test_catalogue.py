@@ -16,8 +16,9 @@ def test_build_catalogue_lists_every_feature_and_cohort_flag_of_the_mart() -> No
         c["name"] for c in mart.columns if c.get("role") in ("feature", "cohort")
     ]
     assert sorted(e["name"] for e in entries) == sorted(expected)
-    names = [e["name"] for e in entries]
-    assert names == sorted(names, key=mart.column_names.index)
+    views = list(dict.fromkeys(e["view"] for e in entries))
+    parents = [p.split("/")[1] for p in mart.body["inherits"]]
+    assert views == [*parents, "scoring_features"]
     pinned = {
         "is_alive_resident",
         "has_diabetes",
