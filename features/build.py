@@ -15,7 +15,6 @@ Parquet, for the models stage and for inspection.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from features.db import (
     transaction,
 )
 from features.errors import ConfigError, NotFoundError
+from features.files import atomic_write
 from features.spine import write_spine
 
 __all__ = [
@@ -372,13 +372,6 @@ def export_scoring_features(
     ).to_arrow_table()
     if table.num_rows == 0:
         raise missing
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    out = atomic_write(Path(out), lambda tmp: pq.write_table(table, tmp), mode=0o644)
     logger.info("Exported %d rows of scoring features", table.num_rows)
     return FeatureExport(out, as_of_date, table.num_rows, table.num_columns)

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from features.checks import Contract, load_contract
+from features.files import atomic_write_text
 
 __all__ = [
     "CatalogueFiles",
@@ -119,16 +119,6 @@ def _markdown(entries: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write text to a temporary file beside ``path``, then rename it into place."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_catalogue(out_dir: Path) -> CatalogueFiles:
     """Write ``feature_catalogue.md`` and ``feature_catalogue.json`` to ``out_dir``.
 
@@ -145,7 +135,7 @@ def write_catalogue(out_dir: Path) -> CatalogueFiles:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     md, js = out_dir / "feature_catalogue.md", out_dir / "feature_catalogue.json"
-    _write_atomic(md, _markdown(entries))
-    _write_atomic(js, json.dumps(entries, ensure_ascii=False, indent=2) + "\n")
+    atomic_write_text(md, _markdown(entries))
+    atomic_write_text(js, json.dumps(entries, ensure_ascii=False, indent=2) + "\n")
     logger.info("Wrote the feature catalogue: %d entries", len(entries))
     return CatalogueFiles(md, js, len(entries))

@@ -10,8 +10,6 @@ records (those stay in ``raw.quarantine`` inside DuckDB).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -22,6 +20,7 @@ import duckdb
 from features.contract import TableContract
 from features.db import check_identifier
 from features.errors import ExtractProblem
+from features.files import atomic_write_text
 
 __all__ = ["LoadReport", "TableCounts", "count_table", "format_report", "write_report"]
 
@@ -178,17 +177,8 @@ def write_report(report: LoadReport) -> Path:
     """
     if report.report_path is None:
         raise ValueError("report_path is not set")
-    path = Path(report.report_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(report.as_dict(), handle, ensure_ascii=False, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    text = json.dumps(report.as_dict(), ensure_ascii=False, indent=2)
+    return atomic_write_text(Path(report.report_path), text)
 
 
 def format_report(report: LoadReport) -> str:

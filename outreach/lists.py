@@ -32,6 +32,9 @@ from features.errors import ConfigError, DataError, NotFoundError
 from outreach.audit_log import append_event
 from outreach.exports import EXPORT_FORMATS, ListHeader, export_list
 from outreach.opstore import (
+    LIST_COLUMNS as _LIST_COLUMNS,
+)
+from outreach.opstore import (
     OperationalStore,
     operational_store,
     stage_operational_tables,
@@ -88,24 +91,6 @@ REASON_REQUIRED = (
     'Regenerating a frozen list needs a reason: --regenerate --reason "...".'
 )
 REFUSED_LIST = "Refusing to write list {list_id}: {problem}."
-_LIST_COLUMNS = (
-    "list_id",
-    "programme",
-    "week",
-    "rank",
-    "citizen_id",
-    "area",
-    "area_name",
-    "stop",
-    "preferred_language",
-    "risk_score",
-    "risk_rank",
-    "risk_band",
-    "reasons",
-    "n_reasons",
-    "last_contact_date",
-    "last_contact_outcome",
-)
 
 
 class ListInvariantError(DataError):

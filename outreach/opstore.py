@@ -451,7 +451,7 @@ def _tuples(frame: pd.DataFrame, columns: Sequence[str]) -> list[tuple[Any, ...]
     ]
 
 
-_LIST_COLUMNS = (
+LIST_COLUMNS = (
     "list_id",
     "programme",
     "week",
@@ -599,7 +599,7 @@ class PostgresStore:
             run_row = tuple(_py(run[c]) for c in _RUN_COLUMNS)
             cur.execute(_insert_sql("list_runs", _RUN_COLUMNS), run_row)
             cur.executemany(
-                _insert_sql("lists", _LIST_COLUMNS), _tuples(rows, _LIST_COLUMNS)
+                _insert_sql("lists", LIST_COLUMNS), _tuples(rows, LIST_COLUMNS)
             )
             if len(holdouts):
                 cur.executemany(

@@ -9,14 +9,13 @@ folder, then ``os.replace``), so a reader never sees half a list.
 from __future__ import annotations
 
 import os
-import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 
 import duckdb
 
 from features.db import read_sql
+from features.files import atomic_write
 
 __all__ = ["atomic_write", "ensure_outreach_tables", "now_utc", "resolve_actor"]
 
@@ -37,28 +36,3 @@ def now_utc() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
-def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
-    """Write a file via a temp file in the same folder, then ``os.replace``.
-
-    Parameters
-    ----------
-    path : Path
-        Final location; its folder is created.
-    write : callable
-        Writes the whole file to the temp path it is given.
-
-    Returns
-    -------
-    Path
-        ``path``.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
