@@ -1,0 +1,161 @@
+"""The fairness audit on the generator's regions, end to end (issue 6).
+
+generate (region_small, with or without the planted knobs) -> load -> features ->
+train diabetes_harm_365d -> score at its test date -> ``run_audit`` over the
+whole region -> ``fairness.json``.
+
+Two regions of the same size and seed, differing only in the generator's
+planted knobs:
+
+- **planted**: ``engagement_education_gradient = 3.0`` (engagement falls by
+  three SD from long tertiary to basic education) and ``ascertainment_bias``
+  on (late complications recorded only at an attended screening/control);
+- **balanced**: gradient 0 and the bias off.
+
+What is asserted, and why:
+
+- planted: a ``label_ascertainment`` flag for citizens with basic education
+  (``education_level``) and for the survey's "none or short" split
+  (``education_split``). The audit sees the label problem through attendance
+  (screening, controls, HbA1c tests), which is exactly how the generator's
+  ascertainment bias under-records complications.
+- balanced: no flag on any grouping that compares education groups, and no
+  breach flag (under_reach, gp_contact_bias, calibration_gap) anywhere, while
+  the education comparisons are still made (not suppressed). Label warnings
+  on GP contact level are *not* forbidden: even without a gradient, engagement
+  varies per citizen and drives both GP contact and attendance, so citizens
+  with no GP contact really do attend fewer controls; at 50,000 citizens the
+  audit rightly warns about them (ratio 0.76, CI 0.67-0.86). At this size the
+  balanced region happens to raise no flag at all.
+- planted under-reach of an education group: expected by the issue but NOT
+  present in these data, so it is a strict ``xfail`` (see its reason).
+
+Sizes: 30,000 citizens give ~2,800 diabetics in the cohort at the test date,
+enough for the label flags in every seed tried (1-4 and the profile's own);
+each region takes ~12-24 s on two busy cores.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from features.settings import EngineSettings
+
+CITIZENS = 30_000
+PLANTED_GRADIENT = 3.0
+K_SHARE = 0.02  # capacity: 2 % of the cohort (~57, the Diabetes Bus takes 40 a week)
+MODEL = "diabetes_harm_365d"
+EDUCATION_GROUPINGS = {
+    "education_level",
+    "education_split",
+    "education_x_sex",
+    "education_x_age_band",
+}
+
+
+def _audit_region(root: Path, *, gradient: float, bias: bool) -> dict[str, Any]:
+    """Generate, load, train, score and audit one region; return fairness.json."""
+    from features.load import load_extract
+    from models.score import score_citizens
+    from models.spec import load_spec
+    from models.train import train_model
+    from reports.audit import run_audit
+    from synthetic_data import generate_extract, load_profile
+
+    profile = dataclasses.replace(
+        load_profile("region_small", citizens=CITIZENS),
+        engagement_education_gradient=gradient,
+        ascertainment_bias=bias,
+    )
+    generated = generate_extract(profile, root / "extract", fmt="parquet")
+    settings = EngineSettings(output_dir=root / "build")
+    load_extract(generated.out_dir, settings=settings)
+    trained = train_model(load_spec(MODEL), settings=settings)
+    scored = score_citizens(settings, model=f"{MODEL}@1", as_of=trained.test_date)
+    result = run_audit(
+        settings,
+        programme="diabetes_bus",
+        k=max(1, round(K_SHARE * scored.n_scored)),
+        model=f"{MODEL}@1",
+        municipalities=(),
+        as_of_date=trained.test_date,
+    )
+    report: dict[str, Any] = json.loads(result.json.read_text(encoding="utf-8"))
+    assert report["context"]["as_of_date"] == str(trained.test_date)
+    assert report["n_cohort"] == scored.n_scored > 2000
+    return report
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """fairness.json of the region with the education gradient and the bias."""
+    root = tmp_path_factory.mktemp("planted")
+    return _audit_region(root, gradient=PLANTED_GRADIENT, bias=True)
+
+
+@pytest.fixture(scope="module")
+def balanced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """fairness.json of the region with neither knob."""
+    root = tmp_path_factory.mktemp("balanced")
+    return _audit_region(root, gradient=0.0, bias=False)
+
+
+def _flagged(report: dict[str, Any], code: str) -> set[tuple[str, str]]:
+    """(grouping, group) of every flag with this code."""
+    return {(f["grouping"], f["group"]) for f in report["flags"] if f["code"] == code}
+
+
+@pytest.mark.slow
+def test_run_audit_planted_region_flags_label_problem_for_short_education(
+    planted: dict[str, Any],
+) -> None:
+    flagged = _flagged(planted, "label_ascertainment")
+    assert ("education_level", "basic") in flagged
+    assert ("education_split", "none or short") in flagged
+    assert not {g for g in flagged if g[1] in {"long_tertiary", "medium or long"}}
+    for flag in planted["flags"]:
+        if flag["code"] == "label_ascertainment":
+            assert flag["severity"] == "warning"
+            assert flag["estimate"] < 0.8 and flag["ci_high"] < 1.0
+            assert "may be under-recorded" in flag["message"]
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "Not present in the generator's data: engagement raises the true harm "
+        "hazard and the model's features (lapsed controls, no-shows, unredeemed "
+        "prescriptions) see engagement, so short-education citizens are ranked "
+        "HIGHER, not lower. With gradient 3-5 and the bias on, the reference "
+        "groups (long tertiary; medium or long) have recall@k 0 at k = 2-5 %, "
+        "and against the generator's truth basic education's recall is 0.09-0.11 "
+        "vs 0 for long tertiary. The bias lowers recorded/true harm for basic "
+        "education only to ~0.7-0.8, too little to flip the ranking. Remove this "
+        "xfail when the generator or model makes an education group under-reached."
+    ),
+)
+def test_run_audit_planted_region_flags_under_reach_on_education(
+    planted: dict[str, Any],
+) -> None:
+    reach = _flagged(planted, "under_reach") | _flagged(planted, "gp_contact_bias")
+    education = EDUCATION_GROUPINGS | {"gp_contact_x_education"}
+    assert {g for g in reach if g[0] in education}
+
+
+@pytest.mark.slow
+def test_run_audit_balanced_region_raises_no_education_or_breach_flag(
+    balanced: dict[str, Any],
+) -> None:
+    assert not [f for f in balanced["flags"] if f["grouping"] in EDUCATION_GROUPINGS]
+    assert not [f for f in balanced["flags"] if f["severity"] == "breach"]
+    basic = balanced["groupings"]["education_level"]["groups"]["basic"]
+    split = balanced["groupings"]["education_split"]["groups"]["none or short"]
+    for group in (basic, split):
+        for cell in group["label_check"].values():
+            assert cell["ratio"] is not None and cell["ratio"]["estimate"] is not None
