@@ -43,3 +43,26 @@ def test_synth_bad_setting_is_one_line_and_exit_2(tmp_path: Path) -> None:
         "ConfigError: The 'citizens' parameter of profiles/region_demo.toml must be an int "
         "in the range [1, inf). Got 0 instead."
     ]
+
+
+def _leaf_commands(group, prefix=()):  # type: ignore[no-untyped-def]
+    import typer.main
+
+    click_group = typer.main.get_command(group) if not hasattr(group, "commands") else group
+    for name, command in click_group.commands.items():
+        if hasattr(command, "commands"):
+            yield from _leaf_commands(command, (*prefix, name))
+            if command.callback is not None and command.invoke_without_command:
+                yield (*prefix, name)
+        else:
+            yield (*prefix, name)
+
+
+def test_every_command_accepts_json() -> None:
+    missing = []
+    for path in _leaf_commands(app):
+        result = runner.invoke(app, [*path, "--help"])
+        assert result.exit_code == 0, (path, result.output)
+        if "--json" not in result.output:
+            missing.append(" ".join(path))
+    assert missing == []
