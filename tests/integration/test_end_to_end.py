@@ -8,6 +8,7 @@ the pandera contracts of the output tables and what reached MLflow.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -29,21 +30,43 @@ def _ok(*args: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def region(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    root = tmp_path_factory.mktemp("e2e")
+    tmp = tmp_path_factory.mktemp("e2e")
     mp = pytest.MonkeyPatch()
-    mp.setenv("OPSPOR_OUTPUT_DIR", str(root / "build"))
+    mp.setenv("OPSPOR_OUTPUT_DIR", str(tmp / "build"))
     mp.delenv("OPSPOR_DB", raising=False)
     mp.delenv("MLFLOW_TRACKING_URI", raising=False)
     mp.delenv("OPSPOR_OPERATIONAL_DB", raising=False)
+    messages: list[str] = []
+    handler = _Collect(messages)
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
     try:
-        extract = root / "extract"
+        extract = tmp / "extract"
         _ok("synth", "--profile", "region_small", "--out", str(extract), "--format", "parquet")
         loaded = _ok("load", str(extract))
         trained = _ok("train", "diabetes_harm_365d")
         week1 = _ok("weekly", "--programme", "diabetes_bus", "--week", "2026-W48")
-        yield {"root": root, "loaded": loaded, "trained": trained, "week1": week1}
+        yield {
+            "root": tmp, "loaded": loaded, "trained": trained, "week1": week1,
+            "log": messages,
+        }
     finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
         mp.undo()
+
+
+class _Collect(logging.Handler):
+    """Keep every log message (all levels) emitted while the pipeline runs."""
+
+    def __init__(self, sink: list[str]) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.sink.append(record.getMessage())
 
 
 @pytest.mark.slow
@@ -140,3 +163,11 @@ def _citizen_ids(db: Path) -> list[str]:
         return [r[0] for r in con.execute("select citizen_id from raw.citizens").fetchall()]
     finally:
         con.close()
+
+
+@pytest.mark.slow
+def test_logs_hold_no_citizen_id(region: dict[str, Any]) -> None:
+    ids = set(_citizen_ids(region["root"] / "build" / "opspor.duckdb"))
+    assert region["log"], "the pipeline logged nothing at DEBUG: the check would be empty"
+    leaked = [m for m in region["log"] if any(i in m for i in ids)]
+    assert leaked == []
