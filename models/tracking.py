@@ -152,6 +152,10 @@ def _configure(settings: EngineSettings) -> Any:
 
     # Progress bars on stderr would garble the CLI's one-line output.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # MLflow's own INFO lines (store migrations, registrations) are noise on the CLI.
+    if settings.log_level != "DEBUG":
+        for name in ("mlflow", "alembic"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     mlflow.set_tracking_uri(settings.tracking_uri)
     if settings.mlflow_uri is None:
         settings.output_dir.mkdir(parents=True, exist_ok=True)
