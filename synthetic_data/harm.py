@@ -25,7 +25,8 @@ from synthetic_data.profile import COMPLICATIONS, SyntheticProfile
 __all__ = ["Harm", "index_days", "simulate_harm"]
 
 #: Hazard slopes. HBA1C_SLOPE: log hazard per mmol/mol, from UKPDS 35 (RR ~ 1.6 per
-#: 11 mmol/mol for microvascular endpoints); the rest are ASSUMPTION.
+#: 11 mmol/mol for microvascular endpoints); the rest are ASSUMPTION. The two
+#: engagement slopes are scaled by the profile's ``engagement_harm_effect`` knob.
 HBA1C_SLOPE = 0.043
 ENGAGEMENT_SLOPE = 0.3
 AGE_SLOPE = 0.03
@@ -69,7 +70,7 @@ def _state_hazards(
     """(D, 5) complication hazards per step for the given state."""
     x = (
         HBA1C_SLOPE * (hba1c - 53.0)
-        - ENGAGEMENT_SLOPE * engage
+        - (ENGAGEMENT_SLOPE * profile.engagement_harm_effect) * engage
         + AGE_SLOPE * (age - 65.0)
         + DURATION_SLOPE * (years - 10.0)
     )
@@ -88,7 +89,8 @@ def _acute_hazard(
     base = np.where(
         type1, profile.acute_admission_rate_type1, profile.acute_admission_rate_type2
     )
-    x = ACUTE_HBA1C_SLOPE * (hba1c - 53.0) - ACUTE_ENGAGEMENT_SLOPE * engage
+    slope = ACUTE_ENGAGEMENT_SLOPE * profile.engagement_harm_effect
+    x = ACUTE_HBA1C_SLOPE * (hba1c - 53.0) - slope * engage
     hazard: np.ndarray = base * np.exp(np.clip(x, -6, 4)) * frail * (STEP / YEAR)
     return hazard
 

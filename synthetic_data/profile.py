@@ -270,6 +270,7 @@ CONSTRAINTS: dict[str, _Constraint] = {
     ),
     "engagement_education_gradient": _interval(float, 0.0, 5.0),
     "ascertainment_bias": _BOOL,
+    "engagement_harm_effect": _interval(float, 0.0, 5.0),
 }
 
 
@@ -339,6 +340,7 @@ class SyntheticProfile:
     complication_rates: dict[str, float]
     engagement_education_gradient: float
     ascertainment_bias: bool
+    engagement_harm_effect: float
     caller: str = field(default="SyntheticProfile", compare=False)
 
     def __post_init__(self) -> None:

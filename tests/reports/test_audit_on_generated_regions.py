@@ -136,8 +136,13 @@ def test_run_audit_planted_region_flags_label_problem_for_short_education(
         "groups (long tertiary; medium or long) have recall@k 0 at k = 2-5 %, "
         "and against the generator's truth basic education's recall is 0.09-0.11 "
         "vs 0 for long tertiary. The bias lowers recorded/true harm for basic "
-        "education only to ~0.7-0.8, too little to flip the ranking. Remove this "
-        "xfail when the generator or model makes an education group under-reached."
+        "education only to ~0.7-0.8, too little to flip the ranking. Even with "
+        "engagement_harm_effect = 0 (gradient 3 or 5, seeds 1 and 42) short "
+        "education keeps a higher TRUE 365-day risk (0.11-0.13 vs 0.07-0.08: older "
+        "birth cohorts, and HbA1c still worse with low engagement) and a similar "
+        "recorded/true outcome ratio (0.74-0.85 vs 0.78-0.94), so the model "
+        "correctly ranks it higher. Remove this xfail when the generator or model "
+        "makes an education group under-reached."
     ),
 )
 def test_run_audit_planted_region_flags_under_reach_on_education(

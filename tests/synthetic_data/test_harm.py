@@ -88,3 +88,29 @@ def test_simulate_harm_higher_hba1c_means_higher_risk(risk) -> None:
                avg(true_risk_harm_365d) filter (where t.hba1c_latent_mean > 65)
         from truth_risk join truth t using (citizen_id)""").fetchone()
     assert np.isfinite(low) and high > 1.5 * low
+
+
+def test_simulate_harm_engagement_harm_effect_knob_weakens_engagement_gradient(
+    generate, open_extract
+) -> None:
+    """engagement_harm_effect = 0 leaves engagement only its HbA1c path to harm."""
+
+    def low_over_high(result) -> float:
+        rows = (
+            open_extract(result)
+            .execute("""
+            with tiles as (
+                select ntile(3) over (order by t.engagement) as tertile,
+                       r.true_risk_harm_365d as risk
+                from truth_risk r join truth t using (citizen_id))
+            select tertile, avg(risk) from tiles group by 1 order by 1""")
+            .fetchall()
+        )
+        return rows[0][1] / rows[-1][1]
+
+    default = low_over_high(generate("region_small", fmt="parquet"))
+    weak = low_over_high(
+        generate("region_small", fmt="parquet", engagement_harm_effect=0.0)
+    )
+    assert default > 1.5, default
+    assert 1.0 < weak < default - 0.3, (weak, default)

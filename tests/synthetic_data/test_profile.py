@@ -141,6 +141,15 @@ def test_replace_revalidates() -> None:
         )
 
 
+def test_replace_engagement_harm_effect_out_of_range_raises() -> None:
+    with pytest.raises(ProfileError) as error:
+        dataclasses.replace(load_profile("region_small"), engagement_harm_effect=-0.5)
+    assert str(error.value) == (
+        "The 'engagement_harm_effect' parameter of profiles/region_small.toml must be "
+        "a float in the range [0.0, 5.0]. Got -0.5 instead."
+    )
+
+
 @pytest.mark.parametrize("name", PROFILES)
 def test_profile_cites_a_source_or_assumption_for_every_figure(name: str) -> None:
     """Every parameter line, or the comment block just above it, carries a comment."""
