@@ -1,4 +1,4 @@
-"""Foundation of Opspor: settings, errors, DuckDB, the extract contract, loading, features."""
+"""Foundation of Opspor: settings, errors, DuckDB, the contract, loading, features."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from features.build import FeatureBuild, build_features, export_scoring_features
     from features.catalogue import build_catalogue, feature_reasons, write_catalogue
     from features.load import load_extract
-    from features.spine import write_spine
     from features.load_report import LoadReport
+    from features.spine import write_spine
 
 # Entry points that import DuckDB/pandera load on first use, so `opspor --help`
 # and the error classes stay cheap to import.

@@ -38,7 +38,9 @@ def check_identifier(name: str, what: str = "Identifier") -> str:
     return name
 
 
-def connect(path: Path | str | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: Path | str | None = None, *, read_only: bool = False
+) -> duckdb.DuckDBPyConnection:
     """Open the warehouse (``None`` or ``":memory:"`` for an in-memory database).
 
     Parameters
@@ -60,7 +62,7 @@ def connect(path: Path | str | None = None, *, read_only: bool = False) -> duckd
 
 
 def read_sql(package: str, *parts: str) -> str:
-    """Read a SQL file shipped as package data, e.g. ``read_sql("features", "sql", "x.sql")``."""
+    """Read a SQL file shipped as package data."""
     return (resources.files(package).joinpath(*parts)).read_text(encoding="utf-8")
 
 

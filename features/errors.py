@@ -4,13 +4,13 @@ Errors are raised at the boundary where bad input or bad settings are first seen
 and the CLI maps each base class to an exit code::
 
     OpsporError
-    ├── ConfigError                 bad/missing setting; audit-only column as a feature -> exit 2
-    ├── DataError                                                                        -> exit 1
-    │   ├── ExtractError            missing table/column, CPR-shaped id, wrong contract version
-    │   │   └── ExtractValidationError   one or more problems found by lazy validation
-    │   └── ContractError           a sql/*.yml check failed: file, column, test, n rows, sample
-    ├── NotFoundError               unknown model, programme, week, as-of date          -> exit 1
-    └── FairnessBreachError         threshold breached and --fail-on-breach given       -> exit 3
+    ├── ConfigError             bad/missing setting; audit-only feature   -> exit 2
+    ├── DataError                                                         -> exit 1
+    │   ├── ExtractError        missing table/column, CPR-shaped id, bad version
+    │   │   └── ExtractValidationError   every problem of a lazy validation
+    │   └── ContractError       a sql/*.yml check failed (file, column, test, rows)
+    ├── NotFoundError           unknown model, programme, week, as-of date -> exit 1
+    └── FairnessBreachError     threshold breached with --fail-on-breach  -> exit 3
 """
 
 from __future__ import annotations

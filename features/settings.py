@@ -56,7 +56,11 @@ class EngineSettings:
     @property
     def warehouse(self) -> Path:
         """The DuckDB file used by every stage."""
-        return self.db_path if self.db_path is not None else self.output_dir / "opspor.duckdb"
+        return (
+            self.db_path
+            if self.db_path is not None
+            else self.output_dir / "opspor.duckdb"
+        )
 
     @property
     def tracking_uri(self) -> str:

@@ -37,13 +37,18 @@ out = Console()
 T = TypeVar("T")
 
 OutputDirOpt = Annotated[
-    Path | None, typer.Option("--output-dir", help="Root of all outputs (env OPSPOR_OUTPUT_DIR).")
+    Path | None,
+    typer.Option("--output-dir", help="Root of all outputs (env OPSPOR_OUTPUT_DIR)."),
 ]
 DbOpt = Annotated[
     Path | None, typer.Option("--db", help="DuckDB warehouse (env OPSPOR_DB).")
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
-VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Tracebacks and info logs.")]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print the result as one JSON object.")
+]
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Tracebacks and info logs.")
+]
 
 
 @dataclasses.dataclass
@@ -69,7 +74,9 @@ def main(
     )
 
 
-def _settings(output_dir: Path | None, db: Path | None, verbose: bool) -> EngineSettings:
+def _settings(
+    output_dir: Path | None, db: Path | None, verbose: bool
+) -> EngineSettings:
     """Resolve settings: option > environment > default."""
     level = "INFO" if verbose else None
     return EngineSettings.from_env(output_dir=output_dir, db_path=db, log_level=level)
@@ -133,11 +140,16 @@ def _fail(state: _State, error: OpsporError) -> None:
 @app.command()
 def synth(
     ctx: typer.Context,
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the extract to.")],
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder to write the extract to.")
+    ],
     profile: Annotated[
-        str, typer.Option(help="Profile name (region_demo, region_small) or a TOML path.")
+        str,
+        typer.Option(help="Profile name (region_demo, region_small) or a TOML path."),
     ] = "region_demo",
-    citizens: Annotated[int | None, typer.Option(help="Override the number of citizens.")] = None,
+    citizens: Annotated[
+        int | None, typer.Option(help="Override the number of citizens.")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Override the random seed.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
     as_json: JsonOpt = False,
@@ -159,13 +171,15 @@ def synth(
     _run(
         state,
         call,
-        lambda r: f"Wrote {r.n_citizens:,} citizens ({sum(r.rows.values()):,} rows) "
-        f"to {r.out_dir}; ground truth in {r.truth_path}",
+        lambda r: (
+            f"Wrote {r.n_citizens:,} citizens ({sum(r.rows.values()):,} rows) "
+            f"to {r.out_dir}; ground truth in {r.truth_path}"
+        ),
     )
 
 
 def _progress(state: _State, label: str) -> Any:
-    """A rich progress bar on stderr (silent with --json); yields advance(done, total)."""
+    """Show a rich progress bar on stderr (silent with --json); yield advance()."""
     from contextlib import contextmanager
 
     from rich.progress import Progress
@@ -189,7 +203,8 @@ def _progress(state: _State, label: str) -> Any:
 # --- load ------------------------------------------------------------------
 
 ExtractDirArg = Annotated[
-    Path, typer.Argument(help="Extract folder: extract.json + one CSV or Parquet per table.")
+    Path,
+    typer.Argument(help="Extract folder: extract.json + one CSV or Parquet per table."),
 ]
 DryRunOpt = Annotated[
     bool, typer.Option("--dry-run", help="Validate and report, but write nothing.")
@@ -501,11 +516,14 @@ def audit_log_command(
 # --- models ------------------------------------------------------------------
 
 SpecArg = Annotated[
-    str, typer.Argument(help="models/specs/<name>.toml, another spec file, or a spec name.")
+    str,
+    typer.Argument(help="models/specs/<name>.toml, another spec file, or a spec name."),
 ]
 ModelOpt = Annotated[
     str,
-    typer.Option("--model", help="NAME, NAME@ALIAS or NAME@VERSION (bare NAME = champion)."),
+    typer.Option(
+        "--model", help="NAME, NAME@ALIAS or NAME@VERSION (bare NAME = champion)."
+    ),
 ]
 AsOfOpt = Annotated[str, typer.Option("--as-of", help="As-of date, YYYY-MM-DD.")]
 _BAD_AS_OF = "The '--as-of' option must be a date (YYYY-MM-DD). Got {value!r} instead."
@@ -539,7 +557,11 @@ def train_command(
     from models.train import train_model
 
     state = _state(ctx, db=db, as_json=as_json)
-    _run(state, lambda: train_model(load_spec(spec), settings=state.settings), _render_train)
+    _run(
+        state,
+        lambda: train_model(load_spec(spec), settings=state.settings),
+        _render_train,
+    )
 
 
 def _render_promote(r: Any) -> str:
@@ -591,8 +613,10 @@ def score_command(
     _run(
         state,
         lambda: score_citizens(state.settings, model=model, as_of=_models_date(as_of)),
-        lambda r: f"Scored {r.n_scored:,} citizens ({r.cohort}) at {r.as_of_date} "
-        f"with {r.model_uri} into {r.table}",
+        lambda r: (
+            f"Scored {r.n_scored:,} citizens ({r.cohort}) at {r.as_of_date} "
+            f"with {r.model_uri} into {r.table}"
+        ),
     )
 
 
@@ -601,8 +625,12 @@ def explain_command(
     ctx: typer.Context,
     model: ModelOpt,
     as_of: AsOfOpt,
-    top: Annotated[int, typer.Option("--top", min=1, max=10, help="Reasons per citizen.")] = 3,
-    lang: Annotated[str, typer.Option("--lang", help="Reason language: da or en.")] = "da",
+    top: Annotated[
+        int, typer.Option("--top", min=1, max=10, help="Reasons per citizen.")
+    ] = 3,
+    lang: Annotated[
+        str, typer.Option("--lang", help="Reason language: da or en.")
+    ] = "da",
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -613,31 +641,46 @@ def explain_command(
 
     def call() -> Any:
         if lang not in ("da", "en"):
-            raise ConfigError(f"The '--lang' option must be 'da' or 'en'. Got {lang!r} instead.")
+            raise ConfigError(
+                f"The '--lang' option must be 'da' or 'en'. Got {lang!r} instead."
+            )
         return explain_scores(
-            state.settings, model=model, as_of=_models_date(as_of), top=top, language=lang  # type: ignore[arg-type]
+            state.settings,
+            model=model,
+            as_of=_models_date(as_of),
+            top=top,
+            language=lang,  # type: ignore[arg-type]
         )
 
     _run(
         state,
         call,
-        lambda r: f"Explained {r.n_citizens:,} citizens ({r.n_reasons:,} reasons, {r.language}) "
-        f"at {r.as_of_date} for {r.model_uri} into {r.table}",
+        lambda r: (
+            f"Explained {r.n_citizens:,} citizens ({r.n_reasons:,} reasons, {r.language}) "
+            f"at {r.as_of_date} for {r.model_uri} into {r.table}"
+        ),
     )
 
 
 # --- reports -----------------------------------------------------------------
 
 ReportProgrammeOpt = Annotated[
-    str, typer.Option("--programme", help="Programme name (outreach/programmes/*.toml) or a TOML path.")
+    str,
+    typer.Option(
+        "--programme",
+        help="Programme name (outreach/programmes/*.toml) or a TOML path.",
+    ),
 ]
 ReportModelOpt = Annotated[
-    str | None, typer.Option("--model", help="NAME@VERSION (or NAME@ALIAS), e.g. diabetes_harm_365d@3.")
+    str | None,
+    typer.Option(
+        "--model", help="NAME@VERSION (or NAME@ALIAS), e.g. diabetes_harm_365d@3."
+    ),
 ]
 
 
 def _programme_dict(programme: Any) -> dict[str, Any]:
-    """A loaded Programme as a plain dict (reports never import outreach)."""
+    """Return a loaded Programme as a plain dict (reports never import outreach)."""
     return {f.name: getattr(programme, f.name) for f in dataclasses.fields(programme)}
 
 
@@ -653,16 +696,31 @@ def _render_audit(r: Any) -> str:
 def audit_command(
     ctx: typer.Context,
     programme: ReportProgrammeOpt,
-    week: Annotated[str | None, typer.Option("--week", help="Audit this week's list, e.g. 2026-W48.")] = None,
+    week: Annotated[
+        str | None,
+        typer.Option("--week", help="Audit this week's list, e.g. 2026-W48."),
+    ] = None,
     model: ReportModelOpt = None,
-    capacity: Annotated[int | None, typer.Option("--k", help="Capacity [default: the programme's].")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="With --model: the scored date.")] = None,
-    outcome: Annotated[str | None, typer.Option("--outcome", help="Outcome [default: the model's].")] = None,
+    capacity: Annotated[
+        int | None, typer.Option("--k", help="Capacity [default: the programme's].")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="With --model: the scored date.")
+    ] = None,
+    outcome: Annotated[
+        str | None, typer.Option("--outcome", help="Outcome [default: the model's].")
+    ] = None,
     fairness_config: Annotated[
-        Path | None, typer.Option("--config", help="Fairness TOML [default: reports/fairness.toml].")
+        Path | None,
+        typer.Option(
+            "--config", help="Fairness TOML [default: reports/fairness.toml]."
+        ),
     ] = None,
     fail_on_breach: Annotated[
-        bool, typer.Option("--fail-on-breach", help="Exit 3 when a fairness threshold is breached.")
+        bool,
+        typer.Option(
+            "--fail-on-breach", help="Exit 3 when a fairness threshold is breached."
+        ),
     ] = False,
     db: DbOpt = None,
     as_json: JsonOpt = False,
@@ -679,7 +737,9 @@ def audit_command(
         try:
             as_of_date = None if as_of is None else date.fromisoformat(as_of)
         except ValueError as error:
-            raise ConfigError(f"--as-of must be a date YYYY-MM-DD. Got {as_of!r} instead.") from error
+            raise ConfigError(
+                f"--as-of must be a date YYYY-MM-DD. Got {as_of!r} instead."
+            ) from error
         return run_audit(
             state.settings,
             programme=prog.name,
@@ -689,7 +749,9 @@ def audit_command(
             outcome=outcome,
             municipalities=prog.municipalities,
             as_of_date=as_of_date,
-            config=None if fairness_config is None else FairnessConfig.from_toml(fairness_config),
+            config=None
+            if fairness_config is None
+            else FairnessConfig.from_toml(fairness_config),
             fail_on_breach=fail_on_breach,
         )
 
@@ -699,12 +761,18 @@ def audit_command(
 @app.command("card")
 def card_command(
     ctx: typer.Context,
-    model: Annotated[str, typer.Option("--model", help="NAME@VERSION (or NAME@ALIAS).")],
+    model: Annotated[
+        str, typer.Option("--model", help="NAME@VERSION (or NAME@ALIAS).")
+    ],
     metadata: Annotated[
-        Path | None, typer.Option("--metadata", help="Model metadata JSON instead of MLflow.")
+        Path | None,
+        typer.Option("--metadata", help="Model metadata JSON instead of MLflow."),
     ] = None,
     audit_file: Annotated[
-        Path | None, typer.Option("--audit", help="fairness.json [default: newest for the version].")
+        Path | None,
+        typer.Option(
+            "--audit", help="fairness.json [default: newest for the version]."
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -714,9 +782,13 @@ def card_command(
     state = _state(ctx, as_json=as_json)
     _run(
         state,
-        lambda: make_model_card(state.settings, model, metadata_path=metadata, audit_path=audit_file),
-        lambda r: f"Model card of {r.name}@{r.version}: {r.html} and {r.markdown} "
-        f"(fairness audit: {r.fairness_audit or 'none yet'})",
+        lambda: make_model_card(
+            state.settings, model, metadata_path=metadata, audit_path=audit_file
+        ),
+        lambda r: (
+            f"Model card of {r.name}@{r.version}: {r.html} and {r.markdown} "
+            f"(fairness audit: {r.fairness_audit or 'none yet'})"
+        ),
     )
 
 
@@ -725,7 +797,9 @@ def governance_pack_command(
     ctx: typer.Context,
     programme: ReportProgrammeOpt,
     model: ReportModelOpt = None,
-    day: Annotated[str | None, typer.Option("--date", help="Folder date [default: today].")] = None,
+    day: Annotated[
+        str | None, typer.Option("--date", help="Folder date [default: today].")
+    ] = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -740,15 +814,21 @@ def governance_pack_command(
         try:
             when = None if day is None else date.fromisoformat(day)
         except ValueError as error:
-            raise ConfigError(f"--date must be a date YYYY-MM-DD. Got {day!r} instead.") from error
+            raise ConfigError(
+                f"--date must be a date YYYY-MM-DD. Got {day!r} instead."
+            ) from error
         ref = model or f"{prog.model_name}@{prog.model_alias}"
-        return build_governance_pack(state.settings, programme=_programme_dict(prog), model=ref, day=when)
+        return build_governance_pack(
+            state.settings, programme=_programme_dict(prog), model=ref, day=when
+        )
 
     _run(
         state,
         call,
-        lambda r: f"Governance pack for {r.programme}: {r.index} ({len(r.files)} files"
-        + (f"; not yet available: {', '.join(r.missing)})" if r.missing else ")"),
+        lambda r: (
+            f"Governance pack for {r.programme}: {r.index} ({len(r.files)} files"
+            + (f"; not yet available: {', '.join(r.missing)})" if r.missing else ")")
+        ),
     )
 
 
@@ -825,8 +905,10 @@ def features_export_command(
     _run(
         state,
         call,
-        lambda r: f"Wrote {r.n_rows:,} rows x {r.n_columns} columns "
-        f"(as of {r.as_of_date}) to {r.path}",
+        lambda r: (
+            f"Wrote {r.n_rows:,} rows x {r.n_columns} columns "
+            f"(as of {r.as_of_date}) to {r.path}"
+        ),
     )
 
 
@@ -853,11 +935,15 @@ def features_catalogue_command(
 
 # --- web ---------------------------------------------------------------------
 
-users_app = typer.Typer(help="Users of the web app (coordinators, data scientists, reviewers).")
+users_app = typer.Typer(
+    help="Users of the web app (coordinators, data scientists, reviewers)."
+)
 app.add_typer(users_app, name="users")
 UsersFileOpt = Annotated[
     Path | None,
-    typer.Option("--users-file", help="Users JSON file [default <output-dir>/users.json]."),
+    typer.Option(
+        "--users-file", help="Users JSON file [default <output-dir>/users.json]."
+    ),
 ]
 
 
@@ -878,17 +964,23 @@ def _render_users(r: Any) -> str:
 def users_add_command(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Sign-in name (lower case).")],
-    role: Annotated[str, typer.Option("--role", help="coordinator, data_scientist or reviewer.")],
+    role: Annotated[
+        str, typer.Option("--role", help="coordinator, data_scientist or reviewer.")
+    ],
     programme: Annotated[
-        list[str] | None, typer.Option("--programme", help="A coordinator's programme (repeat).")
+        list[str] | None,
+        typer.Option("--programme", help="A coordinator's programme (repeat)."),
     ] = None,
     municipality: Annotated[
         list[str] | None,
         typer.Option("--municipality", help="A coordinator's kommunekode (repeat)."),
     ] = None,
-    language: Annotated[str, typer.Option("--language", help="Interface language: da or en.")] = "da",
+    language: Annotated[
+        str, typer.Option("--language", help="Interface language: da or en.")
+    ] = "da",
     password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+        bool,
+        typer.Option("--password-stdin", help="Read the password from standard input."),
     ] = False,
     users_file: UsersFileOpt = None,
     as_json: JsonOpt = False,
@@ -901,7 +993,9 @@ def users_add_command(
 
     def call() -> Any:
         if not password_stdin:
-            raise ConfigError("Give the password on standard input with --password-stdin.")
+            raise ConfigError(
+                "Give the password on standard input with --password-stdin."
+            )
         password = sys.stdin.readline().rstrip("\r\n")
         return add_user(
             users_store_from_env(state.settings, users_file),
@@ -928,8 +1022,10 @@ def users_add_demo_command(
     _run(
         state,
         lambda: add_demo_users(users_store_from_env(state.settings, users_file)),
-        lambda r: f"Added {len(r.users)} demo user(s) to {r.store}: "
-        + (", ".join(u["name"] for u in r.users) or "all existed already"),
+        lambda r: (
+            f"Added {len(r.users)} demo user(s) to {r.store}: "
+            + (", ".join(u["name"] for u in r.users) or "all existed already")
+        ),
     )
 
 
@@ -971,12 +1067,16 @@ def users_list_command(
 @app.command("serve")
 def serve_command(
     ctx: typer.Context,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
     workers: Annotated[
         int,
         typer.Option(
-            "--workers", min=1, help="App processes (more than 1 needs OPSPOR_OPERATIONAL_DB)."
+            "--workers",
+            min=1,
+            help="App processes (more than 1 needs OPSPOR_OPERATIONAL_DB).",
         ),
     ] = 1,
     db: DbOpt = None,
@@ -1008,9 +1108,13 @@ def opstore_sync_command(
     _run(
         state,
         call,
-        lambda r: "Nothing to copy: the operational tables live in the warehouse"
-        if not r
-        else "Copied " + ", ".join(f"{n:,} {t}" for t, n in r.items()) + " into the warehouse",
+        lambda r: (
+            "Nothing to copy: the operational tables live in the warehouse"
+            if not r
+            else "Copied "
+            + ", ".join(f"{n:,} {t}" for t, n in r.items())
+            + " into the warehouse"
+        ),
     )
 
 
@@ -1020,7 +1124,9 @@ def opstore_sync_command(
 def _render_weekly(r: Any) -> str:
     c = r.counts
     kept_off = ", ".join(
-        f"{k} {v}" for k, v in {**c.get("excluded", {}), **c.get("suppressed", {})}.items() if v
+        f"{k} {v}"
+        for k, v in {**c.get("excluded", {}), **c.get("suppressed", {})}.items()
+        if v
     )
     return "\n".join(
         [
@@ -1044,7 +1150,7 @@ def weekly_command(
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """The Monday job: load-check, features, score, explain, list and fairness summary."""
+    """Run the Monday job: load-check, features, score, explain, list, fairness."""
     from outreach.programmes import load_programme
     from outreach.weekly import STEPS, run_weekly
 
@@ -1052,7 +1158,11 @@ def weekly_command(
 
     def call() -> Any:
         prog = load_programme(programme)
-        with _progress(state, f"Weekly {prog.name} {week} ({len(STEPS)} steps)") as advance:
-            return run_weekly(state.settings, programme=prog, week=week, actor=user, progress=advance)
+        with _progress(
+            state, f"Weekly {prog.name} {week} ({len(STEPS)} steps)"
+        ) as advance:
+            return run_weekly(
+                state.settings, programme=prog, week=week, actor=user, progress=advance
+            )
 
     _run(state, call, _render_weekly)

@@ -55,7 +55,7 @@ class WeeklyResult:
 
 
 def champion_uri(settings: EngineSettings, programme: Programme) -> str:
-    """The registry URI of the programme's model alias (e.g. the champion).
+    """Return the registry URI of the programme's model alias (e.g. the champion).
 
     Raises
     ------
@@ -128,7 +128,7 @@ def run_weekly(
         model=_ref(uri),
         as_of=as_of,
         top=programme.reasons_per_citizen,
-        language=programme.reasons_language,  # type: ignore[arg-type]
+        language=programme.reasons_language,
     )
     tick(3, len(STEPS))
     listed = _build_list(settings, programme, week=week, model_uri=uri, actor=actor)
@@ -141,7 +141,9 @@ def run_weekly(
         municipalities=programme.municipalities,
     )
     tick(5, len(STEPS))
-    logger.info("weekly %s %s: %s listed", programme.name, week, listed.counts.get("listed"))
+    logger.info(
+        "weekly %s %s: %s listed", programme.name, week, listed.counts.get("listed")
+    )
     return WeeklyResult(
         programme=programme.name,
         week=week,
