@@ -42,7 +42,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check synthetic_data features models outreach reports tests bench
+	$(BIN)/ruff check synthetic_data features models outreach reports
 	$(BIN)/mypy
 
 # Benchmarks are long (1,000,000 citizens each); results land in bench/results/*.json.
