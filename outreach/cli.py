@@ -134,6 +134,17 @@ def _fail(state: _State, error: OpsporError) -> None:
     raise typer.Exit(code)
 
 
+_BAD_DATE = "The {option!r} option must be a date (YYYY-MM-DD). Got {value!r} instead."
+
+
+def _option_date(value: str, option: str = "--as-of") -> date:
+    """Parse an ISO date option; ConfigError (exit 2) naming the option if it is not one."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise ConfigError(_BAD_DATE.format(option=option, value=value)) from error
+
+
 # --- synth -----------------------------------------------------------------
 
 
@@ -526,16 +537,6 @@ ModelOpt = Annotated[
     ),
 ]
 AsOfOpt = Annotated[str, typer.Option("--as-of", help="As-of date, YYYY-MM-DD.")]
-_BAD_AS_OF = "The '--as-of' option must be a date (YYYY-MM-DD). Got {value!r} instead."
-
-
-def _models_date(value: str) -> date:
-    """Parse an ISO date option; ConfigError (exit 2) if it is not one."""
-    try:
-        return date.fromisoformat(value)
-    except ValueError as error:
-        raise ConfigError(_BAD_AS_OF.format(value=value)) from error
-
 
 def _render_train(r: Any) -> str:
     m = r.metrics["precision_at_capacity"]
@@ -612,7 +613,7 @@ def score_command(
     state = _state(ctx, db=db, as_json=as_json)
     _run(
         state,
-        lambda: score_citizens(state.settings, model=model, as_of=_models_date(as_of)),
+        lambda: score_citizens(state.settings, model=model, as_of=_option_date(as_of)),
         lambda r: (
             f"Scored {r.n_scored:,} citizens ({r.cohort}) at {r.as_of_date} "
             f"with {r.model_uri} into {r.table}"
@@ -647,7 +648,7 @@ def explain_command(
         return explain_scores(
             state.settings,
             model=model,
-            as_of=_models_date(as_of),
+            as_of=_option_date(as_of),
             top=top,
             language=lang,  # type: ignore[arg-type]
         )
@@ -734,12 +735,7 @@ def audit_command(
 
     def call() -> Any:
         prog = load_programme(programme)
-        try:
-            as_of_date = None if as_of is None else date.fromisoformat(as_of)
-        except ValueError as error:
-            raise ConfigError(
-                f"--as-of must be a date YYYY-MM-DD. Got {as_of!r} instead."
-            ) from error
+        as_of_date = None if as_of is None else _option_date(as_of)
         return run_audit(
             state.settings,
             programme=prog.name,
@@ -811,12 +807,7 @@ def governance_pack_command(
 
     def call() -> Any:
         prog = load_programme(programme)
-        try:
-            when = None if day is None else date.fromisoformat(day)
-        except ValueError as error:
-            raise ConfigError(
-                f"--date must be a date YYYY-MM-DD. Got {day!r} instead."
-            ) from error
+        when = None if day is None else _option_date(day, "--date")
         ref = model or f"{prog.model_name}@{prog.model_alias}"
         return build_governance_pack(
             state.settings, programme=_programme_dict(prog), model=ref, day=when
