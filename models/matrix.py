@@ -16,6 +16,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from datetime import date, timedelta
+from importlib import resources
 from typing import Literal
 
 import duckdb
@@ -61,8 +62,8 @@ EMPTY_SPLIT = (
     "Use a larger extract or more index dates."
 )
 FEATURE_BUILDS_DDL = (
-    "create table if not exists models.feature_builds (extract_hash varchar not null,"
-    " as_of_date date not null)"
+    "create or replace table models.feature_builds (extract_hash varchar not null,"
+    " features_version varchar not null, as_of_date date not null)"
 )
 #: Value given to a missing categorical feature before one-hot encoding.
 MISSING_CATEGORY = "missing"
@@ -101,13 +102,34 @@ def _extract_hash(con: duckdb.DuckDBPyConnection) -> str:
     return str(row[0]) if row and row[0] is not None else ""
 
 
+def features_version() -> str:
+    """Hash of the feature SQL and contracts that build the mart (16 hex digits).
+
+    A mart built by other feature SQL (an older Opspor) may lack columns or hold
+    other values, so its dates are not fresh.
+    """
+    digest = hashlib.sha256()
+    stack = [resources.files("features").joinpath("sql")]
+    files = []
+    while stack:
+        for item in stack.pop().iterdir():
+            if item.is_dir():
+                stack.append(item)
+            elif item.name.endswith((".sql", ".yml")):
+                files.append(item)
+    for item in sorted(files, key=str):
+        digest.update(item.name.encode() + b"\0" + item.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def fresh_dates(con: duckdb.DuckDBPyConnection) -> set[date]:
-    """Return the mart's dates that were built from the extract loaded now."""
-    if not table_exists(con, "models", "feature_builds"):
-        return set()
+    """Return the mart's dates built from the extract loaded now by this feature SQL."""
+    if "features_version" not in _columns(con, "models.feature_builds"):
+        return set()  # no record, or one written before versions were recorded
     rows = con.execute(
-        "select as_of_date from models.feature_builds where extract_hash = $h",
-        {"h": _extract_hash(con)},
+        "select as_of_date from models.feature_builds"
+        " where extract_hash = $h and features_version = $v",
+        {"h": _extract_hash(con), "v": features_version()},
     ).fetchall()
     return {r[0] for r in rows} & mart_dates(con)
 
@@ -124,10 +146,9 @@ def record_feature_build(con: duckdb.DuckDBPyConnection, dates: Sequence[date]) 
     """
     con.execute("create schema if not exists models")
     con.execute(FEATURE_BUILDS_DDL)
-    con.execute("delete from models.feature_builds")
     con.execute(
-        "insert into models.feature_builds select $h, unnest($dates)",
-        {"h": _extract_hash(con), "dates": sorted(set(dates))},
+        "insert into models.feature_builds select $h, $v, unnest($dates)",
+        {"h": _extract_hash(con), "v": features_version(), "dates": sorted(set(dates))},
     )
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import yaml
 
-from features.db import check_identifier, read_sql, swap_table, table_exists
+from features.db import check_identifier, read_sql, run_sql, swap_table, table_exists
 from features.errors import ConfigError, DataError, NotFoundError
 
 __all__ = [
@@ -270,6 +270,9 @@ def build_labels(
     _check_outcome(outcome)
     if not table_exists(con, "marts", "scoring_features"):
         raise NotFoundError(NO_MART)
+    # Outcome SQL shares the feature macros (complication groups): create them here
+    # too, so labels never depend on which version last built the features.
+    run_sql(con, read_sql("features", "sql", "macros.sql"))
     sql = read_sql("models", "sql", "outcomes", f"{outcome}.sql")
     params = {
         "horizon_days": horizon_days,

@@ -105,3 +105,20 @@ create or replace macro condition_group(code_system, code) as
 create or replace macro is_psychiatric_diagnosis(code_system, code) as
     (code_system = 'SKS' and prefix(code, 'DF'))
     or (code_system = 'ICPC2' and left(code, 3) between 'P70' and 'P99');
+
+-- Late diabetes complication groups (SKS DE10-DE14 with fourth character 2-6,
+-- DH360 diabetic retinopathy, DL97 diabetic foot ulcer); NULL for other codes.
+-- The outcome diabetes_harm_365d counts a group as new with this same macro.
+create or replace macro complication_group(code_system, code) as
+    case
+        when code_system <> 'SKS' then null
+        when left(code, 4) between 'DE10' and 'DE14' then case substr(code, 5, 1)
+            when '2' then 'kidney'
+            when '3' then 'eye'
+            when '4' then 'nerve'
+            when '5' then 'circulation'
+            when '6' then 'foot_other'
+        end
+        when prefix(code, 'DH360') then 'eye'
+        when prefix(code, 'DL97') then 'foot_other'
+    end;

@@ -195,6 +195,32 @@ def test_fresh_dates_are_those_built_from_the_loaded_extract(
     assert fresh_dates(con) == set()  # a newer extract: the mart is stale
 
 
+def test_fresh_dates_are_stale_after_the_feature_sql_changes(
+    con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import models.matrix
+
+    _mart(con)
+    assert fresh_dates(con) == {TEST_DATE}
+    monkeypatch.setattr(models.matrix, "features_version", lambda: "other-sql")
+    assert fresh_dates(con) == set()  # built by other feature SQL: rebuild
+
+
+def test_fresh_dates_ignore_a_record_without_a_features_version(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    _mart(con)
+    con.execute("alter table models.feature_builds drop column features_version")
+    assert fresh_dates(con) == set()  # written by an older Opspor
+
+
+def test_features_version_is_a_stable_short_hash() -> None:
+    from models.matrix import features_version
+
+    assert len(features_version()) == 16
+    assert features_version() == features_version()
+
+
 def _fake_build(con: duckdb.DuckDBPyConnection, as_of_dates: list[date]) -> None:
     """Stand-in for features.build.build_features: the mart at exactly these dates."""
     rows = [

@@ -1,4 +1,4 @@
--- Chronic condition cohorts and psychiatric comorbidity at as_of_date.
+-- Chronic conditions, psychiatric comorbidity, late diabetes complications.
 -- Grain: citizen_id x as_of_date (every spine row).
 -- Point in time: a condition holds when its rule was met before as_of_date.
 with
@@ -12,6 +12,32 @@ spine as (
 onsets as (
 
     select * from intermediate.int_conditions__dated
+
+),
+
+complications as (
+
+    select * from intermediate.int_complications__dated
+
+),
+
+complication_counts as (
+
+    -- Groups recorded at any time before as_of_date, and in the two years before
+    -- it (a group recorded then cannot count as new in diabetes_harm_365d).
+    select
+        spine.citizen_id,
+        spine.as_of_date,
+        count(distinct k.complication_group) as n_complication_groups,
+        count(distinct k.complication_group) filter (
+            where within_days(k.diagnosis_date, spine.as_of_date, 730)
+        ) as n_complication_groups_730d
+
+    from spine
+    inner join complications as k
+        on k.citizen_id = spine.citizen_id
+        and k.diagnosis_date < spine.as_of_date
+    group by spine.citizen_id, spine.as_of_date
 
 ),
 
@@ -29,10 +55,17 @@ final as (
         coalesce(onsets.chronic_back_pain_onset_date < spine.as_of_date, false)
             as has_chronic_back_pain,
         coalesce(onsets.psychiatric_onset_date < spine.as_of_date, false)
-            as has_psychiatric_diagnosis
+            as has_psychiatric_diagnosis,
+        coalesce(complication_counts.n_complication_groups, 0)
+            as n_complication_groups,
+        coalesce(complication_counts.n_complication_groups_730d, 0)
+            as n_complication_groups_730d
 
     from spine
     left join onsets on onsets.citizen_id = spine.citizen_id
+    left join complication_counts
+        on complication_counts.citizen_id = spine.citizen_id
+        and complication_counts.as_of_date = spine.as_of_date
 
 )
 

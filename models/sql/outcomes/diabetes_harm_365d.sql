@@ -18,7 +18,9 @@ contacts as (
     from raw.hospital_contacts
 ),
 
-diagnoses as (select citizen_id, diagnosis_date, code from raw.diagnoses),
+diagnoses as (
+    select citizen_id, diagnosis_date, code_system, code from raw.diagnoses
+),
 
 -- cohort ------------------------------------------------------------------
 cohort as (
@@ -35,20 +37,14 @@ cohort as (
         and spine.as_of_date + cast($horizon_days as integer) <= $extract_date
 ),
 
--- late complications, by group (DE1x2-DE1x6, DH360, DL97) ------------------
+-- late complications, by group (DE1x2-DE1x6, DH360, DL97): features/sql/macros.sql
 complications as (
     select
         citizen_id,
         diagnosis_date,
-        case
-            when regexp_matches(code, '^DE1[0-4]2') then 'kidney'
-            when regexp_matches(code, '^DE1[0-4]3|^DH360') then 'eye'
-            when regexp_matches(code, '^DE1[0-4]4') then 'nerve'
-            when regexp_matches(code, '^DE1[0-4]5') then 'circulation'
-            when regexp_matches(code, '^DE1[0-4]6|^DL97') then 'foot_other'
-        end as complication_group,
+        complication_group(code_system, code) as complication_group,
     from diagnoses
-    where regexp_matches(code, '^DE1[0-4][2-6]|^DH360|^DL97')
+    where complication_group(code_system, code) is not null
 ),
 
 complications_in_window as (

@@ -424,3 +424,41 @@ def test_feat_utilization_counts_contacts_in_the_365_days_before(
             "n_gp_contacts_365d": 0,
         },
     ]
+
+
+def test_feat_conditions_count_complication_groups_ever_and_in_two_years(
+    make_raw, build, rows_of
+):
+    def dx(citizen: str, days: int, code: str, system: str = "SKS") -> dict:
+        return {
+            "citizen_id": citizen,
+            "diagnosis_date": before(days),
+            "code": code,
+            "code_system": system,
+        }
+
+    make_raw(
+        {
+            "citizens": [{"citizen_id": c} for c in ("c1", "c2", "c3")],
+            "diagnoses": [
+                dx("c1", 1, "DE112"),  # kidney, yesterday
+                dx("c1", 1, "DE102"),  # kidney again the same day: one group
+                dx("c1", 730, "DH360"),  # eye, first day of the two years
+                dx("c1", 731, "DE114"),  # nerve, one day older than two years
+                dx("c1", 2000, "DL97"),  # foot, long ago
+                dx("c1", 0, "DE115"),  # circulation, on as_of_date: not yet
+                dx("c2", 10, "DE119"),  # diabetes without complication
+                dx("c2", 10, "T90", "ICPC2"),  # no group in ICPC-2
+                dx("c2", 10, "DE1"),  # too short to carry a group
+            ],
+        }
+    )
+    build([T])
+    assert rows_of(
+        "citizen.feat_conditions",
+        ["citizen_id", "n_complication_groups", "n_complication_groups_730d"],
+    ) == [
+        {"citizen_id": "c1", "n_complication_groups": 4, "n_complication_groups_730d": 2},
+        {"citizen_id": "c2", "n_complication_groups": 0, "n_complication_groups_730d": 0},
+        {"citizen_id": "c3", "n_complication_groups": 0, "n_complication_groups_730d": 0},
+    ]
