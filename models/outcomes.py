@@ -297,3 +297,90 @@ def build_labels(
         summary.censored,
     )
     return summary
+
+
+def labels_missing(
+    con: duckdb.DuckDBPyConnection, outcome: str, *, as_of_date: date
+) -> bool:
+    """Tell whether ``labels.<outcome>`` could hold ``as_of_date`` but does not.
+
+    A date whose outcome window has not ended before ``extract_date`` (or that lacks
+    the washout of history) can never be labelled, so it is never missing; nor is
+    anything missing in a warehouse without a loaded extract and scoring mart.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The warehouse (read only is enough).
+    outcome : str
+        Outcome name.
+    as_of_date : date
+        The date an audit or report needs labels at.
+
+    Returns
+    -------
+    bool
+    """
+    from models.spec import load_spec
+
+    _check_outcome(outcome)
+    if not (
+        table_exists(con, "raw", "extract_info")
+        and table_exists(con, "marts", "scoring_features")
+    ):
+        return False
+    spec = load_spec(outcome)
+    window = read_extract_window(con)
+    if not eligible_index_dates(
+        [as_of_date],
+        window,
+        washout_days=spec.washout_days,
+        horizon_days=spec.horizon_days,
+    ):
+        return False
+    if not table_exists(con, "labels", outcome):
+        return True
+    row = con.execute(
+        f"select count(*) from labels.{check_identifier(outcome, 'Outcome')}"
+        " where as_of_date = $d",
+        {"d": as_of_date},
+    ).fetchone()
+    return row is None or row[0] == 0
+
+
+def ensure_labels(
+    con: duckdb.DuckDBPyConnection, outcome: str, *, as_of_date: date
+) -> LabelSummary | None:
+    """Build ``labels.<outcome>`` when it lacks a date it could hold.
+
+    Horizon and washout are those of the outcome's shipped spec
+    (``models/specs/<outcome>.toml``); labels are built for every spine date, as
+    training does. Used by the fairness audit to compare a ranking under the
+    alternative outcomes even when no model of them was trained.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A writable warehouse with the scoring mart at ``as_of_date``.
+    outcome : str
+        Outcome name.
+    as_of_date : date
+        The date the caller needs.
+
+    Returns
+    -------
+    LabelSummary or None
+        ``None`` when nothing had to be built.
+    """
+    from models.spec import load_spec
+
+    if not labels_missing(con, outcome, as_of_date=as_of_date):
+        return None
+    spec = load_spec(outcome)
+    return build_labels(
+        con,
+        outcome,
+        window=read_extract_window(con),
+        horizon_days=spec.horizon_days,
+        washout_days=spec.washout_days,
+    )

@@ -18,6 +18,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from features.db import connect
 from features.errors import ConfigError, FairnessBreachError, OpsporError
 from features.settings import EngineSettings
@@ -225,6 +227,11 @@ def run_audit(
         # The model's own outcome, so a model audit picks a labelled as-of date.
         name, version = parse_model_ref(model)
         outcome = model_outcome(f"models:/{name}/{version}")
+    alternatives = [
+        c[len(_LABEL_PREFIX) :]
+        for c in config.alternative_outcomes
+        if c.startswith(_LABEL_PREFIX)
+    ]
     con = connect(settings.warehouse, read_only=True)
     try:
         scope = _resolve(
@@ -236,11 +243,11 @@ def run_audit(
             outcome=outcome,
         )
         outcome = outcome or model_outcome(scope.model_uri)
-        alternatives = [
-            c[len(_LABEL_PREFIX) :]
-            for c in config.alternative_outcomes
-            if c.startswith(_LABEL_PREFIX)
-        ]
+        missing = _missing_labels(con, alternatives, scope.as_of_date)
+        if missing:
+            con.close()
+            _build_labels(settings, missing, scope.as_of_date)
+            con = connect(settings.warehouse, read_only=True)
         frame = build_audit_frame(
             con,
             scope,
@@ -265,6 +272,35 @@ def run_audit(
     if fail_on_breach and audit.breaches:
         _raise_breach(audit, result)
     return result
+
+
+def _missing_labels(
+    con: duckdb.DuckDBPyConnection, outcomes: Sequence[str], as_of_date: date
+) -> list[str]:
+    """Alternative outcomes whose labels could exist at ``as_of_date`` but do not."""
+    from models.outcomes import available_outcomes, labels_missing
+
+    known = set(available_outcomes())
+    return [
+        o
+        for o in outcomes
+        if o in known and labels_missing(con, o, as_of_date=as_of_date)
+    ]
+
+
+def _build_labels(
+    settings: EngineSettings, outcomes: Sequence[str], as_of_date: date
+) -> None:
+    """Build the alternative outcomes' labels, so the audit can compare rankings."""
+    from models.outcomes import ensure_labels
+
+    con = connect(settings.warehouse)
+    try:
+        for outcome in outcomes:
+            summary = ensure_labels(con, outcome, as_of_date=as_of_date)
+            log.info("Built labels.%s for the audit: %s", outcome, summary)
+    finally:
+        con.close()
 
 
 def _result(

@@ -360,3 +360,10 @@ def test_outcome_contract_documents_the_choices(outcome: str) -> None:
     contract = outcome_contract(outcome)
     for key in ("cohort", "time_at_risk", "censoring", "why", "eligibility", "columns"):
         assert contract[key]
+
+
+def test_labels_missing_is_false_without_an_extract_to_label_from() -> None:
+    from models.outcomes import labels_missing
+
+    con = duckdb.connect()
+    assert not labels_missing(con, "missed_care_365d", as_of_date=date(2025, 1, 1))

@@ -454,11 +454,8 @@ def test_feat_conditions_count_complication_groups_ever_and_in_two_years(
         }
     )
     build([T])
-    assert rows_of(
-        "citizen.feat_conditions",
-        ["citizen_id", "n_complication_groups", "n_complication_groups_730d"],
-    ) == [
-        {"citizen_id": "c1", "n_complication_groups": 4, "n_complication_groups_730d": 2},
-        {"citizen_id": "c2", "n_complication_groups": 0, "n_complication_groups_730d": 0},
-        {"citizen_id": "c3", "n_complication_groups": 0, "n_complication_groups_730d": 0},
+    cols = ["citizen_id", "n_complication_groups", "n_complication_groups_730d"]
+    assert rows_of("citizen.feat_conditions", cols) == [
+        dict(zip(cols, r, strict=True))
+        for r in [("c1", 4, 2), ("c2", 0, 0), ("c3", 0, 0)]
     ]
