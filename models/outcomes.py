@@ -270,9 +270,11 @@ def build_labels(
     _check_outcome(outcome)
     if not table_exists(con, "marts", "scoring_features"):
         raise NotFoundError(NO_MART)
-    # Outcome SQL shares the feature macros (complication groups): create them here
-    # too, so labels never depend on which version last built the features.
+    # Outcome SQL uses its own macros (censoring) and the feature macros
+    # (complication groups); create both, so labels never depend on which
+    # version last built the features.
     run_sql(con, read_sql("features", "sql", "macros.sql"))
+    run_sql(con, read_sql("models", "sql", "outcome_macros.sql"))
     sql = read_sql("models", "sql", "outcomes", f"{outcome}.sql")
     params = {
         "horizon_days": horizon_days,

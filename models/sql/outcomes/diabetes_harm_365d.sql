@@ -28,13 +28,20 @@ cohort as (
         spine.citizen_id,
         spine.as_of_date,
         spine.as_of_date + cast($horizon_days as integer) as window_end,
+        exit_in_window(
+            z.death_date, z.emigration_date, spine.as_of_date,
+            spine.as_of_date + cast($horizon_days as integer)
+        ) as exit_date,
         spine.as_of_date - cast($washout_days as integer) as washout_start,
     from spine
     inner join mart on mart.citizen_id = spine.citizen_id
         and mart.as_of_date = spine.as_of_date
+    inner join citizens as z on z.citizen_id = spine.citizen_id
     where mart.has_diabetes and mart.is_alive_resident
-        and spine.as_of_date - cast($washout_days as integer) >= $extract_start
-        and spine.as_of_date + cast($horizon_days as integer) <= $extract_date
+        and is_eligible_index_date(
+            spine.as_of_date, $washout_days, $horizon_days, $extract_start,
+            $extract_date
+        )
 ),
 
 -- late complications, by group (DE1x2-DE1x6, DH360, DL97): features/sql/macros.sql
@@ -90,38 +97,17 @@ first_events as (
     group by citizen_id, as_of_date
 ),
 
--- censoring: death or emigration inside the window --------------------------
-exits as (
-    select
-        c.citizen_id,
-        c.as_of_date,
-        least(z.death_date, z.emigration_date) as exit_date,
-    from cohort as c
-    inner join citizens as z on z.citizen_id = c.citizen_id
-    where least(z.death_date, z.emigration_date) >= c.as_of_date
-        and least(z.death_date, z.emigration_date) < c.window_end
-),
-
 final as (
     select
         c.citizen_id,
         c.as_of_date,
-        case
-            when e.event_date is not null
-                and (x.exit_date is null or e.event_date <= x.exit_date) then 1
-            when x.exit_date is not null then null
-            else 0
-        end::integer as label,
-        x.exit_date is not null
-            and (e.event_date is null or e.event_date > x.exit_date) as is_censored,
-        datediff(
-            'day', c.as_of_date, least(e.event_date, x.exit_date, c.window_end)
-        )::integer as time_at_risk_days,
+        event_label(e.event_date, c.exit_date) as label,
+        event_censored(e.event_date, c.exit_date) as is_censored,
+        days_at_risk(c.as_of_date, e.event_date, c.exit_date, c.window_end)
+            as time_at_risk_days,
     from cohort as c
     left join first_events as e
         on e.citizen_id = c.citizen_id and e.as_of_date = c.as_of_date
-    left join exits as x
-        on x.citizen_id = c.citizen_id and x.as_of_date = c.as_of_date
 )
 
 select * from final

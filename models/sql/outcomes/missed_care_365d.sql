@@ -28,12 +28,19 @@ cohort as (
         spine.citizen_id,
         spine.as_of_date,
         spine.as_of_date + cast($horizon_days as integer) as window_end,
+        exit_in_window(
+            z.death_date, z.emigration_date, spine.as_of_date,
+            spine.as_of_date + cast($horizon_days as integer)
+        ) as exit_date,
     from spine
     inner join mart on mart.citizen_id = spine.citizen_id
         and mart.as_of_date = spine.as_of_date
+    inner join citizens as z on z.citizen_id = spine.citizen_id
     where mart.has_diabetes and mart.is_alive_resident
-        and spine.as_of_date - cast($washout_days as integer) >= $extract_start
-        and spine.as_of_date + cast($horizon_days as integer) <= $extract_date
+        and is_eligible_index_date(
+            spine.as_of_date, $washout_days, $horizon_days, $extract_start,
+            $extract_date
+        )
 ),
 
 attended_controls as (
@@ -56,37 +63,23 @@ unredeemed as (
         and (p.redeemed_date is null or p.redeemed_date >= c.window_end)
 ),
 
--- censoring: death or emigration inside the window --------------------------
-exits as (
-    select
-        c.citizen_id,
-        c.as_of_date,
-        least(z.death_date, z.emigration_date) as exit_date,
-    from cohort as c
-    inner join citizens as z on z.citizen_id = c.citizen_id
-    where least(z.death_date, z.emigration_date) >= c.as_of_date
-        and least(z.death_date, z.emigration_date) < c.window_end
-),
-
 final as (
     select
         c.citizen_id,
         c.as_of_date,
         case
-            when x.exit_date is not null then null
+            when c.exit_date is not null then null
             when a.citizen_id is null or u.citizen_id is not null then 1
             else 0
         end::integer as label,
-        x.exit_date is not null as is_censored,
-        datediff('day', c.as_of_date, coalesce(x.exit_date, c.window_end))::integer
+        c.exit_date is not null as is_censored,
+        days_at_risk(c.as_of_date, null, c.exit_date, c.window_end)
             as time_at_risk_days,
     from cohort as c
     left join attended_controls as a
         on a.citizen_id = c.citizen_id and a.as_of_date = c.as_of_date
     left join unredeemed as u
         on u.citizen_id = c.citizen_id and u.as_of_date = c.as_of_date
-    left join exits as x
-        on x.citizen_id = c.citizen_id and x.as_of_date = c.as_of_date
 )
 
 select * from final
