@@ -12,18 +12,31 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, get_args
 
+from features.constraints import (
+    BAD_PARAMETER,
+    Rule,
+    check_parameter,
+    float_range,
+    int_range,
+    is_int,
+    list_of,
+    one_of,
+    str_matching,
+)
 from features.errors import ConfigError, NotFoundError
 
 __all__ = [
     "AUDIT_ONLY_COLUMNS",
+    "COHORT_FLAGS",
     "CONSTRAINTS",
+    "CohortFlag",
     "ESTIMATORS",
     "ModelSpec",
     "available_specs",
@@ -39,21 +52,22 @@ ESTIMATORS: tuple[str, ...] = (
     "hist_gradient_boosting",
 )
 CALIBRATIONS: tuple[str, ...] = ("isotonic", "sigmoid")
-COHORT_FLAGS: tuple[str, ...] = (
+#: Boolean cohort flags of ``marts.scoring_features`` (pinned names).
+CohortFlag = Literal[
     "has_diabetes",
     "has_smi",
     "has_copd",
     "has_heart_disease",
     "has_cancer",
     "has_chronic_back_pain",
-)
+]
+COHORT_FLAGS: tuple[str, ...] = get_args(CohortFlag)
 #: Carried for fairness audits, never a model feature.
 AUDIT_ONLY_COLUMNS: tuple[str, ...] = ("education_level", "origin")
 RULE_OPERATORS: tuple[str, ...] = (">", ">=", "<", "<=", "==")
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _EVERY = re.compile(r"^([1-9][0-9]*)(d|w|mo|y)$")
-_BAD_VALUE = "The {name!r} parameter of {caller} must be {rule}. Got {value!r} instead."
 AUDIT_FEATURE = "The feature {name!r} is used to audit, not to score."
 MISSING_KEY = "The {name!r} parameter of {caller} is required but missing."
 UNKNOWN_KEY = (
@@ -79,106 +93,54 @@ SPEC_NOT_FOUND = (
 )
 
 
-class _Rule(NamedTuple):
-    """One constraint: its text in messages and its check."""
-
-    text: str
-    ok: Callable[[Any], bool]
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _int_range(low: int, high: int | None = None) -> _Rule:
-    top = "inf)" if high is None else f"{high}]"
-    return _Rule(
-        f"an int in the range [{low}, {top}",
-        lambda v: _is_int(v) and v >= low and (high is None or v <= high),
-    )
-
-
-def _float_range(low: float, high: float, *, closed: bool = False) -> _Rule:
-    right = "]" if closed else ")"
-    return _Rule(
-        f"a float in the range [{low}, {high}{right}",
-        lambda v: (
-            isinstance(v, int | float)
-            and not isinstance(v, bool)
-            and low <= v
-            and (v <= high if closed else v < high)
-        ),
-    )
-
-
-def _one_of(options: tuple[str, ...]) -> _Rule:
-    return _Rule(f"a str among {list(options)}", lambda v: v in options)
-
-
-def _names() -> _Rule:
-    return _Rule(
-        "a non-empty list of unique column names matching ^[a-z][a-z0-9_]*$",
-        lambda v: (
-            isinstance(v, list | tuple)
-            and len(v) > 0
-            and len(set(v)) == len(v)
-            and all(isinstance(x, str) and _NAME.match(x) for x in v)
-        ),
-    )
-
-
-def _optional_date() -> _Rule:
-    return _Rule(
-        "an ISO date (YYYY-MM-DD) or absent", lambda v: v is None or isinstance(v, date)
-    )
-
-
-def _shares() -> _Rule:
-    return _Rule(
-        "a non-empty list of floats in the range (0, 1)",
-        lambda v: (
-            isinstance(v, list | tuple)
-            and len(v) > 0
-            and all(
-                isinstance(x, float | int) and not isinstance(x, bool) and 0 < x < 1
-                for x in v
-            )
-        ),
-    )
-
-
-_NAME_RULE = _Rule(
-    "a str matching ^[a-z][a-z0-9_]*$",
-    lambda v: isinstance(v, str) and bool(_NAME.match(v)),
+_SHARES = Rule(
+    "a non-empty list of floats in the range (0, 1)",
+    lambda v: (
+        isinstance(v, list | tuple)
+        and len(v) > 0
+        and all(
+            isinstance(x, float | int) and not isinstance(x, bool) and 0 < x < 1
+            for x in v
+        )
+    ),
+)
+_NAME_RULE = str_matching(_NAME)
+_SHARE = float_range(0.05, 0.9, closed_high=False)
+_OPTIONAL_DATE = Rule(
+    "an ISO date (YYYY-MM-DD) or absent", lambda v: v is None or isinstance(v, date)
 )
 
 #: Declarative constraint table (scikit-learn's ``_parameter_constraints``).
-CONSTRAINTS: Mapping[str, _Rule] = {
+CONSTRAINTS: Mapping[str, Rule] = {
     "name": _NAME_RULE,
     "outcome": _NAME_RULE,
-    "cohort": _one_of(COHORT_FLAGS),
-    "features": _names(),
-    "estimator": _one_of(ESTIMATORS),
-    "params": _Rule("a table", lambda v: isinstance(v, Mapping)),
-    "horizon_days": _int_range(1),
-    "train_from": _optional_date(),
-    "train_to": _optional_date(),
-    "every": _Rule(
+    "cohort": one_of(COHORT_FLAGS),
+    "features": list_of(
+        "a non-empty list of unique column names matching ^[a-z][a-z0-9_]*$",
+        pattern=_NAME,
+        non_empty=True,
+    ),
+    "estimator": one_of(ESTIMATORS),
+    "params": Rule("a table", lambda v: isinstance(v, Mapping)),
+    "horizon_days": int_range(1),
+    "train_from": _OPTIONAL_DATE,
+    "train_to": _OPTIONAL_DATE,
+    "every": Rule(
         "a period like '3mo', '1mo', '2w', '30d' or '1y'",
         lambda v: isinstance(v, str) and bool(_EVERY.match(v)),
     ),
-    "max_index_dates": _Rule(
+    "max_index_dates": Rule(
         "an int in the range [2, inf) or absent",
-        lambda v: v is None or (_is_int(v) and v >= 2),
+        lambda v: v is None or (is_int(v) and v >= 2),
     ),
-    "washout_days": _int_range(0),
-    "test_share": _float_range(0.05, 0.9),
-    "calibration_share": _float_range(0.05, 0.9),
-    "capacity_k": _int_range(1),
-    "k_shares": _shares(),
-    "calibration": _one_of(CALIBRATIONS),
-    "random_state": _int_range(0),
-    "n_bootstrap": _int_range(0),
+    "washout_days": int_range(0),
+    "test_share": _SHARE,
+    "calibration_share": _SHARE,
+    "capacity_k": int_range(1),
+    "k_shares": _SHARES,
+    "calibration": one_of(CALIBRATIONS),
+    "random_state": int_range(0),
+    "n_bootstrap": int_range(0),
 }
 _REQUIRED = ("outcome", "cohort", "features", "estimator")
 
@@ -252,8 +214,11 @@ class ModelSpec:
     def __post_init__(self) -> None:
         for spec_field in fields(self):
             if spec_field.name in CONSTRAINTS:
-                _check(
-                    spec_field.name, _plain(getattr(self, spec_field.name)), self.source
+                check_parameter(
+                    CONSTRAINTS[spec_field.name],
+                    name=spec_field.name,
+                    value=_plain(getattr(self, spec_field.name)),
+                    caller=self.source,
                 )
         for name in self.features:
             if name in AUDIT_ONLY_COLUMNS:
@@ -262,15 +227,15 @@ class ModelSpec:
             raise ConfigError(
                 DATE_ORDER.format(caller=self.source, value=self.train_from)
             )
-        if self.test_share + self.calibration_share >= 0.9:
-            raise ConfigError(
-                _BAD_VALUE.format(
-                    name="calibration_share",
-                    caller=self.source,
-                    rule="a float such that test_share + calibration_share < 0.9",
-                    value=self.calibration_share,
-                )
-            )
+        check_parameter(
+            Rule(
+                "a float such that test_share + calibration_share < 0.9",
+                lambda v: self.test_share + v < 0.9,
+            ),
+            name="calibration_share",
+            value=self.calibration_share,
+            caller=self.source,
+        )
         if self.estimator == "rule_baseline":
             _check_rules(self.params.get("rules"), self.features, self.source)
 
@@ -371,14 +336,6 @@ class ModelSpec:
         return flat
 
 
-def _check(name: str, value: Any, caller: str) -> None:
-    rule = CONSTRAINTS[name]
-    if not rule.ok(value):
-        raise ConfigError(
-            _BAD_VALUE.format(name=name, caller=caller, rule=rule.text, value=value)
-        )
-
-
 def _check_rules(rules: Any, features: tuple[str, ...], caller: str) -> None:
     ok = (
         isinstance(rules, list | tuple)
@@ -433,9 +390,10 @@ def parse_every(every: str) -> tuple[int, str]:
     """Split a period like ``"3mo"`` into ``(3, "mo")``; units d, w, mo, y."""
     match = _EVERY.match(every)
     if match is None:
-        rule = CONSTRAINTS["every"].text
         raise ConfigError(
-            _BAD_VALUE.format(name="every", caller="ModelSpec", rule=rule, value=every)
+            BAD_PARAMETER.format(
+                name="every", caller="ModelSpec", rule=CONSTRAINTS["every"], value=every
+            )
         )
     return int(match.group(1)), match.group(2)
 

@@ -11,13 +11,23 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from features.constraints import (
+    Rule,
+    check_parameter,
+    float_range,
+    int_range,
+    list_of,
+    one_of,
+    str_matching,
+)
 from features.errors import ConfigError, NotFoundError
+from models.spec import COHORT_FLAGS, CohortFlag
 
 __all__ = [
     "AUDIT_ONLY_COLUMNS",
@@ -30,14 +40,6 @@ __all__ = [
     "municipality_name",
 ]
 
-COHORT_FLAGS = (
-    "has_diabetes",
-    "has_smi",
-    "has_copd",
-    "has_heart_disease",
-    "has_cancer",
-    "has_chronic_back_pain",
-)
 APPOINTMENT_KINDS = (
     "diabetes_annual_control",
     "diabetes_control",
@@ -88,7 +90,6 @@ MUNICIPALITY_NAMES: Mapping[str, str] = {
     "851": "Aalborg",
 }
 
-_BAD_PARAM = "The {name!r} parameter of {caller} must be {rule}. Got {value!r} instead."
 _MISSING_PARAM = "The {name!r} parameter of {caller} is required but missing."
 _UNKNOWN_PARAMS = "{caller} has unknown parameter(s) {names}; allowed: {allowed}."
 _AREA_SUM = (
@@ -109,103 +110,50 @@ _CODE = re.compile(r"^[0-9]{3}$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-@dataclass(frozen=True)
-class _Rule:
-    """One constraint: a human description and a predicate."""
-
-    text: str
-    ok: Callable[[Any], bool]
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _int_range(low: int, high: int | None = None) -> _Rule:
-    """Build the rule: an int in [low, high] (high None = inf)."""
-    top = "inf)" if high is None else f"{high}]"
-    return _Rule(
-        f"an int in the range [{low}, {top}",
-        lambda v: _is_int(v) and v >= low and (high is None or v <= high),
-    )
-
-
-def _float_range(low: float, high: float) -> _Rule:
-    """Build the rule: a real number in [low, high]."""
-    return _Rule(
-        f"a float in the range [{low}, {high}]",
-        lambda v: (
-            isinstance(v, int | float) and not isinstance(v, bool) and low <= v <= high
-        ),
-    )
-
-
-def _one_of(options: tuple[str, ...]) -> _Rule:
-    """Build the rule: a str among options."""
-    return _Rule(f"a str among {set(options)}", lambda v: v in options)
-
-
-def _list_of(
-    options: tuple[str, ...] | None, text: str, pattern: re.Pattern[str] | None = None
-) -> _Rule:
-    """Build the rule: unique strings, each among options or matching pattern."""
-
-    def ok(v: Any) -> bool:
-        if not isinstance(v, list) or len(set(map(str, v))) != len(v):
-            return False
-        return all(
-            isinstance(x, str)
-            and (options is None or x in options)
-            and (pattern is None or bool(pattern.match(x)))
-            for x in v
-        )
-
-    return _Rule(text, ok)
+_AT_LEAST_ONE = int_range(1)
 
 
 def _area_caps(value: Any) -> bool:
     return isinstance(value, dict) and all(
-        _CODE.match(str(k)) and _is_int(v) and v >= 1 for k, v in value.items()
+        _CODE.match(str(k)) and _AT_LEAST_ONE.ok(v) for k, v in value.items()
     )
 
 
-_TEXT = _Rule("a non-empty str", lambda v: isinstance(v, str) and v.strip() != "")
+_TEXT = Rule("a non-empty str", lambda v: isinstance(v, str) and v.strip() != "")
+_NAME_RULE = str_matching(_NAME)
 
 #: Declarative constraint table (scikit-learn's ``_parameter_constraints``).
-CONSTRAINTS: Mapping[str, _Rule] = {
-    "name": _Rule(
-        "a str matching ^[a-z][a-z0-9_]*$",
-        lambda v: isinstance(v, str) and bool(_NAME.match(v)),
-    ),
+CONSTRAINTS: Mapping[str, Rule] = {
+    "name": _NAME_RULE,
     "title": _TEXT,
-    "description": _Rule("a str", lambda v: isinstance(v, str)),
-    "cohort": _one_of(COHORT_FLAGS),
-    "municipalities": _list_of(
-        None, "a list of unique 3-digit municipality codes", _CODE
+    "description": Rule("a str", lambda v: isinstance(v, str)),
+    "cohort": one_of(COHORT_FLAGS),
+    "municipalities": list_of(
+        "a list of unique 3-digit municipality codes", pattern=_CODE
     ),
-    "model_name": _Rule(
-        "a str matching ^[a-z][a-z0-9_]*$",
-        lambda v: isinstance(v, str) and bool(_NAME.match(v)),
-    ),
+    "model_name": _NAME_RULE,
     "model_alias": _TEXT,
-    "capacity_per_week": _int_range(1),
-    "capacity_per_area": _Rule(
+    "capacity_per_week": _AT_LEAST_ONE,
+    "capacity_per_area": Rule(
         "a table of 3-digit municipality code = int >= 1", _area_caps
     ),
-    "min_days_since_contact": _int_range(0),
-    "attended_control_within_days": _int_range(0),
-    "relevant_controls": _list_of(
-        APPOINTMENT_KINDS, f"a list of appointment kinds among {set(APPOINTMENT_KINDS)}"
+    "min_days_since_contact": int_range(0),
+    "attended_control_within_days": int_range(0),
+    "relevant_controls": list_of(
+        f"a list of appointment kinds among {list(APPOINTMENT_KINDS)}",
+        options=APPOINTMENT_KINDS,
     ),
-    "declined_within_days": _int_range(0),
-    "reasons_language": _one_of(("da", "en")),
-    "reasons_per_citizen": _int_range(1, 10),
-    "columns": _list_of(
-        LIST_COLUMNS, f"a non-empty list of columns among {set(LIST_COLUMNS)}"
+    "declined_within_days": int_range(0),
+    "reasons_language": one_of(("da", "en")),
+    "reasons_per_citizen": int_range(1, 10),
+    "columns": list_of(
+        f"a non-empty list of columns among {list(LIST_COLUMNS)}",
+        options=LIST_COLUMNS,
+        non_empty=True,
     ),
-    "group_stops_by_site": _Rule("a bool", lambda v: isinstance(v, bool)),
-    "holdout_share": _float_range(0.0, 0.5),
-    "follow_up_days": _int_range(1),
+    "group_stops_by_site": Rule("a bool", lambda v: isinstance(v, bool)),
+    "holdout_share": float_range(0.0, 0.5),
+    "follow_up_days": _AT_LEAST_ONE,
 }
 _REQUIRED = ("name", "cohort", "model_name", "capacity_per_week")
 
@@ -235,14 +183,7 @@ class Programme:
     """
 
     name: str
-    cohort: Literal[
-        "has_diabetes",
-        "has_smi",
-        "has_copd",
-        "has_heart_disease",
-        "has_cancer",
-        "has_chronic_back_pain",
-    ]
+    cohort: CohortFlag
     model_name: str
     capacity_per_week: int
     title: str = ""
@@ -350,19 +291,11 @@ def _plain(value: Any) -> Any:
 
 def _check(name: str, value: Any, caller: str) -> None:
     """Raise the pinned ConfigError if value breaks its constraint."""
-    rule = CONSTRAINTS[name]
     if name == "columns" and isinstance(value, list):
         for column in value:
             if column in AUDIT_ONLY_COLUMNS:
                 raise ConfigError(_AUDIT_COLUMN.format(caller=caller, name=column))
-    if not rule.ok(value):
-        raise ConfigError(
-            _BAD_PARAM.format(name=name, caller=caller, rule=rule.text, value=value)
-        )
-    if name == "columns" and not value:
-        raise ConfigError(
-            _BAD_PARAM.format(name=name, caller=caller, rule=rule.text, value=value)
-        )
+    check_parameter(CONSTRAINTS[name], name=name, value=value, caller=caller)
 
 
 def _check_areas(programme: Programme) -> None:

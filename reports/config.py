@@ -8,7 +8,6 @@ built, so a bad value fails at load with one message template. The audit in
 
 from __future__ import annotations
 
-import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -16,6 +15,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from features.constraints import (
+    BAD_PARAMETER,
+    Rule,
+    check_parameter,
+    float_range,
+    int_range,
+    one_of,
+)
 from features.errors import ConfigError
 
 __all__ = [
@@ -30,9 +37,6 @@ __all__ = [
     "load_config",
 ]
 
-BAD_PARAMETER = (
-    "The {name!r} parameter of {source} must be {rule}. Got {value!r} instead."
-)
 UNKNOWN_GROUPING = (
     "The grouping {name!r} of {source} is built of {part!r}, which is not a grouping "
     "defined before it."
@@ -62,18 +66,20 @@ FLAG_CODES = (
 )
 SEVERITIES = ("breach", "warning")
 
-# name -> (type, low, high, closed-low, closed-high) or (set of allowed values,)
-CONSTRAINTS: dict[str, tuple[Any, ...]] = {
-    "min_cell_size": (int, 1, math.inf, True, False),
-    "n_bootstrap": (int, 1, math.inf, True, False),
-    "confidence": (float, 0.0, 1.0, False, False),
-    "seed": (int, 0, math.inf, True, False),
-    "curve_points": (int, 2, math.inf, True, False),
-    "calibration_bins": (int, 2, math.inf, True, False),
-    "flag_adjustment": ({"bonferroni", "none"},),
-    "thresholds.min_recall_ratio": (float, 0.0, 1.0, False, True),
-    "thresholds.max_calibration_gap": (float, 0.0, 1.0, False, True),
-    "thresholds.min_ascertainment_ratio": (float, 0.0, 1.0, False, True),
+_RATIO = float_range(0.0, 1.0, closed_low=False)
+
+#: Declarative constraint table (scikit-learn's ``_parameter_constraints``).
+CONSTRAINTS: Mapping[str, Rule] = {
+    "min_cell_size": int_range(1),
+    "n_bootstrap": int_range(1),
+    "confidence": float_range(0.0, 1.0, closed_low=False, closed_high=False),
+    "seed": int_range(0),
+    "curve_points": int_range(2),
+    "calibration_bins": int_range(2),
+    "flag_adjustment": one_of(("bonferroni", "none")),
+    "thresholds.min_recall_ratio": _RATIO,
+    "thresholds.max_calibration_gap": _RATIO,
+    "thresholds.min_ascertainment_ratio": _RATIO,
 }
 
 
@@ -269,7 +275,7 @@ def _validated(config: FairnessConfig, source: str) -> FairnessConfig:
         "thresholds.min_ascertainment_ratio": config.min_ascertainment_ratio,
     }
     for name, value in values.items():
-        _check(name, value, CONSTRAINTS[name], source)
+        check_parameter(CONSTRAINTS[name], name=name, value=value, caller=source)
     _check_choices("metrics", config.metrics, METRICS, source)
     _check_choices("severity", tuple(config.severity), FLAG_CODES, source)
     _check_choices(
@@ -279,55 +285,16 @@ def _validated(config: FairnessConfig, source: str) -> FairnessConfig:
     return config
 
 
-def _check(name: str, value: Any, rule: tuple[Any, ...], source: str) -> None:
-    """Raise ConfigError with the pinned template when ``value`` breaks ``rule``."""
-    if len(rule) == 1:
-        if value not in rule[0]:
-            allowed = ", ".join(repr(v) for v in sorted(rule[0]))
-            raise ConfigError(
-                BAD_PARAMETER.format(
-                    name=name,
-                    source=source,
-                    rule=f"a str among {{{allowed}}}",
-                    value=value,
-                )
-            )
-        return
-    kind, low, high, closed_low, closed_high = rule
-    ok_type = isinstance(value, int | float) and not isinstance(value, bool)
-    if kind is int:
-        ok_type = isinstance(value, int) and not isinstance(value, bool)
-    in_range = ok_type and (
-        (low <= value if closed_low else low < value)
-        and (value <= high if closed_high else value < high)
-    )
-    if not in_range:
-        interval = (
-            f"{'[' if closed_low else '('}{low}, {high}{']' if closed_high else ')'}"
-        )
-        noun = "an int" if kind is int else "a float"
-        raise ConfigError(
-            BAD_PARAMETER.format(
-                name=name,
-                source=source,
-                rule=f"{noun} in the range {interval}",
-                value=value,
-            )
-        )
-
-
 def _check_choices(
     name: str, values: tuple[str, ...], allowed: tuple[str, ...], source: str
 ) -> None:
     """Raise ConfigError when a listed value is not among ``allowed``."""
+    rule = Rule(
+        "a list of values among {" + ", ".join(repr(a) for a in allowed) + "}",
+        lambda v: v in allowed,
+    )
     for value in values:
-        if value not in allowed:
-            rule = (
-                "a list of values among {" + ", ".join(repr(a) for a in allowed) + "}"
-            )
-            raise ConfigError(
-                BAD_PARAMETER.format(name=name, source=source, rule=rule, value=value)
-            )
+        check_parameter(rule, name=name, value=value, caller=source)
 
 
 def _check_groupings(config: FairnessConfig, source: str) -> None:
@@ -348,7 +315,7 @@ def _check_groupings(config: FairnessConfig, source: str) -> None:
             raise ConfigError(
                 BAD_PARAMETER.format(
                     name=f"groupings.{grouping.name}",
-                    source=source,
+                    caller=source,
                     rule="a table with either 'column' or 'of' (two groupings)",
                     value=grouping.column,
                 )
@@ -357,12 +324,9 @@ def _check_groupings(config: FairnessConfig, source: str) -> None:
             f"groupings.{grouping.name}.flag", (grouping.flag,), FLAG_CODES, source
         )
         seen.add(grouping.name)
-    if config.mitigation_grouping not in seen:
-        raise ConfigError(
-            BAD_PARAMETER.format(
-                name="mitigation_grouping",
-                source=source,
-                rule="the name of a grouping",
-                value=config.mitigation_grouping,
-            )
-        )
+    check_parameter(
+        Rule("the name of a grouping", lambda v: v in seen),
+        name="mitigation_grouping",
+        value=config.mitigation_grouping,
+        caller=source,
+    )

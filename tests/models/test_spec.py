@@ -151,5 +151,47 @@ def test_load_spec_unknown_name_is_not_found() -> None:
 def test_parse_every_units() -> None:
     assert parse_every("3mo") == (3, "mo")
     assert parse_every("2w") == (2, "w")
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError) as error:
         parse_every("0mo")
+    assert str(error.value) == (
+        "The 'every' parameter of ModelSpec must be a period like '3mo', '1mo', "
+        "'2w', '30d' or '1y'. Got '0mo' instead."
+    )
+
+
+def test_model_spec_unknown_cohort_lists_flags_in_order() -> None:
+    with pytest.raises(ConfigError) as error:
+        _spec(cohort="has_flu")
+    assert str(error.value) == (
+        "The 'cohort' parameter of models/specs/x.toml must be a str among "
+        "['has_diabetes', 'has_smi', 'has_copd', 'has_heart_disease', 'has_cancer', "
+        "'has_chronic_back_pain']. Got 'has_flu' instead."
+    )
+
+
+def test_model_spec_test_share_is_open_above() -> None:
+    with pytest.raises(ConfigError) as error:
+        _spec(test_share=0.9)
+    assert str(error.value) == (
+        "The 'test_share' parameter of models/specs/x.toml must be a float in the "
+        "range [0.05, 0.9). Got 0.9 instead."
+    )
+
+
+def test_model_spec_share_sum_message_is_pinned() -> None:
+    with pytest.raises(ConfigError) as error:
+        _spec(test_share=0.5, calibration_share=0.45)
+    assert str(error.value) == (
+        "The 'calibration_share' parameter of models/specs/x.toml must be a float "
+        "such that test_share + calibration_share < 0.9. Got 0.45 instead."
+    )
+
+
+def test_model_spec_duplicate_features_refused() -> None:
+    with pytest.raises(ConfigError) as error:
+        _spec(features=["age_years", "age_years"])
+    assert str(error.value) == (
+        "The 'features' parameter of models/specs/x.toml must be a non-empty list of "
+        "unique column names matching ^[a-z][a-z0-9_]*$. "
+        "Got ['age_years', 'age_years'] instead."
+    )

@@ -168,3 +168,49 @@ class TestErrorMessages:
             str(error.value)
             == f"The 'name' parameter of {path} must match its file name 'other'."
         )
+
+    def test_unknown_cohort_lists_flags_in_order(self) -> None:
+        with pytest.raises(ConfigError) as error:
+            Programme.from_mapping(
+                {**_shipped("diabetes_bus"), "cohort": "has_flu"}, caller="x.toml"
+            )
+        assert str(error.value) == (
+            "The 'cohort' parameter of x.toml must be a str among ['has_diabetes', "
+            "'has_smi', 'has_copd', 'has_heart_disease', 'has_cancer', "
+            "'has_chronic_back_pain']. Got 'has_flu' instead."
+        )
+
+    def test_unknown_reasons_language(self) -> None:
+        with pytest.raises(ConfigError) as error:
+            Programme.from_mapping(
+                {**_shipped("diabetes_bus"), "reasons_language": "de"}, caller="x.toml"
+            )
+        assert str(error.value) == (
+            "The 'reasons_language' parameter of x.toml must be a str among "
+            "['da', 'en']. Got 'de' instead."
+        )
+
+    def test_empty_columns_refused(self) -> None:
+        with pytest.raises(ConfigError) as error:
+            Programme.from_mapping(
+                {**_shipped("diabetes_bus"), "columns": []}, caller="x.toml"
+            )
+        assert str(error.value) == (
+            "The 'columns' parameter of x.toml must be a non-empty list of columns "
+            "among ['rank', 'citizen_id', 'area', 'stop', 'preferred_language', "
+            "'risk_band', 'reasons', 'last_contact']. Got [] instead."
+        )
+
+    def test_unknown_relevant_control(self) -> None:
+        with pytest.raises(ConfigError) as error:
+            Programme.from_mapping(
+                {**_shipped("diabetes_bus"), "relevant_controls": ["dentist"]},
+                caller="x.toml",
+            )
+        assert str(error.value) == (
+            "The 'relevant_controls' parameter of x.toml must be a list of appointment "
+            "kinds among ['diabetes_annual_control', 'diabetes_control', "
+            "'eye_screening', 'foot_examination', 'copd_control', "
+            "'heart_outpatient', 'psychiatric_outpatient', 'gp_consultation', "
+            "'rehabilitation']. Got ['dentist'] instead."
+        )

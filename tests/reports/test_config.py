@@ -75,7 +75,7 @@ class TestErrorMessages:
             FairnessConfig.from_toml(path)
         assert str(error.value) == (
             f"The 'flag_adjustment' parameter of {path} must be a str among "
-            "{'bonferroni', 'none'}. Got 'holm' instead."
+            "['bonferroni', 'none']. Got 'holm' instead."
         )
 
     def test_unknown_metric(self, tmp_path: Path) -> None:
@@ -84,6 +84,31 @@ class TestErrorMessages:
             ConfigError, match="The 'metrics' parameter of .* Got 'accuracy' instead."
         ):
             FairnessConfig.from_toml(path)
+
+    def test_confidence_open_at_both_ends(self) -> None:
+        with pytest.raises(ConfigError) as error:
+            FairnessConfig.from_toml().with_overrides(confidence=1.0)
+        assert str(error.value) == (
+            "The 'confidence' parameter of reports/fairness.toml must be a float in "
+            "the range (0.0, 1.0). Got 1.0 instead."
+        )
+
+    def test_unknown_mitigation_grouping(self) -> None:
+        with pytest.raises(ConfigError) as error:
+            FairnessConfig.from_toml().with_overrides(mitigation_grouping="nope")
+        assert str(error.value) == (
+            "The 'mitigation_grouping' parameter of reports/fairness.toml must be the "
+            "name of a grouping. Got 'nope' instead."
+        )
+
+    def test_unknown_severity_code(self) -> None:
+        with pytest.raises(ConfigError) as error:
+            FairnessConfig.from_toml().with_overrides(severity={"late": "breach"})
+        assert str(error.value) == (
+            "The 'severity' parameter of reports/fairness.toml must be a list of "
+            "values among {'under_reach', 'gp_contact_bias', 'calibration_gap', "
+            "'label_ascertainment'}. Got 'late' instead."
+        )
 
     def test_intersection_of_unknown_grouping(self, tmp_path: Path) -> None:
         path = _write(
