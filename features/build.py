@@ -5,9 +5,11 @@ This is the ``opspor features`` stage. :func:`build_features` writes ``main.spin
 ``features/sql/project.yml`` in order (staging, intermediate and citizen views, then
 the mart tables) and runs the layer's contract checks (:mod:`features.checks`).
 A citizen view that a mart inherits is checked on the mart rows built from it, so
-it is computed once, not twice. The mart tables are written in slices of citizens
-(all as-of dates at once in each) to bound memory. The whole build is one
-transaction: a failed check leaves the previous marts in place.
+it is computed once, not twice. A spine-free model whose contract says
+``materialized: table`` is written as a table, so the views of every mart slice read
+it instead of computing it again. The mart tables are written in slices of as-of
+dates (every citizen in each) to bound memory. The whole build is one transaction:
+a failed check leaves the previous marts in place.
 :func:`export_scoring_features` writes ``marts.scoring_features`` for one date to
 Parquet, for the models stage and for inspection.
 """
@@ -17,8 +19,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 from time import perf_counter
 
@@ -42,6 +45,7 @@ from features.spine import write_spine
 
 __all__ = [
     "BAD_LAYER",
+    "BAD_MODEL",
     "NO_EXTRACT",
     "NO_FEATURES",
     "RAW_TABLES",
@@ -66,19 +70,28 @@ RAW_TABLES = (
     "hospital_contacts",
 )
 # Spine rows per slice when tables are materialised: bounds the memory of the mart's
-# joins (about 3 GB on 2 threads for 3 million rows of ~60 columns).
+# joins (about 3 GB on 2 threads for 3 million rows of ~60 columns); a slice is a
+# run of as-of dates, so it may hold more rows than this.
 SLICE_ROWS = 3_000_000
+# DuckDB's optimizer that may swap the two sides of a hash join (see
+# _views_on_build_side).
+_BUILD_SIDE_OPTIMIZER = "build_side_probe_side"
+# While the marts are written in slices, the whole spine waits under this name.
+_SPINE_ALL = "spine__all_slices"
 _SPINE_SLICE = (
-    "select citizen_id, as_of_date from temp.spine_full"
-    " where hash(citizen_id) % $n = $i"
-)
-_SPINE_RESTORE = (
-    "select citizen_id, as_of_date from temp.spine_full order by as_of_date, citizen_id"
+    f"select citizen_id, as_of_date from main.{_SPINE_ALL}"
+    " where as_of_date between $first and $last"
+    # Typed parameters: an untyped one makes DuckDB do the modulo slowly.
+    " and hash(citizen_id) % cast($parts as ubigint) = cast($part as ubigint)"
 )
 NO_EXTRACT = "No extract is loaded in {db}; run `opspor load EXTRACT_DIR` first."
 NO_FEATURES = (
     "No features for as-of date {as_of} in {db};"
     " run `opspor features --as-of {as_of}` first."
+)
+BAD_MODEL = (
+    "The 'materialized' setting of model {model!r} in its .yml contract "
+    "must be 'view' or 'table'. Got {value!r} instead."
 )
 BAD_LAYER = (
     "The 'materialized' setting of layer {folder!r} in features/sql/project.yml "
@@ -174,55 +187,137 @@ def _unordered(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         con.execute(f"set preserve_insertion_order = {value}")
 
 
+@contextmanager
+def _views_on_build_side(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Keep each joined view on the build side of its hash join; then restore.
+
+    A mart joins views of one row per spine row, so DuckDB's size estimates tie
+    and it may build its hash tables on the growing side of the join instead,
+    copying the mart's columns again and again (about a fifth slower).
+    """
+    rows = con.execute("select current_setting('disabled_optimizers')").fetchall()
+    names = [n.strip() for n in str(rows[0][0]).split(",") if n.strip()]
+    before = [check_identifier(n, "Optimizer") for n in names]
+    value = ",".join(dict.fromkeys([*before, _BUILD_SIDE_OPTIMIZER]))
+    con.execute(f"set disabled_optimizers = '{value}'")
+    try:
+        yield
+    finally:
+        con.execute(f"set disabled_optimizers = '{','.join(before)}'")
+
+
 def _require_extract(con: duckdb.DuckDBPyConnection) -> None:
     """Raise NotFoundError unless every raw contract table is loaded."""
     if not all(table_exists(con, "raw", t) for t in RAW_TABLES):
         raise NotFoundError(NO_EXTRACT.format(db=_db_label(con)))
 
 
+def _materialization(layer: Layer, stem: str) -> str:
+    """Return how one model is materialised: its contract's setting, else the layer's.
+
+    A spine-free model that several views read can say ``materialized: table`` in
+    its ``.yml`` (as a dbt model config does): it is then computed once per build.
+    """
+    value = load_contract(f"{layer.folder}/{stem}.yml").body.get("materialized")
+    if value is None:
+        return layer.materialized
+    if value not in ("view", "table"):
+        model = f"{layer.folder}/{stem}"
+        raise ConfigError(BAD_MODEL.format(model=model, value=value))
+    return str(value)
+
+
+def _drop_other_kind(
+    con: duckdb.DuckDBPyConnection, schema: str, name: str, kind: str
+) -> None:
+    """Drop ``schema.name`` if it exists as the other kind (a view, or a table)."""
+    rows = con.execute(
+        "select table_type from information_schema.tables"
+        " where table_schema = $s and table_name = $t",
+        {"s": schema, "t": name},
+    ).fetchall()
+    found = "view" if rows and rows[0][0] == "VIEW" else "table" if rows else None
+    if found is not None and found != kind:
+        con.execute(f"drop {found} {schema}.{name}")
+
+
 def _materialise_views(con: duckdb.DuckDBPyConnection, layer: Layer) -> list[str]:
-    """Create every view of one layer; return their ``schema.name``."""
+    """Create every model of a view layer; return their ``schema.name``.
+
+    A model whose contract says ``materialized: table`` is written as a table.
+    """
     con.execute(f"create schema if not exists {layer.schema}")
     names = []
     for stem in sql_stems(layer.folder):
         sql = read_sql("features", "sql", layer.folder, f"{stem}.sql")
-        run_sql(con, f"create or replace view {layer.schema}.{stem} as\n{sql}")
+        kind = _materialization(layer, stem)
+        _drop_other_kind(con, layer.schema, stem, kind)
+        if kind == "table":
+            swap_table(con, layer.schema, stem, f"\n{sql}")
+        else:
+            run_sql(con, f"create or replace view {layer.schema}.{stem} as\n{sql}")
         names.append(f"{layer.schema}.{stem}")
-    logger.info("Created %d views in %s", len(names), layer.schema)
+    logger.info("Created %d models in %s", len(names), layer.schema)
     return names
 
 
-def _materialise_tables(
-    con: duckdb.DuckDBPyConnection, layer: Layer, n_slices: int
-) -> list[str]:
-    """Create every table of one layer, the citizens in ``n_slices`` slices.
+@dataclass(frozen=True)
+class _Slice:
+    """Spine rows with an as-of date in [first, last], one hash part of citizens."""
 
-    Every slice holds all as-of dates of its citizens, so the SQL still builds
-    many dates in one pass; slicing by citizen only bounds the memory the joins of
-    a wide mart need. ``main.spine`` holds one slice at a time and is restored.
+    first: date
+    last: date
+    parts: int = 1
+    part: int = 0
+
+
+def _spine_slices(dates: Sequence[date], n_rows: int, slice_rows: int) -> list[_Slice]:
+    """Split the spine into about ``n_rows / slice_rows`` slices by as-of date.
+
+    Runs of consecutive dates come first; only when one date holds more than
+    ``slice_rows`` rows are its citizens split further, by a hash of their id.
+    """
+    days = sorted(set(dates))
+    wanted = max(1, -(-n_rows // max(1, slice_rows)))
+    if wanted <= len(days):
+        bounds = [i * len(days) // wanted for i in range(wanted + 1)]
+        return [_Slice(days[a], days[b - 1]) for a, b in pairwise(bounds)]
+    parts = -(-wanted // len(days))
+    return [_Slice(day, day, parts, part) for day in days for part in range(parts)]
+
+
+def _materialise_tables(
+    con: duckdb.DuckDBPyConnection, layer: Layer, slices: Sequence[_Slice]
+) -> list[str]:
+    """Create every table of one layer, one slice of the spine at a time.
+
+    A slice holds every citizen at some of the as-of dates (see
+    :func:`_spine_slices`); it bounds the memory the joins of a wide mart need,
+    and the feature SQL meets events with only that slice's dates. ``main.spine``
+    holds one slice at a time; the full spine is renamed aside meanwhile.
     """
     con.execute(f"create schema if not exists {layer.schema}")
     stems = sql_stems(layer.folder)
-    if n_slices > 1:
-        con.execute(
-            "create or replace temp table spine_full as select * from main.spine"
-        )
-    for i in range(n_slices):
-        if n_slices > 1:
-            swap_table(con, "main", "spine", _SPINE_SLICE, {"n": n_slices, "i": i})
+    sliced = len(slices) > 1
+    if sliced:
+        con.execute(f"alter table main.spine rename to {_SPINE_ALL}")
+    for i, piece in enumerate(slices):
+        if sliced:
+            swap_table(con, "main", "spine", _SPINE_SLICE, asdict(piece))
         for stem in stems:
             sql = read_sql("features", "sql", layer.folder, f"{stem}.sql")
             if i == 0:
+                _drop_other_kind(con, layer.schema, stem, "table")
                 swap_table(con, layer.schema, stem, f"\n{sql}")
             else:
                 run_sql(
                     con, f"insert into {layer.schema}.{stem} select * from (\n{sql}\n)"
                 )
-    if n_slices > 1:
-        swap_table(con, "main", "spine", _SPINE_RESTORE)
-        con.execute("drop table temp.spine_full")
+    if sliced:
+        con.execute("drop table main.spine")
+        con.execute(f"alter table main.{_SPINE_ALL} rename to spine")
     logger.info(
-        "Created %d tables in %s (%d slices)", len(stems), layer.schema, n_slices
+        "Created %d tables in %s (%d slices)", len(stems), layer.schema, len(slices)
     )
     return [f"{layer.schema}.{stem}" for stem in stems]
 
@@ -311,10 +406,11 @@ def build_features(
         if checks:
             check_relation(con, load_contract("spine.yml"), "main.spine")
         run_sql(con, read_sql("features", "sql", "macros.sql"))
-        n_slices = max(1, -(-n_rows // max(1, slice_rows)))
+        slices = _spine_slices(as_of_dates, n_rows, slice_rows)
         for layer in layers():
             if layer.materialized == "table":
-                names = _materialise_tables(con, layer, n_slices)
+                with _views_on_build_side(con):
+                    names = _materialise_tables(con, layer, slices)
             else:
                 names = _materialise_views(con, layer)
             if checks and layer.materialized == "table":

@@ -12,13 +12,18 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+import features.build
 from features.build import (
+    BAD_MODEL,
     NO_EXTRACT,
     NO_FEATURES,
+    _Slice,
+    _spine_slices,
     build_features,
     export_scoring_features,
 )
-from features.errors import NotFoundError
+from features.checks import Contract
+from features.errors import ConfigError, NotFoundError
 from outreach.cli import app
 from tests.features.sql.raw_tables import create_raw
 
@@ -42,7 +47,9 @@ def test_build_features_creates_views_by_layer_and_mart_tables(con) -> None:
         ).fetchall()
     )
     assert kinds["staging.stg_citizens"] == "VIEW"
-    assert kinds["intermediate.int_hba1c__converted"] == "VIEW"
+    # Spine-free models several views read are tables (materialized: table).
+    assert kinds["intermediate.int_hba1c__converted"] == "BASE TABLE"
+    assert kinds["intermediate.int_prescriptions__redemption_lagged"] == "VIEW"
     assert kinds["citizen.feat_glycaemic"] == "VIEW"
     assert kinds["marts.scoring_features"] == "BASE TABLE"
     assert kinds["marts.audit_attributes"] == "BASE TABLE"
@@ -199,18 +206,110 @@ def test_cli_features_catalogue_writes_markdown_and_json(isolated_env: Path) -> 
     )
 
 
-def test_build_features_in_citizen_slices_gives_the_same_marts(con) -> None:
+@pytest.mark.parametrize(
+    ("dates", "slice_rows"),
+    [
+        ([date(2023, 3, 1), T], 7),  # more slices than dates: citizens hashed
+        ([date(2023, 3, 1), date(2023, 9, 1), T], 40),  # one date per slice
+        ([date(2023, 3, 1), date(2023, 9, 1), T], 80),  # runs of dates
+    ],
+)
+def test_build_features_in_slices_gives_the_same_marts(
+    con, dates: list[date], slice_rows: int
+) -> None:
     from tests.features.test_leakage import _extract
 
     create_raw(con, _extract(seed=3, n=40))
-    dates = [date(2023, 3, 1), T]
     build_features(con, dates)
     tables = ("scoring_features", "audit_attributes")
     sql = "select * from marts.{} order by citizen_id, as_of_date"
     whole = {t: con.execute(sql.format(t)).df() for t in tables}
-    build_features(con, dates, slice_rows=7)
+    spine = con.execute("select * from main.spine").fetchall()
+    build_features(con, dates, slice_rows=slice_rows)
     for table, frame in whole.items():
         sliced = con.execute(sql.format(table)).df()
         pd.testing.assert_frame_equal(sliced, frame, check_exact=False, rtol=1e-9)
-    spine = con.execute("select count(*) from main.spine").fetchall()
-    assert spine == [(80,)]
+    # The whole spine is back, in the order it was written.
+    assert con.execute("select * from main.spine").fetchall() == spine
+    assert len(spine) == 40 * len(dates)
+
+
+def test_spine_slices_split_runs_of_dates_first() -> None:
+    days = [date(2024, m, 1) for m in (3, 1, 2, 4, 5)]
+    # Three slices of five dates (a repeated date counts once), in date order.
+    assert _spine_slices(days + days[:1], n_rows=500, slice_rows=200) == [
+        _Slice(date(2024, 1, 1), date(2024, 1, 1)),
+        _Slice(date(2024, 2, 1), date(2024, 3, 1)),
+        _Slice(date(2024, 4, 1), date(2024, 5, 1)),
+    ]
+    assert _spine_slices(days, n_rows=500, slice_rows=500) == [
+        _Slice(date(2024, 1, 1), date(2024, 5, 1))
+    ]
+
+
+def test_spine_slices_hash_citizens_when_one_date_is_too_many_rows() -> None:
+    days = [date(2024, 1, 1), date(2024, 2, 1)]
+    assert _spine_slices(days, n_rows=1000, slice_rows=300) == [
+        _Slice(days[0], days[0], 2, 0),
+        _Slice(days[0], days[0], 2, 1),
+        _Slice(days[1], days[1], 2, 0),
+        _Slice(days[1], days[1], 2, 1),
+    ]
+
+
+def _kind(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> str:
+    rows = con.execute(
+        "select table_type from information_schema.tables"
+        " where table_schema = $s and table_name = $t",
+        {"s": schema, "t": name},
+    ).fetchall()
+    return str(rows[0][0])
+
+
+def test_build_features_replaces_a_model_of_the_other_kind(con) -> None:
+    """A warehouse built before a model changed kind is rebuilt without error."""
+    create_raw(con, RAW)
+    for schema in ("intermediate", "marts"):
+        con.execute(f"create schema {schema}")
+    con.execute("create view intermediate.int_hba1c__converted as select 1 as x")
+    con.execute(
+        "create table intermediate.int_prescriptions__redemption_lagged (x integer)"
+    )
+    con.execute("create view marts.audit_attributes as select 1 as x")
+    build_features(con, [T])
+    assert _kind(con, "intermediate", "int_hba1c__converted") == "BASE TABLE"
+    name = "int_prescriptions__redemption_lagged"
+    assert _kind(con, "intermediate", name) == "VIEW"
+    assert _kind(con, "marts", "audit_attributes") == "BASE TABLE"
+
+
+def test_build_features_restores_the_optimizer_settings(con) -> None:
+    create_raw(con, RAW)
+    con.execute("set disabled_optimizers = 'join_order'")
+    build_features(con, [T])
+    setting = "select current_setting('disabled_optimizers')"
+    assert con.execute(setting).fetchall() == [("join_order",)]
+
+
+def test_build_features_with_a_bad_model_materialization(con, monkeypatch) -> None:
+    create_raw(con, RAW)
+    real = features.build.load_contract
+
+    def fake(file: str) -> Contract:
+        contract = real(file)
+        if file != "intermediate/int_hba1c__converted.yml":
+            return contract
+        body = {**contract.body, "materialized": "sometimes"}
+        return Contract(contract.name, file, contract.grain, contract.columns, body)
+
+    monkeypatch.setattr(features.build, "load_contract", fake)
+    with pytest.raises(ConfigError) as error:
+        build_features(con, [T])
+    assert str(error.value) == BAD_MODEL.format(
+        model="intermediate/int_hba1c__converted", value="sometimes"
+    )
+    assert (
+        BAD_MODEL.format(model="intermediate/int_x", value="sometimes")
+        == "The 'materialized' setting of model 'intermediate/int_x' in its .yml"
+        " contract must be 'view' or 'table'. Got 'sometimes' instead."
+    )

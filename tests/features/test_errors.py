@@ -33,5 +33,7 @@ def test_extract_validation_error_lists_every_problem() -> None:
         ExtractProblem("diagnoses", None, 0, [], "diagnoses: missing"),
     ]
     error = ExtractValidationError(problems)
-    assert str(error) == "The extract was refused: 2 problem(s).\ncitizens.sex: bad\ndiagnoses: missing"
+    assert str(error) == (
+        "The extract was refused: 2 problem(s).\ncitizens.sex: bad\ndiagnoses: missing"
+    )
     assert problems[0].as_dict()["examples"] == ["X"]

@@ -18,7 +18,11 @@ def test_from_env_defaults_to_build_folder() -> None:
 
 def test_from_env_reads_opspor_variables() -> None:
     settings = EngineSettings.from_env(
-        {"OPSPOR_OUTPUT_DIR": "/tmp/o", "OPSPOR_DB": "/tmp/w.duckdb", "MLFLOW_TRACKING_URI": "http://x:5000"}
+        {
+            "OPSPOR_OUTPUT_DIR": "/tmp/o",
+            "OPSPOR_DB": "/tmp/w.duckdb",
+            "MLFLOW_TRACKING_URI": "http://x:5000",
+        }
     )
     assert settings.output_dir == Path("/tmp/o")
     assert settings.warehouse == Path("/tmp/w.duckdb")
@@ -26,7 +30,9 @@ def test_from_env_reads_opspor_variables() -> None:
 
 
 def test_from_env_option_beats_environment() -> None:
-    settings = EngineSettings.from_env({"OPSPOR_DB": "/tmp/env.duckdb"}, db_path=Path("/tmp/cli.duckdb"))
+    settings = EngineSettings.from_env(
+        {"OPSPOR_DB": "/tmp/env.duckdb"}, db_path=Path("/tmp/cli.duckdb")
+    )
     assert settings.warehouse == Path("/tmp/cli.duckdb")
 
 

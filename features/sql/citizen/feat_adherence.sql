@@ -6,7 +6,10 @@ with
 spine as (select citizen_id, as_of_date from main.spine),
 
 prescriptions as (
-    select * from intermediate.int_prescriptions__redemption_lagged
+    -- Only these can count: issued in the year before, or redeemed and used below.
+    select *
+    from intermediate.int_prescriptions__redemption_lagged
+    where issued_date >= as_of_date - 365 or is_glucose_lowering or is_antipsychotic
 ),
 
 redemptions as (

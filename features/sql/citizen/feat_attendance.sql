@@ -5,6 +5,11 @@ with
 
 spine as (select citizen_id, as_of_date from main.spine),
 
+-- The spine's dates: appointments meet these few rows, not every citizen's row.
+dates as (select distinct as_of_date from spine),
+
+first_date as (select min(as_of_date) as as_of_date from dates),
+
 appointments as (
     select
         citizen_id,
@@ -17,27 +22,49 @@ appointments as (
                 then 'other_chronic'
             else kind
         end as kind,
+        status = 'attended' as is_attended_control
+    from staging.stg_appointments
+    cross join first_date
+    -- Missed ones before every 730-day window, and attended ones other than
+    -- controls, never count.
+    where (
+        status in ('no_show', 'cancelled_by_citizen')
+        and scheduled_date >= first_date.as_of_date - 730
+    )
+    or (
         status = 'attended'
         and kind in (
             'diabetes_annual_control', 'diabetes_control', 'eye_screening',
             'foot_examination'
-        ) as is_attended_control
-    from staging.stg_appointments
-    where status in ('no_show', 'cancelled_by_citizen', 'attended')
+        )
+    )
 ),
 
-missed as (
+events as (
+    -- Before the first as-of date, the last control of a kind stands for all.
+    select citizen_id, scheduled_date, status, kind, is_attended_control
+    from appointments
+    cross join first_date
+    where not is_attended_control or scheduled_date >= first_date.as_of_date
+    union all
+    select citizen_id, max(scheduled_date), 'attended', kind, true
+    from appointments
+    cross join first_date
+    where is_attended_control and scheduled_date < first_date.as_of_date
+    group by citizen_id, kind
+),
+
+known as (
     select
-        a.*,
-        spine.as_of_date,
-        within_days(a.scheduled_date, spine.as_of_date, 365) as is_in_365d,
-        a.status = 'no_show' as is_no_show,
-        a.status = 'cancelled_by_citizen' as is_cancelled
-    from spine
-    inner join appointments as a
-        on a.citizen_id = spine.citizen_id
-        and within_days(a.scheduled_date, spine.as_of_date, 730)
-    where a.status in ('no_show', 'cancelled_by_citizen')
+        e.*,
+        dates.as_of_date,
+        within_days(e.scheduled_date, dates.as_of_date, 365) as is_in_365d,
+        e.status = 'no_show' as is_no_show,
+        e.status = 'cancelled_by_citizen' as is_cancelled
+    from events as e
+    inner join dates on e.scheduled_date < dates.as_of_date
+    where e.is_attended_control
+        or within_days(e.scheduled_date, dates.as_of_date, 730)
 ),
 
 counted as (
@@ -63,28 +90,16 @@ counted as (
         count_if(is_no_show and kind = 'gp_consultation' and is_in_365d)
             as n_no_shows_gp_consultation_365d,
         count_if(is_no_show and kind = 'other_chronic' and is_in_365d)
-            as n_no_shows_other_chronic_365d
-    from missed
+            as n_no_shows_other_chronic_365d,
+        -- The last attended control of each kind, over the whole history.
+        max(case when is_attended_control and kind = 'diabetes_control'
+            then scheduled_date end) as last_diabetes_control_date,
+        max(case when is_attended_control and kind = 'eye_screening'
+            then scheduled_date end) as last_eye_screening_date,
+        max(case when is_attended_control and kind = 'foot_examination'
+            then scheduled_date end) as last_foot_examination_date
+    from known
     group by citizen_id, as_of_date
-),
-
-last_controls as (
-    -- The last attended control of each kind, over the whole history.
-    select
-        spine.citizen_id,
-        spine.as_of_date,
-        max(case when a.kind = 'diabetes_control' then a.scheduled_date end)
-            as last_diabetes_control_date,
-        max(case when a.kind = 'eye_screening' then a.scheduled_date end)
-            as last_eye_screening_date,
-        max(case when a.kind = 'foot_examination' then a.scheduled_date end)
-            as last_foot_examination_date
-    from spine
-    inner join appointments as a
-        on a.citizen_id = spine.citizen_id
-        and a.scheduled_date < spine.as_of_date
-    where a.is_attended_control
-    group by spine.citizen_id, spine.as_of_date
 ),
 
 final as (
@@ -92,18 +107,19 @@ final as (
     select
         spine.citizen_id,
         spine.as_of_date,
-        coalesce(columns(c.* exclude (citizen_id, as_of_date)), 0),
-        days_between(l.last_diabetes_control_date, spine.as_of_date)
+        coalesce(columns(c.* exclude (
+            citizen_id, as_of_date, last_diabetes_control_date,
+            last_eye_screening_date, last_foot_examination_date
+        )), 0),
+        days_between(c.last_diabetes_control_date, spine.as_of_date)
             as days_since_diabetes_control,
-        days_between(l.last_eye_screening_date, spine.as_of_date)
+        days_between(c.last_eye_screening_date, spine.as_of_date)
             as days_since_eye_screening,
-        days_between(l.last_foot_examination_date, spine.as_of_date)
+        days_between(c.last_foot_examination_date, spine.as_of_date)
             as days_since_foot_examination
     from spine
     left join counted as c
         on c.citizen_id = spine.citizen_id and c.as_of_date = spine.as_of_date
-    left join last_controls as l
-        on l.citizen_id = spine.citizen_id and l.as_of_date = spine.as_of_date
 )
 
 select * from final

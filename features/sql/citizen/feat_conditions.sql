@@ -9,6 +9,13 @@ spine as (
 
 ),
 
+-- The spine's dates: records meet these few rows, not every citizen's row.
+dates as (
+
+    select distinct as_of_date from spine
+
+),
+
 onsets as (
 
     select * from intermediate.int_conditions__dated
@@ -26,18 +33,16 @@ complication_counts as (
     -- Groups recorded at any time before as_of_date, and in the two years before
     -- it (a group recorded then cannot count as new in diabetes_harm_365d).
     select
-        spine.citizen_id,
-        spine.as_of_date,
+        k.citizen_id,
+        dates.as_of_date,
         count(distinct k.complication_group) as n_complication_groups,
         count(distinct k.complication_group) filter (
-            where within_days(k.diagnosis_date, spine.as_of_date, 730)
+            where within_days(k.diagnosis_date, dates.as_of_date, 730)
         ) as n_complication_groups_730d
 
-    from spine
-    inner join complications as k
-        on k.citizen_id = spine.citizen_id
-        and k.diagnosis_date < spine.as_of_date
-    group by spine.citizen_id, spine.as_of_date
+    from complications as k
+    inner join dates on k.diagnosis_date < dates.as_of_date
+    group by k.citizen_id, dates.as_of_date
 
 ),
 

@@ -11,7 +11,20 @@ spine as (
 
 prescriptions as (
 
-    select * from staging.stg_prescriptions
+    -- The drug groups are fixed per prescription: worked out before the join.
+    select
+        prescription_id,
+        citizen_id,
+        atc_code,
+        issued_date,
+        days_supply,
+        redeemed_date,
+        is_glucose_lowering(atc_code) as is_glucose_lowering,
+        is_statin(atc_code) as is_statin,
+        is_antihypertensive(atc_code) as is_antihypertensive,
+        is_antipsychotic(atc_code) as is_antipsychotic
+
+    from staging.stg_prescriptions
 
 ),
 
@@ -27,10 +40,10 @@ final as (
         case when p.redeemed_date < spine.as_of_date then p.redeemed_date end
             as redeemed_date,
         coalesce(p.redeemed_date < spine.as_of_date, false) as is_redeemed,
-        is_glucose_lowering(p.atc_code) as is_glucose_lowering,
-        is_statin(p.atc_code) as is_statin,
-        is_antihypertensive(p.atc_code) as is_antihypertensive,
-        is_antipsychotic(p.atc_code) as is_antipsychotic
+        p.is_glucose_lowering,
+        p.is_statin,
+        p.is_antihypertensive,
+        p.is_antipsychotic
 
     from spine
     inner join prescriptions as p

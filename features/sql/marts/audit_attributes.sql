@@ -18,14 +18,15 @@ people as (
         on citizens.citizen_id = spine.citizen_id
 ),
 
+-- The spine's dates: contacts meet these few rows, not every citizen's row.
+dates as (select distinct as_of_date from spine),
+
 gp_contacts as (
     -- As n_gp_contacts_365d in citizen.feat_utilization: days in the year.
-    select spine.citizen_id, spine.as_of_date, count(*) as n_gp_contacts_365d
-    from spine
-    inner join intermediate.int_gp_contacts__dated as g
-        on g.citizen_id = spine.citizen_id
-        and within_days(g.contact_date, spine.as_of_date, 365)
-    group by spine.citizen_id, spine.as_of_date
+    select g.citizen_id, dates.as_of_date, count(*) as n_gp_contacts_365d
+    from intermediate.int_gp_contacts__dated as g
+    inner join dates on within_days(g.contact_date, dates.as_of_date, 365)
+    group by g.citizen_id, dates.as_of_date
 ),
 
 final as (

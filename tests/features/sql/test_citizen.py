@@ -459,3 +459,130 @@ def test_feat_conditions_count_complication_groups_ever_and_in_two_years(
         dict(zip(cols, r, strict=True))
         for r in [("c1", 4, 2), ("c2", 0, 0), ("c3", 0, 0)]
     ]
+
+
+def test_feat_glycaemic_last_value_from_before_every_730_day_window(
+    make_raw, build, rows_of
+):
+    """Before the first window only the last sample counts, as the last value."""
+    later = date(2024, 9, 1)
+
+    def lab(day: date, value: float) -> dict:
+        return {"citizen_id": "c1", "sample_date": day, "value": value}
+
+    make_raw(
+        {
+            "citizens": [{"citizen_id": "c1"}],
+            "lab_results": [
+                lab(before(1000), 70.0),
+                lab(before(900), 65.0),  # the last one before T - 730
+                lab(date(2024, 7, 1), 55.0),  # between the two as-of dates
+            ],
+        }
+    )
+    build([T, later])
+    assert rows_of(
+        "citizen.feat_glycaemic",
+        [
+            "as_of_date",
+            "hba1c_last_mmol_mol",
+            "days_since_hba1c",
+            "hba1c_max_mmol_mol_730d",
+            "n_hba1c_730d",
+        ],
+    ) == [
+        {
+            "as_of_date": T,
+            "hba1c_last_mmol_mol": 65.0,
+            "days_since_hba1c": 900,
+            "hba1c_max_mmol_mol_730d": None,
+            "n_hba1c_730d": 0,
+        },
+        {
+            "as_of_date": later,
+            "hba1c_last_mmol_mol": 55.0,
+            "days_since_hba1c": 62,
+            "hba1c_max_mmol_mol_730d": 55.0,
+            "n_hba1c_730d": 1,
+        },
+    ]
+
+
+def test_feat_attendance_history_before_the_first_as_of_date(make_raw, build, rows_of):
+    """Old controls still give days since; old misses leave every window."""
+    later = date(2024, 7, 1)
+
+    def appt(kind: str, day: date, status: str = "attended") -> dict:
+        return {
+            "citizen_id": "c1",
+            "kind": kind,
+            "scheduled_date": day,
+            "status": status,
+        }
+
+    make_raw(
+        {
+            "citizens": [{"citizen_id": "c1"}],
+            "appointments": [
+                appt("eye_screening", before(2000)),
+                appt("eye_screening", before(1500)),
+                appt("foot_examination", before(1200)),
+                appt("foot_examination", date(2024, 6, 15)),
+                appt("gp_consultation", before(1000)),  # not a control
+                appt("eye_screening", before(800), "no_show"),  # before any window
+                appt("eye_screening", before(700), "no_show"),
+            ],
+        }
+    )
+    build([T, later])
+    assert rows_of(
+        "citizen.feat_attendance",
+        [
+            "as_of_date",
+            "n_no_shows_730d",
+            "n_no_shows_eye_screening_730d",
+            "days_since_eye_screening",
+            "days_since_foot_examination",
+            "days_since_diabetes_control",
+        ],
+    ) == [
+        {
+            "as_of_date": T,
+            "n_no_shows_730d": 1,
+            "n_no_shows_eye_screening_730d": 1,
+            "days_since_eye_screening": 1500,
+            "days_since_foot_examination": 1200,
+            "days_since_diabetes_control": None,
+        },
+        {
+            "as_of_date": later,
+            "n_no_shows_730d": 1,
+            "n_no_shows_eye_screening_730d": 1,
+            "days_since_eye_screening": 1530,
+            "days_since_foot_examination": 16,
+            "days_since_diabetes_control": None,
+        },
+    ]
+
+
+def test_citizen_views_keep_to_a_spine_of_some_citizens(con, make_raw, build):
+    """Events of citizens outside the spine never add rows to a citizen view."""
+    from tests.features.test_leakage import _extract
+
+    make_raw(_extract(seed=5, n=30))
+    build([T, date(2024, 9, 1)], checks=False)
+    con.execute(
+        "create or replace table main.spine as select * from main.spine"
+        " where citizen_id in (select min(citizen_id) from raw.citizens)"
+    )
+    views = [
+        r[0]
+        for r in con.execute(
+            "select table_name from information_schema.tables"
+            " where table_schema = 'citizen' order by 1"
+        ).fetchall()
+    ]
+    assert len(views) == 7
+    for view in views:
+        rows = con.execute(f"select count(*) from citizen.{view}").fetchall()
+        assert rows == [(2,)], view
