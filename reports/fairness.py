@@ -1080,7 +1080,8 @@ def _summary(
             config,
             by_code.get("label_ascertainment", []),
             by_code.get("calibration_gap", []),
-        ),
+        )
+        + _alternative_clause(config, results, by_code.get("label_ascertainment", [])),
     )
 
 
@@ -1152,6 +1153,53 @@ def _healthy_sentence(
         "not "
         f"markedly less likely to be on the list than those in regular contact{detail}."
     )
+
+
+def _alternative_clause(
+    config: FairnessConfig, results: Mapping[str, Any], labels: Sequence[Flag]
+) -> str:
+    """Close sentence five with the reach of need under the alternative outcomes.
+
+    Told for the first group whose label was flagged (in the order of the
+    groupings) that can be compared with its reference group, else for the
+    survey's "none or short" education split; empty when no alternative outcome
+    was labelled or every such cell is suppressed.
+    """
+    order = {g.name: i for i, g in enumerate(config.groupings)}
+    ranked = sorted(labels, key=lambda f: (order.get(f.grouping, 99), f.estimate))
+    candidates = [(f.grouping, f.group) for f in ranked]
+    for grouping, group in [*candidates, ("education_split", "none or short")]:
+        text = _alternative_text(config, results, grouping, group)
+        if text:
+            return text
+    return ""
+
+
+def _alternative_text(
+    config: FairnessConfig, results: Mapping[str, Any], grouping: str, group: str
+) -> str:
+    """Tell a group's recall@k under each alternative outcome and its reference's."""
+    groups = results.get(grouping, {}).get("groups", {})
+    reference = groups.get(group, {}).get("reference")
+    parts = []
+    for column, title in config.alternative_outcomes.items():
+        a = _alternative_recall(groups.get(group, {}), column)
+        b = _alternative_recall(groups.get(reference, {}), column)
+        if a is None or b is None:
+            continue
+        described = _describe(config, config.grouping(grouping), group)
+        ref_described = _describe(config, config.grouping(grouping), str(reference))
+        parts.append(
+            f" Under the alternative outcome {title}, the list reached {a} of the "
+            f"need of citizens {described} and {b} of citizens {ref_described}."
+        )
+    return "".join(parts)
+
+
+def _alternative_recall(cell: Mapping[str, Any], column: str) -> str | None:
+    """Format a group's recall@k under one alternative outcome; None if absent."""
+    found = (cell.get("alternative_outcomes", {}).get(column) or {}).get("recall_at_k")
+    return _fmt(found, "{:.0%}") if found else None
 
 
 def _label_sentence(

@@ -169,6 +169,12 @@ def test_run_audit_compares_the_ranking_under_the_alternative_outcome(
         needs.append(alt["share_of_need"]["estimate"])
     # The planted gradient: short education carries most of the missed care.
     assert needs[0] > 0.8 > 0.1 > needs[1]
+    # ... and the first page says how the list reaches it, beside the reference.
+    assert (
+        "Under the alternative outcome missed care within 365 days, the list reached"
+        in planted["summary"][4]
+    )
+    assert "of citizens with medium or long further education." in planted["summary"][4]
 
 
 @pytest.mark.slow

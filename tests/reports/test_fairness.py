@@ -72,6 +72,20 @@ def test_audit_fairness_summary_has_five_sentences(planted_audit) -> None:
     assert "basic education" in planted_audit.summary[2]
 
 
+def test_audit_fairness_summary_tells_reach_under_the_alternative_outcome(
+    planted_audit, planted_frame, config
+) -> None:
+    last = planted_audit.summary[4]
+    assert "Under the alternative outcome missed care within 365 days" in last
+    assert last.endswith("of citizens with long education.") or last.endswith(
+        "of citizens with medium or long further education."
+    )
+    without = audit_fairness(
+        planted_frame.drop(columns=["y_true_missed_care_365d"]), config=config, k=400
+    )
+    assert "alternative outcome" not in without.summary[4]
+
+
 def test_audit_fairness_json_schema(planted_audit) -> None:
     data = json.loads(json.dumps(planted_audit.to_dict()))
     assert set(data["groupings"]) >= {
