@@ -16,6 +16,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from datetime import date, timedelta
+from functools import cache
 from importlib import resources
 from typing import Literal
 
@@ -102,6 +103,7 @@ def _extract_hash(con: duckdb.DuckDBPyConnection) -> str:
     return str(row[0]) if row and row[0] is not None else ""
 
 
+@cache
 def features_version() -> str:
     """Hash of the feature SQL and contracts that build the mart (16 hex digits).
 

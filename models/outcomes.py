@@ -275,14 +275,23 @@ def build_labels(
     # version last built the features.
     run_sql(con, read_sql("features", "sql", "macros.sql"))
     run_sql(con, read_sql("models", "sql", "outcome_macros.sql"))
-    sql = read_sql("models", "sql", "outcomes", f"{outcome}.sql")
-    params = {
-        "horizon_days": horizon_days,
-        "washout_days": washout_days,
-        "extract_start": window.start,
-        "extract_date": window.extract_date,
-    }
-    swap_table(con, "labels", outcome, sql, params)
+    # The outcome SQL labels the rows of its cohort (window, washout, exit day).
+    run_sql(
+        con,
+        "create or replace temp table outcome_cohort as "
+        + read_sql("models", "sql", "outcome_cohort.sql"),
+        {
+            "cohort": outcome_contract(outcome)["cohort"],
+            "horizon_days": horizon_days,
+            "washout_days": washout_days,
+            "extract_start": window.start,
+            "extract_date": window.extract_date,
+        },
+    )
+    swap_table(
+        con, "labels", outcome, read_sql("models", "sql", "outcomes", f"{outcome}.sql")
+    )
+    con.execute("drop table temp.main.outcome_cohort")
     row = con.execute(
         f"select count(*), coalesce(sum(label), 0), count(*) filter (where is_censored)"
         f" from labels.{outcome}"

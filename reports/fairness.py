@@ -1155,6 +1155,12 @@ def _healthy_sentence(
     )
 
 
+def _in_grouping_order(config: FairnessConfig, flags: Sequence[Flag]) -> list[Flag]:
+    """Sort flags by their grouping's place in the config, then by estimate."""
+    order = {g.name: i for i, g in enumerate(config.groupings)}
+    return sorted(flags, key=lambda f: (order.get(f.grouping, 99), f.estimate))
+
+
 def _alternative_clause(
     config: FairnessConfig, results: Mapping[str, Any], labels: Sequence[Flag]
 ) -> str:
@@ -1165,9 +1171,7 @@ def _alternative_clause(
     survey's "none or short" education split; empty when no alternative outcome
     was labelled or every such cell is suppressed.
     """
-    order = {g.name: i for i, g in enumerate(config.groupings)}
-    ranked = sorted(labels, key=lambda f: (order.get(f.grouping, 99), f.estimate))
-    candidates = [(f.grouping, f.group) for f in ranked]
+    candidates = [(f.grouping, f.group) for f in _in_grouping_order(config, labels)]
     for grouping, group in [*candidates, ("education_split", "none or short")]:
         text = _alternative_text(config, results, grouping, group)
         if text:
@@ -1217,10 +1221,8 @@ def _label_sentence(
             "is "
             f"under-recorded in any group{calib}."
         )
-    order = {g.name: i for i, g in enumerate(config.groupings)}
-    ranked = sorted(labels, key=lambda f: (order.get(f.grouping, 99), f.estimate))
     seen: list[str] = []
-    for flag in ranked:
+    for flag in _in_grouping_order(config, labels):
         text = "citizens " + _describe(
             config, config.grouping(flag.grouping), flag.group
         )

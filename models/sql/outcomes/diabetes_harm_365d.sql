@@ -1,17 +1,10 @@
 -- diabetes_harm_365d: acute diabetes admission or new late complication.
 -- grain: citizen_id x as_of_date; citizens with diabetes, alive and resident.
--- point in time: events in [as_of_date, as_of_date + $horizon_days); eligible dates.
+-- point in time: events in [as_of_date, window_end) of models/sql/outcome_cohort.sql.
 
 with
 
-spine as (select citizen_id, as_of_date from main.spine),
-
-mart as (
-    select citizen_id, as_of_date, has_diabetes, is_alive_resident
-    from marts.scoring_features
-),
-
-citizens as (select citizen_id, death_date, emigration_date from raw.citizens),
+cohort as (select * from outcome_cohort),
 
 contacts as (
     select citizen_id, start_date, contact_type, primary_diagnosis
@@ -20,28 +13,6 @@ contacts as (
 
 diagnoses as (
     select citizen_id, diagnosis_date, code_system, code from raw.diagnoses
-),
-
--- cohort ------------------------------------------------------------------
-cohort as (
-    select
-        spine.citizen_id,
-        spine.as_of_date,
-        spine.as_of_date + cast($horizon_days as integer) as window_end,
-        exit_in_window(
-            z.death_date, z.emigration_date, spine.as_of_date,
-            spine.as_of_date + cast($horizon_days as integer)
-        ) as exit_date,
-        spine.as_of_date - cast($washout_days as integer) as washout_start,
-    from spine
-    inner join mart on mart.citizen_id = spine.citizen_id
-        and mart.as_of_date = spine.as_of_date
-    inner join citizens as z on z.citizen_id = spine.citizen_id
-    where mart.has_diabetes and mart.is_alive_resident
-        and is_eligible_index_date(
-            spine.as_of_date, $washout_days, $horizon_days, $extract_start,
-            $extract_date
-        )
 ),
 
 -- late complications, by group (DE1x2-DE1x6, DH360, DL97): features/sql/macros.sql

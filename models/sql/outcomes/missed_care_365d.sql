@@ -1,17 +1,10 @@
 -- missed_care_365d: no attended diabetes control, or a glucose-lowering
 -- prescription left unredeemed. grain: citizen_id x as_of_date; diabetes cohort.
--- point in time: events in [as_of_date, as_of_date + $horizon_days); eligible dates.
+-- point in time: events in [as_of_date, window_end) of models/sql/outcome_cohort.sql.
 
 with
 
-spine as (select citizen_id, as_of_date from main.spine),
-
-mart as (
-    select citizen_id, as_of_date, has_diabetes, is_alive_resident
-    from marts.scoring_features
-),
-
-citizens as (select citizen_id, death_date, emigration_date from raw.citizens),
+cohort as (select * from outcome_cohort),
 
 appointments as (
     select citizen_id, scheduled_date, kind, status from raw.appointments
@@ -20,27 +13,6 @@ appointments as (
 prescriptions as (
     select citizen_id, atc_code, issued_date, redeemed_date
     from raw.prescriptions
-),
-
--- cohort ------------------------------------------------------------------
-cohort as (
-    select
-        spine.citizen_id,
-        spine.as_of_date,
-        spine.as_of_date + cast($horizon_days as integer) as window_end,
-        exit_in_window(
-            z.death_date, z.emigration_date, spine.as_of_date,
-            spine.as_of_date + cast($horizon_days as integer)
-        ) as exit_date,
-    from spine
-    inner join mart on mart.citizen_id = spine.citizen_id
-        and mart.as_of_date = spine.as_of_date
-    inner join citizens as z on z.citizen_id = spine.citizen_id
-    where mart.has_diabetes and mart.is_alive_resident
-        and is_eligible_index_date(
-            spine.as_of_date, $washout_days, $horizon_days, $extract_start,
-            $extract_date
-        )
 ),
 
 attended_controls as (

@@ -1,66 +1,39 @@
 -- smi_somatic_365d: new diabetes or heart disease, or an acute somatic admission.
 -- grain: citizen_id x as_of_date; citizens with severe mental illness.
--- point in time: events in [as_of_date, as_of_date + $horizon_days); eligible dates.
+-- point in time: events in [as_of_date, window_end) of models/sql/outcome_cohort.sql.
 
 with
 
-spine as (select citizen_id, as_of_date from main.spine),
-
 mart as (
-    select
-        citizen_id, as_of_date, has_smi, has_diabetes, has_heart_disease,
-        is_alive_resident,
+    select citizen_id, as_of_date, has_diabetes, has_heart_disease
     from marts.scoring_features
 ),
-
-citizens as (select citizen_id, death_date, emigration_date from raw.citizens),
 
 contacts as (
     select citizen_id, start_date, contact_type, primary_diagnosis
     from raw.hospital_contacts
 ),
 
--- diabetes: SKS DE10-DE14, ICPC-2 T89/T90; heart: SKS DI20-DI25, DI34-DI37,
--- DI48, DI50, ICPC-2 K74-K78, K83 (the same groups as the feature cohorts)
+-- diabetes and heart disease by the feature cohorts' code lists (features/sql/macros.sql)
 somatic_diagnoses as (
     select
         citizen_id,
         diagnosis_date,
         case
-            when regexp_matches(code, '^DE1[0-4]')
-                or (code_system = 'ICPC2' and left(code, 3) in ('T89', 'T90'))
-                then 'diabetes'
+            when is_diabetes_diagnosis(code_system, code) then 'diabetes'
             else 'heart'
         end as disease_group,
     from raw.diagnoses
-    where regexp_matches(code, '^DE1[0-4]|^DI2[0-5]|^DI3[4-7]|^DI48|^DI50')
-        or (code_system = 'ICPC2' and left(code, 3) in (
-            'T89', 'T90', 'K74', 'K75', 'K76', 'K77', 'K78', 'K83'
-        ))
+    where is_diabetes_diagnosis(code_system, code)
+        or condition_group(code_system, code) = 'heart_disease'
 ),
 
--- cohort ------------------------------------------------------------------
+-- cohort, with the conditions it already has ---------------------------------
 cohort as (
-    select
-        spine.citizen_id,
-        spine.as_of_date,
-        spine.as_of_date + cast($horizon_days as integer) as window_end,
-        exit_in_window(
-            z.death_date, z.emigration_date, spine.as_of_date,
-            spine.as_of_date + cast($horizon_days as integer)
-        ) as exit_date,
-        spine.as_of_date - cast($washout_days as integer) as washout_start,
-        mart.has_diabetes,
-        mart.has_heart_disease,
-    from spine
-    inner join mart on mart.citizen_id = spine.citizen_id
-        and mart.as_of_date = spine.as_of_date
-    inner join citizens as z on z.citizen_id = spine.citizen_id
-    where mart.has_smi and mart.is_alive_resident
-        and is_eligible_index_date(
-            spine.as_of_date, $washout_days, $horizon_days, $extract_start,
-            $extract_date
-        )
+    select c.*, mart.has_diabetes, mart.has_heart_disease,
+    from outcome_cohort as c
+    inner join mart on mart.citizen_id = c.citizen_id
+        and mart.as_of_date = c.as_of_date
 ),
 
 -- new: not in the cohort flag at as_of_date, no record in the washout -------
