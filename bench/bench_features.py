@@ -7,8 +7,10 @@ is its own:
 1. Opspor: load (a contract extract through ``features.load``, or ``raw.*``
    synthesized directly in DuckDB) plus ``build_features`` for 12 monthly as-of
    dates, contract checks included; peak RSS of that process. Then, in the same
-   process, the peers' feature subsets from the citizen views into an in-memory
-   (temp) table, as the peers' results are in-memory frames.
+   process, the peers' feature subsets as the scoring mart reads them (the
+   timelines joined on citizen and unnested; other citizen views joined on citizen
+   and date) into an in-memory (temp) table, as the peers' results are in-memory
+   frames.
 2. pandas: a straightforward implementation (one pass per as-of date, boolean masks
    and group-bys) of eight representative features on the same spine, compared
    value by value with Opspor's.
@@ -21,7 +23,7 @@ is its own:
    with Opspor's.
 
 The speed targets compare like with like: a peer's time for its features against
-Opspor's time for the same features from its views (``*_same_subset``). The ratios
+Opspor's time for the same features from its timelines and views (``*_same_subset``). The ratios
 to Opspor's full build (all features, contract checks) are reported as well.
 
 Writes ``bench/results/features.json``. Times are wall-clock seconds of this session
@@ -57,32 +59,35 @@ SUBSET = [
     "n_gp_contacts_365d",
 ]
 TSFL_FEATURES = [f for f in SUBSET if not f.startswith("n_unredeemed")]
-# The same subsets from the citizen views, so the comparison is like for like. Into
-# temp (in-memory) tables: the peers' results are in-memory frames, not written out.
-SUBSET_SQL = """
+# The same subsets, read as the scoring mart reads them: the timelines joined on
+# citizen_id and unnested (they are the spine), the other citizen views joined on
+# citizen and date. Into temp (in-memory) tables: the peers' results are in-memory
+# frames, not written out.
+TSFL_TIMELINES = """
+    select
+        citizen_id,
+        unnest(a.as_of_date) as as_of_date,
+        unnest(a.n_no_shows_365d) as n_no_shows_365d,
+        unnest(a.days_since_eye_screening) as days_since_eye_screening,
+        unnest(g.hba1c_last_mmol_mol) as hba1c_last_mmol_mol,
+        unnest(g.hba1c_max_mmol_mol_730d) as hba1c_max_mmol_mol_730d,
+        unnest(u.n_acute_admissions_365d) as n_acute_admissions_365d,
+        unnest(u.n_gp_contacts_365d) as n_gp_contacts_365d
+    from timelines.tl_attendance as a
+    inner join timelines.tl_glycaemic as g using (citizen_id)
+    inner join timelines.tl_utilization as u using (citizen_id)
+"""
+SUBSET_SQL = f"""
 create or replace temp table bench_subset as
 select
-    s.citizen_id, s.as_of_date,
-    p.n_unredeemed_90d, p.n_unredeemed_365d, a.n_no_shows_365d,
-    a.days_since_eye_screening, g.hba1c_last_mmol_mol, g.hba1c_max_mmol_mol_730d,
-    u.n_acute_admissions_365d, u.n_gp_contacts_365d
-from main.spine as s
+    t.citizen_id, t.as_of_date, p.n_unredeemed_90d, p.n_unredeemed_365d,
+    t.* exclude (citizen_id, as_of_date)
+from ({TSFL_TIMELINES}) as t
 left join citizen.feat_adherence as p using (citizen_id, as_of_date)
-left join citizen.feat_attendance as a using (citizen_id, as_of_date)
-left join citizen.feat_glycaemic as g using (citizen_id, as_of_date)
-left join citizen.feat_utilization as u using (citizen_id, as_of_date)
 """
-TSFL_SUBSET_SQL = """
+TSFL_SUBSET_SQL = f"""
 create or replace temp table bench_tsfl_subset as
-select
-    s.citizen_id, s.as_of_date,
-    a.n_no_shows_365d, a.days_since_eye_screening,
-    g.hba1c_last_mmol_mol, g.hba1c_max_mmol_mol_730d,
-    u.n_acute_admissions_365d, u.n_gp_contacts_365d
-from main.spine as s
-left join citizen.feat_attendance as a using (citizen_id, as_of_date)
-left join citizen.feat_glycaemic as g using (citizen_id, as_of_date)
-left join citizen.feat_utilization as u using (citizen_id, as_of_date)
+{TSFL_TIMELINES}
 """
 
 

@@ -43,13 +43,14 @@ def test_build_features_creates_views_by_layer_and_mart_tables(con) -> None:
         con.execute(
             "select table_schema || '.' || table_name, table_type"
             " from information_schema.tables where table_schema in"
-            " ('staging', 'intermediate', 'citizen', 'marts')"
+            " ('staging', 'intermediate', 'timelines', 'citizen', 'marts')"
         ).fetchall()
     )
     assert kinds["staging.stg_citizens"] == "VIEW"
     # Spine-free models several views read are tables (materialized: table).
     assert kinds["intermediate.int_hba1c__converted"] == "BASE TABLE"
     assert kinds["intermediate.int_prescriptions__redemption_lagged"] == "VIEW"
+    assert kinds["timelines.tl_glycaemic"] == "VIEW"
     assert kinds["citizen.feat_glycaemic"] == "VIEW"
     assert kinds["marts.scoring_features"] == "BASE TABLE"
     assert kinds["marts.audit_attributes"] == "BASE TABLE"

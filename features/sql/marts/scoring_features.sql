@@ -3,9 +3,19 @@
 -- Point in time: inherited; citizen views read only events before as_of_date.
 with
 
-spine as (
+-- The timelines hold every spine row of a citizen in one row, their lists aligned
+-- with its as-of dates: joined on citizen_id and unnested, they are the spine.
+timelines as (
 
-    select citizen_id, as_of_date from main.spine
+    select
+        citizen_id,
+        unnest(attendance.as_of_date) as as_of_date,
+        unnest(columns(attendance.* exclude (citizen_id, as_of_date))),
+        unnest(columns(glycaemic.* exclude (citizen_id, as_of_date))),
+        unnest(columns(utilization.* exclude (citizen_id, as_of_date)))
+    from timelines.tl_attendance as attendance
+    inner join timelines.tl_glycaemic as glycaemic using (citizen_id)
+    inner join timelines.tl_utilization as utilization using (citizen_id)
 
 ),
 
@@ -13,15 +23,12 @@ demographics as (select * from citizen.feat_demographics),
 diabetes as (select * from citizen.feat_diabetes),
 conditions as (select * from citizen.feat_conditions),
 adherence as (select * from citizen.feat_adherence),
-attendance as (select * from citizen.feat_attendance),
-glycaemic as (select * from citizen.feat_glycaemic),
-utilization as (select * from citizen.feat_utilization),
 
 final as (
 
     select
-        spine.citizen_id,
-        spine.as_of_date,
+        timelines.citizen_id,
+        timelines.as_of_date,
         demographics.* exclude (citizen_id, as_of_date),
         diabetes.* exclude (citizen_id, as_of_date),
         conditions.* exclude (citizen_id, as_of_date),
@@ -34,18 +41,13 @@ final as (
         + cast(conditions.has_chronic_back_pain as integer)
         + cast(conditions.has_smi as integer) as n_chronic_groups,
         adherence.* exclude (citizen_id, as_of_date),
-        attendance.* exclude (citizen_id, as_of_date),
-        glycaemic.* exclude (citizen_id, as_of_date),
-        utilization.* exclude (citizen_id, as_of_date)
+        timelines.* exclude (citizen_id, as_of_date)
 
-    from spine
+    from timelines
     left join demographics using (citizen_id, as_of_date)
     left join diabetes using (citizen_id, as_of_date)
     left join conditions using (citizen_id, as_of_date)
     left join adherence using (citizen_id, as_of_date)
-    left join attendance using (citizen_id, as_of_date)
-    left join glycaemic using (citizen_id, as_of_date)
-    left join utilization using (citizen_id, as_of_date)
 
 )
 

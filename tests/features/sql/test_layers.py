@@ -12,7 +12,14 @@ from features.build import layers
 from features.checks import load_contract, sql_stems
 
 SQL_ROOT = Path(__file__).resolve().parents[3] / "features" / "sql"
-LAYER_ORDER = {"raw": 0, "staging": 1, "intermediate": 2, "citizen": 3, "marts": 4}
+LAYER_ORDER = {
+    "raw": 0,
+    "staging": 1,
+    "intermediate": 2,
+    "timelines": 3,
+    "citizen": 4,
+    "marts": 5,
+}
 _REFERENCE = re.compile(r"\b(?:from|join)\s+([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)?)")
 _CTE = re.compile(r"(?:^|,|with)\s*([a-z_][a-z0-9_]*)\s+as\s*\(", re.MULTILINE)
 
@@ -146,6 +153,7 @@ def test_project_layers_are_in_data_flow_order() -> None:
     assert [(x.folder, x.materialized) for x in layers()] == [
         ("staging", "view"),
         ("intermediate", "view"),
+        ("timelines", "view"),
         ("citizen", "view"),
         ("marts", "table"),
     ]
