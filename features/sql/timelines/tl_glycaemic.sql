@@ -51,7 +51,9 @@ final as (
         list_transform(samples_730d, lambda w: case when len(w) >= 2 then
             list_regr_slope(
                 list_transform(w, lambda x: x.value),
-                list_transform(w, lambda x: days_between(w[1].sample_date, x.sample_date))
+                list_transform(
+                    w, lambda x: days_between(w[1].sample_date, x.sample_date)
+                )
             ) * 365.25
         end) as hba1c_slope_mmol_mol_per_year,
         list_transform(samples_730d, lambda w: coalesce(len(w), 0))
