@@ -144,7 +144,14 @@ def test_run_audit_planted_region_flags_label_problem_for_short_education(
         "engagement 15 % lost to follow-up 2-4 years before extract_date "
         "(no appointments, labs, prescriptions or GP codes; share 0.91 vs 0.86). "
         "The same holds for the alternative outcome missed_care_365d (recall "
-        "0.04 vs 0). Remove this xfail when the generator or model makes an "
+        "0.04 vs 0). Also tried (2026-11-26, a generator change not kept): an "
+        "education effect on true harm through unrecorded paths, log hazard "
+        "ratio 1.5-3 between basic and long education, with gradients 0.5-3: "
+        "the audit flagged calibration_gap for 'medium or long' (at log HR 2.5 "
+        "also basic, medium and long tertiary) but no under_reach, because "
+        "'medium or long' holds under 10 % of the need (about 20-35 events) "
+        "and the list reaches almost none of it. "
+        "Remove this xfail when the generator or model makes an "
         "education group under-reached."
     ),
 )
