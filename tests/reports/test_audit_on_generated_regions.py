@@ -150,7 +150,11 @@ def test_run_audit_planted_region_flags_label_problem_for_short_education(
         "the audit flagged calibration_gap for 'medium or long' (at log HR 2.5 "
         "also basic, medium and long tertiary) but no under_reach, because "
         "'medium or long' holds under 10 % of the need (about 20-35 events) "
-        "and the list reaches almost none of it. "
+        "and the list reaches almost none of it. Nor with state dependence "
+        "(an existing complication group x1.5 the hazard of others, an acute "
+        "admission x3 another within a year) so that recorded complications, "
+        "seen mostly for the engaged, predict harm: gradients 1-3, recall "
+        "ratio of 'none or short' 1.15-2.7. "
         "Remove this xfail when the generator or model makes an "
         "education group under-reached."
     ),
