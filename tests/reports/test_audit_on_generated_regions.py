@@ -149,7 +149,7 @@ def test_run_audit_planted_region_flags_label_problem_for_short_education(
         "ratio 1.5-3 between basic and long education, with gradients 0.5-3: "
         "the audit flagged calibration_gap for 'medium or long' (at log HR 2.5 "
         "also basic, medium and long tertiary) but no under_reach, because "
-        "'medium or long' holds under 10 % of the need (about 20-35 events) "
+        "'medium or long' holds under 10 % of the need (about 17-35 events) "
         "and the list reaches almost none of it. Nor with state dependence "
         "(an existing complication group x1.5 the hazard of others, an acute "
         "admission x3 another within a year) so that recorded complications, "
