@@ -34,6 +34,7 @@ from features.db import (
     check_identifier,
     connect,
     read_sql,
+    relation_kind,
     run_sql,
     swap_table,
     table_exists,
@@ -231,12 +232,7 @@ def _drop_other_kind(
     con: duckdb.DuckDBPyConnection, schema: str, name: str, kind: str
 ) -> None:
     """Drop ``schema.name`` if it exists as the other kind (a view, or a table)."""
-    rows = con.execute(
-        "select table_type from information_schema.tables"
-        " where table_schema = $s and table_name = $t",
-        {"s": schema, "t": name},
-    ).fetchall()
-    found = "view" if rows and rows[0][0] == "VIEW" else "table" if rows else None
+    found = relation_kind(con, schema, name)
     if found is not None and found != kind:
         con.execute(f"drop {found} {schema}.{name}")
 

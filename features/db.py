@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 
@@ -23,6 +23,7 @@ __all__ = [
     "read_sql",
     "run_sql",
     "swap_table",
+    "relation_kind",
     "table_exists",
     "transaction",
 ]
@@ -75,15 +76,24 @@ def run_sql(
     return con.execute(sql)
 
 
-def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    """Tell whether ``schema.table`` exists as a table or view."""
+def relation_kind(
+    con: duckdb.DuckDBPyConnection, schema: str, name: str
+) -> Literal["table", "view"] | None:
+    """Tell whether ``schema.name`` is a table, a view, or absent (``None``)."""
     # fetchall, not fetchone: a half-read result upsets DuckDB 2.0's next con.sql().
     rows = con.execute(
-        "select count(*) from information_schema.tables"
+        "select table_type from information_schema.tables"
         " where table_schema = $s and table_name = $t",
-        {"s": schema, "t": table},
+        {"s": schema, "t": name},
     ).fetchall()
-    return bool(rows and rows[0][0])
+    if not rows:
+        return None
+    return "view" if rows[0][0] == "VIEW" else "table"
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Tell whether ``schema.table`` exists as a table or view."""
+    return relation_kind(con, schema, table) is not None
 
 
 @contextmanager

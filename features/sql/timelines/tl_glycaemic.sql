@@ -16,8 +16,7 @@ samples as (
         list(
             {'sample_date': sample_date, 'value': hba1c_mmol_mol}
             order by sample_date
-        ) as samples,
-        list(sample_date order by sample_date) as sample_dates
+        ) as samples
     from intermediate.int_hba1c__converted
     group by citizen_id
 ),
@@ -27,7 +26,6 @@ windows as (
         spine.citizen_id,
         spine.as_of_dates,
         s.samples,
-        s.sample_dates,
         list_transform(spine.as_of_dates, lambda as_of: list_filter(
             s.samples, lambda x: within_days(x.sample_date, as_of, 730)
         )) as samples_730d
@@ -42,7 +40,8 @@ final as (
         list_transform(as_of_dates, lambda as_of: list_filter(
             samples, lambda x: x.sample_date < as_of
         )[-1].value) as hba1c_last_mmol_mol,
-        days_since_each(sample_dates, as_of_dates) as days_since_hba1c,
+        days_since_each([x.sample_date for x in samples], as_of_dates)
+            as days_since_hba1c,
         list_transform(samples_730d, lambda w: list_max(
             list_transform(w, lambda x: x.value)
         )) as hba1c_max_mmol_mol_730d,

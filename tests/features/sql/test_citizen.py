@@ -17,6 +17,11 @@ def before(days: int) -> date:
     return T - timedelta(days=days)
 
 
+def appt(kind: str, day: date, status: str = "attended") -> dict:
+    """An appointment of citizen c1."""
+    return {"citizen_id": "c1", "kind": kind, "scheduled_date": day, "status": status}
+
+
 def test_feat_demographics_age_residence_and_snapshot_fields(make_raw, build, rows_of):
     make_raw(
         {
@@ -208,14 +213,6 @@ def test_feat_attendance_counts_by_status_kind_and_window(make_raw, build, rows_
 
 
 def test_feat_attendance_days_since_last_attended_control(make_raw, build, rows_of):
-    def appt(kind: str, day: date, status: str = "attended") -> dict:
-        return {
-            "citizen_id": "c1",
-            "kind": kind,
-            "scheduled_date": day,
-            "status": status,
-        }
-
     later = date(2024, 7, 1)
     make_raw(
         {
@@ -511,14 +508,6 @@ def test_feat_glycaemic_last_value_from_before_every_730_day_window(
 def test_feat_attendance_history_before_the_first_as_of_date(make_raw, build, rows_of):
     """Old controls still give days since; old misses leave every window."""
     later = date(2024, 7, 1)
-
-    def appt(kind: str, day: date, status: str = "attended") -> dict:
-        return {
-            "citizen_id": "c1",
-            "kind": kind,
-            "scheduled_date": day,
-            "status": status,
-        }
 
     make_raw(
         {
