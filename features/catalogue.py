@@ -29,7 +29,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_ROLES = ("feature", "cohort")
+_ROLES = ("feature", "context", "cohort")
 _MART = "marts/scoring_features.yml"
 _FIELDS = ("window", "source_table", "unit")
 _HEADER = (

@@ -49,7 +49,9 @@ COLUMNS_DIFFER = (
 ROW_COUNT_DIFFERS = "{file}: {relation} has {rows} row(s) but {other} has {expected}."
 UNKNOWN_TEST = "{file}: column {column!r} has an unknown test {test!r}."
 BAD_ROLE = "{file}: column {column!r} has role {role!r}; expected one of {roles}."
-ROLES = ("key", "feature", "cohort", "audit", "attribute")
+#: ``context`` describes the data, not the citizen (e.g. covered history): a model
+#: may use it, a coordinator never reads it as a reason.
+ROLES = ("key", "feature", "context", "cohort", "audit", "attribute")
 _SAMPLE_SIZE = 3
 _SQL_ROOT = ("sql",)
 

@@ -20,11 +20,12 @@ quarantined as ``null_required``.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, NoReturn
@@ -40,6 +41,11 @@ from features.contract import (
     TableContract,
     mask_cpr,
     read_extract_info,
+)
+from features.coverage import (
+    COVERAGE_TABLES,
+    measure_coverage,
+    read_declared_coverage,
 )
 from features.db import check_identifier, connect, read_sql, transaction
 from features.errors import ExtractProblem, ExtractValidationError
@@ -178,11 +184,20 @@ def load_extract(
         message = NO_EXTRACT_DIR.format(path=extract_dir)
         _refuse(extract_dir, [ExtractProblem("extract", None, 0, (), message)], None)
     info, problems = read_extract_info(extract_dir)
+    declared, coverage_problems = read_declared_coverage(
+        extract_dir, info.extract_date if info else None
+    )
     sources, file_problems = _find_sources(extract_dir)
-    problems += file_problems
+    problems += coverage_problems + file_problems
     extract_hash = hash_extract(extract_dir, sources)
     current = _current_extract(settings.warehouse)
-    if not problems and current is not None and current["extract_hash"] == extract_hash:
+    if (
+        not problems
+        and current is not None
+        and current["extract_hash"] == extract_hash
+        # a warehouse loaded before coverage was measured is loaded again
+        and "coverage" in current["report"]
+    ):
         log.info("extract %s already loaded; nothing changes", extract_hash[:12])
         return LoadReport.from_dict({**current["report"], "unchanged": True})
     problems += _older_problems(info, current)
@@ -194,6 +209,7 @@ def load_extract(
         extract_hash,
         settings=settings,
         dry_run=dry_run,
+        declared=declared,
     )
 
 
@@ -206,6 +222,7 @@ def _validate_and_load(
     *,
     settings: EngineSettings,
     dry_run: bool,
+    declared: Mapping[str, date],
 ) -> LoadReport:
     """Stage, check and (unless refused or dry) publish; the stage is always removed."""
     with _stage_database() as (stage, stage_path):
@@ -218,6 +235,7 @@ def _validate_and_load(
         for table in TABLES.values():
             _build_checked(stage, table, info.extract_date)
         report = _loaded_report(stage, info, extract_hash, ignored, dry_run=dry_run)
+        report = replace(report, coverage=_staged_coverage(stage, info, declared))
         report = report.with_extract_dir(extract_dir)
         stage.close()
         if dry_run:
@@ -788,6 +806,24 @@ def _loaded_report(
     )
 
 
+def _staged_coverage(
+    con: duckdb.DuckDBPyConnection, info: ExtractInfo, declared: Mapping[str, date]
+) -> dict[str, dict[str, Any]]:
+    """Decide each event table's coverage from its loaded (unquarantined) rows."""
+    relations = {}
+    for table in COVERAGE_TABLES:
+        name = check_identifier(table, "Table")
+        con.execute(
+            f"create or replace temp view loaded_{name} as"
+            f" select * from checked_{name} where reason is null"
+        )
+        relations[table] = f"loaded_{name}"
+    coverage = measure_coverage(
+        con, relations, declared=declared, extract_date=info.extract_date
+    )
+    return {t: c.as_dict() for t, c in coverage.items()}
+
+
 # --- publish: one transaction --------------------------------------------------------
 
 _STAGE = "opspor_stage"
@@ -826,8 +862,13 @@ def _replace_raw(
         "extract_hash": report.extract_hash,
         "loaded_at": datetime.fromisoformat(report.loaded_at or ""),
     }
+    coverage = {"coverage": json.dumps(report.coverage)}
     sql = read_sql("features", "sql", "load", "extract_info.sql")
-    con.execute(f"create or replace table raw.extract_info as {sql}", params)
+    con.execute(
+        f"create or replace table raw.extract_info as {sql}", {**params, **coverage}
+    )
+    sql = read_sql("features", "sql", "load", "coverage.sql")
+    con.execute(f"create or replace table raw.coverage as {sql}", coverage)
     _append_report(con, report, params)
 
 

@@ -65,6 +65,8 @@ class LoadReport:
     unchanged: bool = False
     dry_run: bool = False
     report_path: str | None = None
+    #: Per event table: where its history starts (features.coverage.TableCoverage).
+    coverage: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def refused(
@@ -211,6 +213,13 @@ def format_report(report: LoadReport) -> str:
         reasons = ", ".join(f"{r}={n}" for r, n in c.quarantine_reasons.items())
         lines.append(
             f"  {name:<20}{c.read:>12,}{c.loaded:>12,}{c.quarantined:>13,}  {reasons}"
+        )
+    if report.coverage:
+        lines.append(
+            "  coverage from: "
+            + ", ".join(
+                f"{t} {c['from']} ({c['method']})" for t, c in report.coverage.items()
+            )
         )
     if report.normalised:
         lines.append(

@@ -46,6 +46,10 @@ create or replace macro list_regr_slope(ys, xs) as
 create or replace macro age_years(birth_date, on_date) as
     cast(date_part('year', age(on_date, birth_date)) as integer);
 
+-- Days of a table's covered history before a date (0 before its coverage starts).
+create or replace macro covered_days(coverage_from, on_date) as
+    greatest(datediff('day', coverage_from, on_date), 0);
+
 -- HbA1c in IFCC mmol/mol; DCCT % (NPU03835) via IFCC = (DCCT - 2.15) x 10.929.
 create or replace macro hba1c_mmol_mol(npu_code, value) as
     case

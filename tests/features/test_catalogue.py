@@ -12,9 +12,8 @@ from features.checks import load_contract
 def test_build_catalogue_lists_every_feature_and_cohort_flag_of_the_mart() -> None:
     entries = build_catalogue()
     mart = load_contract("marts/scoring_features.yml")
-    expected = [
-        c["name"] for c in mart.columns if c.get("role") in ("feature", "cohort")
-    ]
+    roles = ("feature", "context", "cohort")
+    expected = [c["name"] for c in mart.columns if c.get("role") in roles]
     assert sorted(e["name"] for e in entries) == sorted(expected)
     views = list(dict.fromkeys(e["view"] for e in entries))
     parents = [p.split("/")[1] for p in mart.body["inherits"]]

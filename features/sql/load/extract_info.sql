@@ -9,7 +9,8 @@ given as (
         cast($extract_date as date) as extract_date,
         cast($source as varchar) as source,
         cast($extract_hash as varchar) as extract_hash,
-        cast($loaded_at as timestamp) as loaded_at
+        cast($loaded_at as timestamp) as loaded_at,
+        cast($coverage as json) as coverage
 ),
 
 final as (
@@ -18,7 +19,8 @@ final as (
         extract_date,
         source,
         extract_hash,
-        loaded_at
+        loaded_at,
+        coverage
     from given
 )
 

@@ -23,6 +23,7 @@ demographics as (select * from citizen.feat_demographics),
 diabetes as (select * from citizen.feat_diabetes),
 conditions as (select * from citizen.feat_conditions),
 adherence as (select * from citizen.feat_adherence),
+history as (select * from citizen.feat_history),
 
 final as (
 
@@ -41,13 +42,15 @@ final as (
         + cast(conditions.has_chronic_back_pain as integer)
         + cast(conditions.has_smi as integer) as n_chronic_groups,
         adherence.* exclude (citizen_id, as_of_date),
-        timelines.* exclude (citizen_id, as_of_date)
+        timelines.* exclude (citizen_id, as_of_date),
+        history.* exclude (citizen_id, as_of_date)
 
     from timelines
     left join demographics using (citizen_id, as_of_date)
     left join diabetes using (citizen_id, as_of_date)
     left join conditions using (citizen_id, as_of_date)
     left join adherence using (citizen_id, as_of_date)
+    left join history using (citizen_id, as_of_date)
 
 )
 

@@ -8,11 +8,17 @@ filled with neutral defaults.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
 import duckdb
+
+from features.coverage import COVERAGE_TABLES, measure_coverage
+from features.db import read_sql
+
+EXTRACT_DATE = date(2026, 11, 23)
 
 RAW_COLUMNS: dict[str, dict[str, str]] = {
     "citizens": {
@@ -99,7 +105,12 @@ RawRows = Mapping[str, Sequence[Mapping[str, Any]]]
 
 
 def create_raw(con: duckdb.DuckDBPyConnection, rows: RawRows) -> None:
-    """Create every ``raw.*`` table with the pinned types and insert ``rows``."""
+    """Create every ``raw.*`` table with the pinned types and insert ``rows``.
+
+    ``raw.coverage`` is measured as the loader measures it; ``rows["coverage"]``
+    may declare starts (``{"table_name": ..., "coverage_from": date}``) as an
+    extract.json would.
+    """
     con.execute("create schema if not exists raw")
     counter = itertools.count(1)
     for table, columns in RAW_COLUMNS.items():
@@ -120,3 +131,18 @@ def create_raw(con: duckdb.DuckDBPyConnection, rows: RawRows) -> None:
         " date '2026-11-23' as extract_date, 'tests' as source, 'x' as extract_hash,"
         " current_timestamp::timestamp as loaded_at"
     )
+    write_coverage(con, rows)
+
+
+def write_coverage(con: duckdb.DuckDBPyConnection, rows: RawRows) -> None:
+    """Measure (or take the declared) coverage of ``raw.*`` into ``raw.coverage``."""
+    declared = {r["table_name"]: r["coverage_from"] for r in rows.get("coverage", [])}
+    coverage = measure_coverage(
+        con,
+        {t: f"raw.{t}" for t in COVERAGE_TABLES},
+        declared=declared,
+        extract_date=EXTRACT_DATE,
+    )
+    doc = json.dumps({t: c.as_dict() for t, c in coverage.items()})
+    sql = read_sql("features", "sql", "load", "coverage.sql")
+    con.execute(f"create or replace table raw.coverage as {sql}", {"coverage": doc})

@@ -571,7 +571,7 @@ def test_citizen_views_keep_to_a_spine_of_some_citizens(con, make_raw, build):
             " where table_schema = 'citizen' order by 1"
         ).fetchall()
     ]
-    assert len(views) == 7
+    assert len(views) == 8
     for view in views:
         rows = con.execute(f"select count(*) from citizen.{view}").fetchall()
         assert rows == [(2,)], view

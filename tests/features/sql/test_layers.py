@@ -137,7 +137,7 @@ def test_every_feature_has_danish_and_english_reason(model: str, column: dict) -
         assert set(column["reason_missing"]) == {"da", "en"}
 
 
-@pytest.mark.parametrize("role", ["key", "cohort", "audit"])
+@pytest.mark.parametrize("role", ["key", "context", "cohort", "audit"])
 def test_keys_cohorts_and_audit_columns_have_no_reason(role: str) -> None:
     assert [c["name"] for _, c in _columns_with_role(role) if "reason" in c] == []
 
