@@ -45,7 +45,15 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SPLITS: tuple[str, ...] = ("train", "calibration", "test")
+#: ``refit_*``: the training and calibration groups at the test date, used only by
+#: the refit after validation (never by validation itself).
+SPLITS: tuple[str, ...] = (
+    "train",
+    "calibration",
+    "test",
+    "refit_train",
+    "refit_calibration",
+)
 Split = Literal["train", "calibration", "test"]
 MISSING_FEATURES = (
     "The spec {spec!r} names features that marts.scoring_features "
@@ -481,6 +489,7 @@ def assign_splits(
     test_share: float,
     calibration_share: float,
     random_state: int,
+    refit: bool = False,
 ) -> pd.DataFrame:
     """Split a labelled frame in time and by citizen.
 
@@ -501,6 +510,9 @@ def assign_splits(
         Shares of citizens in the test and calibration groups.
     random_state : int
         Salt of the citizen grouping.
+    refit : bool
+        Also keep the training and calibration groups at ``test_date``
+        (``refit_train``, ``refit_calibration``) for the refit after validation.
 
     Returns
     -------
@@ -519,6 +531,9 @@ def assign_splits(
     split[(day == test_date) & (groups == "test")] = "test"
     split[fitting & (groups == "train")] = "train"
     split[fitting & (groups == "calibration")] = "calibration"
+    if refit:
+        split[(day == test_date) & (groups == "train")] = "refit_train"
+        split[(day == test_date) & (groups == "calibration")] = "refit_calibration"
     out = frame.assign(split=split)
     out = out[out["split"].notna()].reset_index(drop=True)
     return TrainingMatrix.validate(out)

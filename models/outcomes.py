@@ -12,7 +12,8 @@ history before them, a whole outcome window before ``extract_date``.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from importlib import resources
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 import duckdb
 import yaml
 
+from features.coverage import COVERAGE_TABLES, measure_coverage
 from features.db import check_identifier, read_sql, run_sql, swap_table, table_exists
 from features.errors import ConfigError, DataError, NotFoundError
 
@@ -42,13 +44,6 @@ NO_EXTRACT = (
 NO_EVENTS = "The loaded extract has no dated events, so no index date can be labelled."
 UNKNOWN_OUTCOME = "Unknown outcome {name!r}; available: {available}."
 NO_MART = "marts.scoring_features is missing; build features before labels."
-_EVENT_DATES = (
-    ("diagnoses", "diagnosis_date"),
-    ("prescriptions", "issued_date"),
-    ("appointments", "scheduled_date"),
-    ("lab_results", "sample_date"),
-    ("hospital_contacts", "start_date"),
-)
 
 
 @dataclass(frozen=True)
@@ -58,16 +53,42 @@ class ExtractWindow:
     Parameters
     ----------
     start : date
-        The earliest event date over the event tables: where history begins.
+        Where the common coverage begins: the latest coverage start among the
+        event tables that hold events (``raw.coverage``). Index dates and their
+        look-back stay on or after it, so no model learns from years that most
+        tables do not cover.
     extract_date : date
         The date the extract was drawn; nothing after it is observed.
     extract_hash : str
         The loader's hash of the extract (a fingerprint, never person data).
+    coverage : Mapping
+        ``table -> coverage start`` (None for an empty table).
     """
 
     start: date
     extract_date: date
     extract_hash: str = ""
+    coverage: Mapping[str, date | None] = field(default_factory=dict)
+
+    def history_start(self, tables: Sequence[str] | None = None) -> date:
+        """Return the latest coverage start among ``tables`` (default: all).
+
+        Parameters
+        ----------
+        tables : sequence of str, optional
+            Contract event tables a model reads; unknown or empty ones are skipped.
+
+        Returns
+        -------
+        date
+            The common coverage start of those tables (``start`` if none is known).
+        """
+        starts = [
+            d
+            for t, d in self.coverage.items()
+            if d is not None and (tables is None or t in tables)
+        ]
+        return max(starts) if starts else self.start
 
 
 @dataclass(frozen=True)
@@ -145,18 +166,37 @@ def read_extract_window(con: duckdb.DuckDBPyConnection) -> ExtractWindow:
     ).fetchone()
     if info is None:
         raise NotFoundError(NO_EXTRACT)
-    parts = [
-        f"select min({column}) as d from raw.{table}"
-        for table, column in _EVENT_DATES
-        if table_exists(con, "raw", table)
-    ]
-    union = " union all ".join(parts)
-    row = con.execute(f"select min(d) from ({union})").fetchone() if parts else None
-    if row is None or row[0] is None:
+    coverage = _coverage(con, info[0])
+    starts = [d for d in coverage.values() if d is not None]
+    if not starts:
         raise DataError(NO_EVENTS)
     return ExtractWindow(
-        start=row[0], extract_date=info[0], extract_hash=str(info[1] or "")
+        start=max(starts),
+        extract_date=info[0],
+        extract_hash=str(info[1] or ""),
+        coverage=coverage,
     )
+
+
+def _coverage(
+    con: duckdb.DuckDBPyConnection, extract_date: date
+) -> dict[str, date | None]:
+    """Read ``raw.coverage``; measure it for a warehouse loaded before it existed."""
+    if table_exists(con, "raw", "coverage"):
+        rows = con.execute("select table_name, coverage_from from raw.coverage")
+        return {str(t): d for t, d in rows.fetchall()}
+    present = {t: f"raw.{t}" for t in COVERAGE_TABLES if table_exists(con, "raw", t)}
+    measured = (
+        measure_coverage(
+            con,
+            present,
+            declared={},
+            extract_date=extract_date,
+        )
+        if len(present) == len(COVERAGE_TABLES)
+        else {}
+    )
+    return {t: c.start for t, c in measured.items()}
 
 
 def eligible_index_dates(
@@ -175,7 +215,8 @@ def eligible_index_dates(
     window : ExtractWindow
         The extract's history.
     horizon_days, washout_days : int
-        Outcome window after, and required history before, an index date.
+        Outcome window after, and the shortest covered history before, an index
+        date (a spec's ``min_washout_days``).
 
     Returns
     -------
@@ -241,6 +282,7 @@ def build_labels(
     window: ExtractWindow,
     horizon_days: int,
     washout_days: int,
+    min_washout_days: int | None = None,
 ) -> LabelSummary:
     """Write ``labels.<outcome>`` for every cohort row of the spine at an eligible date.
 
@@ -253,7 +295,11 @@ def build_labels(
     window : ExtractWindow
         The extract's history (decides eligible index dates).
     horizon_days, washout_days : int
-        Outcome window and washout.
+        Outcome window and washout: a complication is new when it has no record
+        in the covered part of ``[as_of_date - washout_days, as_of_date)``.
+    min_washout_days : int, optional
+        The shortest covered look-back an eligible index date may have
+        (default: ``washout_days``).
 
     Returns
     -------
@@ -284,6 +330,9 @@ def build_labels(
             "cohort": outcome_contract(outcome)["cohort"],
             "horizon_days": horizon_days,
             "washout_days": washout_days,
+            "min_washout_days": (
+                washout_days if min_washout_days is None else min_washout_days
+            ),
             "extract_start": window.start,
             "extract_date": window.extract_date,
         },

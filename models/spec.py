@@ -134,6 +134,9 @@ CONSTRAINTS: Mapping[str, Rule] = {
         lambda v: v is None or (is_int(v) and v >= 2),
     ),
     "washout_days": int_range(0),
+    "min_washout_days": int_range(0),
+    "min_index_dates": int_range(1),
+    "refit": Rule("a boolean", lambda v: isinstance(v, bool)),
     "test_share": _SHARE,
     "calibration_share": _SHARE,
     "capacity_k": int_range(1),
@@ -172,8 +175,20 @@ class ModelSpec:
     max_index_dates : int or None
         Keep only the latest this many eligible index dates.
     washout_days : int
-        History required before an index date (and the look-back that makes a
-        complication "new").
+        History wanted before an index date (and the look-back that makes a
+        complication "new"); index dates with a full washout are used first.
+    min_washout_days : int
+        The shortest covered look-back a training date may have when the
+        extract is too short for ``min_index_dates`` dates with a full washout;
+        the shortening is logged and recorded, and the model sees each row's
+        covered history (``history_days_*``).
+    min_index_dates : int
+        Training dates wanted at least (found by shortening the washout, then by
+        stepping monthly, within the common coverage).
+    refit : bool
+        After validation on the latest labelled date, refit the registered model
+        on every labelled date including it (test citizens still held out, so a
+        promotion compares on unseen rows).
     test_share, calibration_share : float
         Share of citizens held out for testing and for calibration.
     capacity_k : int
@@ -202,6 +217,9 @@ class ModelSpec:
     every: str = "3mo"
     max_index_dates: int | None = None
     washout_days: int = 730
+    min_washout_days: int = 180
+    min_index_dates: int = 4
+    refit: bool = True
     test_share: float = 0.25
     calibration_share: float = 0.15
     capacity_k: int = 40

@@ -59,6 +59,7 @@ from models.validate import MetricEstimate, evaluate_predictions, k_values, save
 
 __all__ = [
     "Evaluation",
+    "IndexPlan",
     "PreparedData",
     "TrainResult",
     "build_pipeline",
@@ -66,16 +67,16 @@ __all__ = [
     "fit_model",
     "plan_index_dates",
     "prepare_training_data",
+    "refit_model",
     "train_model",
 ]
 
 logger = logging.getLogger(__name__)
 
 NO_DATES = (
-    "The spec {spec!r} has no usable index dates in this extract ({start} to {end}): "
-    "it needs "
-    "{washout} days of history before an index date, a {horizon}-day window after the "
-    "test date, "
+    "The spec {spec!r} has no usable index dates in this extract (covered {start} to "
+    "{end}): it needs at least {washout} days of covered history before an index date, "
+    "a {horizon}-day window after the test date, "
     "and training dates a whole window before the test date."
 )
 COHORT_MISMATCH = (
@@ -98,9 +99,18 @@ class PreparedData:
     matrix: pd.DataFrame
     kinds: dict[str, str]
     window: ExtractWindow
-    fit_dates: list[date]
-    test_date: date
+    plan: IndexPlan
     n_cohort_test: int
+
+    @property
+    def fit_dates(self) -> list[date]:
+        """Training index dates (ascending)."""
+        return self.plan.fit_dates
+
+    @property
+    def test_date(self) -> date:
+        """The latest labelled date: validation, then the refit's last date."""
+        return self.plan.test_date
 
 
 @dataclass(frozen=True)
@@ -136,54 +146,104 @@ class TrainResult:
 # --- index dates and data ----------------------------------------------------
 
 
-def plan_index_dates(spec: ModelSpec, window: ExtractWindow) -> tuple[list[date], date]:
+@dataclass(frozen=True)
+class IndexPlan:
+    """The index dates of a spec in an extract, and the look-back they have.
+
+    ``washout_days`` is the shortest covered look-back of a training date: the
+    spec's ``washout_days`` when the extract is long enough, shorter (and
+    ``shortened``) when it is not.
+    """
+
+    fit_dates: list[date]
+    test_date: date
+    history_start: date
+    washout_days: int
+    shortened: bool
+    step: str
+
+
+def plan_index_dates(spec: ModelSpec, window: ExtractWindow) -> IndexPlan:
     """Choose the training index dates and the test date of a spec in an extract.
 
     The test date is the latest date with a whole outcome window before
     ``extract_date`` (or ``train_to``). Training dates step back from one
     horizon before it, every ``spec.every``, down to the first date with a
-    full washout of history (or ``train_from``); ``max_index_dates`` keeps the
-    latest ones.
+    full washout of covered history after the common coverage start (or
+    ``train_from``); ``max_index_dates`` keeps the latest ones. When that gives
+    fewer than ``min_index_dates`` dates (a short extract), the washout is
+    shortened openly, down to ``min_washout_days``, and if need be the step
+    becomes one month, so that the model still learns from several dates inside
+    the coverage, never from uncovered years.
 
     Parameters
     ----------
     spec : ModelSpec
         The spec.
     window : ExtractWindow
-        The extract's history.
+        The extract's history and coverage.
 
     Returns
     -------
-    (list of date, date)
-        Training dates (ascending) and the test date.
+    IndexPlan
 
     Raises
     ------
     DataError
         The extract is too short for any training date.
     """
-    first = window.start + timedelta(days=spec.washout_days)
+    start = window.start
     last = window.extract_date - timedelta(days=spec.horizon_days)
-    if spec.train_from:
-        first = max(first, spec.train_from)
     if spec.train_to:
         last = min(last, spec.train_to)
-    fit = index_dates_between(
-        first, last - timedelta(days=spec.horizon_days), every=parse_every(spec.every)
-    )
-    if spec.max_index_dates:
-        fit = fit[-spec.max_index_dates :]
-    if not fit or last < first:
+    last_fit = last - timedelta(days=spec.horizon_days)
+    step, fit = spec.every, _fit_dates(spec, start, last_fit)
+    if len(fit) < spec.min_index_dates and not spec.train_from:
+        for step in dict.fromkeys((spec.every, "1mo")):
+            fit = _fit_dates(spec, start, last_fit, spec.min_washout_days, step)
+            if len(fit) >= spec.min_index_dates:
+                break
+        fit = fit[-spec.min_index_dates :]
+    if not fit:
         raise DataError(
             NO_DATES.format(
                 spec=spec.name,
-                start=window.start,
+                start=start,
                 end=window.extract_date,
-                washout=spec.washout_days,
+                washout=spec.min_washout_days,
                 horizon=spec.horizon_days,
             )
         )
-    return fit, last
+    washout = min(spec.washout_days, (fit[0] - start).days)
+    shortened = washout < spec.washout_days
+    if shortened:
+        logger.warning(
+            "%s: the extract covers %s to %s; the washout is shortened from %s to %s "
+            "days on the earliest training dates (step %s)",
+            spec.name,
+            start,
+            window.extract_date,
+            spec.washout_days,
+            washout,
+            step,
+        )
+    return IndexPlan(fit, last, start, washout, shortened, step)
+
+
+def _fit_dates(
+    spec: ModelSpec,
+    start: date,
+    last_fit: date,
+    washout_days: int | None = None,
+    step: str | None = None,
+) -> list[date]:
+    """Training dates from ``start + washout`` (or ``train_from``) to ``last_fit``."""
+    days = spec.washout_days if washout_days is None else washout_days
+    first = start + timedelta(days=days)
+    if spec.train_from:
+        first = max(first, spec.train_from)
+    fit = index_dates_between(first, last_fit, every=parse_every(step or spec.every))
+    return fit[-spec.max_index_dates :] if spec.max_index_dates else fit
 
 
 def _check_cohort(spec: ModelSpec) -> None:
@@ -219,7 +279,8 @@ def prepare_training_data(
     """
     _check_cohort(spec)
     window = read_extract_window(con)
-    fit_dates, test_date = plan_index_dates(spec, window)
+    plan = plan_index_dates(spec, window)
+    fit_dates, test_date = plan.fit_dates, plan.test_date
     dates = [test_date] if test_only else [*fit_dates, test_date]
     ensure_features(con, dates)
     kinds = feature_kinds(con, spec.features, spec=spec.name)
@@ -229,6 +290,7 @@ def prepare_training_data(
         window=window,
         horizon_days=spec.horizon_days,
         washout_days=spec.washout_days,
+        min_washout_days=min(plan.washout_days, spec.washout_days),
     )
     labelled = build_training_matrix(
         con, outcome=spec.outcome, features=spec.features, dates=dates, kinds=kinds
@@ -240,9 +302,10 @@ def prepare_training_data(
         test_share=spec.test_share,
         calibration_share=spec.calibration_share,
         random_state=spec.random_state,
+        refit=spec.refit and not test_only,
     )
     n_cohort = int((labelled["as_of_date"].dt.date == test_date).sum())
-    return PreparedData(matrix, kinds, window, fit_dates, test_date, n_cohort)
+    return PreparedData(matrix, kinds, window, plan, n_cohort)
 
 
 # --- the pipeline --------------------------------------------------------------
@@ -349,6 +412,61 @@ def fit_model(matrix: pd.DataFrame, spec: ModelSpec, kinds: Mapping[str, str]) -
         calibration["label"].to_numpy(),
         method=spec.calibration,
     )
+
+
+#: The refit calibrates on the latest date alone when it holds this many events and
+#: non-events (closest to the scoring date); else on every date's calibration group.
+MIN_LATEST_CALIBRATION_EVENTS = 20
+
+
+def refit_model(
+    matrix: pd.DataFrame, spec: ModelSpec, kinds: Mapping[str, str]
+) -> tuple[Any, dict[str, Any]]:
+    """Refit on every labelled date, the validated test date included.
+
+    The training group is fitted at every date (``train`` and ``refit_train``);
+    the calibration group calibrates it at the latest date when that date holds
+    enough events, else at every date. The test group stays unseen, so a
+    promotion still compares models on rows neither was fitted on.
+
+    Parameters
+    ----------
+    matrix : pandas.DataFrame
+        A :class:`models.matrix.TrainingMatrix` with ``refit_*`` rows.
+    spec : ModelSpec
+        The spec.
+    kinds : Mapping
+        ``feature -> "categorical" | "numeric"``.
+
+    Returns
+    -------
+    (CalibratedClassifierCV, dict)
+        The refitted model and what it was fitted on (aggregates only).
+    """
+    latest = matrix[matrix["split"] == "refit_calibration"]["label"]
+    enough = min(int(latest.sum()), int((latest == 0).sum()))
+    calibrated_on = (
+        ("refit_calibration",)
+        if enough >= MIN_LATEST_CALIBRATION_EVENTS
+        else ("calibration", "refit_calibration")
+    )
+    split = np.select(
+        [
+            matrix["split"].isin(["train", "refit_train"]),
+            matrix["split"].isin(calibrated_on),
+        ],
+        ["train", "calibration"],
+        default="",
+    )
+    frame = matrix.assign(split=split)
+    model = fit_model(frame, spec, kinds)
+    dates = sorted({d.date().isoformat() for d in matrix["as_of_date"]})
+    return model, {
+        "index_dates": dates,
+        "rows_train": int((frame["split"] == "train").sum()),
+        "rows_calibration": int((frame["split"] == "calibration").sum()),
+        "calibrated_on": "latest date" if len(calibrated_on) == 1 else "every date",
+    }
 
 
 def evaluate_model(
@@ -473,17 +591,30 @@ def train_model(spec: ModelSpec, *, settings: EngineSettings) -> TrainResult:
     model = fit_model(data.matrix, spec, data.kinds)
     test = data.matrix[data.matrix["split"] == "test"]
     rows, events = _counts(data.matrix)
+    refit: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         evaluation, plots = evaluate_model(
             model, test, spec, n_cohort=data.n_cohort_test, plot_dir=Path(tmp)
         )
         metrics = {name: m.as_dict() for name, m in evaluation.metrics.items()}
+        if spec.refit:
+            model, refit = refit_model(data.matrix, spec, data.kinds)
         fingerprint = {
             "extract_hash": data.window.extract_hash,
             "extract_start": data.window.start.isoformat(),
             "extract_date": data.window.extract_date.isoformat(),
+            "coverage": {
+                t: d.isoformat() if d else None for t, d in data.window.coverage.items()
+            },
             "fit_index_dates": [d.isoformat() for d in data.fit_dates],
             "test_index_date": data.test_date.isoformat(),
+            "washout_days": data.plan.washout_days,
+            "washout_shortened": data.plan.shortened,
+            "index_step": data.plan.step,
+            "validated_model": "fitted on fit_index_dates, tested at test_index_date",
+            "registered_model": (
+                {"refit": True, **refit} if spec.refit else {"refit": False}
+            ),
             "rows": rows,
             "events": events,
             "cohort_rows_at_test_date": data.n_cohort_test,
@@ -510,6 +641,9 @@ def train_model(spec: ModelSpec, *, settings: EngineSettings) -> TrainResult:
                 "opspor.spec": spec.name,
                 "opspor.outcome": spec.outcome,
                 "opspor.estimator": spec.estimator,
+                "opspor.washout_days": str(data.plan.washout_days),
+                "opspor.washout_shortened": str(data.plan.shortened).lower(),
+                "opspor.refit": str(spec.refit).lower(),
             },
         )
     return TrainResult(

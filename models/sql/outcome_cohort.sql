@@ -34,7 +34,7 @@ final as (
     inner join citizens as z on z.citizen_id = spine.citizen_id
     where mart.is_in_cohort and mart.is_alive_resident
         and is_eligible_index_date(
-            spine.as_of_date, $washout_days, $horizon_days, $extract_start,
+            spine.as_of_date, $min_washout_days, $horizon_days, $extract_start,
             $extract_date
         )
 )

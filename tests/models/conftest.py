@@ -296,8 +296,8 @@ def _toy_dates() -> list[date]:
         name="probe",
         source="probe",
     )
-    fit, test = plan_index_dates(spec, ExtractWindow(TOY_START, TOY_EXTRACT_DATE))
-    return [*fit, test, TOY_EXTRACT_DATE]
+    plan = plan_index_dates(spec, ExtractWindow(TOY_START, TOY_EXTRACT_DATE))
+    return [*plan.fit_dates, plan.test_date, TOY_EXTRACT_DATE]
 
 
 @pytest.fixture(scope="session")

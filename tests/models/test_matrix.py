@@ -51,6 +51,28 @@ def test_assign_splits_never_trains_on_a_later_index_date() -> None:
     assert set(split[split["split"] == "test"]["as_of_date"].dt.date) == {TEST_DATE}
 
 
+def test_assign_splits_for_a_refit_adds_the_fitting_groups_at_the_test_date() -> None:
+    labelled = _labelled()
+    plain = _split(labelled)
+    refit = assign_splits(
+        labelled,
+        test_date=TEST_DATE,
+        horizon_days=365,
+        test_share=0.25,
+        calibration_share=0.15,
+        random_state=1,
+        refit=True,
+    )
+    extra = refit[refit["split"].str.startswith("refit_")]
+    assert set(extra["as_of_date"].dt.date) == {TEST_DATE}
+    test_ids = set(plain.loc[plain["split"] == "test", "citizen_id"])
+    assert test_ids.isdisjoint(extra["citizen_id"])
+    same = refit[~refit["split"].str.startswith("refit_")].reset_index(drop=True)
+    pd.testing.assert_frame_equal(same, plain)
+    train_ids = set(plain.loc[plain["split"] == "train", "citizen_id"])
+    assert set(extra.loc[extra["split"] == "refit_train", "citizen_id"]) <= train_ids
+
+
 def test_assign_splits_puts_no_citizen_in_two_splits() -> None:
     split = _split(_labelled())
     per_citizen = split.groupby("citizen_id")["split"].nunique()

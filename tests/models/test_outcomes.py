@@ -327,7 +327,10 @@ def test_eligible_index_dates_need_washout_and_whole_window() -> None:
     ) == [date(2022, 1, 1), date(2025, 1, 1)]
 
 
-def test_read_extract_window_is_earliest_event(con: duckdb.DuckDBPyConnection) -> None:
+def test_read_extract_window_starts_at_the_common_coverage(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """Without raw.coverage (an older warehouse) coverage is measured on the fly."""
     make_raw(
         con,
         diagnoses=[_filler()],
@@ -335,7 +338,12 @@ def test_read_extract_window_is_earliest_event(con: duckdb.DuckDBPyConnection) -
         extract_info=[{"extract_date": EXTRACT}],
     )
     window = read_extract_window(con)
-    assert window == ExtractWindow(day(-3000), EXTRACT, "abc123")
+    contacts = day(-3000).replace(day=1)
+    assert window.coverage["hospital_contacts"] == contacts
+    assert window.coverage["prescriptions"] is None
+    assert window.start == window.coverage["diagnoses"] > contacts
+    assert window.history_start(["hospital_contacts"]) == contacts
+    assert (window.extract_date, window.extract_hash) == (EXTRACT, "abc123")
 
 
 def test_read_extract_window_without_extract(con: duckdb.DuckDBPyConnection) -> None:

@@ -15,17 +15,56 @@ from tests.models.conftest import TOY_EXTRACT_DATE, Trained
 def test_plan_index_dates_purges_a_horizon_before_the_test_date() -> None:
     spec = load_spec("diabetes_harm_365d")
     window = ExtractWindow(date(2020, 11, 1), date(2026, 11, 23))
-    fit, test = plan_index_dates(spec, window)
+    plan = plan_index_dates(spec, window)
+    fit, test = plan.fit_dates, plan.test_date
     assert test == date(2025, 11, 23)
     assert fit[-1] == date(2024, 11, 23)
     assert fit[0] >= window.start + timedelta(days=730)
     assert len(fit) == 9  # quarterly over two years
+    assert (plan.washout_days, plan.shortened, plan.step) == (730, False, "3mo")
+
+
+def test_plan_index_dates_of_a_three_year_extract_shortens_the_washout() -> None:
+    spec = load_spec("diabetes_harm_365d")
+    window = ExtractWindow(date(2023, 11, 24), date(2026, 11, 23))
+    plan = plan_index_dates(spec, window)
+    assert len(plan.fit_dates) >= 4
+    assert plan.fit_dates[-1] == date(2024, 11, 23)
+    assert plan.shortened and plan.washout_days < 730
+    assert plan.washout_days >= spec.min_washout_days
+    assert plan.washout_days == (plan.fit_dates[0] - window.start).days
+    assert all(d - timedelta(days=180) >= window.start for d in plan.fit_dates)
+
+
+def test_plan_index_dates_steps_monthly_when_quarters_are_too_few() -> None:
+    spec = load_spec("diabetes_harm_365d")
+    window = ExtractWindow(date(2024, 2, 1), date(2026, 11, 23))
+    plan = plan_index_dates(spec, window)
+    assert plan.step == "1mo" and len(plan.fit_dates) == 4
+    assert plan.fit_dates == [
+        date(2024, 8, 23),
+        date(2024, 9, 23),
+        date(2024, 10, 23),
+        date(2024, 11, 23),
+    ]
+
+
+def test_plan_index_dates_starts_at_the_common_coverage() -> None:
+    spec = load_spec("diabetes_harm_365d")
+    window = ExtractWindow(
+        date(2022, 11, 1),
+        date(2026, 11, 23),
+        coverage={"lab_results": date(2017, 1, 1), "diagnoses": date(2022, 11, 1)},
+    )
+    plan = plan_index_dates(spec, window)
+    assert plan.history_start == date(2022, 11, 1)
+    assert min(plan.fit_dates) >= date(2022, 11, 1) + timedelta(days=180)
 
 
 def test_plan_index_dates_too_short_extract() -> None:
     spec = load_spec("diabetes_harm_365d")
     with pytest.raises(DataError) as error:
-        plan_index_dates(spec, ExtractWindow(date(2022, 6, 1), date(2026, 1, 1)))
+        plan_index_dates(spec, ExtractWindow(date(2024, 1, 1), date(2026, 1, 1)))
     assert str(error.value).startswith(
         "The spec 'diabetes_harm_365d' has no usable index dates"
     )
@@ -63,7 +102,13 @@ def test_train_model_registers_first_version_as_champion(trained: Trained) -> No
         "models:/toy/1",
     )
     assert result.test_date == TOY_EXTRACT_DATE - timedelta(days=365)
-    assert set(result.rows) == {"train", "calibration", "test"}
+    assert set(result.rows) == {
+        "train",
+        "calibration",
+        "test",
+        "refit_train",
+        "refit_calibration",
+    }
     assert all(
         d <= result.test_date - timedelta(days=365) for d in result.index_dates[:-1]
     )
@@ -98,3 +143,45 @@ def test_train_model_writes_labels_for_eligible_dates_only(trained: Trained) -> 
     finally:
         con.close()
     assert max(dates) <= TOY_EXTRACT_DATE - timedelta(days=365)
+
+
+def test_refit_model_fits_every_date_and_calibrates_on_the_latest() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from models.train import refit_model
+
+    rng = np.random.default_rng(3)
+    n = 2000
+    x = rng.normal(size=n)
+    split = rng.choice(
+        ["train", "calibration", "test", "refit_train", "refit_calibration"],
+        size=n,
+        p=[0.4, 0.1, 0.2, 0.2, 0.1],
+    )
+    day = np.where(np.char.startswith(split.astype(str), "refit"), 2025, 2024)
+    matrix = pd.DataFrame(
+        {
+            "citizen_id": [f"P{i}" for i in range(n)],
+            "as_of_date": pd.to_datetime([f"{d}-01-01" for d in day]),
+            "label": (rng.random(n) < 1 / (1 + np.exp(-(x - 1)))).astype(int),
+            "split": split,
+            "hba1c_last_mmol_mol": x,
+        }
+    )
+    spec = ModelSpec.from_mapping(
+        {
+            "outcome": "diabetes_harm_365d",
+            "cohort": "has_diabetes",
+            "estimator": "logistic_regression",
+            "features": ["hba1c_last_mmol_mol"],
+        },
+        name="probe",
+        source="probe",
+    )
+    model, info = refit_model(matrix, spec, {"hba1c_last_mmol_mol": "numeric"})
+    assert info["index_dates"] == ["2024-01-01", "2025-01-01"]
+    assert info["rows_train"] == int(np.isin(split, ["train", "refit_train"]).sum())
+    assert info["rows_calibration"] == int((split == "refit_calibration").sum())
+    assert info["calibrated_on"] == "latest date"
+    assert model.predict_proba(matrix[["hba1c_last_mmol_mol"]])[:, 1].std() > 0
