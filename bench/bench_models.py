@@ -4,6 +4,10 @@ Usage::
 
     python -m bench.bench_models experiment [--citizens 200000] [--work DIR]
     python -m bench.bench_models benchmark [--citizens 1000000] [--work DIR]
+    python -m bench.bench_models robustness [--worlds 1-10] [--citizens 200000]
+
+``robustness``: the default specs trained as a user would in each world of the
+synthetic family and compared with the world's true risk (:mod:`bench.robustness`).
 
 ``experiment``: on a synthetic region (``region_demo`` resized), train the rule
 baseline, the logistic regression and the gradient boosting of
@@ -479,11 +483,47 @@ def benchmark(work: Path, citizens: int) -> dict[str, Any]:
     return body
 
 
+# --- robustness across worlds --------------------------------------------------
+
+
+def _seeds(text: str) -> list[int]:
+    """``"1-10"`` or ``"3,7,9"`` to a list of world seeds."""
+    if "-" in text:
+        lo, hi = (int(x) for x in text.split("-"))
+        return list(range(lo, hi + 1))
+    return [int(x) for x in text.split(",")]
+
+
+def robustness(
+    work: Path, citizens: int, seeds: list[int], specs: str
+) -> dict[str, Any]:
+    """Run :mod:`bench.robustness` and write its section of the results."""
+    from bench import robustness as rb
+
+    names = tuple(s for s in specs.split(",") if s)
+    body = rb.run(seeds, work / "robustness", citizens, names)
+    body["machine"] = _machine()
+    rule = next((s for s in names if s.endswith("_rule")), None)
+    body["tables"] = {s: rb.table(body["worlds"], s, rule) for s in names if s != rule}
+    _write(f"robustness_{citizens}", body)
+    for name, text in body["tables"].items():
+        sys.stderr.write(f"\n{name}\n{text}\n{json.dumps(body['summary'][name])}\n")
+    return body
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run the experiment or the benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("what", choices=["experiment", "benchmark"])
+    parser.add_argument("what", choices=["experiment", "benchmark", "robustness"])
     parser.add_argument("--citizens", type=int, default=None)
+    parser.add_argument(
+        "--worlds", default="1-10", help="robustness: world seeds, e.g. 1-10 or 3,7"
+    )
+    parser.add_argument(
+        "--specs",
+        default="diabetes_harm_365d,diabetes_harm_365d_rule",
+        help="robustness: specs to train in every world (comma separated)",
+    )
     parser.add_argument(
         "--work",
         type=Path,
@@ -493,6 +533,10 @@ def main(argv: list[str] | None = None) -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     if args.what == "experiment":
         body = experiment(args.work, args.citizens or 200_000)
+    elif args.what == "robustness":
+        body = robustness(
+            args.work, args.citizens or 200_000, _seeds(args.worlds), args.specs
+        )
     else:
         body = benchmark(args.work, args.citizens or 1_000_000)
     sys.stdout.write(json.dumps(body, default=str) + "\n")
