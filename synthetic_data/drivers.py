@@ -27,20 +27,27 @@ from synthetic_data.population import NEVER, YEAR, Calendar, Citizens
 from synthetic_data.world import World, coverage_starts
 
 __all__ = [
+    "PRIOR_CAP",
     "PRIOR_WINDOW_STEPS",
     "Drivers",
     "cover",
     "draw_drivers",
+    "egfr_at",
     "hazard_multipliers",
+    "in_window",
     "marker_prescriptions",
+    "prevalent_multiplier",
     "psych_contacts",
     "psych_diagnoses",
+    "psych_recent",
+    "uacr_at",
     "world_labs",
 ]
 
 Table = dict[str, np.ndarray]
-#: Steps (30 days) an earlier admission counts for: 24 steps = 720 days, ~2 years.
-PRIOR_WINDOW_STEPS = 24
+#: Steps (30 days) an earlier admission counts for: 24 steps = 720 days, ~2 years;
+#: at most PRIOR_CAP admissions count (no runaway feedback of state dependence).
+PRIOR_WINDOW_STEPS, PRIOR_CAP = 24, 3
 #: Latent kidney function. eGFR (mL/min/1.73 m2) = base - AGE_DECLINE per year of
 #: age over 40 - the citizen's own decline per year with diabetes; base ~ N(112,
 #: 10), decline log-normal around 0.8 and faster with poor glycaemic control.
@@ -233,8 +240,10 @@ def psych_recent(d: Drivers, cal: Calendar, who: np.ndarray) -> np.ndarray:
 
 
 def in_window(cum: np.ndarray, k: int) -> np.ndarray:
-    """Events in steps [k - PRIOR_WINDOW_STEPS, k) from a cumulative count."""
-    result: np.ndarray = cum[k] - cum[max(k - PRIOR_WINDOW_STEPS, 0)]
+    """Events in steps [k - PRIOR_WINDOW_STEPS, k) (at most PRIOR_CAP)."""
+    result: np.ndarray = np.minimum(
+        cum[k] - cum[max(k - PRIOR_WINDOW_STEPS, 0)], PRIOR_CAP
+    )
     return result
 
 
