@@ -104,7 +104,7 @@ def generate_extract(
         (lo, min(lo + CHUNK_SIZE, profile.citizens))
         for lo in range(0, profile.citizens, CHUNK_SIZE)
     ]
-    seeds = np.random.SeedSequence(profile.seed).spawn(len(bounds))
+    seeds = np.random.SeedSequence(_entropy(profile)).spawn(len(bounds))
     report = progress or (lambda done, total: None)
     report(0, profile.citizens)
     with ExtractWriter(out_dir, fmt) as writer:  # type: ignore[arg-type]
@@ -131,6 +131,17 @@ def generate_extract(
         fmt,
         None if profile.world is None else writer.world_path,
     )
+
+
+def _entropy(profile: SyntheticProfile) -> int | list[int]:
+    """Return the root seed: the profile's, joined by the world's when there is one.
+
+    Worlds are then independent samples of citizens, not one population seen
+    under different mechanisms; without a world the seed is unchanged.
+    """
+    if profile.world is None:
+        return profile.seed
+    return [profile.seed, profile.world.seed]
 
 
 def _declared_coverage(profile: SyntheticProfile) -> dict[str, str] | None:

@@ -8,8 +8,13 @@ month (glycaemic control, engagement, age, diabetes duration), new late
 complications (kidney, eye, nerve, circulation, foot) and acute diabetes
 admissions. Because the hazards depend only on the current state, an early
 index date looks like a late one. It also records the true 365-day risk of harm
-at each quarterly index date, for the ground-truth file. :mod:`synthetic_data.care`
-decides when (and whether) these true events reach the journal.
+at each quarterly index date, for the ground-truth file. In a world
+(:mod:`synthetic_data.world`), the slopes are the world's, the hazards are
+multiplied by its drivers (:mod:`synthetic_data.drivers`: kidney function,
+albuminuria, marker burden, earlier acute and psychiatric admissions, frailty,
+living alone), and ``extract_date`` is an index date as well.
+:mod:`synthetic_data.care` decides when (and whether) these true events reach
+the journal.
 """
 
 from __future__ import annotations

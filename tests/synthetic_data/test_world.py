@@ -291,19 +291,20 @@ def _worst_vs_best(result: GenerationResult, signal: str) -> float:
 
 
 @pytest.mark.parametrize(
-    ("signal", "mechanism", "value"),
+    ("signal", "mechanisms"),
     [
-        ("egfr", "egfr_effect", 0.35),
-        ("albuminuria", "albuminuria_effect", 0.3),
-        ("marker", "marker_effect", 0.6),
-        ("prior", "prior_admission_effect", 0.7),
+        ("egfr", {"egfr_effect": 0.35}),
+        ("albuminuria", {"albuminuria_effect": 0.3}),
+        ("marker", {"marker_effect": 0.6, "marker_loading": 1.5}),
+        ("prior", {"prior_admission_effect": 0.7}),
     ],
 )
 def test_observable_driver_raises_true_risk_along_its_signal(
-    world_extract: World_, signal: str, mechanism: str, value: float
+    world_extract: World_, signal: str, mechanisms: dict[str, float]
 ) -> None:
-    off = _worst_vs_best(world_extract(), signal)
-    on = _worst_vs_best(world_extract(**{mechanism: value}), signal)
+    loading = {k: v for k, v in mechanisms.items() if k == "marker_loading"}
+    off = _worst_vs_best(world_extract(**loading), signal)
+    on = _worst_vs_best(world_extract(**mechanisms), signal)
     assert on > 1.2 * off > 0
 
 
@@ -314,7 +315,7 @@ def test_psychiatric_admissions_raise_acute_risk(world_extract: World_) -> None:
     assert len(admitted & set(risk_on)) >= 3
     for citizen in admitted & set(risk_on):
         assert risk_on[citizen] > risk_off[citizen]
-    never = set(risk_on) - _psych_admitted(on, since="1900-01-01")
+    never = set(risk_on) - _psych_admitted(on, "1900-01-01", "2100-01-01")
     assert all(risk_on[c] == pytest.approx(risk_off[c]) for c in never)
 
 
@@ -327,14 +328,17 @@ def _risk_at_end(result: GenerationResult) -> dict[str, float]:
     }
 
 
-def _psych_admitted(result: GenerationResult, since: str = "2025-01-01") -> set[str]:
+def _psych_admitted(
+    result: GenerationResult, since: str = "2025-01-01", until: str = "2026-09-23"
+) -> set[str]:
+    """Citizens with a psychiatric admission in [since, until] (inside 2 years)."""
     contacts = pq.read_table(result.out_dir / "hospital_contacts.parquet").to_pylist()
     return {
         c["citizen_id"]
         for c in contacts
         if c["contact_type"] == "acute_admission"
         and c["primary_diagnosis"].startswith("DF")
-        and c["start_date"] >= date.fromisoformat(since)
+        and date.fromisoformat(since) <= c["start_date"] <= date.fromisoformat(until)
     }
 
 
@@ -342,7 +346,7 @@ def test_psychiatric_admissions_reach_contacts_and_diagnoses(
     world_extract: World_,
 ) -> None:
     result = world_extract()
-    admitted = _psych_admitted(result, since="1900-01-01")
+    admitted = _psych_admitted(result, "1900-01-01", "2100-01-01")
     rows = pq.read_table(result.out_dir / "diagnoses.parquet").to_pylist()
     coded = {
         r["citizen_id"]
@@ -392,3 +396,18 @@ def test_world_extract_is_deterministic(tmp_path: Path, world_extract: World_) -
 
 def test_world_type_is_exported() -> None:
     assert isinstance(draw_world(0), World)
+
+
+def test_worlds_are_independent_samples_of_citizens(tmp_path: Path) -> None:
+    births = []
+    for seed in (1, 2):
+        profile = load_profile("region_small", citizens=300, world=seed)
+        result = generate_extract(profile, tmp_path / f"w{seed}", fmt="parquet")
+        citizens = pq.read_table(result.out_dir / "citizens.parquet")
+        births.append(citizens["birth_date"].to_pylist())
+    plain = generate_extract(
+        load_profile("region_small", citizens=300), tmp_path / "plain", fmt="parquet"
+    )
+    plain_births = pq.read_table(plain.out_dir / "citizens.parquet")["birth_date"]
+    assert births[0] != births[1]
+    assert plain_births.to_pylist() not in births
