@@ -163,6 +163,14 @@ def synth(
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Override the random seed.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    world: Annotated[
+        int | None,
+        typer.Option(
+            "--world",
+            help="Generate the world drawn from this seed (mechanisms, coverage, "
+            "history); replaces a [world] section of the profile.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Write a synthetic journal extract (contract v1) and its ground-truth file."""
@@ -173,7 +181,7 @@ def synth(
 
     def call() -> Any:
         try:
-            prof = load_profile(profile, citizens=citizens, seed=seed)
+            prof = load_profile(profile, citizens=citizens, seed=seed, world=world)
             with _progress(state, "Generating citizens") as advance:
                 return generate_extract(prof, out_dir, fmt=fmt, progress=advance)
         except ProfileError as error:
@@ -185,6 +193,7 @@ def synth(
         lambda r: (
             f"Wrote {r.n_citizens:,} citizens ({sum(r.rows.values()):,} rows) "
             f"to {r.out_dir}; ground truth in {r.truth_path}"
+            + ("" if r.world_path is None else f"; world in {r.world_path}")
         ),
     )
 

@@ -20,6 +20,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from synthetic_data import codes as C
+from synthetic_data.drivers import (
+    Drivers,
+    marker_prescriptions,
+    psych_contacts,
+    psych_diagnoses,
+    world_labs,
+)
 from synthetic_data.harm import Harm
 from synthetic_data.population import NEVER, YEAR, Calendar, Citizens, _categorical
 from synthetic_data.profile import SyntheticProfile
@@ -845,10 +852,13 @@ def _contacts(
     appts: Table,
     harm: Harm,
     preg: Pregnancies,
+    extra: list[Table],
 ) -> Table:
     """Draw all hospital contacts; an admission running past te is ongoing."""
     table = _concat(
-        _acute_contacts(rng, cit, harm) + _planned_contacts(rng, cal, cit, appts, preg)
+        _acute_contacts(rng, cit, harm)
+        + _planned_contacts(rng, cal, cit, appts, preg)
+        + extra
     )
     inside = (table["start"] >= cit.start[table["cit"]]) & (
         table["start"] < cit.end[table["cit"]]
@@ -870,6 +880,7 @@ def record_care(
     cal: Calendar,
     cit: Citizens,
     harm: Harm,
+    drivers: Drivers | None = None,
 ) -> Events:
     """Write the journal events of one chunk.
 
@@ -880,6 +891,9 @@ def record_care(
     cal : Calendar
     cit : Citizens
     harm : Harm
+    drivers : Drivers, optional
+        A world's drivers: adds its marker drugs, eGFR and albuminuria values and
+        psychiatric admissions (from the world's own stream).
 
     Returns
     -------
@@ -897,6 +911,7 @@ def record_care(
             _regimen_prescriptions(rng, cal, cit, onsets),
             _acute_prescriptions(rng, consults),
             _gdm_prescriptions(preg, cit),
+            *([] if drivers is None else [marker_prescriptions(drivers, cal, cit)]),
         ]
     )
     rx["redeemed"] = _redeem(rng, profile, cal, cit, rx)
@@ -907,15 +922,19 @@ def record_care(
             _gp_labs(rng, consults, cit, harm),
         ]
     )
+    if drivers is not None:
+        labs = world_labs(drivers, cal, cit, labs)
     bias = profile.ascertainment_bias
     comp, recorded = _complication_diagnoses(rng, cal, cit, harm, appts, bias)
-    contacts = _contacts(rng, cal, cit, appts, harm, preg)
+    extra = [] if drivers is None else [psych_contacts(drivers, cit)]
+    contacts = _contacts(rng, cal, cit, appts, harm, preg, extra)
     diagnoses = _concat(
         [
             _condition_diagnoses(rng, cit),
             comp,
             _other_diagnoses(rng, cal, cit, consults, onsets, preg),
             _admission_diagnoses(contacts),
+            *([] if drivers is None else [psych_diagnoses(contacts)]),
         ]
     )
     return Events(

@@ -102,7 +102,7 @@ STATUS = Vocab(
 CONTACT_TYPE = Vocab(
     ["acute_admission", "planned_admission", "emergency_department", "outpatient"]
 )
-UNIT = Vocab(["mmol/mol", "%", "umol/L", "mmol/L", "mg/g"])
+UNIT = Vocab(["mmol/mol", "%", "umol/L", "mmol/L", "mg/g", "mL/min"])
 
 
 # --- conditions and their records ---------------------------------------------
@@ -390,6 +390,25 @@ PCOS_CODE = "DE282"
 OBESITY_CODE = "T82"
 SKIN_CANCER_CODE = "DC449"  # non-melanoma skin cancer: excluded by cancer rules
 
+# --- the drivers of a world (synthetic_data.drivers) ----------------------------
+
+CREATININE = "NPU18016"  # P-creatinine, umol/L (as in OTHER_LABS)
+ALBUMIN_CREATININE = "NPU19661"  # U-albumin/creatinine, mg/g (as in OTHER_LABS)
+#: eGFR per 1.73 m2, mL/min: a plausible NPU-shaped code, NOT verified against the
+#: NPU terminology (Danish labs also use the local code DNK35302).
+EGFR = "NPU19923"
+#: Marker drugs of a world's latent burden: ATC, share on it (adults 40+, at
+#: average burden), days of supply, type 2 diabetics only. ASSUMPTION.
+MARKER_DRUGS = (
+    ("C03CA01", 0.04, 100, False),  # furosemide (loop diuretic)
+    ("H02AB06", 0.03, 30, False),  # prednisolone (oral corticosteroid)
+    ("N02AA05", 0.03, 30, False),  # oxycodone (opioid)
+    ("A10AB05", 0.10, 90, True),  # insulin aspart in type 2 (intensified insulin)
+)
+#: Primary diagnoses of psychiatric admissions of citizens without severe mental
+#: illness (depression, alcohol dependence, acute stress); with it, their SMI code.
+PSYCH_ADMISSION_CODES = ("DF322", "DF102", "DF432")
+
 
 def _all_codes() -> list[str]:
     """Every code string the generator can write, in a fixed order."""
@@ -404,7 +423,8 @@ def _all_codes() -> list[str]:
     )
     codes += [HBA1C, HBA1C_DCCT] + [row[0] for row in OTHER_LABS]
     codes += list(OUTPATIENT_CONTACT_CODES.values())
-    return codes + [BIRTH_CODE, GDM_CODE, PCOS_CODE, OBESITY_CODE, SKIN_CANCER_CODE]
+    codes += [BIRTH_CODE, GDM_CODE, PCOS_CODE, OBESITY_CODE, SKIN_CANCER_CODE]
+    return codes + [EGFR] + [m[0] for m in MARKER_DRUGS] + list(PSYCH_ADMISSION_CODES)
 
 
 #: One vocabulary for every code column (diagnoses, ATC, NPU, contact diagnoses).

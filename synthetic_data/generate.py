@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from synthetic_data import codes as C
 from synthetic_data.care import Events, record_care
+from synthetic_data.drivers import cover, draw_drivers
 from synthetic_data.harm import Harm, simulate_harm
 from synthetic_data.population import (
     NEVER,
@@ -32,6 +33,7 @@ from synthetic_data.population import (
     language_vocab,
 )
 from synthetic_data.profile import BAD_PARAMETER, ProfileError, SyntheticProfile
+from synthetic_data.world import coverage_starts, world_document
 from synthetic_data.write import SCHEMAS, TRUTH_RISK_SCHEMA, TRUTH_SCHEMA, ExtractWriter
 
 __all__ = ["CHUNK_SIZE", "GenerationResult", "generate_extract"]
@@ -54,6 +56,7 @@ class GenerationResult:
     n_citizens: int
     rows: dict[str, int]
     fmt: str
+    world_path: Path | None = None  # <out_dir>.world.json when a world was generated
 
 
 def generate_extract(
@@ -101,14 +104,19 @@ def generate_extract(
         (lo, min(lo + CHUNK_SIZE, profile.citizens))
         for lo in range(0, profile.citizens, CHUNK_SIZE)
     ]
-    seeds = np.random.SeedSequence(profile.seed).spawn(len(bounds))
+    seeds = np.random.SeedSequence(_entropy(profile)).spawn(len(bounds))
     report = progress or (lambda done, total: None)
     report(0, profile.citizens)
     with ExtractWriter(out_dir, fmt) as writer:  # type: ignore[arg-type]
         for index, ((lo, hi), seed) in enumerate(zip(bounds, seeds, strict=True)):
             writer.write(*build_chunk(profile, cal, index, lo, hi, seed))
             report(hi, profile.citizens)
-        writer.commit(profile.extract_date.isoformat(), profile.source)
+        writer.commit(
+            profile.extract_date.isoformat(),
+            profile.source,
+            coverage=_declared_coverage(profile),
+            world=None if profile.world is None else world_document(profile),
+        )
     logger.info(
         "wrote %s citizens and %s event rows",
         profile.citizens,
@@ -121,7 +129,27 @@ def generate_extract(
         profile.citizens,
         dict(writer.rows),
         fmt,
+        None if profile.world is None else writer.world_path,
     )
+
+
+def _entropy(profile: SyntheticProfile) -> int | list[int]:
+    """Return the root seed: the profile's, joined by the world's when there is one.
+
+    Worlds are then independent samples of citizens, not one population seen
+    under different mechanisms; without a world the seed is unchanged.
+    """
+    if profile.world is None:
+        return profile.seed
+    return [profile.seed, profile.world.seed]
+
+
+def _declared_coverage(profile: SyntheticProfile) -> dict[str, str] | None:
+    """Return the coverage starts extract.json states (the declared tables)."""
+    if profile.world is None or not profile.world.coverage_declared:
+        return None
+    starts = coverage_starts(profile.world, profile.extract_date)
+    return {t: starts[t].isoformat() for t in profile.world.coverage_declared}
 
 
 def build_chunk(
@@ -149,8 +177,12 @@ def build_chunk(
     """
     rng = np.random.default_rng(seed)
     cit = draw_citizens(rng, profile, cal, hi - lo)
-    harm = simulate_harm(rng, profile, cal, cit)
-    events = record_care(rng, profile, cal, cit, harm)
+    world = profile.world
+    drivers = None if world is None else draw_drivers(seed, world, cal, cit)
+    harm = simulate_harm(rng, profile, cal, cit, drivers)
+    events = record_care(rng, profile, cal, cit, harm, drivers)
+    if drivers is not None:
+        events = cover(drivers, events)
     ids = _ids("P-", np.arange(lo + 1, hi + 1), 8)
     tables = {
         "citizens": _citizens(profile, cal, cit, ids),

@@ -8,17 +8,30 @@ month (glycaemic control, engagement, age, diabetes duration), new late
 complications (kidney, eye, nerve, circulation, foot) and acute diabetes
 admissions. Because the hazards depend only on the current state, an early
 index date looks like a late one. It also records the true 365-day risk of harm
-at each quarterly index date, for the ground-truth file. :mod:`synthetic_data.care`
-decides when (and whether) these true events reach the journal.
+at each quarterly index date, for the ground-truth file. In a world
+(:mod:`synthetic_data.world`), the slopes are the world's, the hazards are
+multiplied by its drivers (:mod:`synthetic_data.drivers`: kidney function,
+albuminuria, marker burden, earlier acute and psychiatric admissions, frailty,
+living alone), and ``extract_date`` is an index date as well.
+:mod:`synthetic_data.care` decides when (and whether) these true events reach
+the journal.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from synthetic_data.codes import LIVING
+from synthetic_data.drivers import (
+    Drivers,
+    hazard_multipliers,
+    in_window,
+    prevalent_multiplier,
+    psych_recent,
+)
 from synthetic_data.population import NEVER, STEP, YEAR, Calendar, Citizens
 from synthetic_data.profile import COMPLICATIONS, SyntheticProfile
 
@@ -33,6 +46,26 @@ AGE_SLOPE = 0.03
 DURATION_SLOPE = 0.04
 ACUTE_HBA1C_SLOPE = 0.06
 ACUTE_ENGAGEMENT_SLOPE = 0.5
+
+
+class Slopes(NamedTuple):
+    """The log-hazard slopes a world may redraw (the defaults are the above)."""
+
+    hba1c: float = HBA1C_SLOPE
+    age: float = AGE_SLOPE
+    duration: float = DURATION_SLOPE
+    acute_hba1c: float = ACUTE_HBA1C_SLOPE
+
+
+DEFAULT_SLOPES = Slopes()
+
+
+def _slopes(drivers: Drivers | None) -> Slopes:
+    """Return today's slopes, or the world's."""
+    if drivers is None:
+        return DEFAULT_SLOPES
+    w = drivers.world
+    return Slopes(w.hba1c_slope, w.age_slope, w.duration_slope, w.acute_hba1c_slope)
 
 
 @dataclass(frozen=True)
@@ -66,13 +99,14 @@ def _state_hazards(
     engage: np.ndarray,
     age: np.ndarray,
     years: np.ndarray,
+    slopes: Slopes = DEFAULT_SLOPES,
 ) -> np.ndarray:
     """(D, 5) complication hazards per step for the given state."""
     x = (
-        HBA1C_SLOPE * (hba1c - 53.0)
+        slopes.hba1c * (hba1c - 53.0)
         - (ENGAGEMENT_SLOPE * profile.engagement_harm_effect) * engage
-        + AGE_SLOPE * (age - 65.0)
-        + DURATION_SLOPE * (years - 10.0)
+        + slopes.age * (age - 65.0)
+        + slopes.duration * (years - 10.0)
     )
     rates = np.array([profile.complication_rates[g] for g in COMPLICATIONS])
     return rates[None, :] * np.exp(np.clip(x, -6, 4))[:, None] * (STEP / YEAR)
@@ -84,13 +118,14 @@ def _acute_hazard(
     hba1c: np.ndarray,
     engage: np.ndarray,
     frail: np.ndarray,
+    hba1c_slope: float = ACUTE_HBA1C_SLOPE,
 ) -> np.ndarray:
     """(D,) acute diabetes admission hazard per step."""
     base = np.where(
         type1, profile.acute_admission_rate_type1, profile.acute_admission_rate_type2
     )
     slope = ACUTE_ENGAGEMENT_SLOPE * profile.engagement_harm_effect
-    x = ACUTE_HBA1C_SLOPE * (hba1c - 53.0) - slope * engage
+    x = hba1c_slope * (hba1c - 53.0) - slope * engage
     hazard: np.ndarray = base * np.exp(np.clip(x, -6, 4)) * frail * (STEP / YEAR)
     return hazard
 
@@ -102,13 +137,22 @@ def _prevalent(
     cit: Citizens,
     who: np.ndarray,
     onset: np.ndarray,
+    drivers: Drivers | None,
 ) -> np.ndarray:
     """Complications present when the history begins (true onset day or NEVER)."""
     years0 = np.maximum((cal.t0 - onset) / YEAR, 0.0)
     age0 = cit.age[who] - (cal.te - cal.t0) / YEAR
     h = _state_hazards(
-        profile, cit.hba1c_mean[who], cit.engagement[who], age0, years0 / 2
+        profile,
+        cit.hba1c_mean[who],
+        cit.engagement[who],
+        age0,
+        years0 / 2,
+        _slopes(drivers),
     )
+    if drivers is not None:  # the drivers half-way through the years before
+        mid = prevalent_multiplier(drivers, who, age0 - years0 / 2, years0 / 2)
+        h = h * mid[:, None]
     p = 1.0 - np.exp(-h * (YEAR / STEP) * years0[:, None])
     u = rng.random(h.shape)
     day = onset[:, None] + (rng.random(h.shape) * (cal.t0 - onset)[:, None]).astype(
@@ -118,7 +162,11 @@ def _prevalent(
 
 
 def simulate_harm(
-    rng: np.random.Generator, profile: SyntheticProfile, cal: Calendar, cit: Citizens
+    rng: np.random.Generator,
+    profile: SyntheticProfile,
+    cal: Calendar,
+    cit: Citizens,
+    drivers: Drivers | None = None,
 ) -> Harm:
     """Walk the monthly grid for the chunk's diabetics and draw their harm.
 
@@ -128,6 +176,9 @@ def simulate_harm(
     profile : SyntheticProfile
     cal : Calendar
     cit : Citizens
+    drivers : Drivers, optional
+        A world's drivers: they multiply the hazards (and so the true risk), the
+        slopes are the world's, and ``extract_date`` is an index date too.
 
     Returns
     -------
@@ -136,24 +187,30 @@ def simulate_harm(
     type1 = cit.onset["type1"] < NEVER
     who = np.flatnonzero(type1 | (cit.onset["type2"] < NEVER))
     onset = np.minimum(cit.onset["type1"], cit.onset["type2"])[who]
-    comp = _prevalent(rng, profile, cal, cit, who, onset)
+    comp = _prevalent(rng, profile, cal, cit, who, onset, drivers)
     prevalent = comp < NEVER
     alive_until = np.minimum(cit.death, cit.emigration)[who]
     shelter = cit.living[who] == LIVING["shelter"]
     smi = cit.onset["smi"][who] < NEVER
     frail = np.where(smi, 1.5, 1.0) * np.where(shelter, 2.0, 1.0)
     qdays = index_days(cal)
+    if drivers is not None:
+        qdays = np.union1d(qdays, [cal.te]).astype(np.int32)
     qstep = cal.step(qdays)
     total = np.full((len(who), len(qdays)), np.nan)
+    slopes = _slopes(drivers)
+    world = None if drivers is None else _WorldWalk(drivers, cal, who)
     acute_who: list[np.ndarray] = []
     acute_day: list[np.ndarray] = []
     for k in range(cal.n_steps):
         day = cal.t0 + k * STEP
         hba1c, engage = cit.hba1c_path[k, who], cit.engagement_path[k, who]
         age = cit.age[who] - (cal.te - day) / YEAR
-        h = _state_hazards(profile, hba1c, engage, age, (day - onset) / YEAR)
+        h = _state_hazards(profile, hba1c, engage, age, (day - onset) / YEAR, slopes)
         h = np.where(comp < NEVER, 0.0, h)
-        a = _acute_hazard(profile, type1[who], hba1c, engage, frail)
+        a = _acute_hazard(profile, type1[who], hba1c, engage, frail, slopes.acute_hba1c)
+        if world is not None:
+            h, a = world.scale(k, h, a, age, (day - onset) / YEAR)
         for q in np.flatnonzero(qstep == k):
             at_risk = (onset < qdays[q]) & (cit.start[who] <= qdays[q])
             at_risk &= qdays[q] < alive_until
@@ -163,11 +220,41 @@ def simulate_harm(
         comp = np.where(hit[:, :-1], new_day[:, :-1], comp).astype(np.int32)
         acute_who.append(who[hit[:, -1]])
         acute_day.append(new_day[hit[:, -1], -1])
+        if world is not None:
+            world.admitted(k, hit[:, -1])
     acute_w = np.concatenate(acute_who)
     acute_d = np.concatenate(acute_day).astype(np.int32)
     risk = 1.0 - np.exp(-total * (YEAR / STEP))
     event = _events(who, comp, acute_w, acute_d, qdays)
     return Harm(who, comp, prevalent, acute_w, acute_d, qdays, risk, event)
+
+
+class _WorldWalk:
+    """A world's part of the walk: its multipliers and the admissions so far."""
+
+    def __init__(self, drivers: Drivers, cal: Calendar, who: np.ndarray) -> None:
+        self.drivers, self.who = drivers, who
+        self.psych = psych_recent(drivers, cal, who)
+        self.acute = np.zeros((cal.n_steps + 1, len(who)), dtype=np.int32)
+
+    def scale(
+        self,
+        k: int,
+        h: np.ndarray,
+        a: np.ndarray,
+        age: np.ndarray,
+        years: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Multiply step ``k``'s complication and acute hazards by the drivers."""
+        prior_acute, prior_psych = in_window(self.acute, k), in_window(self.psych, k)
+        mc, ma = hazard_multipliers(
+            self.drivers, self.who, age, years, prior_acute, prior_psych
+        )
+        return h * mc[:, None], a * ma
+
+    def admitted(self, k: int, hit: np.ndarray) -> None:
+        """Count step ``k``'s acute diabetes admissions."""
+        self.acute[k + 1] = self.acute[k] + hit
 
 
 def _draw_step(

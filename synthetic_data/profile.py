@@ -20,7 +20,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from synthetic_data.world import World
 
 __all__ = [
     "CONSTRAINTS",
@@ -342,6 +345,9 @@ class SyntheticProfile:
     ascertainment_bias: bool
     engagement_harm_effect: float
     caller: str = field(default="SyntheticProfile", compare=False)
+    #: The world this profile generates (:func:`synthetic_data.world.apply_world`);
+    #: None = the profile's own, fixed mechanisms.
+    world: World | None = None
 
     def __post_init__(self) -> None:
         for name, constraint in CONSTRAINTS.items():
@@ -382,14 +388,47 @@ class SyntheticProfile:
             outside its range.
         """
         caller = caller or str(path)
-        try:
-            with open(path, "rb") as handle:
-                document = tomllib.load(handle)
-        except (OSError, tomllib.TOMLDecodeError) as error:
+        profile, world_seed = _read_toml(path, caller)
+        return profile if world_seed is None else _with_world(profile, world_seed)
+
+
+def _read_toml(path: Path | str, caller: str) -> tuple[SyntheticProfile, int | None]:
+    """Read one profile file: the profile without its world, and the world seed."""
+    try:
+        with open(path, "rb") as handle:
+            document = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ProfileError(
+            UNREADABLE_PROFILE.format(caller=caller, error=error)
+        ) from error
+    world = document.pop("world", None)
+    seed = None if world is None else _world_seed(world, caller)
+    return SyntheticProfile(**_parameters(document, caller), caller=caller), seed
+
+
+def _world_seed(section: Any, caller: str) -> int:
+    """Validate the ``[world]`` section (``seed = N``) and return its seed."""
+    rule = _interval(int, 0, 2**32 - 1)
+    for name in section if isinstance(section, Mapping) else ["seed"]:
+        if name != "seed":
             raise ProfileError(
-                UNREADABLE_PROFILE.format(caller=caller, error=error)
-            ) from error
-        return cls(**_parameters(document, caller), caller=caller)
+                UNKNOWN_PARAMETER.format(name=f"world.{name}", caller=caller)
+            )
+    value: Any = section.get("seed") if isinstance(section, Mapping) else section
+    if not rule.check(value):
+        raise ProfileError(
+            BAD_PARAMETER.format(
+                name="world.seed", caller=caller, rule=rule.rule, value=value
+            )
+        )
+    return int(value)
+
+
+def _with_world(profile: SyntheticProfile, seed: int) -> SyntheticProfile:
+    """Apply the world drawn from ``seed`` (imported here: world imports profile)."""
+    from synthetic_data.world import apply_world, draw_world
+
+    return apply_world(profile, draw_world(seed))
 
 
 def _parameters(document: Mapping[str, Any], caller: str) -> dict[str, Any]:
@@ -415,7 +454,11 @@ def _builtin_names() -> list[str]:
 
 
 def load_profile(
-    profile: str | Path, *, citizens: int | None = None, seed: int | None = None
+    profile: str | Path,
+    *,
+    citizens: int | None = None,
+    seed: int | None = None,
+    world: int | None = None,
 ) -> SyntheticProfile:
     """Load a built-in profile by name, or a profile TOML by path, with overrides.
 
@@ -427,6 +470,10 @@ def load_profile(
         Replace the profile's number of citizens.
     seed : int, optional
         Replace the profile's seed.
+    world : int, optional
+        Generate the world drawn from this seed
+        (:func:`synthetic_data.world.draw_world`); replaces a ``[world]``
+        section of the file.
 
     Returns
     -------
@@ -439,14 +486,17 @@ def load_profile(
     """
     text = str(profile)
     if text.endswith(".toml") or "/" in text or "\\" in text:
-        prof = SyntheticProfile.from_toml(Path(text), caller=text)
+        prof, world_seed = _read_toml(Path(text), text)
     elif text in _builtin_names():
         resource = resources.files("synthetic_data") / "profiles" / f"{text}.toml"
         with resources.as_file(resource) as path:
-            prof = SyntheticProfile.from_toml(path, caller=f"profiles/{text}.toml")
+            prof, world_seed = _read_toml(path, f"profiles/{text}.toml")
     else:
         known = ", ".join(_builtin_names())
         raise ProfileError(UNKNOWN_PROFILE.format(name=text, known=known))
+    world_seed = world if world is not None else world_seed
+    if world_seed is not None:
+        prof = _with_world(prof, world_seed)
     if citizens is not None:
         prof = dataclasses.replace(prof, citizens=citizens)
     if seed is not None:

@@ -29,6 +29,7 @@ __all__ = [
     "TRUTH_RISK_SCHEMA",
     "ExtractWriter",
     "truth_paths",
+    "world_path",
 ]
 
 CONTRACT = "journal-extract/1"
@@ -147,6 +148,11 @@ def truth_paths(out_dir: Path) -> tuple[Path, Path]:
     )
 
 
+def world_path(out_dir: Path) -> Path:
+    """Return the world file that sits beside an extract folder of a world."""
+    return out_dir.with_name(out_dir.name + ".world.json")
+
+
 class ExtractWriter:
     """Stream chunks into a temporary folder; :meth:`commit` renames it into place.
 
@@ -162,6 +168,7 @@ class ExtractWriter:
         self.out_dir = out_dir
         self.fmt = fmt
         self.truth_path, self.truth_risk_path = truth_paths(out_dir)
+        self.world_path = world_path(out_dir)
         token = uuid.uuid4().hex[:8]
         self.tmp = out_dir.with_name(f".{out_dir.name}.tmp-{token}")
         self._writers: dict[str, Any] = {}
@@ -180,7 +187,7 @@ class ExtractWriter:
     ) -> None:
         self._close()
         shutil.rmtree(self.tmp, ignore_errors=True)
-        for path in self._truth_tmp():
+        for path in (*self._truth_tmp(), self._world_tmp()):
             path.unlink(missing_ok=True)
 
     def write(
@@ -194,20 +201,45 @@ class ExtractWriter:
         self._parquet("truth", truth_tmp, TRUTH_SCHEMA).write_table(truth)
         self._parquet("truth_risk", risk_tmp, TRUTH_RISK_SCHEMA).write_table(truth_risk)
 
-    def commit(self, extract_date: str, source: str) -> None:
-        """Write extract.json, close the files, move extract and truth into place."""
+    def commit(
+        self,
+        extract_date: str,
+        source: str,
+        *,
+        coverage: dict[str, str] | None = None,
+        world: dict[str, Any] | None = None,
+    ) -> None:
+        """Write extract.json, close the files, move extract and truth into place.
+
+        ``coverage`` (table -> first covered ISO date) goes into extract.json as
+        the contract's optional ``coverage``; ``world`` is written beside the
+        extract as ``<out_dir>.world.json`` (an earlier one there is removed).
+        """
         for name, schema in SCHEMAS.items():
             self._writer(name, schema)  # an empty table still gets its header
-        info = {"contract": CONTRACT, "extract_date": extract_date, "source": source}
+        info: dict[str, Any] = {
+            "contract": CONTRACT,
+            "extract_date": extract_date,
+            "source": source,
+        }
+        if coverage:
+            info["coverage"] = {t: {"from": d} for t, d in coverage.items()}
         (self.tmp / "extract.json").write_text(
             json.dumps(info, indent=2) + "\n", encoding="utf-8"
         )
+        world_tmp = self._world_tmp()
+        if world is not None:
+            world_tmp.write_text(json.dumps(world, indent=2) + "\n", encoding="utf-8")
         self._close()
         _replace_dir(self.tmp, self.out_dir)
         for tmp, final in zip(
             self._truth_tmp(), (self.truth_path, self.truth_risk_path), strict=True
         ):
             os.replace(tmp, final)
+        if world is not None:
+            os.replace(world_tmp, self.world_path)
+        else:
+            self.world_path.unlink(missing_ok=True)
 
     def _truth_tmp(self) -> tuple[Path, Path]:
         return (
@@ -216,6 +248,10 @@ class ExtractWriter:
                 f".{self.truth_risk_path.name}.{self.tmp.name[-8:]}"
             ),
         )
+
+    def _world_tmp(self) -> Path:
+        name = self.world_path.name
+        return self.world_path.with_name(f".{name}.{self.tmp.name[-8:]}")
 
     def _writer(self, name: str, schema: pa.Schema) -> Any:
         """Return the open writer of one table, created on first use."""

@@ -66,3 +66,25 @@ def test_every_command_accepts_json() -> None:
         if "--json" not in result.output:
             missing.append(" ".join(path))
     assert missing == []
+
+
+def test_synth_world_writes_world_json_beside_the_extract(tmp_path: Path) -> None:
+    out = tmp_path / "ext"
+    args = ["--json", "synth", "--world", "5", "--profile", "region_small"]
+    args += ["--citizens", "300", "--out", str(out), "--format", "parquet"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    world = json.loads(Path(payload["world_path"]).read_text(encoding="utf-8"))
+    assert Path(payload["world_path"]) == tmp_path / "ext.world.json"
+    assert world["world_seed"] == 5
+    assert (out / "lab_results.parquet").exists()
+
+
+def test_synth_bad_world_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["synth", "--out", str(tmp_path / "x"), "--world", "-1"])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "ConfigError: The 'seed' parameter of World must be an int in the range "
+        "[0, 4294967295]. Got -1 instead."
+    ]
