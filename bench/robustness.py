@@ -43,16 +43,41 @@ TRUE_EVENT = "true_event_harm_365d"
 PER_CITIZENS = 1000  # k = 100 per 100,000 citizens
 
 
+def planned_scoring_date(extract_date: date) -> date:
+    """The first day of the latest quarter that starts a whole year before the extract.
+
+    It is one of the truth file's index dates (quarter starts), and the outcome
+    year after it lies inside the extract.
+    """
+    last = extract_date - timedelta(days=365)
+    return date(last.year, 3 * ((last.month - 1) // 3) + 1, 1)
+
+
 def world_profile(seed: int, citizens: int) -> tuple[Any, dict[str, Any]]:
-    """Return the generator profile of world ``seed`` and its description."""
+    """Return the generator profile of world ``seed`` and its description.
+
+    The world's history and coverage are drawn as the *delivered* extract's: the
+    bench cuts the extract at the scoring date, so every table's coverage is
+    moved back by the time between the scoring date and the generated extract's
+    date. A world drawn with three years of common history then delivers three
+    years before the scoring date, as the suppliers' extracts do.
+    """
     from synthetic_data import apply_world, draw_world, load_profile
 
+    base = load_profile("region_demo", citizens=citizens)
+    gap = (base.extract_date - planned_scoring_date(base.extract_date)).days / 365.25
     world = draw_world(seed)
-    profile = apply_world(load_profile("region_demo", citizens=citizens), world)
-    description = (
-        world.as_dict() if hasattr(world, "as_dict") else dataclasses.asdict(world)
-    )
-    return profile, description
+    history = world.history_years + math.ceil(gap)
+    coverage = {
+        t: history if t == "lab_results" else min(history, round(y + gap, 3))
+        for t, y in world.coverage_years.items()
+    }
+    shifted = dataclasses.replace(world, history_years=history, coverage_years=coverage)
+    description = {
+        **dataclasses.asdict(world),
+        "delivered_history_years": world.history_years,
+    }
+    return apply_world(base, shifted), description
 
 
 def scoring_date(truth: pd.DataFrame, extract_date: date) -> date:
@@ -142,12 +167,13 @@ def _scores(settings: Any, spec: str, as_of: date) -> pd.DataFrame:
     from models.train import train_model
 
     train_model(load_spec(spec), settings=settings)
-    score_citizens(settings, model=spec, as_of=as_of)
+    scored = score_citizens(settings, model=spec, as_of=as_of)
     con = connect(settings.warehouse)
     try:
         return con.execute(
-            "select citizen_id, risk_score from scoring.scores where as_of_date = $d",
-            {"d": as_of},
+            "select citizen_id, risk_score from scoring.scores"
+            " where as_of_date = $d and model_uri = $uri",
+            {"d": as_of, "uri": scored.model_uri},
         ).df()
     finally:
         con.close()
@@ -233,6 +259,7 @@ def evaluate_world(
         json.loads((full / "extract.json").read_text())["extract_date"]
     )
     as_of = scoring_date(truth, extract_date)
+    assert as_of == planned_scoring_date(extract_date), (as_of, extract_date)
     cut = cut_extract(full, work / "cut", as_of)
     settings = _settings(work / "cut_build")
     load = load_extract(cut, settings=settings)
