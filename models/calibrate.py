@@ -37,6 +37,7 @@ __all__ = [
     "rank_order",
     "raw_margin",
     "raw_pipeline",
+    "recalibrate_in_the_large",
 ]
 
 #: OpenMP threads for gradient boosting (fit, predict, SHAP). Measured on the 2-core
@@ -84,6 +85,43 @@ def calibrate_model(
     )
     with limited_threads():
         return calibrated.fit(X, labels)
+
+
+def recalibrate_in_the_large(
+    model: CalibratedClassifierCV, X: pd.DataFrame, y: NDArray[Any]
+) -> float:
+    """Move a sigmoid map's intercept until the mean risk on ``X`` is ``y``'s rate.
+
+    The slope of the map stays; only calibration-in-the-large changes. Used by
+    the refit to anchor the risk at the latest labelled date.
+
+    Parameters
+    ----------
+    model : CalibratedClassifierCV
+        A model calibrated with ``method="sigmoid"`` (changed in place).
+    X : pandas.DataFrame
+        Rows of the reference date.
+    y : array-like
+        Their labels (both classes present).
+
+    Returns
+    -------
+    float
+        The shift added to the map's intercept (on the log-odds scale).
+    """
+    from scipy.optimize import brentq
+
+    calibrator = model.calibrated_classifiers_[0].calibrators[0]
+    margin = raw_margin(model, X)
+    target = float(np.mean(y))
+
+    def gap(shift: float) -> float:
+        logits = -(calibrator.a_ * margin + calibrator.b_ + shift)
+        return float(np.mean(1.0 / (1.0 + np.exp(-logits)))) - target
+
+    shift = float(brentq(gap, -20.0, 20.0))
+    calibrator.b_ = float(calibrator.b_ + shift)
+    return shift
 
 
 def limited_threads() -> Any:

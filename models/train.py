@@ -39,6 +39,7 @@ from models.calibrate import (
     predict_risk,
     rank_order,
     raw_margin,
+    recalibrate_in_the_large,
 )
 from models.matrix import (
     assign_splits,
@@ -414,20 +415,20 @@ def fit_model(matrix: pd.DataFrame, spec: ModelSpec, kinds: Mapping[str, str]) -
     )
 
 
-#: The refit calibrates on the latest date alone when it holds this many events and
-#: non-events (closest to the scoring date); else on every date's calibration group.
-MIN_LATEST_CALIBRATION_EVENTS = 20
-
-
 def refit_model(
     matrix: pd.DataFrame, spec: ModelSpec, kinds: Mapping[str, str]
 ) -> tuple[Any, dict[str, Any]]:
     """Refit on every labelled date, the validated test date included.
 
-    The training group is fitted at every date (``train`` and ``refit_train``);
-    the calibration group calibrates it at the latest date when that date holds
-    enough events, else at every date. The test group stays unseen, so a
-    promotion still compares models on rows neither was fitted on.
+    The pipeline is fitted on the training group at every date (``train`` and
+    ``refit_train``) and calibrated on the calibration group at every date.
+    Labels at early dates of a short extract carry old complications first
+    recorded in the window (their look-back is short), so a sigmoid map's
+    intercept is then moved, in ``calibrate.recalibrate_in_the_large``, until
+    the mean risk of every non-test citizen at the latest date equals their
+    observed rate: the date nearest to the one the model will score. The test
+    group stays unseen, so a promotion still compares models on rows neither
+    was fitted on.
 
     Parameters
     ----------
@@ -443,29 +444,29 @@ def refit_model(
     (CalibratedClassifierCV, dict)
         The refitted model and what it was fitted on (aggregates only).
     """
-    latest = matrix[matrix["split"] == "refit_calibration"]["label"]
-    enough = min(int(latest.sum()), int((latest == 0).sum()))
-    calibrated_on = (
-        ("refit_calibration",)
-        if enough >= MIN_LATEST_CALIBRATION_EVENTS
-        else ("calibration", "refit_calibration")
+    split = matrix["split"].map(
+        {
+            "train": "train",
+            "refit_train": "train",
+            "calibration": "calibration",
+            "refit_calibration": "calibration",
+        }
     )
-    split = np.select(
-        [
-            matrix["split"].isin(["train", "refit_train"]),
-            matrix["split"].isin(calibrated_on),
-        ],
-        ["train", "calibration"],
-        default="",
-    )
-    frame = matrix.assign(split=split)
+    frame = matrix.assign(split=split.fillna(""))
     model = fit_model(frame, spec, kinds)
+    latest = matrix[matrix["split"].isin(["refit_train", "refit_calibration"])]
+    shift = None
+    if spec.calibration == "sigmoid" and latest["label"].nunique() == 2:
+        shift = recalibrate_in_the_large(
+            model, latest[list(spec.features)], latest["label"].to_numpy()
+        )
     dates = sorted({d.date().isoformat() for d in matrix["as_of_date"]})
     return model, {
         "index_dates": dates,
         "rows_train": int((frame["split"] == "train").sum()),
         "rows_calibration": int((frame["split"] == "calibration").sum()),
-        "calibrated_on": "latest date" if len(calibrated_on) == 1 else "every date",
+        "rows_in_the_large": len(latest),
+        "intercept_shift": shift,
     }
 
 

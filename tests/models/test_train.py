@@ -145,26 +145,29 @@ def test_train_model_writes_labels_for_eligible_dates_only(trained: Trained) -> 
     assert max(dates) <= TOY_EXTRACT_DATE - timedelta(days=365)
 
 
-def test_refit_model_fits_every_date_and_calibrates_on_the_latest() -> None:
+def test_refit_model_fits_every_date_and_anchors_the_latest() -> None:
     import numpy as np
     import pandas as pd
 
+    from models.calibrate import predict_risk
     from models.train import refit_model
 
     rng = np.random.default_rng(3)
-    n = 2000
+    n = 4000
     x = rng.normal(size=n)
     split = rng.choice(
         ["train", "calibration", "test", "refit_train", "refit_calibration"],
         size=n,
         p=[0.4, 0.1, 0.2, 0.2, 0.1],
     )
-    day = np.where(np.char.startswith(split.astype(str), "refit"), 2025, 2024)
+    latest = np.char.startswith(split.astype(str), "refit")
+    # the latest date has a higher event rate than the earlier one
+    logit = x - 1.5 + np.where(latest, 0.8, 0.0)
     matrix = pd.DataFrame(
         {
             "citizen_id": [f"P{i}" for i in range(n)],
-            "as_of_date": pd.to_datetime([f"{d}-01-01" for d in day]),
-            "label": (rng.random(n) < 1 / (1 + np.exp(-(x - 1)))).astype(int),
+            "as_of_date": pd.to_datetime(np.where(latest, "2025-01-01", "2024-01-01")),
+            "label": (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int),
             "split": split,
             "hba1c_last_mmol_mol": x,
         }
@@ -182,6 +185,8 @@ def test_refit_model_fits_every_date_and_calibrates_on_the_latest() -> None:
     model, info = refit_model(matrix, spec, {"hba1c_last_mmol_mol": "numeric"})
     assert info["index_dates"] == ["2024-01-01", "2025-01-01"]
     assert info["rows_train"] == int(np.isin(split, ["train", "refit_train"]).sum())
-    assert info["rows_calibration"] == int((split == "refit_calibration").sum())
-    assert info["calibrated_on"] == "latest date"
-    assert model.predict_proba(matrix[["hba1c_last_mmol_mol"]])[:, 1].std() > 0
+    assert info["rows_in_the_large"] == int(latest.sum())
+    assert info["intercept_shift"] < 0  # the risk rises towards the latest date
+    rows = matrix[latest]
+    risk = predict_risk(model, rows[["hba1c_last_mmol_mol"]])
+    assert abs(risk.mean() - rows["label"].mean()) < 1e-6
