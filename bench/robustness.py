@@ -288,6 +288,8 @@ def evaluate_world(
         events = at[TRUE_EVENT].reindex(chosen).fillna(False).astype(int)
         entry: dict[str, Any] = {
             "n_scored": len(scores),
+            # share of the true-risk top k the model could rank at all (its cohort)
+            "true_top_k_in_cohort": float(best.isin(scores.index).mean()),
             "expected_precision_at_k": float(risk.mean()),
             "ratio_to_true_risk": float(risk.mean() / best_expected),
             "realised_precision_at_k": float(events.mean()),
