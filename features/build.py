@@ -308,7 +308,7 @@ def _spine_slices(dates: Sequence[date], n_rows: int, slice_rows: int) -> list[_
 
 
 def _spine_free(layer: Layer, stem: str) -> bool:
-    """Tell whether a table model says ``spine_free: true`` (written once, not per slice)."""
+    """Tell whether a table model says ``spine_free: true`` (written once)."""
     return bool(load_contract(f"{layer.folder}/{stem}.yml").body.get("spine_free"))
 
 
