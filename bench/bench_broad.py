@@ -3,7 +3,7 @@
 Run ``.venv/bin/python -m bench.bench_broad --db WAREHOUSE`` on a warehouse with an
 extract loaded (``opspor load``). It builds the features for 12 monthly as-of dates
 (contract checks included) alternately without the broad covariates (the
-``covariates`` layer and the two intermediate tables behind it left out) and with
+``covariates`` layer and the two timelines tables behind it left out) and with
 them, ``--rounds`` times each, every build in its own process so that its peak RSS
 is its own, and reports the median seconds of each, their ratio and the rows of
 ``marts.broad_covariates``. Times are wall-clock seconds of this session on this
@@ -26,7 +26,7 @@ from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results" / "broad.json"
 DATES = [date(2024, m, 1) for m in range(1, 13)]
-_BROAD_STEMS = {"int_covariate_events__keyed", "int_lab_results__common"}
+_BROAD_STEMS = {"tl_covariate_events", "tl_covariate_labs"}
 
 
 def _without_broad() -> None:

@@ -159,8 +159,7 @@ CONSTRAINTS: Mapping[str, Rule] = {
     "feature_set": one_of(FEATURE_SETS),
     "broad_min_rows": int_range(1),
     "broad_covariates": Rule(
-        "a list of unique broad covariate ids matching "
-        f"{BROAD_ID.pattern} or absent",
+        f"a list of unique broad covariate ids matching {BROAD_ID.pattern} or absent",
         lambda v: v is None or list_of("", pattern=BROAD_ID).ok(v),
     ),
 }
@@ -386,7 +385,19 @@ class ModelSpec:
                     flat[f"{spec_field.name}.{key}"] = _toml_value(inner)
             elif spec_field.name != "source":
                 flat[spec_field.name] = "" if value is None else _toml_value(value)
-        return flat
+        return {k: _param_text(v) for k, v in flat.items()}
+
+
+#: MLflow refuses a param value longer than this (mlflow.utils.validation).
+_MAX_PARAM = 6000
+_CUT = " ... (cut; the whole value is in spec/spec.toml)"
+
+
+def _param_text(text: str) -> str:
+    """Cut a param value MLflow would refuse (a long list of broad covariates)."""
+    if len(text) <= _MAX_PARAM:
+        return text
+    return text[: _MAX_PARAM - len(_CUT)] + _CUT
 
 
 def _check_rules(rules: Any, features: tuple[str, ...], caller: str) -> None:

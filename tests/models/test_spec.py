@@ -262,3 +262,13 @@ def test_model_spec_chosen_broad_covariates_survive_the_logged_toml() -> None:
         tomllib.loads(spec.to_toml()), name="x", source="logged"
     )
     assert again.model_features == spec.model_features
+
+
+def test_flat_params_cut_a_value_mlflow_would_refuse() -> None:
+    ids = [f"sks_d{i:05d}_365d" for i in range(800)]
+    flat = _spec(feature_set="both", broad_covariates=ids).flat_params()
+    assert len(flat["broad_covariates"]) == 6000
+    assert flat["broad_covariates"].endswith(
+        "(cut; the whole value is in spec/spec.toml)"
+    )
+    assert flat["features"] == '["age_years", "hba1c_last_mmol_mol"]'

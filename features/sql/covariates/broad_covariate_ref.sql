@@ -5,10 +5,10 @@ with
 
 groups as (
     select distinct family, code, covariate_key, '' as unit
-    from intermediate.int_covariate_events__keyed
+    from timelines.tl_covariate_events
     union all
     select distinct 'lab', npu_code, covariate_key, coalesce(unit, '')
-    from intermediate.int_lab_results__common
+    from timelines.tl_covariate_labs
 ),
 
 atc as (select * from seeds.atc_names),

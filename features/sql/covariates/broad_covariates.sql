@@ -23,7 +23,7 @@ events as (
         unnest(n_within_days_each(e.event_dates, c.as_of_dates, 365)) as n_365d,
         unnest(list_transform(c.as_of_dates, lambda d: e.event_dates[1] < d))
             as is_ever
-    from intermediate.int_covariate_events__keyed as e
+    from timelines.tl_covariate_events as e
     inner join cohort as c on c.citizen_id = e.citizen_id
 ),
 
@@ -38,7 +38,7 @@ labs as (
         unnest(n_within_days_each(
             [x.sample_date for x in l.samples], c.as_of_dates, 730
         )) as n_730d
-    from intermediate.int_lab_results__common as l
+    from timelines.tl_covariate_labs as l
     inner join cohort as c on c.citizen_id = l.citizen_id
 ),
 

@@ -3,9 +3,19 @@
 -- Point in time: none here; marts.broad_covariates keeps samples before as_of_date.
 with
 
+-- Only citizens who may be in a model cohort at some date (a diabetes inclusion
+-- event or an SMI onset): a superset of has_diabetes or has_smi, far fewer rows.
+candidates as (
+    select citizen_id from intermediate.int_diabetes_events__unioned
+    union
+    select citizen_id from intermediate.int_conditions__dated
+    where smi_onset_date is not null
+),
+
 samples as (
     select citizen_id, sample_date, upper(npu_code) as npu_code, value, unit
     from staging.stg_lab_results
+    semi join candidates using (citizen_id)
     where value is not null and sample_date is not null and npu_code is not null
 ),
 

@@ -3,21 +3,31 @@
 -- Point in time: none here; marts.broad_covariates keeps dates before as_of_date.
 with
 
+-- Only citizens who may be in a model cohort at some date (a diabetes inclusion
+-- event or an SMI onset): a superset of has_diabetes or has_smi, far fewer rows.
+candidates as (
+    select citizen_id from intermediate.int_diabetes_events__unioned
+    union
+    select citizen_id from intermediate.int_conditions__dated
+    where smi_onset_date is not null
+),
+
 redemptions as (
     -- Dated by redemption: a prescription not (yet) redeemed is no event.
     select citizen_id, redeemed_date as event_date, upper(atc_code) as atc
     from staging.stg_prescriptions
+    semi join candidates using (citizen_id)
     where redeemed_date is not null
 ),
 
 diagnoses as (
     select citizen_id, diagnosis_date as event_date, code_system, code, source
-    from staging.stg_diagnoses
+    from staging.stg_diagnoses semi join candidates using (citizen_id)
 ),
 
 contacts as (
     select citizen_id, start_date as event_date, contact_type, primary_diagnosis
-    from staging.stg_hospital_contacts
+    from staging.stg_hospital_contacts semi join candidates using (citizen_id)
 ),
 
 events as (
