@@ -248,3 +248,22 @@ def test_broad_covariate_reasons_never_show_a_raw_code(make_raw, build, rows_of)
             if r["family"] != "contact" and len(r["code"]) >= 3:
                 assert r["code"].lower() not in text.lower(), (cid, text)
             assert set(re.findall(r"{(\w*)}", text)) <= {"value"}
+
+
+def test_broad_covariates_of_an_smi_cohort_member_without_diabetes(
+    make_raw, build, rows_of
+):
+    raw = _raw()
+    raw["citizens"].append({"citizen_id": "c3"})
+    raw["diagnoses"].append(_diagnosis("c3", "DF200", 100, source="psychiatry"))
+    raw["hospital_contacts"].append(
+        {"citizen_id": "c3", "start_date": _day(5), "contact_type": "outpatient"}
+    )
+    make_raw(raw)
+    build([T])
+    assert _covariates(rows_of)["c3"] == {
+        "sks_df20_365d": 1.0,
+        "sks_df20_ever": 1.0,
+        "psych_contact_365d": 1.0,
+        "hosp_outpatient_365d": 1.0,
+    }
