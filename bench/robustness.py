@@ -221,24 +221,23 @@ def _education(settings: Any) -> pd.Series:
     return frame.set_index("citizen_id")["education_level"]
 
 
-def _mart(settings: Any, spec: str, as_of: date) -> pd.DataFrame:
+def _mart(settings: Any, spec: str, as_of: date) -> tuple[pd.DataFrame, list[str]]:
+    """The registered model's input rows at ``as_of`` and its feature names."""
     from features.db import connect
     from models.matrix import feature_kinds, read_cohort_frame
-    from models.spec import load_spec
+    from models.score import load_registered_model
 
-    loaded = load_spec(spec)
+    resolved = load_registered_model(settings, spec).spec
+    features = list(resolved.model_features)
     con = connect(settings.warehouse)
     try:
-        kinds = feature_kinds(con, loaded.features, spec=loaded.name)
-        return read_cohort_frame(
-            con,
-            cohort=loaded.cohort,
-            as_of=as_of,
-            features=loaded.features,
-            kinds=kinds,
+        kinds = feature_kinds(con, features, spec=resolved.name)
+        frame = read_cohort_frame(
+            con, cohort=resolved.cohort, as_of=as_of, features=features, kinds=kinds
         )
     finally:
         con.close()
+    return frame, features
 
 
 def evaluate_world(
@@ -310,13 +309,9 @@ def evaluate_world(
             entry["calibration_true_risk"] = {
                 "in_the_large": float(scores.mean() - truth_risk.mean())
             }
-            frame = _mart(settings, spec, as_of)
-            from models.spec import load_spec
-
+            frame, features = _mart(settings, spec, as_of)
             target = at[TRUE_RISK].reindex(frame["citizen_id"]).fillna(0.0)
-            ceiling = features_ceiling(
-                frame, list(load_spec(spec).features), target.to_numpy()
-            )
+            ceiling = features_ceiling(frame, features, target.to_numpy())
             ceiling.index = frame["citizen_id"]
             top = top_k(ceiling, k)
             entry["features_ceiling_ratio"] = float(

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date
+from importlib import resources
 from itertools import pairwise
 from pathlib import Path
 from time import perf_counter
@@ -207,6 +208,30 @@ def _views_on_build_side(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         con.execute(f"set disabled_optimizers = '{','.join(before)}'")
 
 
+def _load_seeds(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Load every name table ``features/sql/seeds/*.csv`` as ``seeds.<stem>``.
+
+    Every column is text; the SQL casts where it needs to.
+    """
+    folder = resources.files("features").joinpath("sql", "seeds")
+    con.execute("create schema if not exists seeds")
+    names = []
+    for item in sorted(folder.iterdir(), key=lambda p: p.name):
+        if not item.name.endswith(".csv"):
+            continue
+        stem = check_identifier(item.name[: -len(".csv")], "Seed")
+        with resources.as_file(item) as path:
+            swap_table(
+                con,
+                "seeds",
+                stem,
+                "select * from read_csv($path, header = true, all_varchar = true)",
+                {"path": str(path)},
+            )
+        names.append(f"seeds.{stem}")
+    return names
+
+
 def _require_extract(con: duckdb.DuckDBPyConnection) -> None:
     """Raise NotFoundError unless every raw contract table is loaded."""
     if not all(table_exists(con, "raw", t) for t in RAW_TABLES):
@@ -282,6 +307,11 @@ def _spine_slices(dates: Sequence[date], n_rows: int, slice_rows: int) -> list[_
     return [_Slice(day, day, parts, part) for day in days for part in range(parts)]
 
 
+def _spine_free(layer: Layer, stem: str) -> bool:
+    """Tell whether a table model says ``spine_free: true`` (written once)."""
+    return bool(load_contract(f"{layer.folder}/{stem}.yml").body.get("spine_free"))
+
+
 def _materialise_tables(
     con: duckdb.DuckDBPyConnection, layer: Layer, slices: Sequence[_Slice]
 ) -> list[str]:
@@ -290,7 +320,9 @@ def _materialise_tables(
     A slice holds every citizen at some of the as-of dates (see
     :func:`_spine_slices`); it bounds the memory the joins of a wide mart need,
     and the feature SQL meets events with only that slice's dates. ``main.spine``
-    holds one slice at a time; the full spine is renamed aside meanwhile.
+    holds one slice at a time; the full spine is renamed aside meanwhile. A
+    ``spine_free`` model (no as-of date in its rows) is written with the first
+    slice only.
     """
     con.execute(f"create schema if not exists {layer.schema}")
     stems = sql_stems(layer.folder)
@@ -305,7 +337,7 @@ def _materialise_tables(
             if i == 0:
                 _drop_other_kind(con, layer.schema, stem, "table")
                 swap_table(con, layer.schema, stem, f"\n{sql}")
-            else:
+            elif not _spine_free(layer, stem):
                 run_sql(
                     con, f"insert into {layer.schema}.{stem} select * from (\n{sql}\n)"
                 )
@@ -402,6 +434,7 @@ def build_features(
         if checks:
             check_relation(con, load_contract("spine.yml"), "main.spine")
         run_sql(con, read_sql("features", "sql", "macros.sql"))
+        _load_seeds(con)
         slices = _spine_slices(as_of_dates, n_rows, slice_rows)
         for layer in layers():
             if layer.materialized == "table":

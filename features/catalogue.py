@@ -6,14 +6,20 @@ unit and plain-language reason in Danish and English. :func:`build_catalogue`
 collects them; :func:`write_catalogue` writes ``feature_catalogue.md`` and
 ``feature_catalogue.json`` (``opspor features catalogue``); :func:`feature_reasons`
 hands the reason templates to the explanation step of ``models``.
+:func:`broad_catalogue` lists the families of broad covariates
+(``marts.broad_covariates``) from ``features/sql/seeds/broad_families.csv``, the
+table ``marts.broad_covariate_ref`` words each covariate from.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +28,7 @@ from features.files import atomic_write_text
 
 __all__ = [
     "CatalogueFiles",
+    "broad_catalogue",
     "build_catalogue",
     "feature_reasons",
     "write_catalogue",
@@ -43,6 +50,19 @@ _INTRO = (
     " the value TRUE, and `reason_missing` is shown when the value is NULL"
     " (never recorded). Education level and origin are audit attributes"
     " (`marts.audit_attributes`), never features."
+)
+
+
+_BROAD_VIEW = "broad_covariates"
+_BROAD_INTRO = (
+    "Broad covariates (`marts.broad_covariates`, long format as in OHDSI"
+    " FeatureExtraction) are written for the diabetes and SMI cohorts; a model uses"
+    " them with `feature_set = \"broad\"` or `\"both\"` in its spec. One row per"
+    " family and window below: `{name}` is the group's name from the name tables in"
+    " `features/sql/seeds` (or its family's fallback, never a raw code) and `{code}`"
+    " its code; `marts.broad_covariate_ref` holds every covariate of the loaded"
+    " extract with its reasons worded. Laboratory analytes whose code is not an NPU"
+    " code are named `lab_<code>_...`."
 )
 
 
@@ -91,6 +111,38 @@ def build_catalogue() -> list[dict[str, Any]]:
     return entries
 
 
+def broad_catalogue() -> list[dict[str, Any]]:
+    """Return one entry per broad covariate family and window.
+
+    Returns
+    -------
+    list of dict
+        The keys of :func:`build_catalogue`, ``role`` ``"broad_family"`` and
+        ``name`` the id pattern (e.g. ``atc3_<atc level 3, e.g. a10b>_365d``);
+        the templates hold ``{name}`` where the group's name goes.
+    """
+    path = resources.files("features").joinpath("sql", "seeds", "broad_families.csv")
+    rows = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8")))
+    return [
+        {
+            "name": row["id_pattern"],
+            "role": "broad_family",
+            "view": _BROAD_VIEW,
+            "description": row["description"],
+            "window": row["window"],
+            "source_table": row["source_table"],
+            "unit": row["unit"],
+            "reason": {"da": row["reason_da"], "en": row["reason_en"]},
+            "reason_missing": (
+                {"da": row["reason_missing_da"], "en": row["reason_missing_en"]}
+                if row["reason_missing_da"]
+                else {}
+            ),
+        }
+        for row in rows
+    ]
+
+
 def feature_reasons() -> dict[str, dict[str, dict[str, str]]]:
     """Return ``{feature: {"reason": {da, en}, "reason_missing": {da, en}}}``."""
     return {
@@ -111,6 +163,8 @@ def _markdown(entries: list[dict[str, Any]]) -> str:
     for view in dict.fromkeys(e["view"] for e in entries):
         lines += [f"## {view}", ""]
         lines += [_HEADER, "|---" * len(_HEADER.split("|")[1:-1]) + "|"]
+        if view == _BROAD_VIEW:
+            lines += [_BROAD_INTRO, ""]
         for e in (e for e in entries if e["view"] == view):
             cells = [e["name"], e["role"], e["description"], *(e[f] for f in _FIELDS)]
             cells += [e["reason"].get("da"), e["reason"].get("en")]
@@ -122,6 +176,9 @@ def _markdown(entries: list[dict[str, Any]]) -> str:
 def write_catalogue(out_dir: Path) -> CatalogueFiles:
     """Write ``feature_catalogue.md`` and ``feature_catalogue.json`` to ``out_dir``.
 
+    Both list the curated features (:func:`build_catalogue`), then the broad
+    covariate families (:func:`broad_catalogue`).
+
     Parameters
     ----------
     out_dir : Path
@@ -131,7 +188,7 @@ def write_catalogue(out_dir: Path) -> CatalogueFiles:
     -------
     CatalogueFiles
     """
-    entries = build_catalogue()
+    entries = build_catalogue() + broad_catalogue()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     md, js = out_dir / "feature_catalogue.md", out_dir / "feature_catalogue.json"

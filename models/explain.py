@@ -11,7 +11,8 @@ Columns made by the preprocessing (one-hot levels, missing indicators) are
 summed back to their feature. The top positive contributions whose reason
 would be true (a count above zero, a flag that is set; a never-recorded value
 gets the ``reason_missing`` text) become reasons, worded by the feature
-catalogue's templates (:mod:`features.catalogue`). They go to
+catalogue's templates (:mod:`features.catalogue`); a broad covariate's come from
+``marts.broad_covariate_ref`` (:mod:`models.broad`). They go to
 ``scoring.reasons``.
 """
 
@@ -37,6 +38,7 @@ from features.db import connect, transaction
 from features.errors import NotFoundError
 from features.settings import EngineSettings
 from models.baseline import RuleBaselineClassifier
+from models.broad import broad_reason_rows
 from models.calibrate import limited_threads, raw_pipeline
 from models.matrix import MISSING_CATEGORY, feature_kinds, read_cohort_frame
 from models.score import RegisteredModel, load_registered_model
@@ -75,6 +77,9 @@ _ZERO_IS_NO_REASON = {
     "visits",
     "contact days",
     "samples",
+    "redemptions",
+    "diagnosis days",
+    "contacts",
 }
 #: Units where a value shown as zero is still a reason ("collected for 0% of days").
 _ZERO_IS_A_REASON = {"proportion (0-1)"}
@@ -384,7 +389,7 @@ def _scored_frame(
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Return the features of the citizens this model scored at ``as_of``."""
     spec = registered.spec
-    kinds = feature_kinds(con, spec.features, spec=spec.name)
+    kinds = feature_kinds(con, spec.model_features, spec=spec.name)
     scored = (
         con.execute(
             "select citizen_id from scoring.scores where model_uri = $uri and "
@@ -395,7 +400,7 @@ def _scored_frame(
         else pd.DataFrame({"citizen_id": []})
     )
     frame = read_cohort_frame(
-        con, cohort=spec.cohort, as_of=as_of, features=spec.features, kinds=kinds
+        con, cohort=spec.cohort, as_of=as_of, features=list(kinds), kinds=kinds
     )
     return frame[frame["citizen_id"].isin(set(scored["citizen_id"]))].reset_index(
         drop=True
@@ -480,10 +485,14 @@ def explain_scores(
         contributions = feature_contributions(
             registered.model, frame[list(kinds)], kinds=kinds
         )
+        catalogue = feature_catalogue()
+        catalogue.update(
+            (row["name"], _info(row)) for row in broad_reason_rows(con, list(kinds))
+        )
         reasons = top_reasons(
             frame,
             contributions,
-            catalogue=feature_catalogue(),
+            catalogue=catalogue,
             top=top,
             language=language,
         )

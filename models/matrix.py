@@ -28,6 +28,7 @@ from pandera.typing import Series
 
 from features.db import check_identifier, table_exists, transaction
 from features.errors import ConfigError, DataError
+from models.broad import add_broad_columns, is_broad_covariate
 
 __all__ = [
     "SPLITS",
@@ -125,7 +126,7 @@ def features_version() -> str:
         for item in stack.pop().iterdir():
             if item.is_dir():
                 stack.append(item)
-            elif item.name.endswith((".sql", ".yml")):
+            elif item.name.endswith((".sql", ".yml", ".csv")):
                 files.append(item)
     for item in sorted(files, key=str):
         digest.update(item.name.encode() + b"\0" + item.read_bytes())
@@ -294,7 +295,9 @@ def feature_kinds(
     Returns
     -------
     dict
-        ``feature -> "categorical" | "numeric"`` in the order given.
+        ``feature -> "categorical" | "numeric"`` in the order given; broad
+        covariates (``marts.broad_covariates``, see :mod:`models.broad`) are
+        numeric.
 
     Raises
     ------
@@ -306,16 +309,27 @@ def feature_kinds(
         " where table_schema = 'marts' and table_name = 'scoring_features'"
     ).fetchall()
     types = dict(rows)
-    missing = [f for f in features if f not in types]
+    missing = [f for f in features if f not in types and not is_broad_covariate(f)]
     if missing:
         raise ConfigError(
             MISSING_FEATURES.format(spec=spec, missing=", ".join(missing))
         )
-    return {f: "categorical" if types[f] == "VARCHAR" else "numeric" for f in features}
+    return {
+        f: "categorical" if types.get(f) == "VARCHAR" else "numeric" for f in features
+    }
 
 
 def _select_columns(features: Sequence[str]) -> str:
-    return ", ".join(f"m.{check_identifier(f, 'Feature')}" for f in features)
+    """Return the mart columns of ``features`` (not broad ones) as ``, m.x``."""
+    return "".join(
+        f", m.{check_identifier(f, 'Feature')}"
+        for f in features
+        if not is_broad_covariate(f)
+    )
+
+
+def _broad(features: Sequence[str]) -> list[str]:
+    return [f for f in features if is_broad_covariate(f)]
 
 
 def build_training_matrix(
@@ -335,7 +349,8 @@ def build_training_matrix(
     outcome : str
         Outcome name.
     features : sequence of str
-        Feature columns to carry.
+        Feature columns to carry; broad covariate ids are pivoted from
+        ``marts.broad_covariates`` (:func:`models.broad.add_broad_columns`).
     dates : sequence of date
         Index dates to keep.
     kinds : dict
@@ -349,7 +364,7 @@ def build_training_matrix(
     """
     check_identifier(outcome, "Outcome")
     sql = (
-        f"select l.citizen_id, l.as_of_date, l.label, {_select_columns(features)}"
+        f"select l.citizen_id, l.as_of_date, l.label{_select_columns(features)}"
         f" from labels.{outcome} as l"
         " inner join marts.scoring_features as m"
         " on m.citizen_id = l.citizen_id and m.as_of_date = l.as_of_date"
@@ -357,7 +372,7 @@ def build_training_matrix(
         " order by l.as_of_date, l.citizen_id"
     )
     frame = con.execute(sql, {"dates": list(dates)}).df()
-    frame = prepare_features(frame, kinds)
+    frame = prepare_features(add_broad_columns(con, frame, _broad(features)), kinds)
     frame["label"] = frame["label"].astype("int64")
     return frame
 
@@ -412,7 +427,8 @@ def read_cohort_frame(
     as_of : date
         The as-of date.
     features : sequence of str
-        Feature columns.
+        Feature columns; broad covariate ids are pivoted from
+        ``marts.broad_covariates`` (0 or NULL where a citizen lacks one).
     kinds : dict
         ``feature -> "categorical" | "numeric"``.
 
@@ -423,12 +439,13 @@ def read_cohort_frame(
     """
     check_identifier(cohort, "Cohort")
     sql = (
-        f"select m.citizen_id, m.as_of_date, {_select_columns(features)}"
+        f"select m.citizen_id, m.as_of_date{_select_columns(features)}"
         " from marts.scoring_features as m"
         f" where m.as_of_date = $as_of and m.{cohort} and m.is_alive_resident"
         " order by m.citizen_id"
     )
-    return prepare_features(con.execute(sql, {"as_of": as_of}).df(), kinds)
+    frame = con.execute(sql, {"as_of": as_of}).df()
+    return prepare_features(add_broad_columns(con, frame, _broad(features)), kinds)
 
 
 def citizen_groups(

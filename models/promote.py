@@ -105,7 +105,9 @@ def _test_rows(
     """Return the challenger's test set, with the features of both models."""
     spec = challenger.spec
     data = prepare_training_data(con, spec, test_only=True)
-    features = list(dict.fromkeys([*spec.features, *champion.spec.features]))
+    features = list(
+        dict.fromkeys([*spec.model_features, *champion.spec.model_features])
+    )
     kinds = feature_kinds(con, features, spec=spec.name)
     labelled = build_training_matrix(
         con,
@@ -128,7 +130,7 @@ def _test_rows(
 
 
 def _precision(registered: RegisteredModel, test: pd.DataFrame, k: int) -> float:
-    X = test[list(registered.spec.features)]
+    X = test[list(registered.spec.model_features)]
     order = rank_order(
         predict_risk(registered.model, X),
         raw_margin(registered.model, X),

@@ -226,14 +226,15 @@ def score_citizens(settings: EngineSettings, *, model: str, as_of: date) -> Scor
                 AFTER_EXTRACT.format(as_of=as_of, extract_date=window.extract_date)
             )
         ensure_features(con, [as_of])
-        kinds = feature_kinds(con, spec.features, spec=spec.name)
+        features = spec.model_features
+        kinds = feature_kinds(con, features, spec=spec.name)
         frame = read_cohort_frame(
-            con, cohort=spec.cohort, as_of=as_of, features=spec.features, kinds=kinds
+            con, cohort=spec.cohort, as_of=as_of, features=features, kinds=kinds
         )
         scores = rank_citizens(
             registered.model,
             frame,
-            features=list(spec.features),
+            features=list(features),
             model_uri=registered.model_uri,
         )
         _write_scores(con, scores, model_uri=registered.model_uri, as_of=as_of)

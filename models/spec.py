@@ -36,8 +36,11 @@ __all__ = [
     "AUDIT_ONLY_COLUMNS",
     "COHORT_FLAGS",
     "CONSTRAINTS",
+    "BROAD_COHORTS",
+    "BROAD_ID",
     "CohortFlag",
     "ESTIMATORS",
+    "FEATURE_SETS",
     "ModelSpec",
     "available_specs",
     "load_spec",
@@ -52,6 +55,13 @@ ESTIMATORS: tuple[str, ...] = (
     "hist_gradient_boosting",
 )
 CALIBRATIONS: tuple[str, ...] = ("isotonic", "sigmoid")
+FeatureSet = Literal["curated", "broad", "both"]
+FEATURE_SETS: tuple[str, ...] = get_args(FeatureSet)
+#: Cohorts whose rows marts.broad_covariates holds (features/sql/covariates).
+BROAD_COHORTS: tuple[str, ...] = ("has_diabetes", "has_smi")
+#: A broad covariate id: a family prefix no curated feature uses (see
+#: features/sql/covariates/broad_covariates.yml), then a safe lower-case name.
+BROAD_ID = re.compile(r"^(?:atc3_|atc4_|sks_|icpc_|hosp_|psych_|npu|lab_)[a-z0-9_]*$")
 #: Boolean cohort flags of ``marts.scoring_features`` (pinned names).
 CohortFlag = Literal[
     "has_diabetes",
@@ -86,6 +96,11 @@ BAD_RULE = (
     "{{feature, op, threshold, missing_is_met}} whose feature is listed in 'features' "
     "and op "
     "is one of {ops}. Got {value!r} instead."
+)
+BROAD_COHORT = (
+    "The 'feature_set' parameter of {caller} must be 'curated' for cohort "
+    "{cohort!r}: marts.broad_covariates holds the rows of {cohorts} only. "
+    "Got {value!r} instead."
 )
 SPEC_NOT_FOUND = (
     "No model spec {name!r}: expected models/specs/{name}.toml "
@@ -144,6 +159,12 @@ CONSTRAINTS: Mapping[str, Rule] = {
     "calibration": one_of(CALIBRATIONS),
     "random_state": int_range(0),
     "n_bootstrap": int_range(0),
+    "feature_set": one_of(FEATURE_SETS),
+    "broad_min_rows": int_range(1),
+    "broad_covariates": Rule(
+        f"a list of unique broad covariate ids matching {BROAD_ID.pattern} or absent",
+        lambda v: v is None or list_of("", pattern=BROAD_ID).ok(v),
+    ),
 }
 _REQUIRED = ("outcome", "cohort", "features", "estimator")
 
@@ -201,6 +222,18 @@ class ModelSpec:
         Seed of the citizen split, the estimator and the bootstrap.
     n_bootstrap : int
         Bootstrap resamples behind each confidence interval (0 = none).
+    feature_set : {"curated", "broad", "both"}
+        Which features the model sees: the curated ``features``, the broad
+        covariates of ``marts.broad_covariates`` only (``features`` is then
+        still validated but not used), or both. Broad covariates need a cohort
+        in :data:`BROAD_COHORTS`.
+    broad_min_rows : int
+        A broad covariate enters the model only if it is non-zero and non-NULL
+        in at least this many training rows.
+    broad_covariates : tuple of str or None
+        The broad covariates the model uses. ``None`` (the default) means they are
+        chosen at training (``broad_min_rows``); the spec logged with a trained
+        model names them, so scoring builds exactly these columns.
     source : str
         Where the spec came from; the caller named in error messages.
     """
@@ -227,6 +260,9 @@ class ModelSpec:
     calibration: Calibration = "sigmoid"
     random_state: int = 0
     n_bootstrap: int = 200
+    feature_set: FeatureSet = "curated"
+    broad_min_rows: int = 50
+    broad_covariates: tuple[str, ...] | None = None
     source: str = "ModelSpec"
 
     def __post_init__(self) -> None:
@@ -256,6 +292,22 @@ class ModelSpec:
         )
         if self.estimator == "rule_baseline":
             _check_rules(self.params.get("rules"), self.features, self.source)
+        if self.feature_set != "curated" and self.cohort not in BROAD_COHORTS:
+            raise ConfigError(
+                BROAD_COHORT.format(
+                    caller=self.source,
+                    cohort=self.cohort,
+                    cohorts=", ".join(BROAD_COHORTS),
+                    value=self.feature_set,
+                )
+            )
+
+    @property
+    def model_features(self) -> tuple[str, ...]:
+        """The model's columns: curated features and/or the chosen broad covariates."""
+        curated = () if self.feature_set == "broad" else self.features
+        broad = () if self.feature_set == "curated" else self.broad_covariates or ()
+        return (*curated, *broad)
 
     @classmethod
     def from_mapping(
@@ -351,7 +403,19 @@ class ModelSpec:
                     flat[f"{spec_field.name}.{key}"] = _toml_value(inner)
             elif spec_field.name != "source":
                 flat[spec_field.name] = "" if value is None else _toml_value(value)
-        return flat
+        return {k: _param_text(v) for k, v in flat.items()}
+
+
+#: MLflow refuses a param value longer than this (mlflow.utils.validation).
+_MAX_PARAM = 6000
+_CUT = " ... (cut; the whole value is in spec/spec.toml)"
+
+
+def _param_text(text: str) -> str:
+    """Cut a param value MLflow would refuse (a long list of broad covariates)."""
+    if len(text) <= _MAX_PARAM:
+        return text
+    return text[: _MAX_PARAM - len(_CUT)] + _CUT
 
 
 def _check_rules(rules: Any, features: tuple[str, ...], caller: str) -> None:

@@ -33,6 +33,7 @@ from features.db import connect
 from features.errors import ConfigError, DataError
 from features.settings import EngineSettings
 from models.baseline import RuleBaselineClassifier
+from models.broad import resolve_broad_features
 from models.calibrate import (
     calibrate_model,
     limited_threads,
@@ -102,6 +103,8 @@ class PreparedData:
     window: ExtractWindow
     plan: IndexPlan
     n_cohort_test: int
+    #: The spec with its broad covariates chosen (models.broad); else as given.
+    spec: ModelSpec
 
     @property
     def fit_dates(self) -> list[date]:
@@ -306,7 +309,8 @@ def prepare_training_data(
         refit=spec.refit and not test_only,
     )
     n_cohort = int((labelled["as_of_date"].dt.date == test_date).sum())
-    return PreparedData(matrix, kinds, window, plan, n_cohort)
+    matrix, spec, kinds = resolve_broad_features(con, matrix, spec=spec, kinds=kinds)
+    return PreparedData(matrix, kinds, window, plan, n_cohort, spec)
 
 
 # --- the pipeline --------------------------------------------------------------
@@ -398,7 +402,7 @@ def fit_model(matrix: pd.DataFrame, spec: ModelSpec, kinds: Mapping[str, str]) -
     CalibratedClassifierCV
         The calibrated model; :func:`models.calibrate.raw_pipeline` unwraps it.
     """
-    features = list(spec.features)
+    features = list(spec.model_features)
     for split in ("train", "calibration"):
         check_split(matrix, split, spec=spec.name)
     train = matrix[matrix["split"] == "train"]
@@ -458,7 +462,7 @@ def refit_model(
     shift = None
     if spec.calibration == "sigmoid" and latest["label"].nunique() == 2:
         shift = recalibrate_in_the_large(
-            model, latest[list(spec.features)], latest["label"].to_numpy()
+            model, latest[list(spec.model_features)], latest["label"].to_numpy()
         )
     dates = sorted({d.date().isoformat() for d in matrix["as_of_date"]})
     return model, {
@@ -498,7 +502,7 @@ def evaluate_model(
     (Evaluation, list of Path)
     """
     check_split(test, "test", spec=spec.name)
-    X = test[list(spec.features)]
+    X = test[list(spec.model_features)]
     y = test["label"].to_numpy()
     risk = predict_risk(model, X)
     order = rank_order(risk, raw_margin(model, X), test["citizen_id"].to_numpy())
@@ -589,6 +593,7 @@ def train_model(spec: ModelSpec, *, settings: EngineSettings) -> TrainResult:
         data = prepare_training_data(con, spec)
     finally:
         con.close()
+    spec = data.spec  # broad covariates chosen, so the logged spec names them
     model = fit_model(data.matrix, spec, data.kinds)
     test = data.matrix[data.matrix["split"] == "test"]
     rows, events = _counts(data.matrix)

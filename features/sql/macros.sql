@@ -158,3 +158,21 @@ create or replace macro complication_group(code_system, code) as
         when prefix(code, 'DH360') then 'eye'
         when prefix(code, 'DL97') then 'foot_other'
     end;
+
+-- Broad covariates (marts.broad_covariates): the id stem of a family's code, a
+-- safe lower-case identifier whose prefix no curated feature uses.
+create or replace macro covariate_key(family, code) as
+    case family
+        when 'atc3' then 'atc3_'
+        when 'atc4' then 'atc4_'
+        when 'sks' then 'sks_'
+        when 'icpc' then 'icpc_'
+        when 'contact' then 'hosp_'
+        when 'diabetes_admission' then 'hosp_diabetes_admission'
+        when 'psychiatric' then 'psych_contact'
+        when 'lab' then case when prefix(upper(code), 'NPU') then '' else 'lab_' end
+    end
+    || case
+        when family in ('diabetes_admission', 'psychiatric') then ''
+        else regexp_replace(lower(code), '[^a-z0-9]+', '_', 'g')
+    end;

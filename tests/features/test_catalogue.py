@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from features.catalogue import build_catalogue, feature_reasons, write_catalogue
+from features.catalogue import (
+    broad_catalogue,
+    build_catalogue,
+    feature_reasons,
+    write_catalogue,
+)
 from features.checks import load_contract
 
 
@@ -70,7 +75,7 @@ def test_feature_reasons_cover_features_only() -> None:
 def test_write_catalogue_writes_markdown_and_json(tmp_path: Path) -> None:
     files = write_catalogue(tmp_path / "cat")
     data = json.loads(files.json.read_text(encoding="utf-8"))
-    assert len(data) == files.n_entries == len(build_catalogue())
+    assert len(data) == files.n_entries == len(build_catalogue() + broad_catalogue())
     text = files.markdown.read_text(encoding="utf-8")
     assert text.startswith("# Opspor feature catalogue")
     assert "## feat_adherence" in text
@@ -79,3 +84,23 @@ def test_write_catalogue_writes_markdown_and_json(tmp_path: Path) -> None:
         "feature_catalogue.json",
         "feature_catalogue.md",
     ]
+
+
+def test_broad_catalogue_lists_every_family_and_window() -> None:
+    entries = broad_catalogue()
+    assert {e["role"] for e in entries} == {"broad_family"}
+    names = [e["name"] for e in entries]
+    assert "atc4_<atc level 4, e.g. a10ba>_365d" in names
+    assert "sks_<icd-10 category, e.g. de11>_ever" in names
+    assert "npu<number>_days_since" in names
+    assert "hosp_diabetes_admission_ever" in names and "psych_contact_365d" in names
+    for e in entries:
+        assert e["window"] and e["source_table"] and e["unit"] and e["description"]
+        assert set(e["reason"]) == {"da", "en"}
+
+
+def test_write_catalogue_lists_the_broad_families(tmp_path: Path) -> None:
+    files = write_catalogue(tmp_path / "cat")
+    text = files.markdown.read_text(encoding="utf-8")
+    assert "## broad_covariates" in text
+    assert "| psych_contact_365d | broad_family |" in text

@@ -195,3 +195,80 @@ def test_model_spec_duplicate_features_refused() -> None:
         "unique column names matching ^[a-z][a-z0-9_]*$. "
         "Got ['age_years', 'age_years'] instead."
     )
+
+
+def test_model_spec_feature_set_defaults_to_curated() -> None:
+    spec = _spec()
+    assert (spec.feature_set, spec.broad_min_rows, spec.broad_covariates) == (
+        "curated",
+        50,
+        None,
+    )
+    assert spec.model_features == spec.features
+
+
+def test_model_spec_model_features_follow_the_feature_set() -> None:
+    ids = ["atc3_a10b_365d", "npu27300_last"]
+    both = _spec(feature_set="both", broad_covariates=ids)
+    broad = _spec(feature_set="broad", broad_covariates=ids)
+    curated = _spec(broad_covariates=ids)
+    assert both.model_features == (*both.features, *ids)
+    assert broad.model_features == tuple(ids)
+    assert curated.model_features == curated.features
+
+
+def test_model_spec_bad_feature_set_message_is_pinned() -> None:
+    with pytest.raises(ConfigError) as error:
+        _spec(feature_set="wide")
+    assert str(error.value) == (
+        "The 'feature_set' parameter of models/specs/x.toml must be a str among "
+        "['curated', 'broad', 'both']. Got 'wide' instead."
+    )
+
+
+def test_model_spec_broad_min_rows_zero_message_is_pinned() -> None:
+    with pytest.raises(ConfigError) as error:
+        _spec(broad_min_rows=0)
+    assert str(error.value) == (
+        "The 'broad_min_rows' parameter of models/specs/x.toml must be an int in the "
+        "range [1, inf). Got 0 instead."
+    )
+
+
+def test_model_spec_broad_covariate_must_carry_a_family_prefix() -> None:
+    with pytest.raises(ConfigError) as error:
+        _spec(feature_set="both", broad_covariates=["age_years"])
+    assert str(error.value) == (
+        "The 'broad_covariates' parameter of models/specs/x.toml must be a list of "
+        "unique broad covariate ids matching "
+        "^(?:atc3_|atc4_|sks_|icpc_|hosp_|psych_|npu|lab_)[a-z0-9_]*$ or absent. "
+        "Got ['age_years'] instead."
+    )
+
+
+def test_model_spec_broad_features_need_a_broad_cohort() -> None:
+    with pytest.raises(ConfigError) as error:
+        _spec(cohort="has_copd", feature_set="both")
+    assert str(error.value) == (
+        "The 'feature_set' parameter of models/specs/x.toml must be 'curated' for "
+        "cohort 'has_copd': marts.broad_covariates holds the rows of has_diabetes, "
+        "has_smi only. Got 'both' instead."
+    )
+
+
+def test_model_spec_chosen_broad_covariates_survive_the_logged_toml() -> None:
+    spec = _spec(feature_set="both", broad_covariates=["sks_de11_ever"])
+    again = ModelSpec.from_mapping(
+        tomllib.loads(spec.to_toml()), name="x", source="logged"
+    )
+    assert again.model_features == spec.model_features
+
+
+def test_flat_params_cut_a_value_mlflow_would_refuse() -> None:
+    ids = [f"sks_d{i:05d}_365d" for i in range(800)]
+    flat = _spec(feature_set="both", broad_covariates=ids).flat_params()
+    assert len(flat["broad_covariates"]) == 6000
+    assert flat["broad_covariates"].endswith(
+        "(cut; the whole value is in spec/spec.toml)"
+    )
+    assert flat["features"] == '["age_years", "hba1c_last_mmol_mol"]'

@@ -69,7 +69,12 @@ def test_scoring_features_has_every_spine_row_and_contract_column(make_raw, buil
     ]
     assert {"education_level", "origin"}.isdisjoint(columns)
     assert result.n_rows == 6 and result.n_citizens == 3
-    assert result.tables == ["marts.audit_attributes", "marts.scoring_features"]
+    assert result.tables == [
+        "marts.audit_attributes",
+        "marts.scoring_features",
+        "marts.broad_covariate_ref",
+        "marts.broad_covariates",
+    ]
 
 
 def test_scoring_features_counts_chronic_groups(make_raw, build, con):
