@@ -227,6 +227,16 @@ def load_command(
     ctx: typer.Context,
     extract_dir: ExtractDirArg,
     dry_run: DryRunOpt = False,
+    replace_source: Annotated[
+        bool,
+        typer.Option(
+            "--replace-source",
+            help="Let another region's extract replace the loaded one (audited).",
+        ),
+    ] = False,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why the region is replaced.")
+    ] = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -237,7 +247,13 @@ def load_command(
     state = _state(ctx, db=db, as_json=as_json)
     _run(
         state,
-        lambda: load_extract(extract_dir, settings=state.settings, dry_run=dry_run),
+        lambda: load_extract(
+            extract_dir,
+            settings=state.settings,
+            dry_run=dry_run,
+            replace_source=replace_source,
+            reason=reason,
+        ),
         format_report,
     )
 
