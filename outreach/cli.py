@@ -357,11 +357,18 @@ def list_command(
 
 def _render_record(r: Any) -> str:
     refused = "; ".join(f"row {x['row']}: {x['reason']}" for x in r.refused)
+    nothing = (
+        " Nothing was recorded: a sheet is recorded all or nothing"
+        " (--partial records the good rows)."
+        if r.refused and not r.partial
+        else ""
+    )
     return (
         f"Recorded {r.n_recorded} outcome(s) on list {r.list_id} "
         f"({r.n_duplicates} already known, "
         f"{r.n_blank} blank, {r.n_opt_outs} new opt-out(s)); refused {len(r.refused)}"
         + (f": {refused}" if refused else "")
+        + nothing
     )
 
 
@@ -394,11 +401,15 @@ def record_command(
     note: Annotated[
         str | None, typer.Option(help="Free-text note (no health data).")
     ] = None,
+    partial: Annotated[
+        bool,
+        typer.Option("--partial", help="Record the good rows when others are refused."),
+    ] = False,
     user: UserOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Record what happened: a coordinator's sheet or one entry; refuse bad rows."""
+    """Record what happened: a sheet all or nothing (exit 1 if any row is refused)."""
     from outreach.recording import record_contacts
 
     state = _state(ctx, db=db, as_json=as_json)
@@ -416,10 +427,18 @@ def record_command(
     call = _outreach_call(
         state,
         lambda con: record_contacts(
-            con, programme=programme, week=week, file=file, entries=entries, actor=user
+            con,
+            programme=programme,
+            week=week,
+            file=file,
+            entries=entries,
+            actor=user,
+            partial=partial,
         ),
     )
-    _run(state, call, _render_record)
+    result = _run(state, call, _render_record)
+    if result.refused:
+        raise typer.Exit(1)
 
 
 def _render_evaluation(r: Any) -> str:
@@ -553,6 +572,7 @@ ModelOpt = Annotated[
     ),
 ]
 AsOfOpt = Annotated[str, typer.Option("--as-of", help="As-of date, YYYY-MM-DD.")]
+
 
 def _render_train(r: Any) -> str:
     m = r.metrics["precision_at_capacity"]

@@ -64,7 +64,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+_WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})", re.ASCII)
 BAD_WEEK = "The week {week!r} is not an ISO week like 2026-W48."
 NO_EXTRACT = (
     "No extract is loaded (raw.extract_info is missing or empty). "
@@ -140,7 +140,7 @@ def parse_week(week: str) -> date:
     ConfigError
         Not an ISO week.
     """
-    match = _WEEK.match(week)
+    match = _WEEK.fullmatch(week) if isinstance(week, str) else None
     if not match:
         raise ConfigError(BAD_WEEK.format(week=week))
     try:
