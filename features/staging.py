@@ -47,6 +47,7 @@ DERIVED_SCHEMAS = (
     "marts",
     "labels",
     "scoring",
+    "provenance",
 )
 _DERIVED_MAIN = ("spine",)
 _DERIVED_MODELS = ("feature_builds",)

@@ -268,6 +268,14 @@ ProgrammeOpt = Annotated[
     ),
 ]
 WeekOpt = Annotated[str, typer.Option("--week", help="ISO week, e.g. 2026-W48.")]
+AllowStaleOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-stale",
+        help="Accept an extract older than the programme's max_extract_age_days "
+        "(needs --reason; shown in the list header).",
+    ),
+]
 UserOpt = Annotated[
     str | None,
     typer.Option(
@@ -325,8 +333,10 @@ def list_command(
         bool, typer.Option("--regenerate", help="Replace the frozen list.")
     ] = False,
     reason: Annotated[
-        str | None, typer.Option("--reason", help="Why it is regenerated.")
+        str | None,
+        typer.Option("--reason", help="Why it is regenerated or built stale."),
     ] = None,
+    allow_stale: AllowStaleOpt = False,
     user: UserOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
@@ -350,6 +360,7 @@ def list_command(
             reason=reason,
             output_dir=state.settings.output_dir,
             formats=formats,
+            allow_stale=allow_stale,
         ),
     )
     _run(state, call, _render_list)
@@ -1173,6 +1184,11 @@ def weekly_command(
     ctx: typer.Context,
     programme: ProgrammeOpt,
     week: WeekOpt,
+    allow_stale: AllowStaleOpt = False,
+    reason: Annotated[
+        str | None,
+        typer.Option("--reason", help="Why a stale extract is accepted."),
+    ] = None,
     user: UserOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
@@ -1189,7 +1205,13 @@ def weekly_command(
             state, f"Weekly {prog.name} {week} ({len(STEPS)} steps)"
         ) as advance:
             return run_weekly(
-                state.settings, programme=prog, week=week, actor=user, progress=advance
+                state.settings,
+                programme=prog,
+                week=week,
+                actor=user,
+                progress=advance,
+                allow_stale=allow_stale,
+                reason=reason,
             )
 
     _run(state, call, _render_weekly)

@@ -268,9 +268,9 @@ def record_contacts(
         "today": today or date.today(),
         "actor": actor,
     }
-    parsed = _refuse_two_outcomes(
-        [(number, _parse_row(values, **context)) for number, values in rows]
-    )
+    parsed = [(number, _parse_row(values, **context)) for number, values in rows]
+    if file is not None:  # one sheet gives one outcome per citizen
+        parsed = _refuse_two_outcomes(parsed)
     refused = [{"row": n, "reason": p} for n, p in parsed if isinstance(p, str)]
     good = [p for _, p in parsed if isinstance(p, dict)]
     if refused and not partial:
