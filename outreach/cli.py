@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -67,11 +69,29 @@ def main(
     verbose: VerboseOpt = False,
 ) -> None:
     """Opspor command line; every command also accepts --json, --db and --output-dir."""
-    ctx.obj = _State(
-        settings=_settings(output_dir, db, verbose),
-        as_json=as_json,
-        verbose=verbose,
-    )
+    _exit_cleanly_on_sigterm()
+    state = _State(EngineSettings(), as_json=as_json, verbose=verbose)
+    try:
+        state.settings = _settings(output_dir, db, verbose)
+    except OpsporError as error:
+        _fail(state, error)
+    ctx.obj = state
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so transactions roll back and staging is removed.
+
+    Python's default is to die at once, skipping every ``finally``; a stopped
+    load would then leave its person-level staging copy behind.
+    """
+    on_main = threading.current_thread() is threading.main_thread()
+    if on_main and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _raise_exit)
+
+
+def _raise_exit(signum: int, frame: object) -> None:
+    """Signal handler: exit with 128 + the signal number (143 for SIGTERM)."""
+    raise SystemExit(128 + signum)
 
 
 def _settings(
@@ -112,6 +132,8 @@ def _run(state: _State, call: Callable[[], T], render: Callable[[T], str]) -> T:
         result = call()
     except OpsporError as error:
         _fail(state, error)
+    except Exception as error:  # noqa: BLE001 - no traceback without --verbose
+        _fail(state, error)
     if state.as_json:
         sys.stdout.write(json.dumps(_jsonable(result), ensure_ascii=False) + "\n")
     else:
@@ -119,18 +141,24 @@ def _run(state: _State, call: Callable[[], T], render: Callable[[T], str]) -> T:
     return result
 
 
-def _fail(state: _State, error: OpsporError) -> None:
-    """Print ``ErrorType: message`` (JSON with --json) and exit with the error's code."""
-    code = exit_code_for(error)
+def _fail(state: _State, error: Exception) -> NoReturn:
+    """Print ``ErrorType: message`` (JSON with --json) and exit with the error's code.
+
+    An unexpected error (not an :class:`OpsporError`) prints the same one line
+    and exits 1; its traceback only with ``--verbose``.
+    """
+    code = exit_code_for(error) if isinstance(error, OpsporError) else 1
     if state.verbose:
         console.print_exception()
     payload = getattr(error, "report", None)
+    lines = str(error).splitlines() or [""]
+    message = str(error) if isinstance(error, OpsporError) else lines[0]
     if state.as_json:
         body = payload if payload is not None else {"status": "error"}
-        body = {**_jsonable(body), "error": type(error).__name__, "message": str(error)}
+        body = {**_jsonable(body), "error": type(error).__name__, "message": message}
         sys.stdout.write(json.dumps(body, ensure_ascii=False) + "\n")
     else:
-        sys.stderr.write(f"{type(error).__name__}: {error}\n")
+        sys.stderr.write(f"{type(error).__name__}: {message}\n")
     raise typer.Exit(code)
 
 
