@@ -56,6 +56,7 @@ from features.load_report import LoadReport, count_table, write_report
 from features.settings import EngineSettings
 from features.staging import (
     STAGE_PREFIX,
+    remove_stale_staging,
     replace_source_data,
     staging_folder,
     warehouse_lock,
@@ -202,6 +203,7 @@ def load_extract(
     if replace_source and not (reason or "").strip():
         raise ConfigError(REPLACE_WITHOUT_REASON.format(got=reason))
     extract_dir = Path(extract_dir)
+    remove_stale_staging(settings.warehouse)
     if not extract_dir.is_dir():
         message = NO_EXTRACT_DIR.format(path=extract_dir)
         _refuse(extract_dir, [ExtractProblem("extract", None, 0, (), message)], None)
@@ -242,7 +244,11 @@ def _read_info(extract_dir: Path) -> tuple[ExtractInfo | None, list[ExtractProbl
 def _unchanged(current: Mapping[str, Any]) -> LoadReport:
     """Return the stored report of the extract already loaded, marked unchanged."""
     log.info("extract %s already loaded; nothing changes", current["extract_hash"][:12])
-    return LoadReport.from_dict({**current["report"], "unchanged": True})
+    report = LoadReport.from_dict({**current["report"], "unchanged": True})
+    if report.report_path and not Path(report.report_path).is_file():
+        # Published, but the process died before the file was written.
+        write_report(LoadReport.from_dict(current["report"]))
+    return report
 
 
 def _validate_and_load(

@@ -14,6 +14,7 @@ import fcntl
 import logging
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from datetime import datetime
@@ -27,6 +28,7 @@ from features.db import check_identifier
 __all__ = [
     "DERIVED_SCHEMAS",
     "STAGE_PREFIX",
+    "remove_stale_staging",
     "replace_source_data",
     "staging_folder",
     "stale_staging_folders",
@@ -37,6 +39,8 @@ log = logging.getLogger(__name__)
 
 #: Folder-name prefix of a load's staging copy (beside the warehouse).
 STAGE_PREFIX = ".opspor-stage-"
+_OWNER = ".owner.lock"
+_UNOWNED_GRACE_SECONDS = 60.0
 #: Schemas whose tables are derived from the loaded extract (features, labels,
 #: scores, reasons, training bookkeeping); dropped when another region replaces it.
 DERIVED_SCHEMAS = (
@@ -81,13 +85,60 @@ def staging_folder(warehouse: Path, *, prefix: str = STAGE_PREFIX) -> Iterator[P
     parent = warehouse.parent
     created = [p for p in (parent, *parent.parents) if not p.exists()]
     parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(warehouse)
     folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     try:
-        yield folder
+        with (folder / _OWNER).open("a+b") as owner:
+            # Held while the folder lives; a killed process's lock is released by
+            # the kernel, which tells the next load the folder is abandoned.
+            fcntl.flock(owner.fileno(), fcntl.LOCK_EX)
+            yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
         for path in created:
             _remove_if_empty(path)
+
+
+def remove_stale_staging(warehouse: Path) -> list[Path]:
+    """Remove staging folders beside ``warehouse`` whose process has died.
+
+    A process killed with SIGKILL cannot clean up; the next load (or features
+    build) finds its folder unlocked and removes it.
+
+    Parameters
+    ----------
+    warehouse : Path
+        The DuckDB warehouse file.
+
+    Returns
+    -------
+    list of Path
+        The folders removed.
+    """
+    removed = []
+    for folder in stale_staging_folders(warehouse):
+        if _abandoned(folder):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    if removed:
+        log.warning("removed %s abandoned staging folder(s)", len(removed))
+    return removed
+
+
+def _abandoned(folder: Path) -> bool:
+    """Tell whether no living process holds the folder's owner lock."""
+    owner_path = folder / _OWNER
+    try:
+        if not owner_path.exists():
+            # Just created by a starting load (the owner file follows at once),
+            # or killed in between: only the latter is old.
+            age = time.time() - folder.stat().st_mtime
+            return age > _UNOWNED_GRACE_SECONDS
+        with owner_path.open("rb") as owner:
+            fcntl.flock(owner.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+    except OSError:  # held (BlockingIOError), or removed meanwhile
+        return False
 
 
 def _remove_if_empty(path: Path) -> None:
