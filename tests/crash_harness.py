@@ -21,8 +21,11 @@ ROOT = Path(__file__).resolve().parents[1]
 _SCRIPT = """
 import importlib, os, signal, sys
 module_name, function_name, signal_name, nth = sys.argv[1:5]
-module = importlib.import_module(module_name)
-original = getattr(module, function_name)
+owner = importlib.import_module(module_name)
+*path, function_name = function_name.split(".")
+for name in path:  # "Class.method" patches the class attribute
+    owner = getattr(owner, name)
+original = getattr(owner, function_name)
 calls = [0]
 
 def die_here(*args, **kwargs):
@@ -31,7 +34,7 @@ def die_here(*args, **kwargs):
         os.kill(os.getpid(), getattr(signal, signal_name))
     return original(*args, **kwargs)
 
-setattr(module, function_name, die_here)
+setattr(owner, function_name, die_here)
 from outreach.cli import app
 sys.argv = ["opspor", *sys.argv[5:]]
 app()
@@ -51,8 +54,8 @@ def run_killed(
     Parameters
     ----------
     point : str
-        ``"package.module:function"``; looked up as a module global at call
-        time, so patching the module attribute intercepts it.
+        ``"package.module:function"`` or ``"package.module:Class.method"``;
+        looked up at call time, so patching the attribute intercepts it.
     sig : signal.Signals
         ``SIGKILL`` (no clean-up possible) or ``SIGTERM`` (a clean exit).
     args : list of str
