@@ -645,3 +645,25 @@ def test_build_weekly_list_never_exports_held_out_citizens(
         if path.endswith((".csv", ".html")):
             text = Path(path).read_text(encoding="utf-8")
             assert not any(citizen in text for citizen in held)
+
+
+def test_weekly_refuses_a_stale_extract_before_scoring(
+    tmp_path: Path, upstream, monkeypatch
+) -> None:
+    from features.settings import EngineSettings
+    from outreach.programmes import load_programme
+    from outreach.weekly import run_weekly
+
+    settings = EngineSettings(output_dir=tmp_path, db_path=tmp_path / "w.duckdb")
+    with duckdb.connect(str(settings.warehouse)) as con:
+        upstream.create_upstream_tables(con)
+    scored: list[str] = []
+    monkeypatch.setattr(
+        "outreach.weekly.champion_uri", lambda *a, **k: scored.append("x") or ""
+    )
+    with pytest.raises(StaleDataError) as caught:
+        run_weekly(settings, programme=load_programme("diabetes_bus"), week=STALE_WEEK)
+    assert str(caught.value).startswith(
+        "The loaded extract is dated 2026-11-23, 245 days before week 2027-W30"
+    )
+    assert scored == []  # refused before the model was even looked up
