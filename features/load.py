@@ -48,6 +48,7 @@ from features.extract_checks import (
     check_extract_info,
     check_staged_extract,
     merge_duplicate_citizens,
+    normalise_source,
     plausibility_params,
     plausibility_rules,
     publish_problems,
@@ -894,7 +895,8 @@ def _check_publish(
     replace = request.replace_source
     if problems := publish_problems(info, current, replace_source=replace):
         _refuse(request.extract_dir, problems, request.extract_hash)
-    if current is not None and replace and current["source"] != info.source:
+    old_source = None if current is None else normalise_source(current["source"])
+    if current is not None and replace and old_source != info.source:
         replace_source_data(
             con,
             old=current,
