@@ -316,3 +316,40 @@ def test_plausible_ranges_cover_the_generators_analytes() -> None:
     units = {c: u for c, u, *_ in codes.OTHER_LABS}
     for code, unit in units.items():
         assert PLAUSIBLE_LAB_RANGES[code][0] == unit
+
+
+def test_two_load_processes_started_together_newer_wins(tiny_extract, settings) -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = "import sys; from outreach.cli import app; sys.argv[0] = 'opspor'; app()"
+    env = {**os.environ, "OPSPOR_OUTPUT_DIR": str(settings.output_dir)}
+    folders = [_newer(tiny_extract, "newer"), tiny_extract.csv]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                code,
+                "load",
+                str(f),
+                "--db",
+                str(settings.warehouse),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for f in folders
+    ]
+    outcomes = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+    dates = _rows(settings.warehouse, "select extract_date from raw.extract_info")
+    assert dates == [(date(2026, 12, 1),)]
+    assert outcomes[0][0] == 0, outcomes[0][2]
+    # The older one either published first (then was replaced) or was refused.
+    assert outcomes[1][0] in (0, 1)
+    if outcomes[1][0] == 1:
+        assert "is older than the loaded extract" in outcomes[1][2]
+    assert stale_staging_folders(settings.warehouse) == []
