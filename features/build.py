@@ -43,6 +43,7 @@ from features.db import (
 )
 from features.errors import ConfigError, NotFoundError
 from features.files import atomic_write
+from features.provenance import stamp_derived
 from features.spine import write_spine
 
 __all__ = [
@@ -448,6 +449,7 @@ def build_features(
                 _check_layer(con, layer, names, deferred)
             if layer.materialized == "table":
                 tables.extend(names)
+        stamp_derived(con, "features", as_of_dates=as_of_dates)
     dates = sorted(set(as_of_dates))
     seconds = round(perf_counter() - started, 3)
     logger.info(

@@ -6,7 +6,9 @@ Identifiers only ever come from file names or constants that pass
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from importlib import resources
@@ -15,9 +17,11 @@ from typing import Any, Literal
 
 import duckdb
 
-from features.errors import ConfigError
+from features.errors import ConfigError, WarehouseBusyError
 
 __all__ = [
+    "LOCK_WAIT_ENV",
+    "WAREHOUSE_BUSY",
     "check_identifier",
     "connect",
     "read_sql",
@@ -30,6 +34,15 @@ __all__ = [
 
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 _BAD_IDENTIFIER = "{what} {name!r} is not a safe SQL identifier (^[a-z][a-z0-9_]*$)."
+WAREHOUSE_BUSY = (
+    "{path} is in use by another process{holder}; try again when it has finished "
+    "(a load, the weekly job, or the web app on the embedded store)."
+)
+#: Seconds to keep retrying a warehouse another process holds (default 10).
+LOCK_WAIT_ENV = "OPSPOR_LOCK_WAIT"
+_LOCK_WAIT_DEFAULT = 10.0
+_LOCK_RETRY_SECONDS = 0.05
+_HOLDER = re.compile(r"PID (\d+)")
 
 
 def check_identifier(name: str, what: str = "Identifier") -> str:
@@ -54,12 +67,41 @@ def connect(
     Returns
     -------
     duckdb.DuckDBPyConnection
+
+    Raises
+    ------
+    WarehouseBusyError
+        Another process still holds the file after ``OPSPOR_LOCK_WAIT`` seconds.
     """
     if path is None or str(path) == ":memory:":
         return duckdb.connect(":memory:")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(path), read_only=read_only)
+    deadline = time.monotonic() + _lock_wait()
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise _busy(path, error) from error
+            time.sleep(_LOCK_RETRY_SECONDS)
+
+
+def _lock_wait() -> float:
+    """Seconds to wait for a held warehouse (``OPSPOR_LOCK_WAIT``, default 10)."""
+    try:
+        return max(0.0, float(os.environ.get(LOCK_WAIT_ENV, _LOCK_WAIT_DEFAULT)))
+    except ValueError:
+        return _LOCK_WAIT_DEFAULT
+
+
+def _busy(path: Path, error: duckdb.Error) -> WarehouseBusyError:
+    """Turn DuckDB's lock error into one line naming the holding process."""
+    match = _HOLDER.search(str(error))
+    holder = f" (PID {match.group(1)})" if match else ""
+    return WarehouseBusyError(WAREHOUSE_BUSY.format(path=path, holder=holder))
 
 
 def read_sql(package: str, *parts: str) -> str:

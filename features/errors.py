@@ -8,6 +8,7 @@ and the CLI maps each base class to an exit code::
     ├── DataError                                                         -> exit 1
     │   ├── ExtractError        missing table/column, CPR-shaped id, bad version
     │   │   └── ExtractValidationError   every problem of a lazy validation
+    │   ├── WarehouseBusyError  another process holds the DuckDB warehouse's lock
     │   └── ContractError       a sql/*.yml check failed (file, column, test, rows)
     ├── NotFoundError           unknown model, programme, week, as-of date -> exit 1
     └── FairnessBreachError     threshold breached with --fail-on-breach  -> exit 3
@@ -30,6 +31,7 @@ __all__ = [
     "FairnessBreachError",
     "NotFoundError",
     "OpsporError",
+    "WarehouseBusyError",
     "exit_code_for",
 ]
 
@@ -81,6 +83,10 @@ class ExtractValidationError(ExtractError):
         lines = [p.message for p in self.problems]
         head = f"The extract was refused: {len(lines)} problem(s)."
         return "\n".join([head, *lines])
+
+
+class WarehouseBusyError(DataError):
+    """Another process holds the warehouse (DuckDB allows one writing process)."""
 
 
 class ContractError(DataError):

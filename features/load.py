@@ -22,10 +22,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, NoReturn
@@ -48,11 +47,30 @@ from features.coverage import (
     read_declared_coverage,
 )
 from features.db import check_identifier, connect, read_sql, transaction
-from features.errors import ExtractProblem, ExtractValidationError
+from features.errors import ConfigError, ExtractProblem, ExtractValidationError
+from features.extract_checks import (
+    OLDER_EXTRACT,
+    REPLACE_WITHOUT_REASON,
+    check_extract_info,
+    check_staged_extract,
+    merge_duplicate_citizens,
+    normalise_source,
+    plausibility_params,
+    plausibility_rules,
+    publish_problems,
+)
 from features.load_report import LoadReport, count_table, write_report
 from features.settings import EngineSettings
+from features.staging import (
+    STAGE_PREFIX,
+    remove_stale_staging,
+    replace_source_data,
+    staging_folder,
+    warehouse_lock,
+)
 
 __all__ = [
+    "OLDER_EXTRACT",
     "QUARANTINE_REASONS",
     "TYPE_FAILURE_SHARE",
     "hash_extract",
@@ -71,12 +89,14 @@ QUARANTINE_REASONS = (
     "unparseable_value",
     "invalid_format",
     "non_positive_days_supply",
+    "implausible_value",
     "after_extract_date",
     "scheduled_in_past",
     "end_before_start",
     "redeemed_before_issued",
     "unknown_citizen",
     "duplicate_id",
+    "conflicting_duplicate",
 )
 
 NO_EXTRACT_DIR = "{path}: the extract folder does not exist."
@@ -104,10 +124,6 @@ WRONG_TYPE = (
 MOSTLY_EMPTY = (
     "{table}.{column}: {empty} of {total} rows are empty, but the column is required; "
     "the column is refused when more than half are empty."
-)
-OLDER_EXTRACT = (
-    "extract.json: extract_date {new} is older than the loaded extract of source "
-    "{source!r} ({old}); only a newer extract can replace it."
 )
 _TYPE_WORDS = {
     "date": "ISO dates (YYYY-MM-DD)",
@@ -154,6 +170,8 @@ def load_extract(
     *,
     settings: EngineSettings | None = None,
     dry_run: bool = False,
+    replace_source: bool = False,
+    reason: str | None = None,
 ) -> LoadReport:
     """Validate a journal extract and load it into the warehouse's ``raw`` schema.
 
@@ -165,6 +183,12 @@ def load_extract(
         Warehouse and output locations; defaults to ``EngineSettings.from_env()``.
     dry_run : bool
         Validate and count, but write nothing (no warehouse, no report file).
+    replace_source : bool
+        Allow an extract of another ``source`` (region) to replace the loaded
+        one; its derived tables are dropped in the publishing transaction and
+        the replacement is recorded in ``raw.source_replacements``.
+    reason : str, optional
+        Why the source is replaced (required with ``replace_source``).
 
     Returns
     -------
@@ -177,13 +201,20 @@ def load_extract(
     ExtractValidationError
         The extract is refused; ``problems`` lists each problem and ``report``
         holds the refused load report as a dict. Nothing has been written.
+    ConfigError
+        ``replace_source`` without a non-blank ``reason``.
+    WarehouseBusyError
+        Another process holds the warehouse.
     """
     settings = settings or EngineSettings.from_env()
+    if replace_source and not (reason or "").strip():
+        raise ConfigError(REPLACE_WITHOUT_REASON.format(got=reason))
     extract_dir = Path(extract_dir)
+    remove_stale_staging(settings.warehouse)
     if not extract_dir.is_dir():
         message = NO_EXTRACT_DIR.format(path=extract_dir)
         _refuse(extract_dir, [ExtractProblem("extract", None, 0, (), message)], None)
-    info, problems = read_extract_info(extract_dir)
+    info, problems = _read_info(extract_dir)
     declared, coverage_problems = read_declared_coverage(
         extract_dir, info.extract_date if info else None
     )
@@ -198,34 +229,58 @@ def load_extract(
         # a warehouse loaded before coverage was measured is loaded again
         and "coverage" in current["report"]
     ):
-        log.info("extract %s already loaded; nothing changes", extract_hash[:12])
-        return LoadReport.from_dict({**current["report"], "unchanged": True})
-    problems += _older_problems(info, current)
+        return _unchanged(current)
+    if info is not None:
+        problems += publish_problems(info, current, replace_source=replace_source)
+    request = _Request(extract_dir, extract_hash, replace_source, reason, declared)
     return _validate_and_load(
-        extract_dir,
-        info,
-        sources,
-        problems,
-        extract_hash,
-        settings=settings,
-        dry_run=dry_run,
-        declared=declared,
+        request, info, sources, problems, settings=settings, dry_run=dry_run
     )
 
 
+@dataclass(frozen=True)
+class _Request:
+    """What one load was asked to do."""
+
+    extract_dir: Path
+    extract_hash: str
+    replace_source: bool = False
+    reason: str | None = None
+    #: Coverage starts declared in extract.json (features.coverage).
+    declared: Mapping[str, date] = field(default_factory=dict)
+
+
+def _read_info(extract_dir: Path) -> tuple[ExtractInfo | None, list[ExtractProblem]]:
+    """Read extract.json and run the whole-extract checks on it (source normalised)."""
+    info, problems = read_extract_info(extract_dir)
+    if info is None:
+        return None, problems
+    info, info_problems = check_extract_info(info, today=date.today())
+    return info, problems + info_problems
+
+
+def _unchanged(current: Mapping[str, Any]) -> LoadReport:
+    """Return the stored report of the extract already loaded, marked unchanged."""
+    log.info("extract %s already loaded; nothing changes", current["extract_hash"][:12])
+    report = LoadReport.from_dict({**current["report"], "unchanged": True})
+    if report.report_path and not Path(report.report_path).is_file():
+        # Published, but the process died before the file was written.
+        write_report(LoadReport.from_dict(current["report"]))
+    return report
+
+
 def _validate_and_load(
-    extract_dir: Path,
+    request: _Request,
     info: ExtractInfo | None,
     sources: list[_Source],
     problems: list[ExtractProblem],
-    extract_hash: str,
     *,
     settings: EngineSettings,
     dry_run: bool,
-    declared: Mapping[str, date],
 ) -> LoadReport:
     """Stage, check and (unless refused or dry) publish; the stage is always removed."""
-    with _stage_database() as (stage, stage_path):
+    extract_dir, extract_hash = request.extract_dir, request.extract_hash
+    with _stage_database(settings.warehouse) as (stage, stage_path):
         ignored, stage_problems = _stage_sources(stage, sources)
         problems = problems + stage_problems
         staged = [s.table for s in sources if _is_staged(stage, s.table)]
@@ -234,15 +289,20 @@ def _validate_and_load(
             _refuse(extract_dir, problems, extract_hash)
         for table in TABLES.values():
             _build_checked(stage, table, info.extract_date)
+        merge_duplicate_citizens(stage)
+        if whole := check_staged_extract(stage, info):
+            _refuse(extract_dir, whole, extract_hash)
         report = _loaded_report(stage, info, extract_hash, ignored, dry_run=dry_run)
-        report = replace(report, coverage=_staged_coverage(stage, info, declared))
+        coverage = _staged_coverage(stage, info, request.declared)
+        report = replace(report, coverage=coverage)
         report = report.with_extract_dir(extract_dir)
         stage.close()
         if dry_run:
             return report
         report = report.with_path(_report_path(settings, extract_hash))
-        _publish(settings.warehouse, stage_path, info, report)
-    write_report(report)
+        report = _publish(settings.warehouse, stage_path, info, report, request)
+        if not report.unchanged:
+            write_report(report)
     log.info("loaded extract %s: %s rows", extract_hash[:12], report.total_loaded)
     return report
 
@@ -320,35 +380,23 @@ def _current_extract(warehouse: Path) -> dict[str, Any] | None:
     """
     if not warehouse.is_file():
         return None
-    with closing(connect(warehouse)) as con:
-        if not _has_table(con, "raw", "extract_info"):
-            return None
-        row = con.execute(
-            read_sql("features", "sql", "load", "current_extract.sql")
-        ).fetchone()
+    with warehouse_lock(warehouse), closing(connect(warehouse)) as con:
+        return _read_current(con)
+
+
+def _read_current(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    """Read the loaded extract's hash, date, source and report on ``con``."""
+    if not _has_table(con, "raw", "extract_info"):
+        return None
+    row = con.execute(
+        read_sql("features", "sql", "load", "current_extract.sql")
+    ).fetchone()
     if row is None:
         return None
     keys = ("extract_hash", "extract_date", "source", "report")
     current = dict(zip(keys, row, strict=True))
     current["report"] = LoadReport.parse_json(current["report"])
     return current
-
-
-def _older_problems(
-    info: ExtractInfo | None, current: Mapping[str, Any] | None
-) -> list[ExtractProblem]:
-    """Refuse an extract older than the loaded one from the same source."""
-    if info is None or current is None or current["source"] != info.source:
-        return []
-    old: date = current["extract_date"]
-    if info.extract_date >= old:
-        return []
-    message = OLDER_EXTRACT.format(new=info.extract_date, source=info.source, old=old)
-    return [
-        ExtractProblem(
-            EXTRACT_JSON, "extract_date", 1, (str(info.extract_date),), message
-        )
-    ]
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
@@ -365,10 +413,12 @@ def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
 
 
 @contextmanager
-def _stage_database() -> Iterator[tuple[duckdb.DuckDBPyConnection, Path]]:
-    """Open a throw-away DuckDB file in a temporary folder (removed on exit)."""
-    with tempfile.TemporaryDirectory(prefix="opspor-load-") as folder:
-        path = Path(folder) / "stage.duckdb"
+def _stage_database(
+    warehouse: Path,
+) -> Iterator[tuple[duckdb.DuckDBPyConnection, Path]]:
+    """Open a throw-away DuckDB file beside the warehouse (0700, removed on exit)."""
+    with staging_folder(warehouse, prefix=STAGE_PREFIX) as folder:
+        path = folder / "stage.duckdb"
         con = duckdb.connect(str(path))
         con.execute("set preserve_insertion_order = true")
         try:
@@ -474,10 +524,17 @@ _PARSE_TEXT = {
     ),
     "boolean": "try_cast({v} as boolean)",
 }
+# Typed (Parquet) values follow the same rules as text: a fractional "integer" and
+# a NaN or infinite number are unparseable, never rounded or carried.
 _CAST_TYPED = {
     "date": "try_cast({v} as date)",
-    "integer": "try_cast({v} as integer)",
-    "number": "try_cast({v} as double)",
+    "integer": (
+        "case when try_cast({v} as double) = trunc(try_cast({v} as double))"
+        " then try_cast({v} as integer) end"
+    ),
+    "number": (
+        "case when isfinite(try_cast({v} as double)) then try_cast({v} as double) end"
+    ),
     "boolean": "try_cast({v} as boolean)",
 }
 _NORMALISE_CODE = (
@@ -678,6 +735,7 @@ def _row_conditions(table: TableContract) -> list[tuple[str, str, str]]:
     for rule in table.order_rules:
         cond = f"{_quoted(rule.later)} < {_quoted(rule.earlier)}"
         rules.append((rule.reason, rule.later, cond))
+    rules += plausibility_rules(table)
     return sorted(rules, key=lambda r: QUARANTINE_REASONS.index(r[0]))
 
 
@@ -775,6 +833,7 @@ def _build_checked(
     params.update({_param("pattern", c): c.pattern for c in table.columns if c.pattern})
     if table.future_when is not None:
         params["future_value"] = table.future_when[1]
+    params.update(plausibility_params(table))
     con.execute(_checked_sql(table, types), params)
 
 
@@ -835,16 +894,53 @@ def _report_path(settings: EngineSettings, extract_hash: str) -> Path:
 
 
 def _publish(
-    warehouse: Path, stage_path: Path, info: ExtractInfo, report: LoadReport
-) -> None:
-    """Replace ``raw.*`` from the stage and append the report in ONE transaction."""
-    with closing(connect(warehouse)) as con:
+    warehouse: Path,
+    stage_path: Path,
+    info: ExtractInfo,
+    report: LoadReport,
+    request: _Request,
+) -> LoadReport:
+    """Replace ``raw.*`` from the stage and append the report in ONE transaction.
+
+    The older-extract and other-source checks run again inside the transaction,
+    under the warehouse's load lock, so of two loads racing only one can win.
+    """
+    with warehouse_lock(warehouse), closing(connect(warehouse)) as con:
         con.execute(f"attach $path as {_STAGE} (read_only)", {"path": str(stage_path)})
         try:
             with transaction(con):
+                current = _read_current(con)
+                if (
+                    current is not None
+                    and current["extract_hash"] == report.extract_hash
+                ):
+                    return _unchanged(current)
+                _check_publish(con, info, current, request)
                 _replace_raw(con, info, report)
         finally:
             con.execute(f"detach {_STAGE}")
+    return report
+
+
+def _check_publish(
+    con: duckdb.DuckDBPyConnection,
+    info: ExtractInfo,
+    current: Mapping[str, Any] | None,
+    request: _Request,
+) -> None:
+    """Refuse an older or other-source extract; drop the old region's data if asked."""
+    replace = request.replace_source
+    if problems := publish_problems(info, current, replace_source=replace):
+        _refuse(request.extract_dir, problems, request.extract_hash)
+    old_source = None if current is None else normalise_source(current["source"])
+    if current is not None and replace and old_source != info.source:
+        replace_source_data(
+            con,
+            old=current,
+            new_source=info.source,
+            new_hash=request.extract_hash,
+            reason=request.reason or "",
+        )
 
 
 def _replace_raw(

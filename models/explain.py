@@ -36,6 +36,7 @@ from numpy.typing import NDArray
 
 from features.db import connect, transaction
 from features.errors import NotFoundError
+from features.provenance import stamp_derived
 from features.settings import EngineSettings
 from models.baseline import RuleBaselineClassifier
 from models.broad import broad_reason_rows
@@ -438,6 +439,7 @@ def _write_reasons(
                 " cast(reason_rank as integer), feature, feature_value, contribution,"
                 " reason_text, model_uri, language from _reasons"
             )
+            stamp_derived(con, "reasons", as_of_dates=[as_of], model_uri=model_uri)
     finally:
         con.unregister("_reasons")
 

@@ -26,6 +26,7 @@ from pandera.typing import Series
 
 from features.db import connect, transaction
 from features.errors import DataError
+from features.provenance import stamp_derived
 from features.settings import EngineSettings
 from models.calibrate import predict_risk, rank_order, raw_margin
 from models.matrix import ensure_features, feature_kinds, read_cohort_frame
@@ -189,6 +190,7 @@ def _write_scores(
                 "date),"
                 " model_uri, risk_score, cast(risk_rank as integer) from _scores"
             )
+            stamp_derived(con, "scores", as_of_dates=[as_of], model_uri=model_uri)
     finally:
         con.unregister("_scores")
 

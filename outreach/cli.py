@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -67,11 +69,29 @@ def main(
     verbose: VerboseOpt = False,
 ) -> None:
     """Opspor command line; every command also accepts --json, --db and --output-dir."""
-    ctx.obj = _State(
-        settings=_settings(output_dir, db, verbose),
-        as_json=as_json,
-        verbose=verbose,
-    )
+    _exit_cleanly_on_sigterm()
+    state = _State(EngineSettings(), as_json=as_json, verbose=verbose)
+    try:
+        state.settings = _settings(output_dir, db, verbose)
+    except OpsporError as error:
+        _fail(state, error)
+    ctx.obj = state
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so transactions roll back and staging is removed.
+
+    Python's default is to die at once, skipping every ``finally``; a stopped
+    load would then leave its person-level staging copy behind.
+    """
+    on_main = threading.current_thread() is threading.main_thread()
+    if on_main and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _raise_exit)
+
+
+def _raise_exit(signum: int, frame: object) -> None:
+    """Signal handler: exit with 128 + the signal number (143 for SIGTERM)."""
+    raise SystemExit(128 + signum)
 
 
 def _settings(
@@ -112,6 +132,8 @@ def _run(state: _State, call: Callable[[], T], render: Callable[[T], str]) -> T:
         result = call()
     except OpsporError as error:
         _fail(state, error)
+    except Exception as error:  # noqa: BLE001 - no traceback without --verbose
+        _fail(state, error)
     if state.as_json:
         sys.stdout.write(json.dumps(_jsonable(result), ensure_ascii=False) + "\n")
     else:
@@ -119,18 +141,24 @@ def _run(state: _State, call: Callable[[], T], render: Callable[[T], str]) -> T:
     return result
 
 
-def _fail(state: _State, error: OpsporError) -> None:
-    """Print ``ErrorType: message`` (JSON with --json) and exit with the error's code."""
-    code = exit_code_for(error)
+def _fail(state: _State, error: Exception) -> NoReturn:
+    """Print ``ErrorType: message`` (JSON with --json) and exit with the error's code.
+
+    An unexpected error (not an :class:`OpsporError`) prints the same one line
+    and exits 1; its traceback only with ``--verbose``.
+    """
+    code = exit_code_for(error) if isinstance(error, OpsporError) else 1
     if state.verbose:
         console.print_exception()
     payload = getattr(error, "report", None)
+    lines = str(error).splitlines() or [""]
+    message = str(error) if isinstance(error, OpsporError) else lines[0]
     if state.as_json:
         body = payload if payload is not None else {"status": "error"}
-        body = {**_jsonable(body), "error": type(error).__name__, "message": str(error)}
+        body = {**_jsonable(body), "error": type(error).__name__, "message": message}
         sys.stdout.write(json.dumps(body, ensure_ascii=False) + "\n")
     else:
-        sys.stderr.write(f"{type(error).__name__}: {error}\n")
+        sys.stderr.write(f"{type(error).__name__}: {message}\n")
     raise typer.Exit(code)
 
 
@@ -236,6 +264,16 @@ def load_command(
     ctx: typer.Context,
     extract_dir: ExtractDirArg,
     dry_run: DryRunOpt = False,
+    replace_source: Annotated[
+        bool,
+        typer.Option(
+            "--replace-source",
+            help="Let another region's extract replace the loaded one (audited).",
+        ),
+    ] = False,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why the region is replaced.")
+    ] = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -246,7 +284,13 @@ def load_command(
     state = _state(ctx, db=db, as_json=as_json)
     _run(
         state,
-        lambda: load_extract(extract_dir, settings=state.settings, dry_run=dry_run),
+        lambda: load_extract(
+            extract_dir,
+            settings=state.settings,
+            dry_run=dry_run,
+            replace_source=replace_source,
+            reason=reason,
+        ),
         format_report,
     )
 
@@ -261,6 +305,14 @@ ProgrammeOpt = Annotated[
     ),
 ]
 WeekOpt = Annotated[str, typer.Option("--week", help="ISO week, e.g. 2026-W48.")]
+AllowStaleOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-stale",
+        help="Accept an extract older than the programme's max_extract_age_days "
+        "(needs --reason; shown in the list header).",
+    ),
+]
 UserOpt = Annotated[
     str | None,
     typer.Option(
@@ -318,8 +370,10 @@ def list_command(
         bool, typer.Option("--regenerate", help="Replace the frozen list.")
     ] = False,
     reason: Annotated[
-        str | None, typer.Option("--reason", help="Why it is regenerated.")
+        str | None,
+        typer.Option("--reason", help="Why it is regenerated or built stale."),
     ] = None,
+    allow_stale: AllowStaleOpt = False,
     user: UserOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
@@ -343,6 +397,7 @@ def list_command(
             reason=reason,
             output_dir=state.settings.output_dir,
             formats=formats,
+            allow_stale=allow_stale,
         ),
     )
     _run(state, call, _render_list)
@@ -350,11 +405,18 @@ def list_command(
 
 def _render_record(r: Any) -> str:
     refused = "; ".join(f"row {x['row']}: {x['reason']}" for x in r.refused)
+    nothing = (
+        " Nothing was recorded: a sheet is recorded all or nothing"
+        " (--partial records the good rows)."
+        if r.refused and not r.partial
+        else ""
+    )
     return (
         f"Recorded {r.n_recorded} outcome(s) on list {r.list_id} "
         f"({r.n_duplicates} already known, "
         f"{r.n_blank} blank, {r.n_opt_outs} new opt-out(s)); refused {len(r.refused)}"
         + (f": {refused}" if refused else "")
+        + nothing
     )
 
 
@@ -387,11 +449,15 @@ def record_command(
     note: Annotated[
         str | None, typer.Option(help="Free-text note (no health data).")
     ] = None,
+    partial: Annotated[
+        bool,
+        typer.Option("--partial", help="Record the good rows when others are refused."),
+    ] = False,
     user: UserOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Record what happened: a coordinator's sheet or one entry; refuse bad rows."""
+    """Record what happened: a sheet all or nothing (exit 1 if any row is refused)."""
     from outreach.recording import record_contacts
 
     state = _state(ctx, db=db, as_json=as_json)
@@ -409,10 +475,18 @@ def record_command(
     call = _outreach_call(
         state,
         lambda con: record_contacts(
-            con, programme=programme, week=week, file=file, entries=entries, actor=user
+            con,
+            programme=programme,
+            week=week,
+            file=file,
+            entries=entries,
+            actor=user,
+            partial=partial,
         ),
     )
-    _run(state, call, _render_record)
+    result = _run(state, call, _render_record)
+    if result.refused:
+        raise typer.Exit(1)
 
 
 def _render_evaluation(r: Any) -> str:
@@ -546,6 +620,7 @@ ModelOpt = Annotated[
     ),
 ]
 AsOfOpt = Annotated[str, typer.Option("--as-of", help="As-of date, YYYY-MM-DD.")]
+
 
 def _render_train(r: Any) -> str:
     m = r.metrics["precision_at_capacity"]
@@ -1146,6 +1221,11 @@ def weekly_command(
     ctx: typer.Context,
     programme: ProgrammeOpt,
     week: WeekOpt,
+    allow_stale: AllowStaleOpt = False,
+    reason: Annotated[
+        str | None,
+        typer.Option("--reason", help="Why a stale extract is accepted."),
+    ] = None,
     user: UserOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
@@ -1162,7 +1242,13 @@ def weekly_command(
             state, f"Weekly {prog.name} {week} ({len(STEPS)} steps)"
         ) as advance:
             return run_weekly(
-                state.settings, programme=prog, week=week, actor=user, progress=advance
+                state.settings,
+                programme=prog,
+                week=week,
+                actor=user,
+                progress=advance,
+                allow_stale=allow_stale,
+                reason=reason,
             )
 
     _run(state, call, _render_weekly)

@@ -58,6 +58,7 @@ _LABELS = {
         "week_start": "fra",
         "as_of": "Opgjort pr.",
         "extract": "Udtræksdato",
+        "stale": "Forældet udtræk",
         "model": "Model",
         "list": "Liste",
         "generated": "dannet",
@@ -83,6 +84,7 @@ _LABELS = {
         "week_start": "from",
         "as_of": "As of",
         "extract": "Extract date",
+        "stale": "Stale extract",
         "model": "Model",
         "list": "List",
         "generated": "generated",
@@ -119,6 +121,7 @@ class ListHeader:
     extract_hash: str | None
     generated_at: datetime
     generated_by: str
+    stale_extract: str = ""
 
     def lines(self) -> list[tuple[str, str]]:
         """Return the header block as (label, value) pairs."""
@@ -135,6 +138,7 @@ class ListHeader:
             ("generated_at", f"{self.generated_at:%Y-%m-%d %H:%M:%S} UTC"),
             ("generated_by", self.generated_by),
             ("list_id", self.list_id),
+            *([("stale_extract", self.stale_extract)] if self.stale_extract else []),
         ]
 
 

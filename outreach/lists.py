@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -29,6 +29,7 @@ from pandera.typing import Series
 
 from features.db import read_sql, table_exists
 from features.errors import ConfigError, DataError, NotFoundError
+from features.provenance import MIXED_EXTRACT, mixed_kinds
 from outreach.audit_log import append_event
 from outreach.exports import EXPORT_FORMATS, ListHeader, export_list
 from outreach.opstore import (
@@ -51,6 +52,10 @@ from outreach.rank import (
 from outreach.store import now_utc, resolve_actor
 
 __all__ = [
+    "check_extract_age",
+    "STALE_EXTRACT",
+    "STALE_WITHOUT_REASON",
+    "StaleDataError",
     "ListInvariantError",
     "ListResult",
     "WeeklyList",
@@ -64,7 +69,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+_WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})", re.ASCII)
 BAD_WEEK = "The week {week!r} is not an ISO week like 2026-W48."
 NO_EXTRACT = (
     "No extract is loaded (raw.extract_info is missing or empty). "
@@ -91,6 +96,21 @@ REASON_REQUIRED = (
     'Regenerating a frozen list needs a reason: --regenerate --reason "...".'
 )
 REFUSED_LIST = "Refusing to write list {list_id}: {problem}."
+STALE_EXTRACT = (
+    "The loaded extract is dated {extract_date}, {age} days before week {week} starts "
+    "({week_start}); programme {programme!r} allows at most {max_days} "
+    "(max_extract_age_days). Load a newer extract, or pass --allow-stale --reason TEXT."
+)
+STALE_WITHOUT_REASON = (
+    'Building a list from a stale extract needs a reason: --allow-stale --reason "...".'
+)
+STALE_NOTE = (
+    "{age} days old on {week_start} (limit {max_days}); allowed by {actor}: {reason}"
+)
+
+
+class StaleDataError(DataError):
+    """A list would be built from an old extract, or from another extract's results."""
 
 
 class ListInvariantError(DataError):
@@ -140,7 +160,7 @@ def parse_week(week: str) -> date:
     ConfigError
         Not an ISO week.
     """
-    match = _WEEK.match(week)
+    match = _WEEK.fullmatch(week) if isinstance(week, str) else None
     if not match:
         raise ConfigError(BAD_WEEK.format(week=week))
     try:
@@ -540,6 +560,7 @@ def build_weekly_list(
     output_dir: Path | None = None,
     formats: Sequence[str] = EXPORT_FORMATS,
     store: OperationalStore | None = None,
+    allow_stale: bool = False,
 ) -> ListResult:
     """Build (or return the frozen) weekly list of a programme, store and export it.
 
@@ -560,7 +581,8 @@ def build_weekly_list(
     regenerate : bool
         Replace a frozen list; needs ``reason``.
     reason : str, optional
-        Why the list is regenerated (kept in ``list_runs`` and the audit log).
+        Why the list is regenerated, or built from a stale extract (kept with
+        the run in ``list_runs`` and the audit log).
     output_dir : Path, optional
         Output root for ``lists/<programme>/<week>.*``; ``None`` writes no files.
     formats : sequence of {"csv", "xlsx", "html"}
@@ -570,6 +592,10 @@ def build_weekly_list(
         PostgreSQL when ``OPSPOR_OPERATIONAL_DB`` is set, else the warehouse).
         With PostgreSQL, the operational tables are then copied into the
         warehouse for the analytical reports (:func:`sync_to_warehouse`).
+    allow_stale : bool
+        Build even when the extract is older than the programme's
+        ``max_extract_age_days`` on the week's Monday; needs ``reason`` and is
+        shown in the list header.
 
     Returns
     -------
@@ -583,18 +609,30 @@ def build_weekly_list(
     NotFoundError
         No extract, features or scores for the as-of date.
     DataError
-        Reasons are missing; ``ListInvariantError`` if the list breaks an invariant.
+        Reasons are missing; ``ListInvariantError`` if the list breaks an invariant;
+        ``StaleDataError`` if the extract is too old, or features, scores or
+        reasons stem from another extract than the loaded one.
     """
     week_start = parse_week(week)
     actor = resolve_actor(actor)
     if regenerate and not (reason and reason.strip()):
         raise ConfigError(REASON_REQUIRED)
+    if allow_stale and not (reason and reason.strip()):
+        raise ConfigError(STALE_WITHOUT_REASON)
     store = store or operational_store(con)
     current = store.current_run(programme.name, week)
     if current is not None and not regenerate:
         return _reuse(store, current, programme, actor, output_dir, formats)
     run, rows, held_out = _generate(
-        con, store, programme, week, week_start, model_uri, actor, reason
+        con,
+        store,
+        programme,
+        week,
+        week_start,
+        model_uri,
+        actor,
+        reason,
+        allow_stale=allow_stale,
     )
     event = "regenerated" if current is not None else "generated"
     _store(store, run, rows, held_out, event=event)
@@ -614,13 +652,19 @@ def _generate(
     model_uri: str | None,
     actor: str,
     reason: str | None,
+    *,
+    allow_stale: bool = False,
 ) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
     """Choose, decorate and check a new list; return its run row, rows and hold-outs."""
     extract_date, extract_hash = _extract_info(con)
+    stale = _stale_extract(
+        programme, week, week_start, extract_date, allow_stale, actor, reason
+    )
     as_of = resolve_as_of(week_start, extract_date)
     context = {"week": week, "extract_date": extract_date}
     uri = _resolve_model_uri(con, programme, as_of, model_uri, context)
     _check_features(con, as_of)
+    _check_provenance(con, as_of, uri)
     listed, held_out, counts = _choose(
         con, programme, week, week_start, as_of, uri, store
     )
@@ -644,6 +688,7 @@ def _generate(
         "by_area": {
             str(k): int(v) for k, v in rows["area"].value_counts().sort_index().items()
         },
+        **({"stale_extract": stale} if stale else {}),
     }
     run = {
         "list_id": list_id,
@@ -662,6 +707,104 @@ def _generate(
         "counts": json.dumps(counts, sort_keys=True),
     }
     return run, rows, held_out
+
+
+def _stale_extract(
+    programme: Programme,
+    week: str,
+    week_start: date,
+    extract_date: date,
+    allow_stale: bool,
+    actor: str,
+    reason: str | None,
+) -> dict[str, Any] | None:
+    """Refuse an extract older than the programme allows, unless allowed (recorded)."""
+    age = (week_start - extract_date).days
+    if age <= programme.max_extract_age_days:
+        return None
+    if not allow_stale:
+        raise StaleDataError(
+            STALE_EXTRACT.format(
+                extract_date=extract_date,
+                age=age,
+                week=week,
+                week_start=week_start,
+                programme=programme.name,
+                max_days=programme.max_extract_age_days,
+            )
+        )
+    log.warning("list built from an extract %s days old (allowed)", age)
+    return {
+        "age_days": age,
+        "max_days": programme.max_extract_age_days,
+        "allowed_by": actor,
+        "reason": (reason or "").strip(),
+    }
+
+
+def check_extract_age(
+    programme: Programme,
+    week: str,
+    extract_date: date,
+    *,
+    allow_stale: bool = False,
+    reason: str | None = None,
+) -> None:
+    """Refuse early (before scoring) when the extract is too old for the week.
+
+    Parameters
+    ----------
+    programme : Programme
+        Its ``max_extract_age_days`` is the limit.
+    week : str
+        ISO week of the list.
+    extract_date : date
+        The loaded extract's date.
+    allow_stale : bool
+        Accept an old extract (needs ``reason``).
+    reason : str, optional
+        Why an old extract is accepted.
+
+    Raises
+    ------
+    ConfigError
+        ``allow_stale`` without a reason, or a malformed week.
+    StaleDataError
+        The extract is older than allowed and ``allow_stale`` is not given.
+    """
+    if allow_stale and not (reason and reason.strip()):
+        raise ConfigError(STALE_WITHOUT_REASON)
+    _stale_extract(
+        programme, week, parse_week(week), extract_date, allow_stale, "", reason
+    )
+
+
+def _check_provenance(con: duckdb.DuckDBPyConnection, as_of: date, uri: str) -> None:
+    """Refuse features, scores or reasons stamped from another extract."""
+    kinds, stamped, loaded = mixed_kinds(con, as_of=as_of, model_uri=uri)
+    if kinds:
+        raise StaleDataError(
+            MIXED_EXTRACT.format(
+                kinds=", ".join(kinds),
+                as_of=as_of,
+                stamped=(stamped or "none")[:12],
+                loaded=(loaded or "none")[:12],
+            )
+        )
+
+
+def _stale_note(run: Mapping[str, Any]) -> str:
+    """Return the header line of a list from a stale extract ('' otherwise)."""
+    stale = json.loads(run["counts"] or "{}").get("stale_extract")
+    if not stale:
+        return ""
+    return STALE_NOTE.format(
+        age=stale["age_days"],
+        week_start=_as_date(run["week_start"]),
+        max_days=stale["max_days"],
+        actor=stale["allowed_by"],
+        reason=stale["reason"],
+    )
 
 
 def _reuse(
@@ -743,6 +886,7 @@ def _header(run: dict[str, Any], programme: Programme) -> ListHeader:
         extract_hash=None if pd.isna(run["extract_hash"]) else str(run["extract_hash"]),
         generated_at=pd.Timestamp(run["generated_at"]).to_pydatetime(),
         generated_by=str(run["generated_by"]),
+        stale_extract=_stale_note(run),
     )
 
 

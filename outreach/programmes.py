@@ -154,6 +154,7 @@ CONSTRAINTS: Mapping[str, Rule] = {
     "group_stops_by_site": Rule("a bool", lambda v: isinstance(v, bool)),
     "holdout_share": float_range(0.0, 0.5),
     "follow_up_days": _AT_LEAST_ONE,
+    "max_extract_age_days": int_range(0, 366),
 }
 _REQUIRED = ("name", "cohort", "model_name", "capacity_per_week")
 
@@ -178,6 +179,9 @@ class Programme:
         Municipality codes served; empty means all.
     holdout_share : float
         Share of would-be-listed citizens held back for evaluation (0 = none).
+    max_extract_age_days : int
+        Oldest the loaded extract may be on the list week's Monday (days);
+        an older one is refused unless the list is built with ``allow_stale``.
     source : str
         Where the settings came from; the caller named in error messages.
     """
@@ -209,6 +213,7 @@ class Programme:
     group_stops_by_site: bool = True
     holdout_share: float = 0.0
     follow_up_days: int = 90
+    max_extract_age_days: int = 14
     source: str = "Programme"
 
     def __post_init__(self) -> None:

@@ -50,6 +50,7 @@ EARLY_DATE = "outcome_date {value} is before the list week (starts {start})"
 BAD_OPT_OUT = "opt_out {value!r} is not yes/no"
 OPT_OUT_NOT_DECLINED = "opt_out is only possible with outcome declined"
 NOT_ON_LIST = "the citizen is not on list {list_id}"
+TWO_OUTCOMES = "the citizen has {n} different outcomes in this sheet (rows {rows})"
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class RecordResult:
     n_opt_outs: int
     by_outcome: dict[str, int] = field(default_factory=dict)
     refused: list[dict[str, Any]] = field(default_factory=list)
+    partial: bool = False
 
 
 def read_record_file(path: Path) -> list[tuple[int, dict[str, Any]]]:
@@ -204,6 +206,7 @@ def record_contacts(
     actor: str | None = None,
     today: date | None = None,
     store: OperationalStore | None = None,
+    partial: bool = False,
 ) -> RecordResult:
     """Record what happened to citizens on a frozen list.
 
@@ -227,11 +230,14 @@ def record_contacts(
     store : OperationalStore, optional
         Where lists, contacts and opt-outs live (default:
         :func:`outreach.opstore.operational_store`).
+    partial : bool
+        Record the good rows even when others are refused (default: a sheet
+        with any refused row records nothing).
 
     Returns
     -------
     RecordResult
-        Counts and the refused rows (row number and reason); good rows are kept.
+        Counts and the refused rows (row number and reason).
 
     Raises
     ------
@@ -263,8 +269,12 @@ def record_contacts(
         "actor": actor,
     }
     parsed = [(number, _parse_row(values, **context)) for number, values in rows]
-    good = [p for _, p in parsed if isinstance(p, dict)]
+    if file is not None:  # one sheet gives one outcome per citizen
+        parsed = _refuse_two_outcomes(parsed)
     refused = [{"row": n, "reason": p} for n, p in parsed if isinstance(p, str)]
+    good = [p for _, p in parsed if isinstance(p, dict)]
+    if refused and not partial:
+        good = []
     stored, duplicates, opt_outs = _store_contacts(
         store,
         good,
@@ -284,10 +294,37 @@ def record_contacts(
         n_opt_outs=opt_outs,
         by_outcome=_by_outcome(good),
         refused=refused,
+        partial=partial,
     )
     _audit(store, result, actor, run)
     log.info("list %s: %s outcomes recorded, %s refused", list_id, stored, len(refused))
     return result
+
+
+def _refuse_two_outcomes(
+    parsed: list[tuple[int, dict[str, Any] | str | None]],
+) -> list[tuple[int, dict[str, Any] | str | None]]:
+    """Refuse every row of a citizen given different outcomes in one sheet."""
+    rows_of: dict[str, list[int]] = {}
+    outcomes_of: dict[str, set[tuple[Any, ...]]] = {}
+    for number, row in parsed:
+        if isinstance(row, dict):
+            rows_of.setdefault(row["citizen_id"], []).append(number)
+            key = (row["outcome"], row["outcome_date"], row["opt_out"])
+            outcomes_of.setdefault(row["citizen_id"], set()).add(key)
+    clash = {c: rows_of[c] for c, keys in outcomes_of.items() if len(keys) > 1}
+    return [
+        (
+            number,
+            TWO_OUTCOMES.format(
+                n=len(outcomes_of[row["citizen_id"]]),
+                rows=", ".join(map(str, clash[row["citizen_id"]])),
+            )
+            if isinstance(row, dict) and row["citizen_id"] in clash
+            else row,
+        )
+        for number, row in parsed
+    ]
 
 
 def _by_outcome(contacts: Iterable[Mapping[str, Any]]) -> dict[str, int]:

@@ -20,7 +20,12 @@ from features.settings import EngineSettings
 from models.explain import explain_scores
 from models.score import score_citizens
 from models.tracking import resolve_model
-from outreach.lists import build_weekly_list, parse_week, resolve_as_of
+from outreach.lists import (
+    build_weekly_list,
+    check_extract_age,
+    parse_week,
+    resolve_as_of,
+)
 from outreach.programmes import Programme
 from reports.audit import run_audit
 
@@ -90,6 +95,8 @@ def run_weekly(
     week: str,
     actor: str | None = None,
     progress: Progress | None = None,
+    allow_stale: bool = False,
+    reason: str | None = None,
 ) -> WeeklyResult:
     """Run every stage of a programme's week and return the summary.
 
@@ -106,6 +113,11 @@ def run_weekly(
         Who runs it, for the audit log.
     progress : callable, optional
         Called with ``(steps_done, steps_total)``.
+    allow_stale : bool
+        Run even when the extract is older than the programme's
+        ``max_extract_age_days`` on the week's Monday (needs ``reason``).
+    reason : str, optional
+        Why a stale extract is accepted (stored with the list run).
 
     Returns
     -------
@@ -115,9 +127,14 @@ def run_weekly(
     ------
     NotFoundError
         No extract loaded, or the programme's model is not registered.
+    StaleDataError
+        The extract is too old for the week (checked before any scoring).
     """
     tick = progress or (lambda done, total: None)
     extract_date, extract_hash = _loaded_extract(settings)
+    check_extract_age(
+        programme, week, extract_date, allow_stale=allow_stale, reason=reason
+    )
     as_of = resolve_as_of(parse_week(week), extract_date)
     uri = champion_uri(settings, programme)
     tick(1, len(STEPS))
@@ -131,7 +148,14 @@ def run_weekly(
         language=programme.reasons_language,
     )
     tick(3, len(STEPS))
-    listed = _build_list(settings, programme, week=week, model_uri=uri, actor=actor)
+    listed = _build_list(
+        settings,
+        programme,
+        week=week,
+        model_uri=uri,
+        actor=actor,
+        stale_reason=reason if allow_stale else None,
+    )
     tick(4, len(STEPS))
     audit = run_audit(
         settings,
@@ -176,6 +200,7 @@ def _build_list(
     week: str,
     model_uri: str,
     actor: str | None,
+    stale_reason: str | None = None,
 ) -> Any:
     """Build (or return the frozen) list on its own warehouse connection."""
     con = connect(settings.warehouse)
@@ -187,6 +212,8 @@ def _build_list(
             model_uri=model_uri,
             actor=actor,
             output_dir=settings.output_dir,
+            allow_stale=stale_reason is not None,
+            reason=stale_reason,
         )
     finally:
         con.close()

@@ -23,7 +23,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from features.errors import ConfigError, NotFoundError
+from features.errors import ConfigError, NotFoundError, WarehouseBusyError
 from features.settings import EngineSettings
 from outreach.opstore import operational_url, postgres_store
 from outreach.programmes import Programme, available_programmes, load_programme
@@ -189,7 +189,7 @@ def create_app(
         programmes=dict(programmes)
         if programmes is not None
         else {name: load_programme(name) for name in available_programmes()},
-        warehouse=Warehouse(settings.warehouse, read_only=bool(url), keep_open=not url),
+        warehouse=Warehouse(settings.warehouse, read_only=bool(url), keep_open=False),
         clock=clock,
         operational_url=url,
     )
@@ -273,5 +273,16 @@ def _add_error_pages(app: FastAPI) -> None:
     app.add_exception_handler(SignInRequired, sign_in)
     app.add_exception_handler(Forbidden, forbidden)
     app.add_exception_handler(CsrfError, csrf)
+    async def busy(request: Request, error: Exception) -> Response:
+        return render(
+            request,
+            "error.html.j2",
+            status_code=503,
+            headers={"Retry-After": "30"},
+            title="busy_title",
+            message="busy",
+        )
+
     app.add_exception_handler(NotFoundError, not_found)
+    app.add_exception_handler(WarehouseBusyError, busy)
     app.add_exception_handler(404, not_found)

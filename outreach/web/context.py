@@ -58,10 +58,12 @@ PAGE_CSP = (
 class Warehouse:
     """The DuckDB warehouse of one app process, used by one request at a time.
 
-    With the embedded store the app keeps one read-write connection open (it
-    holds the operational tables). With PostgreSQL the app only reads
-    aggregates here, so it opens the file read-only per request and closes it
-    again, leaving the file free for ``opspor list`` and friends.
+    The app opens the file per request and closes it again, so it never holds
+    DuckDB's file lock between requests: ``opspor weekly`` and ``opspor load``
+    can run while the app serves (a request that meets their lock waits
+    ``OPSPOR_LOCK_WAIT`` seconds, then answers 503). With the embedded store the
+    connection is read-write (it holds the operational tables); with
+    PostgreSQL it is read-only (aggregates only).
 
     Parameters
     ----------

@@ -689,3 +689,20 @@ def test_features_exports_load_entry_points() -> None:
     assert features.load_extract is load_extract
     assert features.LoadReport is LoadReport
     assert {"load_extract", "LoadReport"} <= set(features.__all__)
+
+
+def test_cli_unexpected_error_is_one_line_without_traceback(
+    tiny_extract: TinyExtract, tmp_path: Path, monkeypatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("disk on fire\nsecond line of detail")
+
+    monkeypatch.setattr(load_module, "load_extract", broken)
+    args = ["load", str(tiny_extract.csv), "--db", str(tmp_path / "w.duckdb")]
+    result = CliRunner().invoke(app, args)
+    assert (result.exit_code, result.stderr) == (1, "RuntimeError: disk on fire\n")
+    as_json = CliRunner().invoke(app, [*args, "--json"])
+    assert as_json.exit_code == 1
+    assert json.loads(as_json.stdout) == {
+        "status": "error", "error": "RuntimeError", "message": "disk on fire",
+    }  # fmt: skip

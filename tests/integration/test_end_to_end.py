@@ -171,3 +171,59 @@ def test_logs_hold_no_citizen_id(region: dict[str, Any]) -> None:
     assert region["log"], "the pipeline logged nothing at DEBUG: the check would be empty"
     leaked = [m for m in region["log"] if any(i in m for i in ids)]
     assert leaked == []
+
+
+@pytest.mark.slow
+def test_citizen_listed_twice_with_an_opt_out_is_never_listed(
+    region: dict[str, Any], tmp_path: Path
+) -> None:
+    """Issue 14's example: a second copy of a listed citizen opts out; it must win."""
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    db = region["root"] / "build" / "opspor.duckdb"
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        listed = [
+            r[0]
+            for r in con.execute(
+                "select l.citizen_id from outreach.lists as l"
+                " join outreach.list_runs as r using (list_id)"
+                " where r.status = 'frozen' and l.citizen_id not in"
+                " (select citizen_id from outreach.contacts)"
+                " order by r.week desc, l.rank"
+            ).fetchall()
+        ]
+    finally:
+        con.close()
+    target = listed[0]
+    damaged = tmp_path / "damaged"
+    shutil.copytree(region["root"] / "extract", damaged)
+    citizens = pq.read_table(damaged / "citizens.parquet")
+    twin = citizens.filter(pc.equal(citizens["citizen_id"], target))
+    index = twin.schema.get_field_index("outreach_opt_out")
+    twin = twin.set_column(
+        index, "outreach_opt_out", pa.array([True], twin.schema.field(index).type)
+    )
+    pq.write_table(pa.concat_tables([citizens, twin]), damaged / "citizens.parquet")
+    loaded = _ok("load", str(damaged))
+    assert loaded["tables"]["citizens"]["quarantine_reasons"] == {
+        "conflicting_duplicate": 1
+    }
+    week = _ok("weekly", "--programme", "diabetes_bus", "--week", "2026-W50")
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        now_listed = {
+            r[0]
+            for r in con.execute(
+                "select citizen_id from outreach.lists where list_id = $l",
+                {"l": week["list_id"]},
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    assert target not in now_listed
+    assert week["counts"]["excluded"]["opt_out"] >= 1

@@ -140,7 +140,7 @@ def test_cli_record_report_and_audit_log(warehouse: Path, tmp_path: Path) -> Non
     rows[3][1:3] = ["lost", date.today().isoformat()]
     with record_csv.open("w", encoding="utf-8", newline="") as fh:
         csv.writer(fh).writerows(rows)
-    code, body = _invoke(
+    record_args = [
         "record",
         "--programme",
         "diabetes_bus",
@@ -153,8 +153,11 @@ def test_cli_record_report_and_audit_log(warehouse: Path, tmp_path: Path) -> Non
         "--user",
         "coordinator",
         "--json",
-    )
-    assert code == 0
+    ]
+    code, body = _invoke(*record_args)  # all or nothing by default
+    assert (code, body["n_recorded"], len(body["refused"])) == (1, 0, 1)
+    code, body = _invoke(*record_args, "--partial")
+    assert code == 1  # a refused row still fails the command
     assert (body["n_recorded"], body["n_opt_outs"]) == (2, 1)
     assert body["refused"] == [
         {
@@ -207,6 +210,7 @@ def test_cli_record_report_and_audit_log(warehouse: Path, tmp_path: Path) -> Non
     assert [e["event"] for e in log["events"]] == [
         "generated",
         "exported",
+        "recorded",  # the refused all-or-nothing attempt (counts only)
         "recorded",
         "recorded",
     ]

@@ -9,8 +9,10 @@ import pandas as pd
 import pytest
 
 from features.errors import ConfigError, DataError, NotFoundError
+from features.provenance import stamp_derived
 from outreach.lists import (
     ListInvariantError,
+    StaleDataError,
     build_weekly_list,
     check_list_invariants,
     parse_week,
@@ -67,7 +69,18 @@ def test_parse_week_gives_the_monday() -> None:
     assert parse_week("2026-W01") == date(2025, 12, 29)
 
 
-@pytest.mark.parametrize("week", ["2026-48", "2026-W54", "26-W10", "2026-w10"])
+@pytest.mark.parametrize(
+    "week",
+    [
+        "2026-48",
+        "2026-W54",
+        "26-W10",
+        "2026-w10",
+        "2026-W48\n",
+        "٢٠٢٦-W48",
+        "2026-W4８",
+    ],
+)
 def test_parse_week_refuses_malformed(week: str) -> None:
     with pytest.raises(ConfigError) as error:
         parse_week(week)
@@ -86,6 +99,98 @@ def test_build_weekly_list_week_after_extract_uses_extract_date(
     assert result.week_start == date(2026, 11, 30)
     assert result.as_of_date == upstream.EXTRACT_DATE == result.extract_date
     assert result.counts["listed"] == 12
+
+
+# --- only from matching, fresh data --------------------------------------------
+
+STALE_WEEK = "2027-W30"  # Monday 2027-07-26: 245 days after the extract
+
+
+def test_build_weekly_list_refuses_a_stale_extract(
+    region, make_programme, upstream
+) -> None:
+    with pytest.raises(StaleDataError) as caught:
+        build_weekly_list(region, make_programme(), week=STALE_WEEK)
+    assert str(caught.value) == (
+        "The loaded extract is dated 2026-11-23, 245 days before week 2027-W30 "
+        "starts (2027-07-26); programme 'test_bus' allows at most 14 "
+        "(max_extract_age_days). Load a newer extract, or pass --allow-stale "
+        "--reason TEXT."
+    )
+    with pytest.raises(ConfigError) as caught_config:
+        build_weekly_list(region, make_programme(), week=STALE_WEEK, allow_stale=True)
+    assert str(caught_config.value) == (
+        "Building a list from a stale extract needs a reason: "
+        '--allow-stale --reason "...".'
+    )
+
+
+def test_build_weekly_list_allow_stale_is_stored_and_shown(
+    region, make_programme, upstream, tmp_path: Path
+) -> None:
+    result = build_weekly_list(
+        region,
+        make_programme(),
+        week=STALE_WEEK,
+        allow_stale=True,
+        reason="extract delayed by the region",
+        actor="anna",
+        output_dir=tmp_path,
+        formats=("csv", "html"),
+    )
+    assert result.counts["stale_extract"] == {
+        "age_days": 245,
+        "max_days": 14,
+        "allowed_by": "anna",
+        "reason": "extract delayed by the region",
+    }
+    note = (
+        "245 days old on 2027-07-26 (limit 14); allowed by anna: "
+        "extract delayed by the region"
+    )
+    assert note in Path(result.paths["csv"]).read_text(encoding="utf-8")
+    assert note in Path(result.paths["html"]).read_text(encoding="utf-8")
+    stored = region.execute(
+        "select reason, counts from outreach.list_runs where list_id = $id",
+        {"id": result.list_id},
+    ).fetchone()
+    assert stored[0] == "extract delayed by the region"
+    assert json.loads(stored[1])["stale_extract"]["age_days"] == 245
+
+
+def test_build_weekly_list_max_extract_age_is_a_programme_setting(
+    region, make_programme
+) -> None:
+    result = build_weekly_list(
+        region, make_programme(max_extract_age_days=300), week=STALE_WEEK
+    )
+    assert "stale_extract" not in result.counts
+    with pytest.raises(ConfigError) as caught:
+        make_programme(max_extract_age_days=-1)
+    assert str(caught.value) == (
+        "The 'max_extract_age_days' parameter of Programme must be an int in the "
+        "range [0, 366]. Got -1 instead."
+    )
+
+
+@pytest.mark.parametrize("kind", ["features", "scores", "reasons"])
+def test_build_weekly_list_refuses_results_of_another_extract(
+    region, make_programme, upstream, kind: str
+) -> None:
+    stamp_derived(
+        region, kind, as_of_dates=[upstream.EXTRACT_DATE], model_uri=upstream.MODEL_URI
+    )  # stamped from the loaded extract: fine
+    build_weekly_list(region, make_programme(), week=upstream.WEEK)
+    region.execute("update provenance.stamps set extract_hash = 'hash-old-region'")
+    with pytest.raises(StaleDataError) as caught:
+        build_weekly_list(
+            region, make_programme(), week=upstream.WEEK, regenerate=True, reason="r"
+        )
+    assert str(caught.value) == (
+        f"The {kind} at as-of date 2026-11-23 stem from another extract "
+        "(hash-old-reg) than the loaded one (hash-abc); rebuild them (`opspor "
+        "weekly`, or features, score and explain) before building a list."
+    )
 
 
 # --- citizens who must never be listed ----------------------------------------
@@ -540,3 +645,25 @@ def test_build_weekly_list_never_exports_held_out_citizens(
         if path.endswith((".csv", ".html")):
             text = Path(path).read_text(encoding="utf-8")
             assert not any(citizen in text for citizen in held)
+
+
+def test_weekly_refuses_a_stale_extract_before_scoring(
+    tmp_path: Path, upstream, monkeypatch
+) -> None:
+    from features.settings import EngineSettings
+    from outreach.programmes import load_programme
+    from outreach.weekly import run_weekly
+
+    settings = EngineSettings(output_dir=tmp_path, db_path=tmp_path / "w.duckdb")
+    with duckdb.connect(str(settings.warehouse)) as con:
+        upstream.create_upstream_tables(con)
+    scored: list[str] = []
+    monkeypatch.setattr(
+        "outreach.weekly.champion_uri", lambda *a, **k: scored.append("x") or ""
+    )
+    with pytest.raises(StaleDataError) as caught:
+        run_weekly(settings, programme=load_programme("diabetes_bus"), week=STALE_WEEK)
+    assert str(caught.value).startswith(
+        "The loaded extract is dated 2026-11-23, 245 days before week 2027-W30"
+    )
+    assert scored == []  # refused before the model was even looked up

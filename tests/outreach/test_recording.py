@@ -37,8 +37,9 @@ def _csv(path: Path, rows: list[list[str]]) -> Path:
     return path
 
 
-def test_record_contacts_refuses_bad_rows_with_row_number_and_keeps_the_rest(
-    listed, tmp_path: Path
+@pytest.mark.parametrize(("partial", "n_recorded"), [(False, 0), (True, 1)])
+def test_record_contacts_refuses_bad_rows_with_row_number(
+    listed, tmp_path: Path, partial: bool, n_recorded: int
 ) -> None:
     con, _, result, ids = listed
     sheet = _csv(
@@ -79,6 +80,7 @@ def test_record_contacts_refuses_bad_rows_with_row_number_and_keeps_the_rest(
         file=sheet,
         actor="anna",
         today=TODAY,
+        partial=partial,
     )
     assert record.refused == [
         {
@@ -100,11 +102,47 @@ def test_record_contacts_refuses_bad_rows_with_row_number_and_keeps_the_rest(
         {"row": 12, "reason": "opt_out 'maybe' is not yes/no"},
         {"row": 13, "reason": "outcome is empty but the row has other values"},
     ]
-    assert (record.n_rows, record.n_recorded, record.n_blank) == (12, 1, 1)
+    assert (record.n_rows, record.n_recorded, record.n_blank) == (12, n_recorded, 1)
     stored = con.execute(
         "select citizen_id, outcome, outcome_date, recorded_by from outreach.contacts"
     ).fetchall()
-    assert stored == [(ids[0], "reached", date(2026, 11, 24), "mette")]
+    expected = [(ids[0], "reached", date(2026, 11, 24), "mette")]
+    assert stored == (expected if partial else [])
+
+
+def test_record_contacts_refuses_a_citizen_with_two_outcomes(
+    listed, tmp_path: Path
+) -> None:
+    con, _, _, ids = listed
+    sheet = _csv(
+        tmp_path / "twice.csv",
+        [
+            [ids[0], "reached", "2026-11-24", "", "", ""],
+            [ids[1], "screened", "2026-11-24", "", "", ""],
+            [ids[0], "declined", "2026-11-25", "", "yes", ""],
+        ],
+    )
+    record = record_contacts(
+        con, programme="test_bus", week="2026-W48", file=sheet, today=TODAY
+    )
+    reason = "the citizen has 2 different outcomes in this sheet (rows 2, 4)"
+    assert record.refused == [
+        {"row": 2, "reason": reason},
+        {"row": 4, "reason": reason},
+    ]
+    assert record.n_recorded == 0
+    assert con.execute("select count(*) from outreach.opt_outs").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("week", ["2026-W48\n", "2026-W4８", "２026-W48", " 2026-W48"])
+def test_record_contacts_week_must_be_ascii_iso(listed, week: str) -> None:
+    con, _, _, ids = listed
+    entry = {"citizen_id": ids[0], "outcome": "reached", "outcome_date": "2026-11-24"}
+    with pytest.raises(ConfigError) as caught:
+        record_contacts(
+            con, programme="test_bus", week=week, entries=[entry], today=TODAY
+        )
+    assert str(caught.value) == (f"The week {week!r} is not an ISO week like 2026-W48.")
 
 
 def test_record_contacts_is_idempotent(listed, tmp_path: Path) -> None:
@@ -136,6 +174,7 @@ def test_record_contacts_reads_back_the_excel_export(listed) -> None:
         file=filled,
         actor="anna",
         today=TODAY,
+        partial=True,
     )
     assert record.refused == [
         {
