@@ -254,6 +254,10 @@ def run_audit(
             outcome=outcome,
             municipalities=municipalities,
             alternative_outcomes=alternatives,
+            label_window=(
+                config.ascertainment_lookback_days,
+                config.ascertainment_washout_days,
+            ),
         )
     finally:
         con.close()

@@ -79,7 +79,9 @@ CONSTRAINTS: Mapping[str, Rule] = {
     "flag_adjustment": one_of(("bonferroni", "none")),
     "thresholds.min_recall_ratio": _RATIO,
     "thresholds.max_calibration_gap": _RATIO,
-    "thresholds.min_ascertainment_ratio": _RATIO,
+    "label_ascertainment.margin": float_range(0.0, 1.0, closed_high=False),
+    "label_ascertainment.lookback_days": int_range(1),
+    "label_ascertainment.washout_days": int_range(0),
 }
 
 
@@ -131,12 +133,20 @@ class FairnessConfig:
         Audited in order; education first.
     metrics : tuple of str
         Metrics reported per group (all are computed).
-    min_recall_ratio, max_calibration_gap, min_ascertainment_ratio : float
+    min_recall_ratio, max_calibration_gap : float
         Flag thresholds.
+    ascertainment_margin : float
+        ``label_ascertainment`` flags a group only when the upper end of its
+        interval (found-at-care / hospital-recorded harm, as a ratio to the
+        reference group's) is below ``1 - margin``.
+    ascertainment_lookback_days, ascertainment_washout_days : int
+        Window of first records the label check counts, and the days after the
+        extract's first record before a first record counts as new.
     severity : Mapping
         Flag code -> ``breach`` or ``warning``; breaches fail a release gate.
-    ascertainment : Mapping
-        Frame column -> plain name of a label-ascertainment indicator.
+    care_gap : Mapping
+        Frame column -> plain name of a care indicator (attendance, testing,
+        redemption), compared by group and never flagged.
     alternative_outcomes : Mapping
         Frame column -> plain name of an alternative outcome label.
     min_cell_size : int
@@ -155,9 +165,11 @@ class FairnessConfig:
     metrics: tuple[str, ...] = METRICS
     min_recall_ratio: float = 0.8
     max_calibration_gap: float = 0.05
-    min_ascertainment_ratio: float = 0.8
+    ascertainment_margin: float = 0.2
+    ascertainment_lookback_days: int = 1825
+    ascertainment_washout_days: int = 800
     severity: Mapping[str, str] = field(default_factory=dict)
-    ascertainment: Mapping[str, str] = field(default_factory=dict)
+    care_gap: Mapping[str, str] = field(default_factory=dict)
     alternative_outcomes: Mapping[str, str] = field(default_factory=dict)
     min_cell_size: int = 10
     n_bootstrap: int = 500
@@ -217,6 +229,7 @@ def load_config(path: Path | str | None = None) -> FairnessConfig:
 def _from_mapping(raw: Mapping[str, Any], source: str) -> FairnessConfig:
     """Turn parsed TOML into a validated FairnessConfig."""
     thresholds = raw.get("thresholds", {})
+    label = raw.get("label_ascertainment", {})
     groupings = tuple(
         _grouping(name, spec) for name, spec in raw.get("groupings", {}).items()
     )
@@ -225,9 +238,11 @@ def _from_mapping(raw: Mapping[str, Any], source: str) -> FairnessConfig:
         metrics=tuple(raw.get("metrics", METRICS)),
         min_recall_ratio=thresholds.get("min_recall_ratio", 0.8),
         max_calibration_gap=thresholds.get("max_calibration_gap", 0.05),
-        min_ascertainment_ratio=thresholds.get("min_ascertainment_ratio", 0.8),
+        ascertainment_margin=label.get("margin", 0.2),
+        ascertainment_lookback_days=label.get("lookback_days", 1825),
+        ascertainment_washout_days=label.get("washout_days", 800),
         severity=dict(raw.get("severity", {})),
-        ascertainment=dict(raw.get("ascertainment", {})),
+        care_gap=dict(raw.get("care_gap", {})),
         alternative_outcomes=dict(raw.get("alternative_outcomes", {})),
         **{k: raw[k] for k in _SCALARS if k in raw},
     )
@@ -272,7 +287,9 @@ def _validated(config: FairnessConfig, source: str) -> FairnessConfig:
         **{k: getattr(config, k) for k in _SCALARS if k in CONSTRAINTS},
         "thresholds.min_recall_ratio": config.min_recall_ratio,
         "thresholds.max_calibration_gap": config.max_calibration_gap,
-        "thresholds.min_ascertainment_ratio": config.min_ascertainment_ratio,
+        "label_ascertainment.margin": config.ascertainment_margin,
+        "label_ascertainment.lookback_days": config.ascertainment_lookback_days,
+        "label_ascertainment.washout_days": config.ascertainment_washout_days,
     }
     for name, value in values.items():
         check_parameter(CONSTRAINTS[name], name=name, value=value, caller=source)

@@ -160,6 +160,29 @@ def _with_label(
     return frame.assign(**{column: pd.array(joined["label"], dtype="Int64")})
 
 
+def _with_label_counts(
+    con: duckdb.DuckDBPyConnection,
+    frame: pd.DataFrame,
+    scope: AuditScope,
+    label_window: tuple[int, int],
+) -> pd.DataFrame:
+    """Join the label check's counts per citizen (frame unchanged without raw.*)."""
+    if not all(
+        table_exists(con, "raw", t) for t in ("diagnoses", "hospital_contacts")
+    ):
+        log.info("No raw diagnoses or contacts: the label check is skipped")
+        return frame
+    counts = run_report_sql(
+        con,
+        "audit_ascertainment",
+        model_uri=scope.model_uri,
+        as_of_date=scope.as_of_date,
+        lookback_days=label_window[0],
+        washout_days=label_window[1],
+    )
+    return frame.merge(counts, on="citizen_id", how="left", validate="one_to_one")
+
+
 def build_audit_frame(
     con: duckdb.DuckDBPyConnection,
     scope: AuditScope,
@@ -167,6 +190,7 @@ def build_audit_frame(
     outcome: str | None,
     alternative_outcomes: Sequence[str] = (),
     municipalities: Sequence[str] = (),
+    label_window: tuple[int, int] | None = None,
 ) -> pd.DataFrame:
     """Return the audit frame for one scope, without citizen ids.
 
@@ -182,6 +206,10 @@ def build_audit_frame(
         Other outcomes, joined as ``y_true_<outcome>`` when their table exists.
     municipalities : sequence of str
         Keep only citizens living here (a programme's area); empty keeps all.
+    label_window : (int, int), optional
+        ``(lookback_days, washout_days)`` of the label check; with it, and when
+        the warehouse holds ``raw.diagnoses`` and ``raw.hospital_contacts``, the
+        counts of ``reports/sql/audit_ascertainment.sql`` are joined.
 
     Returns
     -------
@@ -210,6 +238,8 @@ def build_audit_frame(
             found = read_labels(con, other, as_of_date=scope.as_of_date)
             if found is not None:
                 frame = _with_label(frame, found, f"y_true_{other}")
+    if label_window is not None:
+        frame = _with_label_counts(con, frame, scope, label_window)
     if scope.list_id is not None:
         members = set(
             run_report_sql(con, "list_members", list_id=scope.list_id)["citizen_id"]

@@ -346,7 +346,7 @@ def render_fairness_html(
     """
     template = template_environment().get_template("fairness.html.j2")
     indicators = sorted(
-        {key for row in _label_rows(audit) for key in row["group_data"]["label_check"]}
+        {key for row in _label_rows(audit) for key in row["group_data"]["care_gap"]}
     )
     alternatives = sorted(
         {
@@ -360,6 +360,10 @@ def render_fairness_html(
         figures=[(title, _png(fig)) for title, fig in figures],
         label_rows=_label_rows(audit),
         indicators=indicators,
+        has_label_check=any(
+            row["group_data"].get("label_ascertainment") is not None
+            for row in _label_rows(audit)
+        ),
         alternatives=alternatives,
         mitigations=MITIGATIONS,
         on_list=[

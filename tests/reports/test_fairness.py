@@ -51,6 +51,30 @@ def test_audit_fairness_flags_planted_label_problem(planted_audit) -> None:
     label = [f for f in planted_audit.flags if f.code == "label_ascertainment"]
     assert all(f.severity == "warning" for f in label)
     assert "may be under-recorded" in label[0].message
+    assert not {g for c, g in codes if g in {"long_tertiary", "medium or long"}}
+    basic = planted_audit.groupings["education_level"]["groups"]["basic"]
+    cell = basic["label_ascertainment"]
+    assert cell["ratio"]["estimate"] < 0.8 and cell["ratio"]["ci_high"] < 0.8
+    assert label[0].message.startswith("For citizens with ")
+    assert "complications found at attended care per harm recorded in hospital" in (
+        label[0].message
+    )
+
+
+def test_audit_fairness_care_gap_without_recording_bias_raises_no_label_flag(
+    simulate, config
+) -> None:
+    frame = simulate(seed=11, planted=True, biased_recording=False)
+    audit = audit_fairness(frame, config=config, k=K)
+    assert not [f for f in audit.flags if f.code == "label_ascertainment"]
+    basic = audit.groupings["education_level"]["groups"]["basic"]
+    # the care gap is there, reported as what it is ...
+    screening = basic["care_gap"]["attended_screening_365d"]
+    assert screening["ratio"]["ci_high"] < 0.6
+    assert "Care differed by group (informative, not a label flag)" in audit.summary[5]
+    # ... and the label check sees none
+    assert basic["label_ascertainment"]["ratio"]["ci_high"] > 0.8
+    assert "gave no sign that the outcome is under-recorded" in audit.summary[4]
 
 
 def test_audit_fairness_flags_gp_contact_bias(planted_audit) -> None:
@@ -66,8 +90,8 @@ def test_audit_fairness_balanced_region_raises_no_flag(balanced_audit) -> None:
     assert "No group" in balanced_audit.summary[2]
 
 
-def test_audit_fairness_summary_has_five_sentences(planted_audit) -> None:
-    assert len(planted_audit.summary) == 5
+def test_audit_fairness_summary_has_six_sentences(planted_audit) -> None:
+    assert len(planted_audit.summary) == 6
     assert planted_audit.summary[0].startswith("This audit covers 4,000 citizens")
     assert "basic education" in planted_audit.summary[2]
 
@@ -168,7 +192,8 @@ def test_audit_fairness_suppresses_small_cells(balanced_frame, config) -> None:
             "suppressed": True,
         }
         assert cell["ratio"] is None and cell["difference"] is None
-    assert all(c["estimate"] is None for c in prison["label_check"].values())
+    assert all(c["estimate"] is None for c in prison["care_gap"].values())
+    assert prison["label_ascertainment"]["suppressed"] is True
     assert all(b["observed_rate"]["suppressed"] for b in prison["calibration"])
     assert all(p["recall_at_k"]["suppressed"] for p in prison["curve"])
     assert not [f for f in audit.flags if f.group == "prison"]
@@ -223,6 +248,9 @@ def test_audit_fairness_unobservable_outcome(balanced_frame, config) -> None:
     assert audit.overall["recall_at_k"]["estimate"] is None
     assert audit.overall["selection_rate"]["estimate"] == pytest.approx(0.1)
     assert "not yet known" in audit.summary[1]
+    assert "not yet known" in audit.summary[2] and "not yet known" in audit.summary[3]
+    assert audit.summary[4].endswith("calibration within groups is not yet known.")
+    assert "agreed within every group" not in " ".join(audit.summary)
 
 
 def test_audit_fairness_mitigation_shown_not_applied(planted_audit) -> None:
