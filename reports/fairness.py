@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from features.errors import ConfigError, DataError
 from reports.config import INTERSECTION, FairnessConfig, Grouping
@@ -34,6 +35,7 @@ from reports.metrics import (
     ratio_estimates,
     top_k,
 )
+from reports.suppression import complementary_suppression, sibling_sets
 
 __all__ = [
     "BAD_CAPACITY",
@@ -73,6 +75,7 @@ LABEL_COLUMNS = (
     "n_acute_diabetes_admissions",
 )
 LABEL_METRIC = "label_ascertainment"
+LABEL_STRATA = "age_band"  # the label check compares groups within age bands
 MITIGATIONS = {
     "as_is": "the list as ranked",
     "equal_selection_rate": "slots shared in proportion to each group's size",
@@ -469,9 +472,12 @@ def _vectors(
             np.nan_to_num(values),
             (~np.isnan(values)) * 1.0,
         )
-    if all(c in frame.columns for c in LABEL_COLUMNS):
-        care, admission, acute = (np.nan_to_num(_float(frame[c])) for c in LABEL_COLUMNS)
-        v["found_at_care"], v["recorded_in_hospital"] = care, admission + acute
+    if all(c in frame.columns for c in (*LABEL_COLUMNS, LABEL_STRATA)):
+        care, admission, acute = (
+            np.nan_to_num(_float(frame[c])) for c in LABEL_COLUMNS
+        )
+        v["found_at_care"] = care
+        v["expected_at_care"] = _expected_at_care(frame, care, admission + acute)
     for col in _present(frame, config.alternative_outcomes):
         alt = np.nan_to_num(_float(frame[col]))
         v[f"alt_pos:{col}"], v[f"alt_sel_pos:{col}"] = alt, alt * sel
@@ -491,6 +497,27 @@ def _vectors(
     return v
 
 
+def _expected_at_care(
+    frame: pd.DataFrame, found: FloatArray, hospital: FloatArray
+) -> FloatArray:
+    """Complications each citizen would have found at care at the cohort's rate.
+
+    Hospital-recorded harm times the cohort's found-at-care / hospital ratio in
+    the citizen's age band (indirect standardisation): young citizens, type 1
+    diabetes among them, have many acute admissions per complication whatever
+    their care, so comparing raw ratios across groups of different ages would
+    read age as under-recording.
+    """
+    bands = frame[LABEL_STRATA].astype("object").fillna("unknown").to_numpy()
+    expected = np.zeros(len(found))
+    for band in pd.unique(bands):
+        inside = bands == band
+        total = hospital[inside].sum()
+        if total > 0:
+            expected[inside] = hospital[inside] * found[inside].sum() / total
+    return expected
+
+
 def _present(frame: pd.DataFrame, columns: Mapping[str, str]) -> list[str]:
     """Return configured optional columns that the frame has."""
     return [c for c in columns if c in frame.columns]
@@ -506,8 +533,8 @@ def _specs(
     specs = dict(BASE_SPECS)
     for col in _present(frame, config.care_gap):
         specs[f"care_gap:{col}"] = RatioSpec(f"care:{col}", f"care_n:{col}")
-    if all(c in frame.columns for c in LABEL_COLUMNS):
-        specs[LABEL_METRIC] = RatioSpec("found_at_care", "recorded_in_hospital")
+    if all(c in frame.columns for c in (*LABEL_COLUMNS, LABEL_STRATA)):
+        specs[LABEL_METRIC] = RatioSpec("found_at_care", "expected_at_care")
     for col in _present(frame, config.alternative_outcomes):
         specs[f"alt_recall:{col}"] = RatioSpec(f"alt_sel_pos:{col}", f"alt_pos:{col}")
         specs[f"alt_share:{col}"] = RatioSpec(
@@ -642,9 +669,29 @@ def _compare(
     )
 
 
-def _ok(est: Estimates, group_n: np.ndarray, min_cell: int) -> np.ndarray:
-    """Cells big enough to show: the group and the metric's own cell."""
-    return (group_n >= min_cell) & (est.n >= min_cell) & np.isfinite(est.estimate)
+def _hidden_groups(
+    group_n: np.ndarray, labels: Sequence[str], min_cell: int
+) -> NDArray[np.bool_]:
+    """Return the suppressed groups: under the minimum size, and complements."""
+    return complementary_suppression(
+        group_n, group_n < min_cell, sibling_sets(labels, INTERSECTION)
+    )
+
+
+def _ok(
+    est: Estimates, group_n: np.ndarray, labels: Sequence[str], min_cell: int
+) -> NDArray[np.bool_]:
+    """Return the cells shown (not suppressed, nor given away by siblings).
+
+    The group and the metric's own cell must be big enough, and no cell may be
+    worked out from its siblings and their total (complementary suppression).
+    """
+    ok = (
+        ~_hidden_groups(group_n, labels, min_cell)
+        & (est.n >= min_cell)
+        & np.isfinite(est.estimate)
+    )
+    return ~complementary_suppression(est.n, ~ok, sibling_sets(labels, INTERSECTION))
 
 
 def _cell(est: Estimates, g: int, ok: bool, low: float, high: float) -> dict[str, Any]:
@@ -678,10 +725,14 @@ def _comparison(c: _Compared, g: int) -> dict[str, float | None] | None:
 
 
 def _metric_cells(
-    est: Estimates, refs: Sequence[int], group_n: np.ndarray, config: FairnessConfig
+    est: Estimates,
+    refs: Sequence[int],
+    group_n: np.ndarray,
+    labels: Sequence[str],
+    config: FairnessConfig,
 ) -> list[dict[str, Any]]:
     """Return one metric's cells for every group, with difference and ratio."""
-    ok = _ok(est, group_n, config.min_cell_size)
+    ok = _ok(est, group_n, labels, config.min_cell_size)
     low, high = _interval(est.draws, config.confidence)
     diff = _compare(est, refs, ok, "difference", config.confidence)
     ratio = _compare(est, refs, ok, "ratio", config.confidence)
@@ -703,13 +754,14 @@ def _grouping_result(
     group_n = estimates["group_size"].n
     refs = _reference_index(grouping, codes.labels, group_n.astype(float))
     cells = {
-        name: _metric_cells(est, refs, group_n, config)
+        name: _metric_cells(est, refs, group_n, codes.labels, config)
         for name, est in estimates.items()
         if name != "group_size"
     }
+    hidden = _hidden_groups(group_n, codes.labels, config.min_cell_size)
     groups = {}
     for g, label in enumerate(codes.labels):
-        suppressed = bool(group_n[g] < config.min_cell_size)
+        suppressed = bool(hidden[g])
         groups[label] = {
             "n": None if suppressed else int(group_n[g]),
             "suppressed": suppressed,
@@ -839,7 +891,7 @@ def _candidates(
     has bootstrap draws that are all zero, and would otherwise look certain.
     """
     est = estimates[family.metric]
-    ok = _ok(est, estimates["group_size"].n, config.min_cell_size)
+    ok = _ok(est, estimates["group_size"].n, labels, config.min_cell_size)
     if family.code == "calibration_gap":
         low, high = _interval(est.draws, config.confidence)
         se = np.fmax(
@@ -1042,7 +1094,8 @@ def _ratio_message(
     return (
         f"For citizens {who}, complications found at attended care per harm recorded "
         f"in hospital (acute diabetes admissions, complications first found at an "
-        f"admission) were {ratio:.2f} times those {ref} {ci}: their outcome may be "
+        f"admission) were {ratio:.2f} times those {ref} within the same age bands "
+        f"{ci}: their outcome may be "
         "under-recorded, so a model trained on it may under-rank them."
     )
 
@@ -1148,7 +1201,7 @@ def _unobserved_summary(
     results: Mapping[str, Any],
     by_code: Mapping[str, list[Flag]],
 ) -> tuple[str, ...]:
-    """The six sentences when no citizen's outcome can be observed yet."""
+    """Return the six sentences when no citizen's outcome can be observed yet."""
     return (
         _cohort_sentence(counts, k),
         "The outcome could not yet be observed for any citizen, so how well the "
@@ -1344,7 +1397,8 @@ def _care_gap_sentence(config: FairnessConfig, results: Mapping[str, Any]) -> st
         if len(result["columns"]) == 1
         for label, group in result["groups"].items()
         for indicator, cell in group.get("care_gap", {}).items()
-        if cell.get("ratio") and cell["ratio"]["ci_high"] is not None
+        if cell.get("ratio")
+        and cell["ratio"]["ci_high"] is not None
         and cell["ratio"]["ci_high"] < 1.0
     ]
     if not gaps:

@@ -167,9 +167,7 @@ def _with_label_counts(
     label_window: tuple[int, int],
 ) -> pd.DataFrame:
     """Join the label check's counts per citizen (frame unchanged without raw.*)."""
-    if not all(
-        table_exists(con, "raw", t) for t in ("diagnoses", "hospital_contacts")
-    ):
+    if not all(table_exists(con, "raw", t) for t in ("diagnoses", "hospital_contacts")):
         log.info("No raw diagnoses or contacts: the label check is skipped")
         return frame
     counts = run_report_sql(

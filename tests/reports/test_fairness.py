@@ -330,3 +330,75 @@ def test_flag_message_plain_words(config) -> None:
         "Citizens with basic education who had the outcome were 0.62 times as likely "
         "to be on the list as those with long education (95% CI 0.48–0.79)."
     )
+
+
+def _calibration_frame(simulate) -> pd.DataFrame:
+    """800 citizens with basic education and 800 with long: scores 0.1 and 0.3.
+
+    Long education: the outcome rate equals the score in both halves (40 of 400 at
+    0.1, 120 of 400 at 0.3). Basic: 120 of 400 at 0.1 and 200 of 400 at 0.3, so
+    the model under-predicts by exactly 20 percentage points.
+    """
+    frame = simulate(n=1600, seed=5).drop(columns=["selected"])
+    education = np.repeat(["basic", "long_tertiary"], 800)
+    score = np.tile(np.repeat([0.1, 0.3], 400), 2)
+    events = {("basic", 0.1): 120, ("basic", 0.3): 200}
+    y = np.zeros(1600, dtype=int)
+    for start, (level, s) in zip(
+        range(0, 1600, 400),
+        [(e, s) for e in ("basic", "long_tertiary") for s in (0.1, 0.3)],
+    ):
+        y[start : start + events.get((level, s), round(400 * s))] = 1
+    return frame.assign(
+        education_level=education, y_score=score, y_true=pd.array(y, dtype="Int64")
+    )
+
+
+def test_audit_fairness_calibration_within_groups_known_values(
+    simulate, config
+) -> None:
+    audit = audit_fairness(
+        _calibration_frame(simulate),
+        config=config.with_overrides(calibration_bins=2, n_bootstrap=50),
+        k=160,
+    )
+    groups = audit.groupings["education_level"]["groups"]
+    expected = {
+        "basic": [(0.1, 0.3), (0.3, 0.5)],
+        "long_tertiary": [(0.1, 0.1), (0.3, 0.3)],
+    }
+    for level, bins in expected.items():
+        got = [
+            (b["mean_predicted"]["estimate"], b["observed_rate"]["estimate"])
+            for b in groups[level]["calibration"]
+        ]
+        assert got == [pytest.approx(pair) for pair in bins]
+    metrics = groups["basic"]["metrics"]
+    assert metrics["calibration_in_the_large"]["estimate"] == pytest.approx(0.2)
+    assert metrics["mean_predicted"]["estimate"] == pytest.approx(0.2)
+    assert metrics["observed_rate"]["estimate"] == pytest.approx(0.4)
+    assert groups["long_tertiary"]["metrics"]["calibration_in_the_large"][
+        "estimate"
+    ] == pytest.approx(0.0)
+
+
+def test_audit_fairness_calibration_gap_fires_on_constructed_case(
+    simulate, config
+) -> None:
+    audit = audit_fairness(
+        _calibration_frame(simulate),
+        config=config.with_overrides(calibration_bins=2, n_bootstrap=50),
+        k=160,
+    )
+    gaps = [f for f in audit.flags if f.code == "calibration_gap"]
+    assert ("education_level", "basic") in {(f.grouping, f.group) for f in gaps}
+    assert ("education_level", "long_tertiary") not in {
+        (f.grouping, f.group) for f in gaps
+    }
+    basic = next(f for f in gaps if f.grouping == "education_level")
+    assert basic.severity == "breach"
+    assert basic.estimate == pytest.approx(0.2)
+    assert basic.message.startswith(
+        "For citizens with basic education, the model predicted an average risk of "
+        "20.0% but 40.0% had the outcome (difference +20.0 percentage points"
+    )
