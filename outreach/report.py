@@ -86,7 +86,8 @@ def _hidden(table: pd.DataFrame, min_cell_size: int) -> list[bool]:
         table["week"] if "week" in table.columns else pd.Series(["all"] * len(table))
     )
     siblings = [list(idx) for idx in weeks.groupby(weeks).indices.values()]
-    return complementary_suppression(listed, listed < min_cell_size, siblings).tolist()
+    mask = complementary_suppression(listed, listed < min_cell_size, siblings)
+    return [bool(x) for x in mask]
 
 
 def _rows(

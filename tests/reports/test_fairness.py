@@ -402,3 +402,41 @@ def test_audit_fairness_calibration_gap_fires_on_constructed_case(
         "For citizens with basic education, the model predicted an average risk of "
         "20.0% but 40.0% had the outcome (difference +20.0 percentage points"
     )
+
+
+def test_audit_fairness_label_ratio_from_hand_made_counts(simulate, config) -> None:
+    # One age band; 1000 citizens with basic and 1000 with long education.
+    # basic: 400 hospital-recorded harms, 200 complications found at care;
+    # long: 400 and 400. Cohort ratio 600/800, so expected at care 300 in each
+    # group: basic 200/300, long 400/300, ratio to the reference exactly 0.5.
+    frame = simulate(n=2000, seed=9)
+    basic = np.arange(2000) < 1000
+    index = np.arange(2000) % 1000
+    frame = frame.assign(
+        education_level=np.where(basic, "basic", "long_tertiary"),
+        age_band="60-74",
+        n_acute_diabetes_admissions=(index < 300).astype(int),
+        n_complications_found_at_admission=((index >= 300) & (index < 400)).astype(int),
+        n_complications_found_at_care=np.where(basic, index < 200, index < 400).astype(
+            int
+        ),
+    )
+    audit = audit_fairness(frame, config=config, k=200)
+    groups = audit.groupings["education_level"]["groups"]
+    cell = groups["basic"]["label_ascertainment"]
+    assert cell["n"] == 300 and cell["estimate"] == pytest.approx(200 / 300)
+    assert groups["long_tertiary"]["label_ascertainment"]["estimate"] == (
+        pytest.approx(400 / 300)
+    )
+    ratio = cell["ratio"]
+    assert ratio["estimate"] == pytest.approx(0.5)
+    assert ratio["ci_low"] < 0.5 < ratio["ci_high"] < 0.8
+    flags = {
+        (f.grouping, f.group) for f in audit.flags if f.code == "label_ascertainment"
+    }
+    assert ("education_level", "basic") in flags
+    # a margin wider than the shortfall leaves it unflagged
+    wide = audit_fairness(
+        frame, config=config.with_overrides(ascertainment_margin=0.6), k=200
+    )
+    assert not [f for f in wide.flags if f.code == "label_ascertainment"]
