@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 
-from features.db import connect
+from features.db import connect, table_exists
 from features.errors import ConfigError, FairnessBreachError, OpsporError
 from features.settings import EngineSettings
 from reports.config import FairnessConfig
@@ -30,6 +31,7 @@ from reports.frame import (
     build_audit_frame,
     resolve_model_scope,
     resolve_week_scope,
+    run_report_sql,
 )
 from reports.render import write_fairness_report
 
@@ -41,6 +43,7 @@ __all__ = [
     "parse_model_ref",
     "pin_model_version",
     "run_audit",
+    "score_when_missing",
 ]
 
 log = logging.getLogger(__name__)
@@ -213,7 +216,8 @@ def run_audit(
     ConfigError
         Not exactly one of ``week``/``model``; a malformed model reference.
     NotFoundError
-        No list run, or no scores.
+        No list run; an unknown model. A model version without scores at the
+        date (default: its test date) is scored first (``score_when_missing``).
     FairnessBreachError
         ``fail_on_breach`` and a threshold is breached.
     """
@@ -223,6 +227,8 @@ def run_audit(
     )  # refuse a bad scope before touching MLflow or the warehouse
     model = None if model is None else pin_model_version(settings, model)
     scope_name = _scope_name(week, model)
+    if model is not None:
+        as_of_date = score_when_missing(settings, model, as_of_date)
     if model is not None and outcome is None:
         # The model's own outcome, so a model audit picks a labelled as-of date.
         name, version = parse_model_ref(model)
@@ -276,6 +282,67 @@ def run_audit(
     if fail_on_breach and audit.breaches:
         _raise_breach(audit, result)
     return result
+
+
+def _scored_dates(settings: EngineSettings, model_uri: str) -> list[date]:
+    """Dates at which a model version has scores in ``scoring.scores``."""
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        if not table_exists(con, "scoring", "scores"):
+            return []
+        found = run_report_sql(con, "scored_dates", model_uri=model_uri)
+    finally:
+        con.close()
+    return [pd.Timestamp(d).date() for d in found["as_of_date"]]
+
+
+def score_when_missing(
+    settings: EngineSettings, model: str, as_of_date: date | None
+) -> date | None:
+    """Score a model version for its audit when it has no scores to audit.
+
+    Parameters
+    ----------
+    settings : EngineSettings
+        Warehouse and MLflow store.
+    model : str
+        ``NAME@VERSION``.
+    as_of_date : date, optional
+        The date to audit; ``None`` audits the latest scored date, or, when
+        the model has no scores at all, its spec's test date.
+
+    Returns
+    -------
+    date or None
+        The date to audit: ``as_of_date``, or the test date scored here.
+
+    Raises
+    ------
+    NotFoundError
+        Unknown model, or no extract loaded.
+    """
+    from models.outcomes import read_extract_window
+    from models.score import load_registered_model, score_citizens
+    from models.train import plan_index_dates
+
+    name, version = parse_model_ref(model)
+    dates = _scored_dates(settings, f"models:/{name}/{version}")
+    if (as_of_date in dates) if as_of_date is not None else dates:
+        return as_of_date
+    when = as_of_date
+    if when is None:
+        spec = load_registered_model(settings, f"{name}@{version}").spec
+        con = connect(settings.warehouse, read_only=True)
+        try:
+            window = read_extract_window(con)
+        finally:
+            con.close()
+        when = plan_index_dates(spec, window)[1]
+    log.info(
+        "No scores of %s@%s at %s: scoring them for the audit", name, version, when
+    )
+    score_citizens(settings, model=f"{name}@{version}", as_of=when)
+    return when
 
 
 def _missing_labels(
