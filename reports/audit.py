@@ -33,7 +33,7 @@ from reports.frame import (
     resolve_week_scope,
     run_report_sql,
 )
-from reports.render import write_fairness_report
+from reports.render import BAD_LANGUAGE, ReportLanguage, write_fairness_report
 
 __all__ = [
     "AuditResult",
@@ -183,6 +183,7 @@ def run_audit(
     as_of_date: date | None = None,
     config: FairnessConfig | None = None,
     fail_on_breach: bool = False,
+    lang: ReportLanguage = "both",
 ) -> AuditResult:
     """Audit a programme's week list or a model version, and write the report.
 
@@ -206,6 +207,9 @@ def run_audit(
         Default: the packaged ``reports/fairness.toml``.
     fail_on_breach : bool
         Raise FairnessBreachError when any breach flag exists (after writing).
+    lang : {"both", "da", "en"}
+        Language of the report's summary and flags (``fairness.json`` holds
+        both).
 
     Returns
     -------
@@ -222,6 +226,8 @@ def run_audit(
         ``fail_on_breach`` and a threshold is breached.
     """
     config = config or FairnessConfig.from_toml()
+    if lang not in ("both", "da", "en"):
+        raise ConfigError(BAD_LANGUAGE.format(lang=lang))
     _scope_name(
         week, model
     )  # refuse a bad scope before touching MLflow or the warehouse
@@ -277,7 +283,11 @@ def run_audit(
     audit = audit_fairness(frame, config=config, k=k, context=context)
     folder = settings.output_dir / "reports" / programme / scope_name
     result = _result(
-        audit, scope, programme, scope_name, write_fairness_report(audit, folder)
+        audit,
+        scope,
+        programme,
+        scope_name,
+        write_fairness_report(audit, folder, lang=lang),
     )
     if fail_on_breach and audit.breaches:
         _raise_breach(audit, result)

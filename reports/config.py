@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from features.constraints import (
     BAD_PARAMETER,
@@ -32,6 +32,7 @@ __all__ = [
     "FairnessConfig",
     "Grouping",
     "INTERSECTION",
+    "Language",
     "METRICS",
     "UNKNOWN_GROUPING",
     "load_config",
@@ -42,6 +43,7 @@ UNKNOWN_GROUPING = (
     "defined before it."
 )
 INTERSECTION = " × "
+Language = Literal["da", "en"]
 DEFAULT_SOURCE = "reports/fairness.toml"
 
 METRICS = (
@@ -107,6 +109,9 @@ class Grouping:
         Recoding of raw values (education's survey split); unmapped -> ``unknown``.
     flag : str
         Flag code raised when recall@k falls short in this grouping.
+    phrase_da, labels_da : str, Mapping
+        The same in Danish (``phrase_da`` empty: the English phrase; a label
+        missing from ``labels_da``: the English label).
     """
 
     name: str
@@ -117,10 +122,29 @@ class Grouping:
     labels: Mapping[str, str] = field(default_factory=dict)
     value_map: Mapping[str, str] = field(default_factory=dict)
     flag: str = "under_reach"
+    phrase_da: str = ""
+    labels_da: Mapping[str, str] = field(default_factory=dict)
 
-    def describe(self, group: str) -> str:
-        """Plain-language description of one group ("with basic education")."""
-        return self.phrase.format(group=self.labels.get(group, group))
+    def describe(self, group: str, lang: Language = "en") -> str:
+        """Plain-language description of one group ("with basic education").
+
+        Parameters
+        ----------
+        group : str
+            The group's value.
+        lang : {"en", "da"}
+            Language; Danish falls back to English where no Danish is given.
+
+        Returns
+        -------
+        str
+        """
+        label = self.labels.get(group, group)
+        if lang == "da":
+            return (self.phrase_da or self.phrase).format(
+                group=self.labels_da.get(group, label)
+            )
+        return self.phrase.format(group=label)
 
 
 @dataclass(frozen=True)
@@ -272,6 +296,8 @@ def _grouping(name: str, spec: Mapping[str, Any]) -> Grouping:
         labels={str(k): str(v) for k, v in spec.get("labels", {}).items()},
         value_map={str(k): str(v) for k, v in spec.get("map", {}).items()},
         flag=spec.get("flag", "gp_contact_bias" if _is_gp(spec) else "under_reach"),
+        phrase_da=str(spec.get("phrase_da", "")),
+        labels_da={str(k): str(v) for k, v in spec.get("labels_da", {}).items()},
     )
 
 

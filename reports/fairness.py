@@ -23,6 +23,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from features.errors import ConfigError, DataError
+from reports import danish
 from reports.config import INTERSECTION, FairnessConfig, Grouping
 from reports.metrics import (
     Estimates,
@@ -96,6 +97,7 @@ class Flag:
     estimate: float
     ci_low: float
     ci_high: float
+    message_da: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """Return the flag in ``fairness.json`` shape."""
@@ -104,6 +106,7 @@ class Flag:
             "grouping": self.grouping,
             "group": self.group,
             "message": self.message,
+            "message_da": self.message_da,
             "severity": self.severity,
             "metric": self.metric,
             "estimate": _num(self.estimate),
@@ -147,6 +150,7 @@ class FairnessAudit:
     summary: tuple[str, ...]
     context: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    summary_da: tuple[str, ...] = ()
 
     @property
     def breaches(self) -> tuple[Flag, ...]:
@@ -162,6 +166,7 @@ class FairnessAudit:
             **self.counts,
             "settings": dict(self.settings),
             "summary": list(self.summary),
+            "summary_da": list(self.summary_da),
             "flags": [f.as_dict() for f in self.flags],
             "overall": self.overall,
             "groupings": self.groupings,
@@ -254,6 +259,9 @@ def _assemble(
         flags, key=lambda f: (f.severity != "breach", f.code, f.grouping, f.group)
     )
     summary = _summary(config, counts, k, overall["groups"][ALL], results, flags)
+    summary_da = danish.summary_da(
+        config, counts, k, overall["groups"][ALL]["metrics"], results, flags
+    )
     return FairnessAudit(
         k=k,
         counts=counts,
@@ -263,6 +271,7 @@ def _assemble(
         curve_k=curve_k,
         flags=tuple(flags),
         summary=summary,
+        summary_da=summary_da,
         context=dict(context or {}),
         settings=_settings_dict(config),
     )
@@ -1047,14 +1056,20 @@ def _flag(
     g: int,
     values: tuple[float, float, float],
 ) -> Flag:
-    """Build one flag with its plain-language message."""
+    """Build one flag with its plain-language message, in English and Danish."""
     code = family.code or grouping.flag
     if code == "calibration_gap":
         predicted = float(est["mean_predicted"].estimate[g])
         message = _calibration_message(config, grouping, labels[g], predicted, values)
+        message_da = danish.calibration_message_da(
+            config, grouping.name, labels[g], predicted, values
+        )
     else:
         message = _ratio_message(
             config, grouping, labels[g], labels[refs[g]], family.metric, values
+        )
+        message_da = danish.ratio_message_da(
+            config, grouping.name, labels[g], labels[refs[g]], family.metric, values
         )
     return Flag(
         code,
@@ -1064,6 +1079,7 @@ def _flag(
         config.severity_of(code),
         family.metric,
         *values,
+        message_da=message_da,
     )
 
 

@@ -440,3 +440,34 @@ def test_audit_fairness_label_ratio_from_hand_made_counts(simulate, config) -> N
         frame, config=config.with_overrides(ascertainment_margin=0.6), k=200
     )
     assert not [f for f in wide.flags if f.code == "label_ascertainment"]
+
+
+def test_audit_fairness_summary_and_flags_in_danish(planted_audit) -> None:
+    assert len(planted_audit.summary_da) == 6
+    observed = f"{planted_audit.counts['n_observed']:,}".replace(",", ".")
+    assert planted_audit.summary_da[0] == (
+        "Auditten omfatter 4.000 borgere i kohorten; 400 var på listen ved "
+        f"kapacitet k = 400, og udfaldet kunne observeres for {observed} af dem."
+    )
+    flag = next(
+        f for f in planted_audit.flags if f.code == "under_reach" and f.group == "basic"
+    )
+    assert flag.message_da.startswith(
+        "Borgere med grundskole, som fik udfaldet, havde 0,"
+    )
+    assert "som borgere med lang videregående uddannelse (95 % CI 0," in (
+        flag.message_da
+    )
+    label = next(f for f in planted_audit.flags if f.code == "label_ascertainment")
+    assert "kan være underregistreret" in label.message_da
+    assert planted_audit.to_dict()["flags"][0]["message_da"]
+
+
+def test_audit_fairness_danish_summary_when_nothing_is_observed(
+    balanced_frame, config
+) -> None:
+    small = balanced_frame.iloc[:600].drop(columns="selected")
+    small = small.assign(y_true=pd.array([pd.NA] * 600, dtype="Int64"))
+    audit = audit_fairness(small, config=config, k=60)
+    assert "vides endnu ikke" in audit.summary_da[2]
+    assert audit.summary_da[4].endswith("kalibreringen i grupperne kendes endnu ikke.")
