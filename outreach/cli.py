@@ -731,6 +731,14 @@ def audit_command(
             "da or en.",
         ),
     ] = "both",
+    compare: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--compare",
+            help="An alternative model (NAME[@VERSION]) ranked beside the audited "
+            "one at capacity k; repeatable.",
+        ),
+    ] = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -758,6 +766,7 @@ def audit_command(
             else FairnessConfig.from_toml(fairness_config),
             fail_on_breach=fail_on_breach,
             lang=lang,  # type: ignore[arg-type]  # checked by write_fairness_report
+            compare=compare or (),
         )
 
     _run(state, call, _render_audit)

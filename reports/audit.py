@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ import pandas as pd
 from features.db import connect, table_exists
 from features.errors import ConfigError, FairnessBreachError, OpsporError
 from features.settings import EngineSettings
+from reports.compare import compare_rankings
 from reports.config import FairnessConfig
 from reports.fairness import FairnessAudit, audit_fairness
 from reports.frame import (
@@ -184,6 +185,7 @@ def run_audit(
     config: FairnessConfig | None = None,
     fail_on_breach: bool = False,
     lang: ReportLanguage = "both",
+    compare: Sequence[str] = (),
 ) -> AuditResult:
     """Audit a programme's week list or a model version, and write the report.
 
@@ -210,6 +212,10 @@ def run_audit(
     lang : {"both", "da", "en"}
         Language of the report's summary and flags (``fairness.json`` holds
         both).
+    compare : sequence of str
+        With ``model``: alternative models (``NAME[@VERSION]``) ranked beside it
+        at capacity k (scored at the same date when they have no scores there);
+        see :func:`reports.compare.compare_rankings`.
 
     Returns
     -------
@@ -235,6 +241,7 @@ def run_audit(
     scope_name = _scope_name(week, model)
     if model is not None:
         as_of_date = score_when_missing(settings, model, as_of_date)
+    others = [pin_model_version(settings, m) for m in compare]
     if model is not None and outcome is None:
         # The model's own outcome, so a model audit picks a labelled as-of date.
         name, version = parse_model_ref(model)
@@ -260,6 +267,11 @@ def run_audit(
             con.close()
             _build_labels(settings, missing, scope.as_of_date)
             con = connect(settings.warehouse, read_only=True)
+        if others:
+            con.close()
+            for other in others:
+                score_when_missing(settings, other, scope.as_of_date)
+            con = connect(settings.warehouse, read_only=True)
         frame = build_audit_frame(
             con,
             scope,
@@ -270,6 +282,7 @@ def run_audit(
                 config.ascertainment_lookback_days,
                 config.ascertainment_washout_days,
             ),
+            compare_models=[_uri(m) for m in others],
         )
     finally:
         con.close()
@@ -281,6 +294,20 @@ def run_audit(
         "outcome": outcome or "not given",
     }
     audit = audit_fairness(frame, config=config, k=k, context=context)
+    if others:
+        audit = replace(
+            audit,
+            comparison=compare_rankings(
+                frame,
+                {
+                    "champion" if model is None else model: "y_score",
+                    **{m: f"y_score__{_uri(m)}" for m in others},
+                },
+                k=k,
+                config=config,
+                outcomes=[f"{_LABEL_PREFIX}{o}" for o in alternatives],
+            ),
+        )
     folder = settings.output_dir / "reports" / programme / scope_name
     result = _result(
         audit,
@@ -292,6 +319,12 @@ def run_audit(
     if fail_on_breach and audit.breaches:
         _raise_breach(audit, result)
     return result
+
+
+def _uri(model: str) -> str:
+    """``models:/NAME/VERSION`` of ``NAME@VERSION``."""
+    name, version = parse_model_ref(model)
+    return f"models:/{name}/{version}"
 
 
 def _scored_dates(settings: EngineSettings, model_uri: str) -> list[date]:

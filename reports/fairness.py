@@ -151,6 +151,7 @@ class FairnessAudit:
     context: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     summary_da: tuple[str, ...] = ()
+    comparison: dict[str, Any] = field(default_factory=dict)
 
     @property
     def breaches(self) -> tuple[Flag, ...]:
@@ -172,6 +173,7 @@ class FairnessAudit:
             "groupings": self.groupings,
             "curve_k": list(self.curve_k),
             "mitigation": self.mitigation,
+            "comparison": dict(self.comparison),
         }
 
 

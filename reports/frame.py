@@ -189,6 +189,7 @@ def build_audit_frame(
     alternative_outcomes: Sequence[str] = (),
     municipalities: Sequence[str] = (),
     label_window: tuple[int, int] | None = None,
+    compare_models: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Return the audit frame for one scope, without citizen ids.
 
@@ -208,6 +209,9 @@ def build_audit_frame(
         ``(lookback_days, washout_days)`` of the label check; with it, and when
         the warehouse holds ``raw.diagnoses`` and ``raw.hospital_contacts``, the
         counts of ``reports/sql/audit_ascertainment.sql`` are joined.
+    compare_models : sequence of str
+        Other model URIs whose scores at the same date are joined as
+        ``y_score__<uri>`` (null where that model did not score the citizen).
 
     Returns
     -------
@@ -238,6 +242,15 @@ def build_audit_frame(
                 frame = _with_label(frame, found, f"y_true_{other}")
     if label_window is not None:
         frame = _with_label_counts(con, frame, scope, label_window)
+    for uri in compare_models:
+        other = run_sql(
+            con,
+            "select citizen_id, risk_score from scoring.scores "
+            "where model_uri = $model_uri and as_of_date = $as_of_date",
+            {"model_uri": uri, "as_of_date": scope.as_of_date},
+        ).df()
+        joined = frame[["citizen_id"]].merge(other, on="citizen_id", how="left")
+        frame = frame.assign(**{f"y_score__{uri}": joined["risk_score"].to_numpy()})
     if scope.list_id is not None:
         members = set(
             run_report_sql(con, "list_members", list_id=scope.list_id)["citizen_id"]

@@ -1,4 +1,8 @@
-"""``opspor audit --model`` scores the model at its test date when it has no scores."""
+"""``opspor audit --model`` scores models at the test date when they have no scores.
+
+One small region: the champion and the acute-harm alternative are trained, none
+is scored; the audit scores both and ranks them side by side at k.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ def test_run_audit_scores_an_unscored_model_at_its_test_date(tmp_path: Path) -> 
     settings = EngineSettings(output_dir=tmp_path / "build")
     load_extract(generated.out_dir, settings=settings)
     trained = train_model(load_spec("diabetes_harm_365d"), settings=settings)
+    train_model(load_spec("diabetes_acute_harm_365d"), settings=settings)
     con = connect(settings.warehouse, read_only=True)
     try:
         scored_before = con.execute(
@@ -36,7 +41,11 @@ def test_run_audit_scores_an_unscored_model_at_its_test_date(tmp_path: Path) -> 
     assert scored_before == (0,)  # training does not score
 
     result = run_audit(
-        settings, programme="diabetes_bus", k=40, model="diabetes_harm_365d@1"
+        settings,
+        programme="diabetes_bus",
+        k=40,
+        model="diabetes_harm_365d@1",
+        compare=["diabetes_acute_harm_365d@1"],
     )
 
     assert result.as_of_date == trained.test_date
@@ -52,3 +61,16 @@ def test_run_audit_scores_an_unscored_model_at_its_test_date(tmp_path: Path) -> 
     finally:
         con.close()
     assert [d[0] for d in dates] == [trained.test_date]
+    # the alternative model was scored at the same date and ranked beside it
+    rankings = report["comparison"]["rankings"]
+    assert set(rankings) == {"diabetes_harm_365d@1", "diabetes_acute_harm_365d@1"}
+    for ranking in rankings.values():
+        assert ranking["n_scored"] == result.n_cohort
+        precision = ranking["precision_at_k"]["y_true"]
+        assert precision["suppressed"] or 0.0 <= precision["estimate"] <= 1.0
+        split = ranking["composition"]["education_split"]
+        shown = [c["share_of_list"] for c in split.values() if not c["suppressed"]]
+        assert sum(shown) <= 1.0 + 1e-9
+    assert "Alternative models at capacity k = 40" in result.html.read_text(
+        encoding="utf-8"
+    )
