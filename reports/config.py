@@ -166,6 +166,10 @@ class FairnessConfig:
     ascertainment_lookback_days, ascertainment_washout_days : int
         Window of first records the label check counts, and the days after the
         extract's first record before a first record counts as new.
+    ascertainment_not_flagged : tuple of str
+        Groupings whose label-check figures are shown but never flagged: groups
+        defined by the care they receive (GP contact), for which the yardstick
+        is confounded by construction.
     severity : Mapping
         Flag code -> ``breach`` or ``warning``; breaches fail a release gate.
     care_gap : Mapping
@@ -192,6 +196,7 @@ class FairnessConfig:
     ascertainment_margin: float = 0.2
     ascertainment_lookback_days: int = 1825
     ascertainment_washout_days: int = 800
+    ascertainment_not_flagged: tuple[str, ...] = ()
     severity: Mapping[str, str] = field(default_factory=dict)
     care_gap: Mapping[str, str] = field(default_factory=dict)
     alternative_outcomes: Mapping[str, str] = field(default_factory=dict)
@@ -265,6 +270,7 @@ def _from_mapping(raw: Mapping[str, Any], source: str) -> FairnessConfig:
         ascertainment_margin=label.get("margin", 0.2),
         ascertainment_lookback_days=label.get("lookback_days", 1825),
         ascertainment_washout_days=label.get("washout_days", 800),
+        ascertainment_not_flagged=tuple(label.get("not_flagged", ())),
         severity=dict(raw.get("severity", {})),
         care_gap=dict(raw.get("care_gap", {})),
         alternative_outcomes=dict(raw.get("alternative_outcomes", {})),
@@ -373,3 +379,10 @@ def _check_groupings(config: FairnessConfig, source: str) -> None:
         value=config.mitigation_grouping,
         caller=source,
     )
+    for name in config.ascertainment_not_flagged:
+        check_parameter(
+            Rule("a list of grouping names", lambda v: v in seen),
+            name="label_ascertainment.not_flagged",
+            value=name,
+            caller=source,
+        )

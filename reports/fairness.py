@@ -292,6 +292,7 @@ def _settings_dict(config: FairnessConfig) -> dict[str, Any]:
         "ascertainment_margin": config.ascertainment_margin,
         "ascertainment_lookback_days": config.ascertainment_lookback_days,
         "ascertainment_washout_days": config.ascertainment_washout_days,
+        "ascertainment_not_flagged": list(config.ascertainment_not_flagged),
         "care_gap": dict(config.care_gap),
     }
 
@@ -1024,6 +1025,8 @@ def _flag_all(
         found = []
         for name, est in estimates.items():
             if name == OVERALL or family.metric not in est:
+                continue
+            if family.code == LABEL_METRIC and name in config.ascertainment_not_flagged:
                 continue
             grouping = config.grouping(name)
             labels, group_n = codes[name].labels, est["group_size"].n

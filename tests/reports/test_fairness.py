@@ -471,3 +471,17 @@ def test_audit_fairness_danish_summary_when_nothing_is_observed(
     audit = audit_fairness(small, config=config, k=60)
     assert "vides endnu ikke" in audit.summary_da[2]
     assert audit.summary_da[4].endswith("kalibreringen i grupperne kendes endnu ikke.")
+
+
+def test_audit_fairness_label_check_shown_not_flagged_for_care_groupings(
+    planted_audit,
+) -> None:
+    none = planted_audit.groupings["gp_contact_level"]["groups"]["none"]
+    assert none["label_ascertainment"]["ratio"]["ci_high"] < 0.8  # shown ...
+    assert (
+        not [  # ... never flagged: GP contact is itself care received
+            f
+            for f in planted_audit.flags
+            if f.code == "label_ascertainment" and f.grouping.startswith("gp_contact")
+        ]
+    )
