@@ -807,6 +807,22 @@ def audit_command(
             "--fail-on-breach", help="Exit 3 when a fairness threshold is breached."
         ),
     ] = False,
+    lang: Annotated[
+        str,
+        typer.Option(
+            "--lang",
+            help="Summary and flags in the report: both (Danish, then English), "
+            "da or en.",
+        ),
+    ] = "both",
+    compare: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--compare",
+            help="An alternative model (NAME[@VERSION]) ranked beside the audited "
+            "one at capacity k; repeatable.",
+        ),
+    ] = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -833,6 +849,8 @@ def audit_command(
             if fairness_config is None
             else FairnessConfig.from_toml(fairness_config),
             fail_on_breach=fail_on_breach,
+            lang=lang,  # type: ignore[arg-type]  # checked by write_fairness_report
+            compare=compare or (),
         )
 
     _run(state, call, _render_audit)

@@ -4,7 +4,9 @@ Reads the frozen lists and recorded outcomes of one programme
 (``outreach/sql/report_outcomes.sql``) and aggregates them overall and by
 education level, so coordinators and reviewers see whether the least educated
 are reached, not only listed. Groups with fewer than ``min_cell_size`` listed
-citizens are suppressed. Aggregates only: no citizen id leaves DuckDB.
+citizens are suppressed, and so is the next smallest group beside a lone
+suppressed one (complementary suppression). Aggregates only: no citizen id
+leaves DuckDB.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from features.db import read_sql, table_exists
 from features.errors import NotFoundError
 from outreach.lists import parse_week
 from outreach.store import atomic_write, ensure_outreach_tables
+from reports.suppression import complementary_suppression
 
 __all__ = [
     "EDUCATION_LEVELS",
@@ -72,14 +75,37 @@ def _aggregate(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     )
 
 
+def _hidden(table: pd.DataFrame, min_cell_size: int) -> list[bool]:
+    """Rows under the minimum size, plus complements among each week's groups.
+
+    The education rows of a week add up to that week's overall row, so one
+    hidden row alone would follow from the total and its siblings.
+    """
+    listed = table["listed"].to_numpy()
+    weeks = (
+        table["week"] if "week" in table.columns else pd.Series(["all"] * len(table))
+    )
+    siblings = [list(idx) for idx in weeks.groupby(weeks).indices.values()]
+    mask = complementary_suppression(listed, listed < min_cell_size, siblings)
+    return [bool(x) for x in mask]
+
+
 def _rows(
     table: pd.DataFrame, *, scope: str, min_cell_size: int
 ) -> list[dict[str, Any]]:
-    """Report rows with rates; a group under the minimum cell size is suppressed."""
+    """Report rows with rates; a group under the minimum cell size is suppressed.
+
+    Groups by education are also suppressed as complements (see ``_hidden``).
+    """
     out = []
-    for record in table.to_dict(orient="records"):
+    table = table.reset_index(drop=True)
+    hidden = (
+        _hidden(table, min_cell_size)
+        if "education_level" in table.columns
+        else [int(n) < min_cell_size for n in table["listed"]]
+    )
+    for record, suppressed in zip(table.to_dict(orient="records"), hidden, strict=True):
         listed = int(record["listed"])
-        suppressed = listed < min_cell_size
         counts = {k: None if suppressed else int(record[k]) for k in _COUNTS}
         rates = {
             f"{k}_rate": None if suppressed else round(int(record[k]) / listed, 4)

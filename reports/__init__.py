@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from reports.audit import AuditResult, run_audit
 from reports.catalogue import feature_catalogue
+from reports.compare import compare_rankings
 from reports.config import FairnessConfig, Grouping
 from reports.fairness import FairnessAudit, Flag, audit_fairness, rerank_by_quota
 from reports.frame import build_audit_frame
 from reports.governance import GovernancePack, build_governance_pack
 from reports.model_card import ModelCard, build_model_card, make_model_card
 from reports.render import write_fairness_report
+from reports.suppression import complementary_suppression
 
 __all__ = [
     "AuditResult",
@@ -29,6 +31,8 @@ __all__ = [
     "build_audit_frame",
     "build_governance_pack",
     "build_model_card",
+    "compare_rankings",
+    "complementary_suppression",
     "feature_catalogue",
     "make_model_card",
     "rerank_by_quota",

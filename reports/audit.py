@@ -13,16 +13,18 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 
-from features.db import connect
+from features.db import connect, table_exists
 from features.errors import ConfigError, FairnessBreachError, OpsporError
 from features.settings import EngineSettings
+from reports.compare import compare_rankings
 from reports.config import FairnessConfig
 from reports.fairness import FairnessAudit, audit_fairness
 from reports.frame import (
@@ -30,8 +32,9 @@ from reports.frame import (
     build_audit_frame,
     resolve_model_scope,
     resolve_week_scope,
+    run_report_sql,
 )
-from reports.render import write_fairness_report
+from reports.render import BAD_LANGUAGE, ReportLanguage, write_fairness_report
 
 __all__ = [
     "AuditResult",
@@ -41,6 +44,7 @@ __all__ = [
     "parse_model_ref",
     "pin_model_version",
     "run_audit",
+    "score_when_missing",
 ]
 
 log = logging.getLogger(__name__)
@@ -180,6 +184,8 @@ def run_audit(
     as_of_date: date | None = None,
     config: FairnessConfig | None = None,
     fail_on_breach: bool = False,
+    lang: ReportLanguage = "both",
+    compare: Sequence[str] = (),
 ) -> AuditResult:
     """Audit a programme's week list or a model version, and write the report.
 
@@ -203,6 +209,13 @@ def run_audit(
         Default: the packaged ``reports/fairness.toml``.
     fail_on_breach : bool
         Raise FairnessBreachError when any breach flag exists (after writing).
+    lang : {"both", "da", "en"}
+        Language of the report's summary and flags (``fairness.json`` holds
+        both).
+    compare : sequence of str
+        With ``model``: alternative models (``NAME[@VERSION]``) ranked beside it
+        at capacity k (scored at the same date when they have no scores there);
+        see :func:`reports.compare.compare_rankings`.
 
     Returns
     -------
@@ -213,16 +226,22 @@ def run_audit(
     ConfigError
         Not exactly one of ``week``/``model``; a malformed model reference.
     NotFoundError
-        No list run, or no scores.
+        No list run; an unknown model. A model version without scores at the
+        date (default: its test date) is scored first (``score_when_missing``).
     FairnessBreachError
         ``fail_on_breach`` and a threshold is breached.
     """
     config = config or FairnessConfig.from_toml()
+    if lang not in ("both", "da", "en"):
+        raise ConfigError(BAD_LANGUAGE.format(lang=lang))
     _scope_name(
         week, model
     )  # refuse a bad scope before touching MLflow or the warehouse
     model = None if model is None else pin_model_version(settings, model)
     scope_name = _scope_name(week, model)
+    if model is not None:
+        as_of_date = score_when_missing(settings, model, as_of_date)
+    others = [pin_model_version(settings, m) for m in compare]
     if model is not None and outcome is None:
         # The model's own outcome, so a model audit picks a labelled as-of date.
         name, version = parse_model_ref(model)
@@ -248,12 +267,22 @@ def run_audit(
             con.close()
             _build_labels(settings, missing, scope.as_of_date)
             con = connect(settings.warehouse, read_only=True)
+        if others:
+            con.close()
+            for other in others:
+                score_when_missing(settings, other, scope.as_of_date)
+            con = connect(settings.warehouse, read_only=True)
         frame = build_audit_frame(
             con,
             scope,
             outcome=outcome,
             municipalities=municipalities,
             alternative_outcomes=alternatives,
+            label_window=(
+                config.ascertainment_lookback_days,
+                config.ascertainment_washout_days,
+            ),
+            compare_models=[_uri(m) for m in others],
         )
     finally:
         con.close()
@@ -265,13 +294,98 @@ def run_audit(
         "outcome": outcome or "not given",
     }
     audit = audit_fairness(frame, config=config, k=k, context=context)
+    if others:
+        audit = replace(
+            audit,
+            comparison=compare_rankings(
+                frame,
+                {
+                    "champion" if model is None else model: "y_score",
+                    **{m: f"y_score__{_uri(m)}" for m in others},
+                },
+                k=k,
+                config=config,
+                outcomes=[f"{_LABEL_PREFIX}{o}" for o in alternatives],
+            ),
+        )
     folder = settings.output_dir / "reports" / programme / scope_name
     result = _result(
-        audit, scope, programme, scope_name, write_fairness_report(audit, folder)
+        audit,
+        scope,
+        programme,
+        scope_name,
+        write_fairness_report(audit, folder, lang=lang),
     )
     if fail_on_breach and audit.breaches:
         _raise_breach(audit, result)
     return result
+
+
+def _uri(model: str) -> str:
+    """``models:/NAME/VERSION`` of ``NAME@VERSION``."""
+    name, version = parse_model_ref(model)
+    return f"models:/{name}/{version}"
+
+
+def _scored_dates(settings: EngineSettings, model_uri: str) -> list[date]:
+    """Dates at which a model version has scores in ``scoring.scores``."""
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        if not table_exists(con, "scoring", "scores"):
+            return []
+        found = run_report_sql(con, "scored_dates", model_uri=model_uri)
+    finally:
+        con.close()
+    return [pd.Timestamp(d).date() for d in found["as_of_date"]]
+
+
+def score_when_missing(
+    settings: EngineSettings, model: str, as_of_date: date | None
+) -> date | None:
+    """Score a model version for its audit when it has no scores to audit.
+
+    Parameters
+    ----------
+    settings : EngineSettings
+        Warehouse and MLflow store.
+    model : str
+        ``NAME@VERSION``.
+    as_of_date : date, optional
+        The date to audit; ``None`` audits the latest scored date, or, when
+        the model has no scores at all, its spec's test date.
+
+    Returns
+    -------
+    date or None
+        The date to audit: ``as_of_date``, or the test date scored here.
+
+    Raises
+    ------
+    NotFoundError
+        Unknown model, or no extract loaded.
+    """
+    from models.outcomes import read_extract_window
+    from models.score import load_registered_model, score_citizens
+    from models.train import plan_index_dates
+
+    name, version = parse_model_ref(model)
+    dates = _scored_dates(settings, f"models:/{name}/{version}")
+    if (as_of_date in dates) if as_of_date is not None else dates:
+        return as_of_date
+    when = as_of_date
+    if when is None:
+        spec = load_registered_model(settings, f"{name}@{version}").spec
+        con = connect(settings.warehouse, read_only=True)
+        try:
+            window = read_extract_window(con)
+        finally:
+            con.close()
+        when = plan_index_dates(spec, window)[1]
+    log.info(
+        "No scores of %s@%s at %s: scoring them for the audit", name, version, when
+    )
+    score_citizens(settings, model=f"{name}@{version}", as_of=when)
+    return when
 
 
 def _missing_labels(

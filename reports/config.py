@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from features.constraints import (
     BAD_PARAMETER,
@@ -32,6 +32,7 @@ __all__ = [
     "FairnessConfig",
     "Grouping",
     "INTERSECTION",
+    "Language",
     "METRICS",
     "UNKNOWN_GROUPING",
     "load_config",
@@ -42,6 +43,7 @@ UNKNOWN_GROUPING = (
     "defined before it."
 )
 INTERSECTION = " × "
+Language = Literal["da", "en"]
 DEFAULT_SOURCE = "reports/fairness.toml"
 
 METRICS = (
@@ -79,7 +81,9 @@ CONSTRAINTS: Mapping[str, Rule] = {
     "flag_adjustment": one_of(("bonferroni", "none")),
     "thresholds.min_recall_ratio": _RATIO,
     "thresholds.max_calibration_gap": _RATIO,
-    "thresholds.min_ascertainment_ratio": _RATIO,
+    "label_ascertainment.margin": float_range(0.0, 1.0, closed_high=False),
+    "label_ascertainment.lookback_days": int_range(1),
+    "label_ascertainment.washout_days": int_range(0),
 }
 
 
@@ -105,6 +109,9 @@ class Grouping:
         Recoding of raw values (education's survey split); unmapped -> ``unknown``.
     flag : str
         Flag code raised when recall@k falls short in this grouping.
+    phrase_da, labels_da : str, Mapping
+        The same in Danish (``phrase_da`` empty: the English phrase; a label
+        missing from ``labels_da``: the English label).
     """
 
     name: str
@@ -115,10 +122,29 @@ class Grouping:
     labels: Mapping[str, str] = field(default_factory=dict)
     value_map: Mapping[str, str] = field(default_factory=dict)
     flag: str = "under_reach"
+    phrase_da: str = ""
+    labels_da: Mapping[str, str] = field(default_factory=dict)
 
-    def describe(self, group: str) -> str:
-        """Plain-language description of one group ("with basic education")."""
-        return self.phrase.format(group=self.labels.get(group, group))
+    def describe(self, group: str, lang: Language = "en") -> str:
+        """Plain-language description of one group ("with basic education").
+
+        Parameters
+        ----------
+        group : str
+            The group's value.
+        lang : {"en", "da"}
+            Language; Danish falls back to English where no Danish is given.
+
+        Returns
+        -------
+        str
+        """
+        label = self.labels.get(group, group)
+        if lang == "da":
+            return (self.phrase_da or self.phrase).format(
+                group=self.labels_da.get(group, label)
+            )
+        return self.phrase.format(group=label)
 
 
 @dataclass(frozen=True)
@@ -131,12 +157,24 @@ class FairnessConfig:
         Audited in order; education first.
     metrics : tuple of str
         Metrics reported per group (all are computed).
-    min_recall_ratio, max_calibration_gap, min_ascertainment_ratio : float
+    min_recall_ratio, max_calibration_gap : float
         Flag thresholds.
+    ascertainment_margin : float
+        ``label_ascertainment`` flags a group only when the upper end of its
+        interval (found-at-care / hospital-recorded harm, as a ratio to the
+        reference group's) is below ``1 - margin``.
+    ascertainment_lookback_days, ascertainment_washout_days : int
+        Window of first records the label check counts, and the days after the
+        extract's first record before a first record counts as new.
+    ascertainment_not_flagged : tuple of str
+        Groupings whose label-check figures are shown but never flagged: groups
+        defined by the care they receive (GP contact), for which the yardstick
+        is confounded by construction.
     severity : Mapping
         Flag code -> ``breach`` or ``warning``; breaches fail a release gate.
-    ascertainment : Mapping
-        Frame column -> plain name of a label-ascertainment indicator.
+    care_gap : Mapping
+        Frame column -> plain name of a care indicator (attendance, testing,
+        redemption), compared by group and never flagged.
     alternative_outcomes : Mapping
         Frame column -> plain name of an alternative outcome label.
     min_cell_size : int
@@ -155,9 +193,12 @@ class FairnessConfig:
     metrics: tuple[str, ...] = METRICS
     min_recall_ratio: float = 0.8
     max_calibration_gap: float = 0.05
-    min_ascertainment_ratio: float = 0.8
+    ascertainment_margin: float = 0.2
+    ascertainment_lookback_days: int = 1825
+    ascertainment_washout_days: int = 800
+    ascertainment_not_flagged: tuple[str, ...] = ()
     severity: Mapping[str, str] = field(default_factory=dict)
-    ascertainment: Mapping[str, str] = field(default_factory=dict)
+    care_gap: Mapping[str, str] = field(default_factory=dict)
     alternative_outcomes: Mapping[str, str] = field(default_factory=dict)
     min_cell_size: int = 10
     n_bootstrap: int = 500
@@ -217,6 +258,7 @@ def load_config(path: Path | str | None = None) -> FairnessConfig:
 def _from_mapping(raw: Mapping[str, Any], source: str) -> FairnessConfig:
     """Turn parsed TOML into a validated FairnessConfig."""
     thresholds = raw.get("thresholds", {})
+    label = raw.get("label_ascertainment", {})
     groupings = tuple(
         _grouping(name, spec) for name, spec in raw.get("groupings", {}).items()
     )
@@ -225,9 +267,12 @@ def _from_mapping(raw: Mapping[str, Any], source: str) -> FairnessConfig:
         metrics=tuple(raw.get("metrics", METRICS)),
         min_recall_ratio=thresholds.get("min_recall_ratio", 0.8),
         max_calibration_gap=thresholds.get("max_calibration_gap", 0.05),
-        min_ascertainment_ratio=thresholds.get("min_ascertainment_ratio", 0.8),
+        ascertainment_margin=label.get("margin", 0.2),
+        ascertainment_lookback_days=label.get("lookback_days", 1825),
+        ascertainment_washout_days=label.get("washout_days", 800),
+        ascertainment_not_flagged=tuple(label.get("not_flagged", ())),
         severity=dict(raw.get("severity", {})),
-        ascertainment=dict(raw.get("ascertainment", {})),
+        care_gap=dict(raw.get("care_gap", {})),
         alternative_outcomes=dict(raw.get("alternative_outcomes", {})),
         **{k: raw[k] for k in _SCALARS if k in raw},
     )
@@ -257,6 +302,8 @@ def _grouping(name: str, spec: Mapping[str, Any]) -> Grouping:
         labels={str(k): str(v) for k, v in spec.get("labels", {}).items()},
         value_map={str(k): str(v) for k, v in spec.get("map", {}).items()},
         flag=spec.get("flag", "gp_contact_bias" if _is_gp(spec) else "under_reach"),
+        phrase_da=str(spec.get("phrase_da", "")),
+        labels_da={str(k): str(v) for k, v in spec.get("labels_da", {}).items()},
     )
 
 
@@ -272,7 +319,9 @@ def _validated(config: FairnessConfig, source: str) -> FairnessConfig:
         **{k: getattr(config, k) for k in _SCALARS if k in CONSTRAINTS},
         "thresholds.min_recall_ratio": config.min_recall_ratio,
         "thresholds.max_calibration_gap": config.max_calibration_gap,
-        "thresholds.min_ascertainment_ratio": config.min_ascertainment_ratio,
+        "label_ascertainment.margin": config.ascertainment_margin,
+        "label_ascertainment.lookback_days": config.ascertainment_lookback_days,
+        "label_ascertainment.washout_days": config.ascertainment_washout_days,
     }
     for name, value in values.items():
         check_parameter(CONSTRAINTS[name], name=name, value=value, caller=source)
@@ -330,3 +379,10 @@ def _check_groupings(config: FairnessConfig, source: str) -> None:
         value=config.mitigation_grouping,
         caller=source,
     )
+    for name in config.ascertainment_not_flagged:
+        check_parameter(
+            Rule("a list of grouping names", lambda v: v in seen),
+            name="label_ascertainment.not_flagged",
+            value=name,
+            caller=source,
+        )

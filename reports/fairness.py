@@ -20,8 +20,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from features.errors import ConfigError, DataError
+from reports import danish
 from reports.config import INTERSECTION, FairnessConfig, Grouping
 from reports.metrics import (
     Estimates,
@@ -34,6 +36,7 @@ from reports.metrics import (
     ratio_estimates,
     top_k,
 )
+from reports.suppression import complementary_suppression, sibling_sets
 
 __all__ = [
     "BAD_CAPACITY",
@@ -66,6 +69,14 @@ BASE_SPECS: dict[str, RatioSpec] = {
     "calibration_in_the_large": RatioSpec("resid_obs", "obs"),
     "brier_score_loss": RatioSpec("sq_obs", "obs"),
 }
+#: Columns of reports/sql/audit_ascertainment.sql read by the label check.
+LABEL_COLUMNS = (
+    "n_complications_found_at_care",
+    "n_complications_found_at_admission",
+    "n_acute_diabetes_admissions",
+)
+LABEL_METRIC = "label_ascertainment"
+LABEL_STRATA = "age_band"  # the label check compares groups within age bands
 MITIGATIONS = {
     "as_is": "the list as ranked",
     "equal_selection_rate": "slots shared in proportion to each group's size",
@@ -86,6 +97,7 @@ class Flag:
     estimate: float
     ci_low: float
     ci_high: float
+    message_da: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """Return the flag in ``fairness.json`` shape."""
@@ -94,6 +106,7 @@ class Flag:
             "grouping": self.grouping,
             "group": self.group,
             "message": self.message,
+            "message_da": self.message_da,
             "severity": self.severity,
             "metric": self.metric,
             "estimate": _num(self.estimate),
@@ -122,7 +135,7 @@ class FairnessAudit:
         Capacities of the curve over k.
     flags : tuple of Flag
     summary : tuple of str
-        Five plain-language sentences for the first page.
+        Six plain-language sentences for the first page.
     context : dict
         Programme, scope, as-of date, model URI as given by the caller.
     """
@@ -137,6 +150,8 @@ class FairnessAudit:
     summary: tuple[str, ...]
     context: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    summary_da: tuple[str, ...] = ()
+    comparison: dict[str, Any] = field(default_factory=dict)
 
     @property
     def breaches(self) -> tuple[Flag, ...]:
@@ -152,11 +167,13 @@ class FairnessAudit:
             **self.counts,
             "settings": dict(self.settings),
             "summary": list(self.summary),
+            "summary_da": list(self.summary_da),
             "flags": [f.as_dict() for f in self.flags],
             "overall": self.overall,
             "groupings": self.groupings,
             "curve_k": list(self.curve_k),
             "mitigation": self.mitigation,
+            "comparison": dict(self.comparison),
         }
 
 
@@ -244,6 +261,9 @@ def _assemble(
         flags, key=lambda f: (f.severity != "breach", f.code, f.grouping, f.group)
     )
     summary = _summary(config, counts, k, overall["groups"][ALL], results, flags)
+    summary_da = danish.summary_da(
+        config, counts, k, overall["groups"][ALL]["metrics"], results, flags
+    )
     return FairnessAudit(
         k=k,
         counts=counts,
@@ -253,6 +273,7 @@ def _assemble(
         curve_k=curve_k,
         flags=tuple(flags),
         summary=summary,
+        summary_da=summary_da,
         context=dict(context or {}),
         settings=_settings_dict(config),
     )
@@ -268,7 +289,11 @@ def _settings_dict(config: FairnessConfig) -> dict[str, Any]:
         "flag_adjustment": config.flag_adjustment,
         "min_recall_ratio": config.min_recall_ratio,
         "max_calibration_gap": config.max_calibration_gap,
-        "min_ascertainment_ratio": config.min_ascertainment_ratio,
+        "ascertainment_margin": config.ascertainment_margin,
+        "ascertainment_lookback_days": config.ascertainment_lookback_days,
+        "ascertainment_washout_days": config.ascertainment_washout_days,
+        "ascertainment_not_flagged": list(config.ascertainment_not_flagged),
+        "care_gap": dict(config.care_gap),
     }
 
 
@@ -453,12 +478,18 @@ def _vectors(
         "resid_obs": (np.nan_to_num(y) - score) * obs,
         "sq_obs": (score - np.nan_to_num(y)) ** 2 * obs,
     }
-    for col in _present(frame, config.ascertainment):
+    for col in _present(frame, config.care_gap):
         values = _float(frame[col])
-        v[f"asc:{col}"], v[f"asc_n:{col}"] = (
+        v[f"care:{col}"], v[f"care_n:{col}"] = (
             np.nan_to_num(values),
             (~np.isnan(values)) * 1.0,
         )
+    if all(c in frame.columns for c in (*LABEL_COLUMNS, LABEL_STRATA)):
+        care, admission, acute = (
+            np.nan_to_num(_float(frame[c])) for c in LABEL_COLUMNS
+        )
+        v["found_at_care"] = care
+        v["expected_at_care"] = _expected_at_care(frame, care, admission + acute)
     for col in _present(frame, config.alternative_outcomes):
         alt = np.nan_to_num(_float(frame[col]))
         v[f"alt_pos:{col}"], v[f"alt_sel_pos:{col}"] = alt, alt * sel
@@ -478,6 +509,27 @@ def _vectors(
     return v
 
 
+def _expected_at_care(
+    frame: pd.DataFrame, found: FloatArray, hospital: FloatArray
+) -> FloatArray:
+    """Complications each citizen would have found at care at the cohort's rate.
+
+    Hospital-recorded harm times the cohort's found-at-care / hospital ratio in
+    the citizen's age band (indirect standardisation): young citizens, type 1
+    diabetes among them, have many acute admissions per complication whatever
+    their care, so comparing raw ratios across groups of different ages would
+    read age as under-recording.
+    """
+    bands = frame[LABEL_STRATA].astype("object").fillna("unknown").to_numpy()
+    expected = np.zeros(len(found))
+    for band in pd.unique(bands):
+        inside = bands == band
+        total = hospital[inside].sum()
+        if total > 0:
+            expected[inside] = hospital[inside] * found[inside].sum() / total
+    return expected
+
+
 def _present(frame: pd.DataFrame, columns: Mapping[str, str]) -> list[str]:
     """Return configured optional columns that the frame has."""
     return [c for c in columns if c in frame.columns]
@@ -491,8 +543,10 @@ def _specs(
 ) -> dict[str, RatioSpec]:
     """Every ratio-of-sums figure by name (``section:key`` for the derived ones)."""
     specs = dict(BASE_SPECS)
-    for col in _present(frame, config.ascertainment):
-        specs[f"ascertainment:{col}"] = RatioSpec(f"asc:{col}", f"asc_n:{col}")
+    for col in _present(frame, config.care_gap):
+        specs[f"care_gap:{col}"] = RatioSpec(f"care:{col}", f"care_n:{col}")
+    if all(c in frame.columns for c in (*LABEL_COLUMNS, LABEL_STRATA)):
+        specs[LABEL_METRIC] = RatioSpec("found_at_care", "expected_at_care")
     for col in _present(frame, config.alternative_outcomes):
         specs[f"alt_recall:{col}"] = RatioSpec(f"alt_sel_pos:{col}", f"alt_pos:{col}")
         specs[f"alt_share:{col}"] = RatioSpec(
@@ -627,9 +681,29 @@ def _compare(
     )
 
 
-def _ok(est: Estimates, group_n: np.ndarray, min_cell: int) -> np.ndarray:
-    """Cells big enough to show: the group and the metric's own cell."""
-    return (group_n >= min_cell) & (est.n >= min_cell) & np.isfinite(est.estimate)
+def _hidden_groups(
+    group_n: np.ndarray, labels: Sequence[str], min_cell: int
+) -> NDArray[np.bool_]:
+    """Return the suppressed groups: under the minimum size, and complements."""
+    return complementary_suppression(
+        group_n, group_n < min_cell, sibling_sets(labels, INTERSECTION)
+    )
+
+
+def _ok(
+    est: Estimates, group_n: np.ndarray, labels: Sequence[str], min_cell: int
+) -> NDArray[np.bool_]:
+    """Return the cells shown (not suppressed, nor given away by siblings).
+
+    The group and the metric's own cell must be big enough, and no cell may be
+    worked out from its siblings and their total (complementary suppression).
+    """
+    ok = (
+        ~_hidden_groups(group_n, labels, min_cell)
+        & (est.n >= min_cell)
+        & np.isfinite(est.estimate)
+    )
+    return ~complementary_suppression(est.n, ~ok, sibling_sets(labels, INTERSECTION))
 
 
 def _cell(est: Estimates, g: int, ok: bool, low: float, high: float) -> dict[str, Any]:
@@ -663,10 +737,14 @@ def _comparison(c: _Compared, g: int) -> dict[str, float | None] | None:
 
 
 def _metric_cells(
-    est: Estimates, refs: Sequence[int], group_n: np.ndarray, config: FairnessConfig
+    est: Estimates,
+    refs: Sequence[int],
+    group_n: np.ndarray,
+    labels: Sequence[str],
+    config: FairnessConfig,
 ) -> list[dict[str, Any]]:
     """Return one metric's cells for every group, with difference and ratio."""
-    ok = _ok(est, group_n, config.min_cell_size)
+    ok = _ok(est, group_n, labels, config.min_cell_size)
     low, high = _interval(est.draws, config.confidence)
     diff = _compare(est, refs, ok, "difference", config.confidence)
     ratio = _compare(est, refs, ok, "ratio", config.confidence)
@@ -688,13 +766,14 @@ def _grouping_result(
     group_n = estimates["group_size"].n
     refs = _reference_index(grouping, codes.labels, group_n.astype(float))
     cells = {
-        name: _metric_cells(est, refs, group_n, config)
+        name: _metric_cells(est, refs, group_n, codes.labels, config)
         for name, est in estimates.items()
         if name != "group_size"
     }
+    hidden = _hidden_groups(group_n, codes.labels, config.min_cell_size)
     groups = {}
     for g, label in enumerate(codes.labels):
-        suppressed = bool(group_n[g] < config.min_cell_size)
+        suppressed = bool(hidden[g])
         groups[label] = {
             "n": None if suppressed else int(group_n[g]),
             "suppressed": suppressed,
@@ -714,10 +793,10 @@ def _sections(
 ) -> dict[str, Any]:
     """Split one group's cells into the JSON sections."""
     metrics = {m: cells[m] for m in config.metrics if m in cells}
-    label_check = {
+    care_gap = {
         key.split(":", 1)[1]: cell
         for key, cell in cells.items()
-        if key.startswith("ascertainment:")
+        if key.startswith("care_gap:")
     }
     alternatives = {
         col: {
@@ -753,7 +832,8 @@ def _sections(
     }
     return {
         "metrics": metrics,
-        "label_check": label_check,
+        "care_gap": care_gap,
+        "label_ascertainment": cells.get(LABEL_METRIC),
         "alternative_outcomes": alternatives,
         "calibration": calibration,
         "curve": curve,
@@ -789,13 +869,12 @@ class _Family:
 
 
 def _families(config: FairnessConfig, metrics: Sequence[str]) -> list[_Family]:
-    """Recall@k, each ascertainment indicator, and calibration."""
+    """Recall@k, the label check (when its counts exist), and calibration."""
     families = [_Family("recall_at_k", None, config.min_recall_ratio)]
-    families += [
-        _Family(m, "label_ascertainment", config.min_ascertainment_ratio)
-        for m in metrics
-        if m.startswith("ascertainment:")
-    ]
+    if LABEL_METRIC in metrics:
+        families.append(
+            _Family(LABEL_METRIC, LABEL_METRIC, 1.0 - config.ascertainment_margin)
+        )
     return families + [
         _Family(
             "calibration_in_the_large", "calibration_gap", config.max_calibration_gap
@@ -824,7 +903,7 @@ def _candidates(
     has bootstrap draws that are all zero, and would otherwise look certain.
     """
     est = estimates[family.metric]
-    ok = _ok(est, estimates["group_size"].n, config.min_cell_size)
+    ok = _ok(est, estimates["group_size"].n, labels, config.min_cell_size)
     if family.code == "calibration_gap":
         low, high = _interval(est.draws, config.confidence)
         se = np.fmax(
@@ -838,11 +917,35 @@ def _candidates(
         ]
     shown = _compare(est, refs, ok, "ratio", config.confidence)
     idx = np.asarray([r if r >= 0 else 0 for r in refs])
+    if family.code == LABEL_METRIC:
+        return _log_ratio_candidates(est, idx, shown, len(labels))
     centre = est.estimate - est.estimate[idx]
     se = np.fmax(_sd(est.draws - est.draws[:, idx]), _pooled_se(est, idx))
     return [
         (g, shown.estimate[g], shown.low[g], shown.high[g], se[g], centre[g])
         for g in range(len(labels))
+        if shown.valid[g]
+    ]
+
+
+def _log_ratio_candidates(
+    est: Estimates, idx: np.ndarray, shown: _Compared, n_groups: int
+) -> list[tuple[int, float, float, float, float, float]]:
+    """Candidates of the label check: centre and SE on the log scale.
+
+    The SE is the bootstrap's SD of the log ratio of ratios, floored by the
+    Poisson one of its four counts (0.5 added to each), so a group with few
+    events never looks certain.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        centre = np.log(est.estimate / est.estimate[idx])
+        log_draws = np.log(est.draws / est.draws[:, idx])
+    a, b = (np.asarray(x, dtype=float) + 0.5 for x in (est.num_sum, est.den_sum))
+    poisson = np.sqrt(1 / a + 1 / b + 1 / a[idx] + 1 / b[idx])
+    se = np.fmax(_sd(log_draws), poisson)
+    return [
+        (g, shown.estimate[g], shown.low[g], shown.high[g], se[g], centre[g])
+        for g in range(n_groups)
         if shown.valid[g]
     ]
 
@@ -896,11 +999,14 @@ def _breaches(
 
     Ratios: the ratio is under the threshold and the group's shortfall (``centre``,
     group minus reference) stays below zero across the widened interval, so the
-    ratio's upper bound is below 1. Calibration: the gap is over the threshold and
-    its widened interval excludes zero.
+    ratio's upper bound is below 1. Label check: the widened interval of the log
+    ratio lies wholly below ``log(1 - margin)`` (the threshold). Calibration: the
+    gap is over the threshold and its widened interval excludes zero.
     """
     if not (np.isfinite(se) and np.isfinite(centre)):
         return False
+    if family.code == LABEL_METRIC:
+        return bool(centre + z * se < np.log(family.threshold))
     if family.code == "calibration_gap":
         return abs(estimate) > family.threshold and (
             centre - z * se > 0 or centre + z * se < 0
@@ -919,6 +1025,8 @@ def _flag_all(
         found = []
         for name, est in estimates.items():
             if name == OVERALL or family.metric not in est:
+                continue
+            if family.code == LABEL_METRIC and name in config.ascertainment_not_flagged:
                 continue
             grouping = config.grouping(name)
             labels, group_n = codes[name].labels, est["group_size"].n
@@ -953,14 +1061,20 @@ def _flag(
     g: int,
     values: tuple[float, float, float],
 ) -> Flag:
-    """Build one flag with its plain-language message."""
+    """Build one flag with its plain-language message, in English and Danish."""
     code = family.code or grouping.flag
     if code == "calibration_gap":
         predicted = float(est["mean_predicted"].estimate[g])
         message = _calibration_message(config, grouping, labels[g], predicted, values)
+        message_da = danish.calibration_message_da(
+            config, grouping.name, labels[g], predicted, values
+        )
     else:
         message = _ratio_message(
             config, grouping, labels[g], labels[refs[g]], family.metric, values
+        )
+        message_da = danish.ratio_message_da(
+            config, grouping.name, labels[g], labels[refs[g]], family.metric, values
         )
     return Flag(
         code,
@@ -970,6 +1084,7 @@ def _flag(
         config.severity_of(code),
         family.metric,
         *values,
+        message_da=message_da,
     )
 
 
@@ -997,12 +1112,12 @@ def _ratio_message(
         if grouping.flag == "gp_contact_bias":
             text += " The list may favour citizens who are already in regular care."
         return text
-    indicator = config.ascertainment[metric.split(":", 1)[1]]
     return (
-        f"Citizens {who} had {indicator} recorded {ratio:.2f} times as often as those "
-        f"{ref} "
-        f"{ci}: their outcome may be under-recorded, so a model trained on it may "
-        "under-rank them."
+        f"For citizens {who}, complications found at attended care per harm recorded "
+        f"in hospital (acute diabetes admissions, complications first found at an "
+        f"admission) were {ratio:.2f} times those {ref} within the same age bands "
+        f"{ci}: their outcome may be "
+        "under-recorded, so a model trained on it may under-rank them."
     )
 
 
@@ -1064,24 +1179,61 @@ def _summary(
     results: Mapping[str, Any],
     flags: Sequence[Flag],
 ) -> tuple[str, ...]:
-    """Five plain-language sentences for the first page of the report."""
+    """Six plain-language sentences for the first page of the report.
+
+    When no outcome can be observed yet (a weekly audit of this week's list),
+    reach and calibration are said to be not yet known rather than fine.
+    """
     by_code: dict[str, list[Flag]] = {}
     for flag in flags:
         by_code.setdefault(flag.code, []).append(flag)
+    if counts["n_observed"] == 0:
+        return _unobserved_summary(config, counts, k, results, by_code)
     return (
-        f"This audit covers {counts['n_cohort']:,} citizens in the cohort; "
-        f"{counts['n_selected']:,} were on the list at capacity k = {k:,}, and the "
-        "outcome "
-        f"could be observed for {counts['n_observed']:,} of them.",
+        _cohort_sentence(counts, k),
         _performance_sentence(config, overall["metrics"]),
         _reach_sentence(config, by_code.get("under_reach", [])),
         _healthy_sentence(config, results, by_code.get("gp_contact_bias", [])),
         _label_sentence(
             config,
+            results,
             by_code.get("label_ascertainment", []),
             by_code.get("calibration_gap", []),
         )
         + _alternative_clause(config, results, by_code.get("label_ascertainment", [])),
+        _care_gap_sentence(config, results),
+    )
+
+
+def _cohort_sentence(counts: Mapping[str, int], k: int) -> str:
+    """Sentence one: who the audit covers."""
+    return (
+        f"This audit covers {counts['n_cohort']:,} citizens in the cohort; "
+        f"{counts['n_selected']:,} were on the list at capacity k = {k:,}, and the "
+        "outcome "
+        f"could be observed for {counts['n_observed']:,} of them."
+    )
+
+
+def _unobserved_summary(
+    config: FairnessConfig,
+    counts: Mapping[str, int],
+    k: int,
+    results: Mapping[str, Any],
+    by_code: Mapping[str, list[Flag]],
+) -> tuple[str, ...]:
+    """Return the six sentences when no citizen's outcome can be observed yet."""
+    return (
+        _cohort_sentence(counts, k),
+        "The outcome could not yet be observed for any citizen, so how well the "
+        "list finds need is not yet known.",
+        "Whether the list reaches each group's need is not yet known: the outcome "
+        "of its citizens lies in the future (audit this list again once its "
+        "outcome window has passed).",
+        "Whether the list favours citizens already in regular GP contact is not yet "
+        "known, for the same reason.",
+        _label_sentence(config, results, by_code.get("label_ascertainment", []), None),
+        _care_gap_sentence(config, results),
     )
 
 
@@ -1207,19 +1359,30 @@ def _alternative_recall(cell: Mapping[str, Any], column: str) -> str | None:
 
 
 def _label_sentence(
-    config: FairnessConfig, labels: Sequence[Flag], calibration: Sequence[Flag]
+    config: FairnessConfig,
+    results: Mapping[str, Any],
+    labels: Sequence[Flag],
+    calibration: Sequence[Flag] | None,
 ) -> str:
-    """Sentence five: the label check and calibration."""
-    calib = (
-        f"; calibration gaps were flagged for {len(calibration)} group(s)"
-        if calibration
-        else "; predicted and observed risk agreed within every group"
-    )
+    """Sentence five: the label check and calibration (None: not yet known)."""
+    if calibration is None:
+        calib = "; calibration within groups is not yet known"
+    elif calibration:
+        calib = f"; calibration gaps were flagged for {len(calibration)} group(s)"
+    else:
+        calib = "; predicted and observed risk agreed within every group"
     if not labels:
+        if not _label_checked(results):
+            return (
+                "The label check (complications found at attended care against harm "
+                "recorded in hospital) could not be made: no such records were "
+                f"counted for this cohort{calib}."
+            )
         return (
-            "Screening, testing and control attendance gave no sign that the outcome "
-            "is "
-            f"under-recorded in any group{calib}."
+            "Complications found at attended care, per harm recorded in hospital "
+            "(acute diabetes admissions, complications first found at an "
+            "admission), gave no sign that the outcome is under-recorded in any "
+            f"group{calib}."
         )
     seen: list[str] = []
     for flag in _in_grouping_order(config, labels):
@@ -1232,7 +1395,46 @@ def _label_sentence(
         f" and {len(seen) - 2} other group(s)" if len(seen) > 2 else ""
     )
     return (
-        f"The outcome may be under-recorded for {shown}, which makes a model trained "
-        "on it "
-        f"under-rank them{calib}."
+        f"The outcome may be under-recorded for {shown}: fewer of their "
+        "complications were found at attended care per harm recorded in hospital, "
+        f"which makes a model trained on it under-rank them{calib}."
+    )
+
+
+def _label_checked(results: Mapping[str, Any]) -> bool:
+    """Tell whether any group has a (possibly suppressed) label-check cell."""
+    return any(
+        group.get("label_ascertainment") is not None
+        for result in results.values()
+        for group in result["groups"].values()
+    )
+
+
+def _care_gap_sentence(config: FairnessConfig, results: Mapping[str, Any]) -> str:
+    """Sentence six: the widest care gap whose interval excludes parity."""
+    gaps = [
+        (cell["ratio"]["estimate"], name, label, indicator, cell["ratio"])
+        for name, result in results.items()
+        if len(result["columns"]) == 1
+        for label, group in result["groups"].items()
+        for indicator, cell in group.get("care_gap", {}).items()
+        if cell.get("ratio")
+        and cell["ratio"]["ci_high"] is not None
+        and cell["ratio"]["ci_high"] < 1.0
+    ]
+    if not gaps:
+        return (
+            "Care (attendance, testing, redemption) did not differ between groups "
+            "with an interval that excludes parity."
+        )
+    ratio, name, label, indicator, cell = min(gaps, key=lambda g: g[0])
+    grouping = config.grouping(name)
+    reference = results[name]["groups"][label]["reference"]
+    return (
+        f"Care differed by group (informative, not a label flag): citizens "
+        f"{_describe(config, grouping, label)} had {config.care_gap[indicator]} "
+        f"{ratio:.2f} times as often as those "
+        f"{_describe(config, grouping, str(reference))} (CI {cell['ci_low']:.2f}–"
+        f"{cell['ci_high']:.2f}); this is the gap outreach exists to close, "
+        "not evidence that the outcome is recorded less."
     )

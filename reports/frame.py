@@ -160,6 +160,27 @@ def _with_label(
     return frame.assign(**{column: pd.array(joined["label"], dtype="Int64")})
 
 
+def _with_label_counts(
+    con: duckdb.DuckDBPyConnection,
+    frame: pd.DataFrame,
+    scope: AuditScope,
+    label_window: tuple[int, int],
+) -> pd.DataFrame:
+    """Join the label check's counts per citizen (frame unchanged without raw.*)."""
+    if not all(table_exists(con, "raw", t) for t in ("diagnoses", "hospital_contacts")):
+        log.info("No raw diagnoses or contacts: the label check is skipped")
+        return frame
+    counts = run_report_sql(
+        con,
+        "audit_ascertainment",
+        model_uri=scope.model_uri,
+        as_of_date=scope.as_of_date,
+        lookback_days=label_window[0],
+        washout_days=label_window[1],
+    )
+    return frame.merge(counts, on="citizen_id", how="left", validate="one_to_one")
+
+
 def build_audit_frame(
     con: duckdb.DuckDBPyConnection,
     scope: AuditScope,
@@ -167,6 +188,8 @@ def build_audit_frame(
     outcome: str | None,
     alternative_outcomes: Sequence[str] = (),
     municipalities: Sequence[str] = (),
+    label_window: tuple[int, int] | None = None,
+    compare_models: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Return the audit frame for one scope, without citizen ids.
 
@@ -182,6 +205,13 @@ def build_audit_frame(
         Other outcomes, joined as ``y_true_<outcome>`` when their table exists.
     municipalities : sequence of str
         Keep only citizens living here (a programme's area); empty keeps all.
+    label_window : (int, int), optional
+        ``(lookback_days, washout_days)`` of the label check; with it, and when
+        the warehouse holds ``raw.diagnoses`` and ``raw.hospital_contacts``, the
+        counts of ``reports/sql/audit_ascertainment.sql`` are joined.
+    compare_models : sequence of str
+        Other model URIs whose scores at the same date are joined as
+        ``y_score__<uri>`` (null where that model did not score the citizen).
 
     Returns
     -------
@@ -210,6 +240,17 @@ def build_audit_frame(
             found = read_labels(con, other, as_of_date=scope.as_of_date)
             if found is not None:
                 frame = _with_label(frame, found, f"y_true_{other}")
+    if label_window is not None:
+        frame = _with_label_counts(con, frame, scope, label_window)
+    for uri in compare_models:
+        other = run_sql(
+            con,
+            "select citizen_id, risk_score from scoring.scores "
+            "where model_uri = $model_uri and as_of_date = $as_of_date",
+            {"model_uri": uri, "as_of_date": scope.as_of_date},
+        ).df()
+        joined = frame[["citizen_id"]].merge(other, on="citizen_id", how="left")
+        frame = frame.assign(**{f"y_score__{uri}": joined["risk_score"].to_numpy()})
     if scope.list_id is not None:
         members = set(
             run_report_sql(con, "list_members", list_id=scope.list_id)["citizen_id"]

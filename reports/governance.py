@@ -27,6 +27,7 @@ from features.db import connect, table_exists
 from features.errors import NotFoundError
 from features.settings import EngineSettings
 from reports.catalogue import feature_catalogue, render_catalogue_markdown
+from reports.config import FairnessConfig
 from reports.frame import run_report_sql
 from reports.model_card import (
     build_model_card,
@@ -35,6 +36,7 @@ from reports.model_card import (
     write_model_card,
 )
 from reports.render import atomic_write_text, template_environment
+from reports.suppression import complementary_suppression
 
 __all__ = ["GovernancePack", "build_governance_pack", "summarise_audit_log"]
 
@@ -55,8 +57,11 @@ class GovernancePack:
     missing: list[str] = field(default_factory=list)
 
 
+_LOG_COUNTS = ("n_events", "n_weeks", "n_lists", "n_actors")
+
+
 def summarise_audit_log(
-    settings: EngineSettings, *, programme: str
+    settings: EngineSettings, *, programme: str, min_cell_size: int = 10
 ) -> list[dict[str, Any]]:
     """Event counts of ``outreach.audit_log`` for one programme (empty if no log yet).
 
@@ -65,11 +70,16 @@ def summarise_audit_log(
     settings : EngineSettings
         Where the warehouse is.
     programme : str
+    min_cell_size : int
+        An event counted fewer times has its counts suppressed (null), and so
+        has the next rarest event beside a lone suppressed one (complementary
+        suppression: the log's total would otherwise give it away).
 
     Returns
     -------
     list of dict
-        ``event, n_events, n_weeks, n_lists, n_actors, first_at, last_at``.
+        ``event, n_events, n_weeks, n_lists, n_actors, first_at, last_at,
+        suppressed``.
     """
     if not settings.warehouse.exists():
         return []
@@ -80,9 +90,22 @@ def summarise_audit_log(
         frame = run_report_sql(con, "audit_log_summary", programme=programme)
     finally:
         con.close()
+    rows = frame.to_dict(orient="records")
+    events = [int(r["n_events"]) for r in rows]
+    hidden = complementary_suppression(
+        events, [n < min_cell_size for n in events]
+    ).tolist()
     return [
-        {k: (str(v) if k.endswith("_at") else v) for k, v in row.items()}
-        for row in frame.to_dict(orient="records")
+        {
+            **{
+                k: None
+                if hide and k in _LOG_COUNTS
+                else (str(v) if k.endswith("_at") else v)
+                for k, v in row.items()
+            },
+            "suppressed": bool(hide),
+        }
+        for row, hide in zip(rows, hidden, strict=True)
     ]
 
 
@@ -258,7 +281,14 @@ def build_governance_pack(
         if audit_scope is None:
             missing.append("fairness_audit")
         _write_notes(
-            staging, programme, summarise_audit_log(settings, programme=name), day
+            staging,
+            programme,
+            summarise_audit_log(
+                settings,
+                programme=name,
+                min_cell_size=FairnessConfig.from_toml().min_cell_size,
+            ),
+            day,
         )
         files = _finish(staging, programme, day, missing, audit_scope)
         _swap_in(staging, target)

@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import jinja2
 import numpy as np
@@ -24,11 +24,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
+from features.errors import ConfigError
 from features.files import atomic_write_bytes, atomic_write_text
 from reports.fairness import MITIGATIONS, FairnessAudit
 
 __all__ = [
+    "BAD_LANGUAGE",
     "FairnessReportPaths",
+    "ReportLanguage",
     "atomic_write_bytes",
     "atomic_write_text",
     "audit_figures",
@@ -38,6 +41,9 @@ __all__ = [
 ]
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+#: Language of the report's summary and flags: Danish then English, or one.
+ReportLanguage = Literal["both", "da", "en"]
+BAD_LANGUAGE = "The '--lang' option must be 'both', 'da' or 'en'. Got {lang!r} instead."
 PERCENT_METRICS = {
     "selection_rate",
     "share_of_cohort",
@@ -330,7 +336,10 @@ def _label_rows(audit: FairnessAudit) -> list[dict[str, Any]]:
 
 
 def render_fairness_html(
-    audit: FairnessAudit, figures: Sequence[tuple[str, Figure]]
+    audit: FairnessAudit,
+    figures: Sequence[tuple[str, Figure]],
+    *,
+    lang: ReportLanguage = "both",
 ) -> str:
     """Return the report as one self-contained HTML page.
 
@@ -339,6 +348,9 @@ def render_fairness_html(
     audit : FairnessAudit
     figures : sequence of (str, Figure)
         From :func:`audit_figures`.
+    lang : {"both", "da", "en"}
+        Language of the summary and flag messages: Danish first then English
+        (``both``, the default), or one of them.
 
     Returns
     -------
@@ -346,7 +358,7 @@ def render_fairness_html(
     """
     template = template_environment().get_template("fairness.html.j2")
     indicators = sorted(
-        {key for row in _label_rows(audit) for key in row["group_data"]["label_check"]}
+        {key for row in _label_rows(audit) for key in row["group_data"]["care_gap"]}
     )
     alternatives = sorted(
         {
@@ -357,9 +369,14 @@ def render_fairness_html(
     )
     return template.render(
         audit=audit.to_dict(),
+        languages=_languages(lang),
         figures=[(title, _png(fig)) for title, fig in figures],
         label_rows=_label_rows(audit),
         indicators=indicators,
+        has_label_check=any(
+            row["group_data"].get("label_ascertainment") is not None
+            for row in _label_rows(audit)
+        ),
         alternatives=alternatives,
         mitigations=MITIGATIONS,
         on_list=[
@@ -381,35 +398,53 @@ def render_fairness_html(
     )
 
 
-def _text_page(audit: FairnessAudit) -> Figure:
-    """First PDF page: the five sentences and the flags in plain words."""
+def _languages(lang: ReportLanguage) -> list[str]:
+    """Return the languages to show, in order; refuse an unknown one."""
+    if lang not in ("both", "da", "en"):
+        raise ConfigError(BAD_LANGUAGE.format(lang=lang))
+    return ["da", "en"] if lang == "both" else [lang]
+
+
+def _text_page(audit: FairnessAudit, lang: ReportLanguage = "both") -> Figure:
+    """First PDF page: the summary sentences and the flags in plain words."""
     import textwrap
 
     fig = Figure(figsize=(8.27, 11.69))
     FigureCanvasAgg(fig)
+    languages = _languages(lang)
     lines = ["Fairness audit", ""]
-    for sentence in audit.summary:
-        lines += textwrap.wrap(sentence, 95) + [""]
+    for language in languages:
+        summary = audit.summary_da if language == "da" else audit.summary
+        for sentence in summary:
+            lines += textwrap.wrap(sentence, 95) + [""]
     lines += [f"Flags ({len(audit.flags)}):", ""]
-    for flag in audit.flags[:25]:
-        lines += textwrap.wrap(f"[{flag.severity}] {flag.message}", 95)
+    for flag in audit.flags[: 25 // len(languages)]:
+        for language in languages:
+            message = flag.message_da if language == "da" else flag.message
+            lines += textwrap.wrap(f"[{flag.severity}] {message}", 95)
     if len(audit.flags) > 25:
         lines.append(f"... and {len(audit.flags) - 25} more in fairness.json")
     fig.text(0.06, 0.96, "\n".join(lines), va="top", family="monospace", fontsize=7.5)
     return fig
 
 
-def _pdf_bytes(audit: FairnessAudit, figures: Sequence[tuple[str, Figure]]) -> bytes:
+def _pdf_bytes(
+    audit: FairnessAudit,
+    figures: Sequence[tuple[str, Figure]],
+    lang: ReportLanguage = "both",
+) -> bytes:
     """Return the PDF: summary page then every figure."""
     buffer = io.BytesIO()
     with PdfPages(buffer, metadata=_PDF_METADATA) as pdf:
-        pdf.savefig(_text_page(audit))
+        pdf.savefig(_text_page(audit, lang))
         for _, fig in figures:
             pdf.savefig(fig)
     return buffer.getvalue()
 
 
-def write_fairness_report(audit: FairnessAudit, folder: Path) -> FairnessReportPaths:
+def write_fairness_report(
+    audit: FairnessAudit, folder: Path, *, lang: ReportLanguage = "both"
+) -> FairnessReportPaths:
     """Write ``fairness.html``, ``fairness.pdf`` and ``fairness.json`` into ``folder``.
 
     Parameters
@@ -418,10 +453,18 @@ def write_fairness_report(audit: FairnessAudit, folder: Path) -> FairnessReportP
         Aggregates only.
     folder : Path
         ``<output_dir>/reports/<programme>/<week or model>/``; created.
+    lang : {"both", "da", "en"}
+        Language of the HTML and PDF summary and flags (``fairness.json``
+        always holds both).
 
     Returns
     -------
     FairnessReportPaths
+
+    Raises
+    ------
+    ConfigError
+        An unknown language.
     """
     figures = audit_figures(audit)
     payload = json.dumps(audit.to_dict(), indent=2, ensure_ascii=False, allow_nan=False)
@@ -431,7 +474,8 @@ def write_fairness_report(audit: FairnessAudit, folder: Path) -> FairnessReportP
         pdf=folder / "fairness.pdf",
         json=folder / "fairness.json",
     )
+    html = render_fairness_html(audit, figures, lang=lang)
     atomic_write_text(paths.json, payload + "\n")
-    atomic_write_text(paths.html, render_fairness_html(audit, figures))
-    atomic_write_bytes(paths.pdf, _pdf_bytes(audit, figures))
+    atomic_write_text(paths.html, html)
+    atomic_write_bytes(paths.pdf, _pdf_bytes(audit, figures, lang))
     return paths

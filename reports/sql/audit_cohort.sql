@@ -20,7 +20,8 @@ care as (
         as_of_date,
         days_since_eye_screening,
         days_since_diabetes_control,
-        days_since_hba1c
+        days_since_hba1c,
+        n_unredeemed_365d
     from marts.scoring_features
 
 ),
@@ -41,7 +42,8 @@ final as (
         attributes.gp_contact_level,
         coalesce(care.days_since_eye_screening < 365, false) as attended_screening_365d,
         coalesce(care.days_since_diabetes_control < 365, false) as attended_control_365d,
-        coalesce(care.days_since_hba1c < 365, false) as has_hba1c_test_365d
+        coalesce(care.days_since_hba1c < 365, false) as has_hba1c_test_365d,
+        coalesce(care.n_unredeemed_365d = 0, true) as redeemed_all_365d
     from scores
     inner join attributes
         on attributes.citizen_id = scores.citizen_id

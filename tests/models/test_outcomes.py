@@ -359,7 +359,8 @@ def test_build_labels_unknown_outcome(con: duckdb.DuckDBPyConnection) -> None:
     with pytest.raises(ConfigError) as error:
         build_labels(con, "no_such", window=WINDOW, horizon_days=365, washout_days=730)
     assert str(error.value).startswith(
-        "Unknown outcome 'no_such'; available: diabetes_harm_365d"
+        "Unknown outcome 'no_such'; available: diabetes_acute_harm_365d, "
+        "diabetes_harm_365d"
     )
 
 

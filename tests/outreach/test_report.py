@@ -61,8 +61,8 @@ def test_build_programme_report_counts_by_week_and_education(reported) -> None:
         "declined": 1,
     }
     assert overall["reached_rate"] == 0.4
-    basic = _row(report, "week", "2026-W48", "basic")
-    assert (basic["listed"], basic["reached"], basic["screened"]) == (12, 3, 0)
+    week_tertiary = _row(report, "week", "2026-W48", "long_tertiary")
+    assert (week_tertiary["listed"], week_tertiary["reached"]) == (15, 9)
     tertiary = _row(report, "all_weeks", "all", "long_tertiary")
     assert (
         tertiary["listed"],
@@ -80,7 +80,13 @@ def test_build_programme_report_suppresses_small_cells(reported) -> None:
         vocational[k] is None
         for k in ("listed", "reached", "screened", "declined", "reached_rate")
     )
-    assert _row(report, "week", "2026-W48", "basic")["suppressed"] is False
+    # 30 listed = 12 basic + 3 vocational + 15 long: with vocational alone hidden,
+    # 30 - 12 - 15 would give it away, so basic (the next smallest) goes too.
+    for scope, week in (("week", "2026-W48"), ("all_weeks", "all")):
+        basic = _row(report, scope, week, "basic")
+        assert basic["suppressed"] is True and basic["listed"] is None
+        assert _row(report, scope, week, "long_tertiary")["suppressed"] is False
+        assert _row(report, scope, week, "all")["listed"] == 30
 
 
 def test_build_programme_report_writes_json_without_ids(

@@ -30,15 +30,23 @@ LIVING = {
 
 
 def simulate_frame(
-    n: int = 4000, *, seed: int = 1, planted: bool = False
+    n: int = 4000,
+    *,
+    seed: int = 1,
+    planted: bool = False,
+    biased_recording: bool | None = None,
 ) -> pd.DataFrame:
     """One row per cohort citizen, with or without a planted education gradient.
 
-    Planted: engagement (and so regular GP contact, HbA1c testing and the chance
-    that an event is recorded) rises with education, and the score leans on GP
+    Planted: engagement (and so regular GP contact, HbA1c testing, the chance
+    that an event is recorded and the complications found at attended care)
+    rises with education, and the score leans on GP
     contact, so among citizens with the same true need the less educated are
-    listed less often and their outcome is under-recorded.
+    listed less often and their outcome is under-recorded. ``biased_recording``
+    (default: ``planted``) False keeps the planted care gap but records the
+    outcome and finds complications alike in every group.
     """
+    biased = planted if biased_recording is None else biased_recording
     rng = np.random.default_rng(seed)
     levels = list(EDUCATION)
     shares = np.array([EDUCATION[e][0] for e in levels])
@@ -59,12 +67,20 @@ def simulate_frame(
         score = true_p * np.where(
             gp == "regular", 1.0, np.where(gp == "low", 0.55, 0.3)
         )
-        recorded = rng.random(n) < 0.45 + 0.55 * engage
+        recorded = rng.random(n) < (0.45 + 0.55 * engage if biased else 0.97)
         hba1c = rng.poisson(0.5 + 2.5 * engage)
     else:
         score = np.clip(true_p + rng.normal(0, 0.02, n), 0, 1)
         recorded = rng.random(n) < 0.97
         hba1c = rng.poisson(2.0, n)
+    # Label check counts: hospital-recorded harm tracks need alike in every group;
+    # complications found at care follow attendance only when planted.
+    found_rate = 1.4 * true_p * (0.3 + 0.7 * engage if biased else 0.8)
+    label_counts = {
+        "n_complications_found_at_care": rng.poisson(found_rate),
+        "n_complications_found_at_admission": rng.poisson(0.1 * true_p),
+        "n_acute_diabetes_admissions": rng.poisson(0.6 * true_p),
+    }
     y_true = pd.array((event & recorded).astype(int), dtype="Int64")
     y_true[rng.random(n) < 0.05] = pd.NA
     k = n // 10
@@ -95,6 +111,7 @@ def simulate_frame(
             "municipality_code": rng.choice(["390", "376", "360", "101"], size=n),
             "attended_screening_365d": rng.random(n) < (0.4 + 0.5 * engage),
             "n_hba1c_tests_365d": hba1c,
+            **label_counts,
         }
     )
 
@@ -164,6 +181,7 @@ def build_warehouse(
         days_since_eye_screening=np.where(f["attended_screening_365d"], 100, 500),
         days_since_diabetes_control=np.where(np.arange(len(f)) % 5 == 0, 500, 30),
         days_since_hba1c=np.where(f["n_hba1c_tests_365d"] > 0, 60, 800),
+        n_unredeemed_365d=np.where(np.arange(len(f)) % 7 == 0, 1, 0),
     )
     labels = base.assign(label=f["y_true"], is_censored=f["y_true"].isna())
     missed = base.assign(label=f["y_true_missed_care_365d"], is_censored=False)

@@ -110,6 +110,24 @@ class TestErrorMessages:
             "'label_ascertainment'}. Got 'late' instead."
         )
 
+    def test_not_flagged_names_an_unknown_grouping(self) -> None:
+        with pytest.raises(ConfigError) as error:
+            FairnessConfig.from_toml().with_overrides(
+                ascertainment_not_flagged=("gp_contact",)
+            )
+        assert str(error.value) == (
+            "The 'label_ascertainment.not_flagged' parameter of reports/fairness.toml "
+            "must be a list of grouping names. Got 'gp_contact' instead."
+        )
+
+    def test_label_margin_must_be_below_one(self) -> None:
+        with pytest.raises(ConfigError) as error:
+            FairnessConfig.from_toml().with_overrides(ascertainment_margin=1.0)
+        assert str(error.value) == (
+            "The 'label_ascertainment.margin' parameter of reports/fairness.toml must "
+            "be a float in the range [0.0, 1.0). Got 1.0 instead."
+        )
+
     def test_intersection_of_unknown_grouping(self, tmp_path: Path) -> None:
         path = _write(
             tmp_path, GROUPS + '[groupings.x]\nof = ["education_split", "sex"]\n'

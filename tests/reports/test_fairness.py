@@ -51,6 +51,30 @@ def test_audit_fairness_flags_planted_label_problem(planted_audit) -> None:
     label = [f for f in planted_audit.flags if f.code == "label_ascertainment"]
     assert all(f.severity == "warning" for f in label)
     assert "may be under-recorded" in label[0].message
+    assert not {g for c, g in codes if g in {"long_tertiary", "medium or long"}}
+    basic = planted_audit.groupings["education_level"]["groups"]["basic"]
+    cell = basic["label_ascertainment"]
+    assert cell["ratio"]["estimate"] < 0.8 and cell["ratio"]["ci_high"] < 0.8
+    assert label[0].message.startswith("For citizens with ")
+    assert "complications found at attended care per harm recorded in hospital" in (
+        label[0].message
+    )
+
+
+def test_audit_fairness_care_gap_without_recording_bias_raises_no_label_flag(
+    simulate, config
+) -> None:
+    frame = simulate(seed=11, planted=True, biased_recording=False)
+    audit = audit_fairness(frame, config=config, k=K)
+    assert not [f for f in audit.flags if f.code == "label_ascertainment"]
+    basic = audit.groupings["education_level"]["groups"]["basic"]
+    # the care gap is there, reported as what it is ...
+    screening = basic["care_gap"]["attended_screening_365d"]
+    assert screening["ratio"]["ci_high"] < 0.6
+    assert "Care differed by group (informative, not a label flag)" in audit.summary[5]
+    # ... and the label check sees none
+    assert basic["label_ascertainment"]["ratio"]["ci_high"] > 0.8
+    assert "gave no sign that the outcome is under-recorded" in audit.summary[4]
 
 
 def test_audit_fairness_flags_gp_contact_bias(planted_audit) -> None:
@@ -66,8 +90,8 @@ def test_audit_fairness_balanced_region_raises_no_flag(balanced_audit) -> None:
     assert "No group" in balanced_audit.summary[2]
 
 
-def test_audit_fairness_summary_has_five_sentences(planted_audit) -> None:
-    assert len(planted_audit.summary) == 5
+def test_audit_fairness_summary_has_six_sentences(planted_audit) -> None:
+    assert len(planted_audit.summary) == 6
     assert planted_audit.summary[0].startswith("This audit covers 4,000 citizens")
     assert "basic education" in planted_audit.summary[2]
 
@@ -168,7 +192,8 @@ def test_audit_fairness_suppresses_small_cells(balanced_frame, config) -> None:
             "suppressed": True,
         }
         assert cell["ratio"] is None and cell["difference"] is None
-    assert all(c["estimate"] is None for c in prison["label_check"].values())
+    assert all(c["estimate"] is None for c in prison["care_gap"].values())
+    assert prison["label_ascertainment"]["suppressed"] is True
     assert all(b["observed_rate"]["suppressed"] for b in prison["calibration"])
     assert all(p["recall_at_k"]["suppressed"] for p in prison["curve"])
     assert not [f for f in audit.flags if f.group == "prison"]
@@ -223,6 +248,9 @@ def test_audit_fairness_unobservable_outcome(balanced_frame, config) -> None:
     assert audit.overall["recall_at_k"]["estimate"] is None
     assert audit.overall["selection_rate"]["estimate"] == pytest.approx(0.1)
     assert "not yet known" in audit.summary[1]
+    assert "not yet known" in audit.summary[2] and "not yet known" in audit.summary[3]
+    assert audit.summary[4].endswith("calibration within groups is not yet known.")
+    assert "agreed within every group" not in " ".join(audit.summary)
 
 
 def test_audit_fairness_mitigation_shown_not_applied(planted_audit) -> None:
@@ -301,4 +329,159 @@ def test_flag_message_plain_words(config) -> None:
     assert message == (
         "Citizens with basic education who had the outcome were 0.62 times as likely "
         "to be on the list as those with long education (95% CI 0.48–0.79)."
+    )
+
+
+def _calibration_frame(simulate) -> pd.DataFrame:
+    """800 citizens with basic education and 800 with long: scores 0.1 and 0.3.
+
+    Long education: the outcome rate equals the score in both halves (40 of 400 at
+    0.1, 120 of 400 at 0.3). Basic: 120 of 400 at 0.1 and 200 of 400 at 0.3, so
+    the model under-predicts by exactly 20 percentage points.
+    """
+    frame = simulate(n=1600, seed=5).drop(columns=["selected"])
+    education = np.repeat(["basic", "long_tertiary"], 800)
+    score = np.tile(np.repeat([0.1, 0.3], 400), 2)
+    events = {("basic", 0.1): 120, ("basic", 0.3): 200}
+    y = np.zeros(1600, dtype=int)
+    for start, (level, s) in zip(
+        range(0, 1600, 400),
+        [(e, s) for e in ("basic", "long_tertiary") for s in (0.1, 0.3)],
+    ):
+        y[start : start + events.get((level, s), round(400 * s))] = 1
+    return frame.assign(
+        education_level=education, y_score=score, y_true=pd.array(y, dtype="Int64")
+    )
+
+
+def test_audit_fairness_calibration_within_groups_known_values(
+    simulate, config
+) -> None:
+    audit = audit_fairness(
+        _calibration_frame(simulate),
+        config=config.with_overrides(calibration_bins=2, n_bootstrap=50),
+        k=160,
+    )
+    groups = audit.groupings["education_level"]["groups"]
+    expected = {
+        "basic": [(0.1, 0.3), (0.3, 0.5)],
+        "long_tertiary": [(0.1, 0.1), (0.3, 0.3)],
+    }
+    for level, bins in expected.items():
+        got = [
+            (b["mean_predicted"]["estimate"], b["observed_rate"]["estimate"])
+            for b in groups[level]["calibration"]
+        ]
+        assert got == [pytest.approx(pair) for pair in bins]
+    metrics = groups["basic"]["metrics"]
+    assert metrics["calibration_in_the_large"]["estimate"] == pytest.approx(0.2)
+    assert metrics["mean_predicted"]["estimate"] == pytest.approx(0.2)
+    assert metrics["observed_rate"]["estimate"] == pytest.approx(0.4)
+    assert groups["long_tertiary"]["metrics"]["calibration_in_the_large"][
+        "estimate"
+    ] == pytest.approx(0.0)
+
+
+def test_audit_fairness_calibration_gap_fires_on_constructed_case(
+    simulate, config
+) -> None:
+    audit = audit_fairness(
+        _calibration_frame(simulate),
+        config=config.with_overrides(calibration_bins=2, n_bootstrap=50),
+        k=160,
+    )
+    gaps = [f for f in audit.flags if f.code == "calibration_gap"]
+    assert ("education_level", "basic") in {(f.grouping, f.group) for f in gaps}
+    assert ("education_level", "long_tertiary") not in {
+        (f.grouping, f.group) for f in gaps
+    }
+    basic = next(f for f in gaps if f.grouping == "education_level")
+    assert basic.severity == "breach"
+    assert basic.estimate == pytest.approx(0.2)
+    assert basic.message.startswith(
+        "For citizens with basic education, the model predicted an average risk of "
+        "20.0% but 40.0% had the outcome (difference +20.0 percentage points"
+    )
+
+
+def test_audit_fairness_label_ratio_from_hand_made_counts(simulate, config) -> None:
+    # One age band; 1000 citizens with basic and 1000 with long education.
+    # basic: 400 hospital-recorded harms, 200 complications found at care;
+    # long: 400 and 400. Cohort ratio 600/800, so expected at care 300 in each
+    # group: basic 200/300, long 400/300, ratio to the reference exactly 0.5.
+    frame = simulate(n=2000, seed=9)
+    basic = np.arange(2000) < 1000
+    index = np.arange(2000) % 1000
+    frame = frame.assign(
+        education_level=np.where(basic, "basic", "long_tertiary"),
+        age_band="60-74",
+        n_acute_diabetes_admissions=(index < 300).astype(int),
+        n_complications_found_at_admission=((index >= 300) & (index < 400)).astype(int),
+        n_complications_found_at_care=np.where(basic, index < 200, index < 400).astype(
+            int
+        ),
+    )
+    audit = audit_fairness(frame, config=config, k=200)
+    groups = audit.groupings["education_level"]["groups"]
+    cell = groups["basic"]["label_ascertainment"]
+    assert cell["n"] == 300 and cell["estimate"] == pytest.approx(200 / 300)
+    assert groups["long_tertiary"]["label_ascertainment"]["estimate"] == (
+        pytest.approx(400 / 300)
+    )
+    ratio = cell["ratio"]
+    assert ratio["estimate"] == pytest.approx(0.5)
+    assert ratio["ci_low"] < 0.5 < ratio["ci_high"] < 0.8
+    flags = {
+        (f.grouping, f.group) for f in audit.flags if f.code == "label_ascertainment"
+    }
+    assert ("education_level", "basic") in flags
+    # a margin wider than the shortfall leaves it unflagged
+    wide = audit_fairness(
+        frame, config=config.with_overrides(ascertainment_margin=0.6), k=200
+    )
+    assert not [f for f in wide.flags if f.code == "label_ascertainment"]
+
+
+def test_audit_fairness_summary_and_flags_in_danish(planted_audit) -> None:
+    assert len(planted_audit.summary_da) == 6
+    observed = f"{planted_audit.counts['n_observed']:,}".replace(",", ".")
+    assert planted_audit.summary_da[0] == (
+        "Auditten omfatter 4.000 borgere i kohorten; 400 var på listen ved "
+        f"kapacitet k = 400, og udfaldet kunne observeres for {observed} af dem."
+    )
+    flag = next(
+        f for f in planted_audit.flags if f.code == "under_reach" and f.group == "basic"
+    )
+    assert flag.message_da.startswith(
+        "Borgere med grundskole, som fik udfaldet, havde 0,"
+    )
+    assert "som borgere med lang videregående uddannelse (95 % CI 0," in (
+        flag.message_da
+    )
+    label = next(f for f in planted_audit.flags if f.code == "label_ascertainment")
+    assert "kan være underregistreret" in label.message_da
+    assert planted_audit.to_dict()["flags"][0]["message_da"]
+
+
+def test_audit_fairness_danish_summary_when_nothing_is_observed(
+    balanced_frame, config
+) -> None:
+    small = balanced_frame.iloc[:600].drop(columns="selected")
+    small = small.assign(y_true=pd.array([pd.NA] * 600, dtype="Int64"))
+    audit = audit_fairness(small, config=config, k=60)
+    assert "vides endnu ikke" in audit.summary_da[2]
+    assert audit.summary_da[4].endswith("kalibreringen i grupperne kendes endnu ikke.")
+
+
+def test_audit_fairness_label_check_shown_not_flagged_for_care_groupings(
+    planted_audit,
+) -> None:
+    none = planted_audit.groupings["gp_contact_level"]["groups"]["none"]
+    assert none["label_ascertainment"]["ratio"]["ci_high"] < 0.8  # shown ...
+    assert (
+        not [  # ... never flagged: GP contact is itself care received
+            f
+            for f in planted_audit.flags
+            if f.code == "label_ascertainment" and f.grouping.startswith("gp_contact")
+        ]
     )

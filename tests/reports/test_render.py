@@ -108,3 +108,37 @@ def test_write_fairness_report_is_atomic_and_idempotent(
 )
 def test_format_cell(cell, metric, text) -> None:
     assert format_cell(cell, metric) == text
+
+
+def test_write_fairness_report_both_languages_danish_first(
+    written, planted_audit
+) -> None:
+    html = written.html.read_text(encoding="utf-8")
+    assert html.index("Hvad auditten fandt") < html.index("What the audit found")
+    assert planted_audit.summary_da[0] in html and planted_audit.summary[0] in html
+    flag = planted_audit.flags[0]
+    assert flag.message_da in html and flag.message in html
+
+
+@pytest.mark.parametrize(("lang", "shown", "hidden"), [("da", 0, 1), ("en", 1, 0)])
+def test_write_fairness_report_one_language(
+    planted_audit, tmp_path, lang, shown, hidden
+) -> None:
+    paths = write_fairness_report(planted_audit, tmp_path / lang, lang=lang)
+    html = paths.html.read_text(encoding="utf-8")
+    summaries = (planted_audit.summary_da, planted_audit.summary)
+    assert summaries[shown][0] in html and summaries[hidden][0] not in html
+    data = json.loads(paths.json.read_text(encoding="utf-8"))
+    assert data["summary"] == list(planted_audit.summary)  # the JSON holds both
+    assert data["summary_da"] == list(planted_audit.summary_da)
+
+
+def test_write_fairness_report_unknown_language(planted_audit, tmp_path) -> None:
+    from features.errors import ConfigError
+
+    with pytest.raises(ConfigError) as error:
+        write_fairness_report(planted_audit, tmp_path / "x", lang="de")
+    assert str(error.value) == (
+        "The '--lang' option must be 'both', 'da' or 'en'. Got 'de' instead."
+    )
+    assert not (tmp_path / "x" / "fairness.json").exists()

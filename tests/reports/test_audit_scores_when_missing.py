@@ -1,0 +1,76 @@
+"""``opspor audit --model`` scores models at the test date when they have no scores.
+
+One small region: the champion and the acute-harm alternative are trained, none
+is scored; the audit scores both and ranks them side by side at k.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from features.settings import EngineSettings
+
+
+@pytest.mark.slow
+def test_run_audit_scores_an_unscored_model_at_its_test_date(tmp_path: Path) -> None:
+    from features.db import connect
+    from features.load import load_extract
+    from models.spec import load_spec
+    from models.train import train_model
+    from reports.audit import run_audit
+    from synthetic_data import generate_extract, load_profile
+
+    generated = generate_extract(
+        load_profile("region_small"), tmp_path / "extract", fmt="parquet"
+    )
+    settings = EngineSettings(output_dir=tmp_path / "build")
+    load_extract(generated.out_dir, settings=settings)
+    trained = train_model(load_spec("diabetes_harm_365d"), settings=settings)
+    train_model(load_spec("diabetes_acute_harm_365d"), settings=settings)
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        scored_before = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'scoring' and table_name = 'scores'"
+        ).fetchone()
+    finally:
+        con.close()
+    assert scored_before == (0,)  # training does not score
+
+    result = run_audit(
+        settings,
+        programme="diabetes_bus",
+        k=40,
+        model="diabetes_harm_365d@1",
+        compare=["diabetes_acute_harm_365d@1"],
+    )
+
+    assert result.as_of_date == trained.test_date
+    assert result.n_cohort > 300 and result.n_observed > 0
+    report = json.loads(result.json.read_text(encoding="utf-8"))
+    assert report["context"]["as_of_date"] == str(trained.test_date)
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        dates = con.execute(
+            "select distinct as_of_date from scoring.scores where model_uri = $m",
+            {"m": "models:/diabetes_harm_365d/1"},
+        ).fetchall()
+    finally:
+        con.close()
+    assert [d[0] for d in dates] == [trained.test_date]
+    # the alternative model was scored at the same date and ranked beside it
+    rankings = report["comparison"]["rankings"]
+    assert set(rankings) == {"diabetes_harm_365d@1", "diabetes_acute_harm_365d@1"}
+    for ranking in rankings.values():
+        assert ranking["n_scored"] == result.n_cohort
+        precision = ranking["precision_at_k"]["y_true"]
+        assert precision["suppressed"] or 0.0 <= precision["estimate"] <= 1.0
+        split = ranking["composition"]["education_split"]
+        shown = [c["share_of_list"] for c in split.values() if not c["suppressed"]]
+        assert sum(shown) <= 1.0 + 1e-9
+    assert "Alternative models at capacity k = 40" in result.html.read_text(
+        encoding="utf-8"
+    )
