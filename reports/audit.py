@@ -380,7 +380,7 @@ def score_when_missing(
             window = read_extract_window(con)
         finally:
             con.close()
-        when = plan_index_dates(spec, window)[1]
+        when = plan_index_dates(spec, window).test_date
     log.info(
         "No scores of %s@%s at %s: scoring them for the audit", name, version, when
     )
