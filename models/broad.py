@@ -33,6 +33,7 @@ from features.errors import DataError, NotFoundError
 from models.spec import BROAD_ID, ModelSpec
 
 __all__ = [
+    "CURATED_TWINS",
     "NO_BROAD_COVARIATES",
     "NO_BROAD_TABLE",
     "absent_value",
@@ -53,6 +54,16 @@ NO_BROAD_COVARIATES = (
     "The spec {spec!r} has feature_set 'broad' but no broad covariate is non-zero in "
     "{min_rows} training rows (broad_min_rows); lower it or use a larger extract."
 )
+#: Broad covariates that restate a curated feature. With ``feature_set = "both"``
+#: and the curated feature among the spec's features, the twin is not chosen: one
+#: column and one reason ("Seneste langtidsblodsukker ...") instead of two.
+CURATED_TWINS: Mapping[str, str] = {
+    "npu27300_last": "hba1c_last_mmol_mol",
+    "npu27300_days_since": "days_since_hba1c",
+    "npu27300_n_730d": "n_hba1c_730d",
+    "hosp_acute_admission_365d": "n_acute_admissions_365d",
+    "hosp_emergency_department_365d": "n_emergency_visits_365d",
+}
 #: Suffixes of covariates that are NULL, not 0, when a row lacks them.
 _NULL_WHEN_ABSENT = ("_last", "_days_since")
 
@@ -178,8 +189,9 @@ def resolve_broad_features(
     """Choose a spec's broad covariates on its training rows and add their columns.
 
     A curated spec comes back unchanged. Otherwise the covariates are chosen on
-    the rows of split ``"train"`` (unless the spec names them already) and the
-    returned spec records them in ``broad_covariates``.
+    the rows of split ``"train"`` (unless the spec names them already; a
+    :data:`CURATED_TWINS` covariate whose curated feature the model uses is left
+    out) and the returned spec records them in ``broad_covariates``.
 
     Parameters
     ----------
@@ -210,6 +222,8 @@ def resolve_broad_features(
         chosen = choose_broad_covariates(
             con, train, min_rows=spec.broad_min_rows, spec=spec.name
         )
+        curated = set(spec.features) if spec.feature_set == "both" else set()
+        chosen = [c for c in chosen if CURATED_TWINS.get(c) not in curated]
         spec = replace(spec, broad_covariates=tuple(chosen))
         logger.info("chose %s broad covariates for %s", len(chosen), spec.name)
     if not spec.model_features:

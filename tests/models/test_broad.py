@@ -84,9 +84,7 @@ def test_choose_broad_covariates_drops_those_below_min_rows() -> None:
     ]
 
 
-def test_add_broad_columns_fills_absent_counts_with_zero_and_values_with_null() -> (
-    None
-):
+def test_add_broad_columns_fills_absent_counts_with_zero_and_values_with_null() -> None:
     con = duckdb.connect()
     _long(con)
     frame = _rows("c3", "c1", "c9").set_index(pd.Index([10, 11, 12]))
@@ -184,6 +182,10 @@ def test_no_curated_mart_column_looks_like_a_broad_covariate() -> None:
 
     names = [e["name"] for e in build_catalogue()]
     assert names and not [n for n in names if is_broad_covariate(n)]
+    from models.broad import CURATED_TWINS
+
+    assert set(CURATED_TWINS.values()) <= set(names)
+    assert all(is_broad_covariate(twin) for twin in CURATED_TWINS)
 
 
 @pytest.mark.slow
@@ -231,3 +233,20 @@ def test_small_region_trains_scores_and_explains_with_broad_covariates(
     assert from_broad, "no broad covariate among the reasons"
     code = re.compile(r"\b(?:[A-Z]\d\d[A-Z0-9]*|D[A-Z]\d\d\w*|NPU\d+)\b|\{")
     assert not [t for _, t in from_broad if code.search(t)]
+
+
+def test_resolve_broad_features_leaves_out_twins_of_curated_features() -> None:
+    con = duckdb.connect()
+    _long(con)
+    matrix = _rows("c1", "c2", "c3")
+    matrix["hba1c_last_mmol_mol"] = 60.0
+    kinds = {"hba1c_last_mmol_mol": "numeric"}
+    both = _spec(feature_set="both", broad_min_rows=2, features=["hba1c_last_mmol_mol"])
+    _, resolved, _ = resolve_broad_features(con, matrix, spec=both, kinds=kinds)
+    assert resolved.broad_covariates == ("atc3_a10b_365d",)
+    # With the broad covariates alone, the twin is the model's only HbA1c.
+    broad = _spec(
+        feature_set="broad", broad_min_rows=2, features=["hba1c_last_mmol_mol"]
+    )
+    _, resolved, _ = resolve_broad_features(con, matrix, spec=broad, kinds=kinds)
+    assert resolved.broad_covariates == ("atc3_a10b_365d", "npu27300_last")
