@@ -177,12 +177,13 @@ def _origin(
         spec = dataclasses.replace(load_spec(name), train_to=test_date)
         t0 = time.perf_counter()
         data = prepare_training_data(con, spec)
+        spec = data.spec  # broad covariates chosen
         t1 = time.perf_counter()
         model = fit_model(data.matrix, spec, data.kinds)
         t2 = time.perf_counter()
         test = data.matrix[data.matrix["split"] == "test"].reset_index(drop=True)
         evaluation, _ = evaluate_model(model, test, spec, n_cohort=data.n_cohort_test)
-        X = test[list(spec.features)]
+        X = test[list(spec.model_features)]
         orders[name] = rank_order(
             predict_risk(model, X), raw_margin(model, X), test["citizen_id"].to_numpy()
         )
