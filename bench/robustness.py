@@ -387,18 +387,15 @@ def run(
     """Evaluate every world; return per-world figures and the summary per spec."""
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     worlds = []
+    work.mkdir(parents=True, exist_ok=True)
     for seed in seeds:
-        worlds.append(evaluate_world(seed, work / f"world_{seed}", citizens, specs))
-        print(
-            json.dumps(
-                {
-                    "world": seed,
-                    "seconds": worlds[-1]["seconds"],
-                    **{s: worlds[-1]["specs"][s]["ratio_to_true_risk"] for s in specs},
-                }
-            ),
-            flush=True,
-        )
+        world = evaluate_world(seed, work / f"world_{seed}", citizens, specs)
+        worlds.append(world)
+        # each world as it ends, so a long run that is stopped keeps its figures
+        with (work / "worlds.jsonl").open("a", encoding="utf-8") as f:
+            f.write(json.dumps(world, default=str) + "\n")
+        ratios = {s: world["specs"][s]["ratio_to_true_risk"] for s in specs}
+        print(json.dumps({"world": seed, "seconds": world["seconds"], **ratios}))
     return {
         "citizens": citizens,
         "seeds": seeds,
