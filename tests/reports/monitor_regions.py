@@ -17,7 +17,7 @@ EXTRACT_DATE = date(2026, 11, 23)
 #: First day of the last three full months before the extract date.
 RECENT_START = date(2026, 8, 1)
 #: From here the population's HbA1c drifts upward (the year before the extract).
-DRIFT_START = date(2025, 11, 1)
+DRIFT_START = date(2026, 2, 1)
 
 #: Each planted change: table -> SQL select that rewrites it (reads `src`).
 PLANTS = {
@@ -33,7 +33,7 @@ PLANTS = {
         " case when npu_code <> 'NPU27300' then value"
         "  when sample_date >= DATE '2026-08-01'"
         "   then round(0.0915 * (value + 12) + 2.15, 1)"
-        "  when sample_date >= DATE '2025-11-01' then value + 12"
+        "  when sample_date >= DATE '2026-02-01' then value + 12"
         "  else value end as value,"
         " unit from src"
     ),
