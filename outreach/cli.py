@@ -808,6 +808,7 @@ def monitor_command(
             programme=prog.name,
             model=f"{prog.model_name}@{prog.model_alias}",
             week=week,
+            municipalities=prog.municipalities,
             config=None
             if monitor_config is None
             else MonitorConfig.from_toml(monitor_config),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -153,6 +154,7 @@ def run_monitor(
     programme: str,
     model: str,
     week: str | None = None,
+    municipalities: Sequence[str] = (),
     config: MonitorConfig | None = None,
     log_to_mlflow: bool = True,
 ) -> MonitorResult:
@@ -169,6 +171,8 @@ def run_monitor(
         list's own model wins.
     week : str, optional
         ISO week; default the programme's latest list, else the extract's week.
+    municipalities : sequence of str, optional
+        The programme's municipalities (the cohort for recall@k and calibration).
     config : MonitorConfig, optional
         Default: the packaged ``reports/monitoring.toml``.
     log_to_mlflow : bool, default True
@@ -200,7 +204,12 @@ def run_monitor(
             con, info, as_of=as_of, list_id=list_id, config=config
         )
         performance, perf_alerts = monitor_performance(
-            con, info, programme=programme, extract_date=extract_date, config=config
+            con,
+            info,
+            programme=programme,
+            extract_date=extract_date,
+            config=config,
+            municipalities=municipalities,
         )
     finally:
         con.close()

@@ -12,7 +12,7 @@ acute admissions within 90 days, listed against held out. Aggregates only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from statistics import NormalDist
 from typing import Any
@@ -191,6 +191,7 @@ def monitor_performance(
     programme: str,
     extract_date: date,
     config: MonitorConfig,
+    municipalities: Sequence[str] = (),
 ) -> tuple[dict[str, Any], list[Alert]]:
     """Build the realised-performance section (labels built where missing).
 
@@ -205,6 +206,9 @@ def monitor_performance(
     extract_date : date
         Outcome windows must close before it.
     config : MonitorConfig
+    municipalities : sequence of str, optional
+        The programme's municipalities: recall@k and calibration are measured on
+        the scored cohort living there (everyone when empty).
     """
     runs = _runs(con, programme, model.model_uri)
     horizon = timedelta(days=model.horizon_days)
@@ -219,7 +223,9 @@ def monitor_performance(
         else {},
     }
     section["realised"] = (
-        realised_performance(_realised_frame(con, model, mature), config=config)
+        realised_performance(
+            _realised_frame(con, model, mature, municipalities), config=config
+        )
         if mature
         else None
     )
@@ -244,6 +250,7 @@ def _realised_frame(
     con: duckdb.DuckDBPyConnection,
     model: ModelInfo,
     runs: list[tuple[str, str, date]],
+    municipalities: Sequence[str],
 ) -> pd.DataFrame:
     """Cohort rows of every mature list with their labels (built if missing)."""
     from models.outcomes import ensure_labels
@@ -263,6 +270,7 @@ def _realised_frame(
             model_uri=model.model_uri,
             as_of_date=as_of,
             list_id=list_id,
+            municipalities=list(municipalities),
         )
         frames.append(part.assign(week=week))
     return pd.concat(frames, ignore_index=True)

@@ -7,6 +7,13 @@ scores as (
     select citizen_id, as_of_date, risk_score
     from scoring.scores
     where model_uri = $model_uri and as_of_date = $as_of_date
+        and (
+            len($municipalities) = 0
+            or citizen_id in (
+                select citizen_id from raw.citizens
+                where list_contains($municipalities, municipality_code)
+            )
+        )
 ),
 
 listed as (select citizen_id from outreach.lists where list_id = $list_id),

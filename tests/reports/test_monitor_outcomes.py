@@ -120,6 +120,10 @@ def warehouse() -> Warehouse:
         " 't', false, null, now(), 'cli' from outreach.lists where rank <= 6"
     )
     con.execute(
+        "create table raw.citizens as select distinct citizen_id, '390' as"
+        " municipality_code from sim_scores"
+    )
+    con.execute(
         "create table raw.hospital_contacts (contact_id varchar, citizen_id varchar,"
         " start_date date, end_date date, contact_type varchar,"
         " primary_diagnosis varchar)"
@@ -267,3 +271,27 @@ def test_wilson_interval_by_hand() -> None:
     assert wilson_interval(50, 100, 0.95) == pytest.approx((0.5 - half, 0.5 + half))
     low, high = wilson_interval(0, 20, 0.95)
     assert low == pytest.approx(0.0, abs=1e-12) and 0.1 < high < 0.2
+
+
+def test_monitor_performance_counts_the_programme_municipalities(
+    warehouse: Warehouse,
+) -> None:
+    con, sim = warehouse
+    # half of each cohort moves to 376: recall counts only the programme's 390
+    con.execute(
+        "update raw.citizens set municipality_code = '376'"
+        " where citizen_id[-1:] in ('1', '3', '5', '7', '9')"
+    )
+    here = {c for c in sim["scores"]["citizen_id"] if c[-1] not in "13579"}
+    kept = {k: v[v["citizen_id"].isin(here)] for k, v in sim.items() if k != "runs"}
+    section, _ = monitor_performance(
+        con,
+        _model(0.3),
+        programme="diabetes_bus",
+        extract_date=EXTRACT_DATE,
+        config=CONFIG,
+        municipalities=["390"],
+    )
+    expected = _by_hand({**kept, "runs": sim["runs"]}, ["2025-W10", "2025-W20"])
+    pooled = section["realised"]["pooled"]
+    assert pooled["recall_at_k"]["estimate"] == pytest.approx(expected["recall_at_k"])
