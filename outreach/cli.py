@@ -1193,6 +1193,8 @@ def _render_weekly(r: Any) -> str:
             f"{c.get('eligible', 0)} eligible; kept off: {kept_off or 'none'}",
             *(f"  export    {path}" for path in r.paths.values()),
             f"  fairness  {r.n_flags} flag(s), {r.n_breaches} breach(es): {r.audit_html}",
+            f"  monitor   {r.monitor_verdict}, {r.monitor_alerts} alert(s): "
+            f"{r.monitor_html}",
         ]
     )
 
@@ -1206,7 +1208,7 @@ def weekly_command(
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run the Monday job: load-check, features, score, explain, list, fairness."""
+    """Run the Monday job: load-check, score, explain, list, fairness, monitor."""
     from outreach.programmes import load_programme
     from outreach.weekly import STEPS, run_weekly
 

@@ -34,5 +34,3 @@ def resolve_actor(user: str | None = None, env: Mapping[str, str] | None = None)
 def now_utc() -> datetime:
     """Return the time now in UTC to the second, without tzinfo (DuckDB timestamp)."""
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-
-
