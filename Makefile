@@ -46,7 +46,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 # Benchmarks are long (1,000,000 citizens each); results land in bench/results/*.json.
-BENCHES := bench_synth bench_load bench_features bench_models bench_lists bench_web
+BENCHES := bench_synth bench_load bench_features bench_models bench_lists bench_web bench_monitor
 bench: $(STAMP)
 	for b in $(BENCHES); do $(BIN)/python -m bench.$$b || exit 1; done
 

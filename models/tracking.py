@@ -42,11 +42,14 @@ __all__ = [
     "download_run_artifacts",
     "load_model",
     "load_run_text",
+    "log_run_figures",
+    "log_run_text",
     "log_training_run",
     "parse_model_ref",
     "resolve_model",
     "set_alias",
     "tag_version",
+    "try_load_run_text",
     "version_tags",
 ]
 
@@ -431,6 +434,51 @@ def load_run_text(settings: EngineSettings, run_id: str, artifact: str) -> str:
 
     _configure(settings)
     return str(mlflow.artifacts.load_text(f"runs:/{run_id}/{artifact}"))
+
+
+def try_load_run_text(
+    settings: EngineSettings, run_id: str, artifact: str
+) -> str | None:
+    """Return a text artifact of a run, or None when the run does not have it."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    _configure(settings)
+    try:
+        return str(mlflow.artifacts.load_text(f"runs:/{run_id}/{artifact}"))
+    except (MlflowException, OSError):
+        return None
+
+
+def log_run_text(
+    settings: EngineSettings,
+    run_id: str,
+    text: str,
+    artifact: str,
+    *,
+    known_ids: Collection[str] = (),
+) -> None:
+    """Add a text artifact (aggregates only) to a finished run.
+
+    Raises
+    ------
+    PersonDataError
+        The text holds a known citizen id or a CPR-shaped value.
+    """
+    assert_no_person_data(text, known_ids=known_ids, what=artifact)
+    _configure(settings).log_text(run_id, text, artifact)
+
+
+def log_run_figures(
+    settings: EngineSettings, run_id: str, figures: Mapping[str, bytes], folder: str
+) -> None:
+    """Add PNG figures (aggregates only) to a run under ``folder``."""
+    client = _configure(settings)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, png in figures.items():
+            path = Path(tmp) / name
+            path.write_bytes(png)
+            client.log_artifact(run_id, str(path), artifact_path=folder)
 
 
 def champion_version(settings: EngineSettings, name: str) -> str | None:

@@ -56,6 +56,7 @@ from models.outcomes import (
     outcome_contract,
     read_extract_window,
 )
+from models.reference import log_feature_reference
 from models.spec import ModelSpec, parse_every
 from models.validate import MetricEstimate, evaluate_predictions, k_values, save_plots
 
@@ -652,6 +653,9 @@ def train_model(spec: ModelSpec, *, settings: EngineSettings) -> TrainResult:
                 "opspor.refit": str(spec.refit).lower(),
             },
         )
+    train = data.matrix[data.matrix["split"] == "train"]
+    ids = frozenset(train["citizen_id"])
+    log_feature_reference(settings, record.run_id, train, data.kinds, known_ids=ids)
     return TrainResult(
         name=record.name,
         version=record.version,

@@ -856,6 +856,61 @@ def audit_command(
     _run(state, call, _render_audit)
 
 
+def _render_monitor(r: Any) -> str:
+    lines = [
+        f"Monitor {r.programme} {r.week} ({r.model_uri}, as of {r.as_of_date}, "
+        f"extract {r.extract_date}): {r.verdict.upper()}, {r.n_alerts} alert(s)",
+        *(f"  {a['section']:<12}{a['code']:<20}{a['message']}" for a in r.alerts),
+        f"  wrote {r.html}",
+    ]
+    return "\n".join(lines)
+
+
+@app.command("monitor")
+def monitor_command(
+    ctx: typer.Context,
+    programme: ReportProgrammeOpt,
+    week: Annotated[
+        str | None,
+        typer.Option("--week", help="ISO week [default: the latest list's week]."),
+    ] = None,
+    monitor_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", help="Monitoring TOML [default: reports/monitoring.toml]."
+        ),
+    ] = None,
+    fail_on_alert: Annotated[
+        bool, typer.Option("--fail-on-alert", help="Exit 3 when anything alerts.")
+    ] = False,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Watch data, inputs, scores and realised performance (HTML and JSON)."""
+    from outreach.programmes import load_programme
+    from reports.monitor import run_monitor
+    from reports.monitor_config import MonitorConfig
+
+    state = _state(ctx, db=db, as_json=as_json)
+
+    def call() -> Any:
+        prog = load_programme(programme)
+        return run_monitor(
+            state.settings,
+            programme=prog.name,
+            model=f"{prog.model_name}@{prog.model_alias}",
+            week=week,
+            municipalities=prog.municipalities,
+            config=None
+            if monitor_config is None
+            else MonitorConfig.from_toml(monitor_config),
+        )
+
+    result = _run(state, call, _render_monitor)
+    if fail_on_alert and result.verdict != "ok":
+        raise typer.Exit(3)
+
+
 @app.command("card")
 def card_command(
     ctx: typer.Context,
@@ -1230,6 +1285,8 @@ def _render_weekly(r: Any) -> str:
             f"{c.get('eligible', 0)} eligible; kept off: {kept_off or 'none'}",
             *(f"  export    {path}" for path in r.paths.values()),
             f"  fairness  {r.n_flags} flag(s), {r.n_breaches} breach(es): {r.audit_html}",
+            f"  monitor   {r.monitor_verdict}, {r.monitor_alerts} alert(s): "
+            f"{r.monitor_html}",
         ]
     )
 
@@ -1248,7 +1305,7 @@ def weekly_command(
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run the Monday job: load-check, features, score, explain, list, fairness."""
+    """Run the Monday job: load-check, score, explain, list, fairness, monitor."""
     from outreach.programmes import load_programme
     from outreach.weekly import STEPS, run_weekly
 

@@ -1,4 +1,4 @@
-"""The Monday job: load-check → features → score → explain → list → fairness summary.
+"""The Monday job: load-check → score → explain → list → fairness → monitor.
 
 ``opspor weekly`` calls :func:`run_weekly`, which chains the stages' own entry
 functions (nothing here re-implements a stage) for one programme and ISO week,
@@ -28,13 +28,14 @@ from outreach.lists import (
 )
 from outreach.programmes import Programme
 from reports.audit import run_audit
+from reports.monitor import run_monitor
 
 __all__ = ["STEPS", "WeeklyResult", "champion_uri", "run_weekly"]
 
 logger = logging.getLogger(__name__)
 
 NO_EXTRACT = "No extract is loaded in {db}; run `opspor load EXTRACT_DIR` first."
-STEPS = ("load-check", "score", "explain", "list", "audit")
+STEPS = ("load-check", "score", "explain", "list", "audit", "monitor")
 Progress = Callable[[int, int], None]
 
 
@@ -57,6 +58,9 @@ class WeeklyResult:
     audit_html: str = ""
     n_flags: int = 0
     n_breaches: int = 0
+    monitor_verdict: str = ""
+    monitor_alerts: int = 0
+    monitor_html: str = ""
 
 
 def champion_uri(settings: EngineSettings, programme: Programme) -> str:
@@ -165,6 +169,14 @@ def run_weekly(
         municipalities=programme.municipalities,
     )
     tick(5, len(STEPS))
+    monitor = run_monitor(
+        settings,
+        programme=programme.name,
+        model=_ref(uri),
+        week=week,
+        municipalities=programme.municipalities,
+    )
+    tick(6, len(STEPS))
     logger.info(
         "weekly %s %s: %s listed", programme.name, week, listed.counts.get("listed")
     )
@@ -184,6 +196,9 @@ def run_weekly(
         audit_html=str(Path(audit.html)),
         n_flags=audit.n_flags,
         n_breaches=audit.n_breaches,
+        monitor_verdict=monitor.verdict,
+        monitor_alerts=monitor.n_alerts,
+        monitor_html=str(monitor.html),
     )
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "TRIPOD_AI",
     "build_model_card",
     "latest_audit",
+    "latest_monitoring",
     "make_model_card",
     "read_model_metadata",
     "write_model_card",
@@ -320,11 +321,40 @@ def _limitations(
     return items
 
 
+def latest_monitoring(output_dir: Path, *, model_uri: str) -> dict[str, Any] | None:
+    """Return the newest ``monitoring.json`` of a model version (any programme)."""
+    found = sorted(
+        (output_dir / "reports").glob("*/monitoring/*/monitoring.json"),
+        key=lambda p: p.stat().st_mtime,
+    )
+    for path in reversed(found):
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("context", {}).get("model_uri") == model_uri:
+            return {**data, "_path": str(path)}
+    return None
+
+
+def _monitoring(report: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Return the card's monitoring section: the latest verdict and its alerts."""
+    if report is None:
+        return {"available": False, "note": "This version has not been monitored yet."}
+    context = report.get("context", {})
+    return {
+        "available": True,
+        "programme": context.get("programme"),
+        "week": context.get("week"),
+        "verdict": report.get("verdict"),
+        "alerts": [a["message"] for a in report.get("alerts", [])],
+        "path": report.get("_path"),
+    }
+
+
 def build_model_card(
     metadata: Mapping[str, Any],
     *,
     audit: Mapping[str, Any] | None = None,
     outcome_contract: Mapping[str, Any] | None = None,
+    monitoring: Mapping[str, Any] | None = None,
 ) -> ModelCard:
     """Assemble the card of one registered model version.
 
@@ -340,6 +370,8 @@ def build_model_card(
         A ``fairness.json`` of this version.
     outcome_contract : Mapping, optional
         The outcome's YAML contract; read from :mod:`models.outcomes` when omitted.
+    monitoring : Mapping, optional
+        The latest ``monitoring.json`` of this version (``opspor monitor``).
 
     Returns
     -------
@@ -369,6 +401,7 @@ def build_model_card(
         "model": {k: v for k, v in spec.items() if k not in ("features",)},
         "performance": _metric_rows(metadata.get("metrics", {})),
         "fairness": _fairness(audit),
+        "monitoring": _monitoring(monitoring),
         "limitations": _limitations(audit, fingerprint),
     }
     sections["summary"] = _summary(sections, spec)
@@ -508,7 +541,9 @@ def make_model_card(
     )
     if audit is not None and audit_path is not None:
         audit["_path"] = str(audit_path)
-    card = build_model_card(metadata, audit=audit)
+    uri = str(metadata.get("model_uri", f"models:/{name}/{version}"))
+    monitoring = latest_monitoring(settings.output_dir, model_uri=uri)
+    card = build_model_card(metadata, audit=audit, monitoring=monitoring)
     paths = write_model_card(
         card, settings.output_dir / "reports" / "models" / f"{name}@{version}"
     )

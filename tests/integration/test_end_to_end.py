@@ -174,6 +174,30 @@ def test_logs_hold_no_citizen_id(region: dict[str, Any]) -> None:
 
 
 @pytest.mark.slow
+def test_weekly_runs_the_monitor_and_monitor_fails_on_alert(
+    region: dict[str, Any],
+) -> None:
+    week1 = region["week1"]
+    assert week1["monitor_verdict"] in {"ok", "alert"}
+    html = Path(week1["monitor_html"])
+    report = json.loads((html.parent / "monitoring.json").read_text(encoding="utf-8"))
+    assert report["schema"] == "opspor-monitoring/1"
+    assert report["inputs"]["reference_source"] == "logged at training (MLflow)"
+    assert report["inputs"]["n_scored"] > 0
+    assert len(report["alerts"]) == week1["monitor_alerts"]
+    ids = _citizen_ids(region["root"] / "build" / "opspor.duckdb")
+    for file in (html, html.parent / "monitoring.json"):
+        text = file.read_text(encoding="utf-8")
+        assert not [i for i in ids if i in text], file
+    strict = region["root"] / "strict.toml"
+    strict.write_text("[thresholds]\nmax_psi = 0.0001\n", encoding="utf-8")
+    args = ["monitor", "--programme", "diabetes_bus", "--week", "2026-W48"]
+    result = runner.invoke(app, [*args, "--config", str(strict), "--fail-on-alert"])
+    assert result.exit_code == 3, result.output
+    assert "ALERT" in result.output
+
+
+@pytest.mark.slow
 def test_citizen_listed_twice_with_an_opt_out_is_never_listed(
     region: dict[str, Any], tmp_path: Path
 ) -> None:

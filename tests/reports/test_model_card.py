@@ -116,3 +116,33 @@ def test_feature_catalogue_keeps_order_and_unknown_names() -> None:
         markdown.startswith("# Feature catalogue")
         and "| days_since_hba1c |" in markdown
     )
+
+
+def test_model_card_monitoring_section(tmp_path) -> None:
+    from reports.model_card import latest_monitoring
+
+    def write(week: str, uri: str, verdict: str) -> None:
+        folder = tmp_path / "reports" / "diabetes_bus" / "monitoring" / week
+        folder.mkdir(parents=True)
+        alerts = [{"message": "hba1c_last_mmol_mol: population stability index 0.49"}]
+        report = {
+            "context": {"programme": "diabetes_bus", "week": week, "model_uri": uri},
+            "verdict": verdict,
+            "alerts": alerts if verdict == "alert" else [],
+        }
+        (folder / "monitoring.json").write_text(json.dumps(report), encoding="utf-8")
+
+    write("2026-W47", "models:/diabetes_harm_365d/4", "alert")
+    write("2026-W48", "models:/diabetes_harm_365d/5", "ok")
+    found = latest_monitoring(tmp_path, model_uri="models:/diabetes_harm_365d/4")
+    assert found is not None and found["context"]["week"] == "2026-W47"
+    card = build_model_card(META, outcome_contract=OUTCOME, monitoring=found)
+    section = card.sections["monitoring"]
+    assert (section["verdict"], section["week"]) == ("alert", "2026-W47")
+    assert section["alerts"] == ["hba1c_last_mmol_mol: population stability index 0.49"]
+    paths = write_model_card(card, tmp_path / "card")
+    assert "hba1c_last_mmol_mol: population stability index 0.49" in paths.markdown.read_text(
+        encoding="utf-8"
+    )
+    empty = build_model_card(META, outcome_contract=OUTCOME).sections["monitoring"]
+    assert empty == {"available": False, "note": "This version has not been monitored yet."}
