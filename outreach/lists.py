@@ -61,9 +61,11 @@ __all__ = [
     "WeeklyList",
     "build_weekly_list",
     "check_list_invariants",
+    "loaded_extract_info",
     "parse_week",
     "read_list",
     "resolve_as_of",
+    "stale_note",
     "view_list",
 ]
 
@@ -174,8 +176,14 @@ def resolve_as_of(week_start: date, extract_date: date) -> date:
     return min(week_start, extract_date)
 
 
-def _extract_info(con: duckdb.DuckDBPyConnection) -> tuple[date, str | None]:
-    """Date and hash of the loaded extract."""
+def loaded_extract_info(con: duckdb.DuckDBPyConnection) -> tuple[date, str | None]:
+    """Return the date and hash of the loaded extract.
+
+    Raises
+    ------
+    NotFoundError
+        No extract is loaded.
+    """
     if not table_exists(con, "raw", "extract_info"):
         raise NotFoundError(NO_EXTRACT)
     row = con.execute(
@@ -656,7 +664,7 @@ def _generate(
     allow_stale: bool = False,
 ) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
     """Choose, decorate and check a new list; return its run row, rows and hold-outs."""
-    extract_date, extract_hash = _extract_info(con)
+    extract_date, extract_hash = loaded_extract_info(con)
     stale = _stale_extract(
         programme, week, week_start, extract_date, allow_stale, actor, reason
     )
@@ -793,7 +801,7 @@ def _check_provenance(con: duckdb.DuckDBPyConnection, as_of: date, uri: str) -> 
         )
 
 
-def _stale_note(run: Mapping[str, Any]) -> str:
+def stale_note(run: Mapping[str, Any]) -> str:
     """Return the header line of a list from a stale extract ('' otherwise)."""
     stale = json.loads(run["counts"] or "{}").get("stale_extract")
     if not stale:
@@ -886,7 +894,7 @@ def _header(run: dict[str, Any], programme: Programme) -> ListHeader:
         extract_hash=None if pd.isna(run["extract_hash"]) else str(run["extract_hash"]),
         generated_at=pd.Timestamp(run["generated_at"]).to_pydatetime(),
         generated_by=str(run["generated_by"]),
-        stale_extract=_stale_note(run),
+        stale_extract=stale_note(run),
     )
 
 

@@ -23,7 +23,14 @@ import pandas as pd
 from features.errors import NotFoundError
 from outreach.audit_log import append_event
 from outreach.exports import ListHeader, display_table, export_list, render_stop_sheets
-from outreach.lists import NO_LIST, parse_week, view_list
+from outreach.lists import (
+    NO_LIST,
+    ListResult,
+    loaded_extract_info,
+    parse_week,
+    stale_note,
+    view_list,
+)
 from outreach.opstore import OperationalStore
 from outreach.programmes import Programme
 from outreach.recording import RecordResult, record_contacts
@@ -56,6 +63,8 @@ class ScopedList:
     rows: pd.DataFrame
     table: list[dict[str, Any]] = field(default_factory=list)
     recorded: dict[str, str] = field(default_factory=dict)
+    stale_list: dict[str, Any] | None = None
+    stale_extract: dict[str, Any] | None = None
 
 
 def _programme(ctx: WebContext, user: User, name: str) -> Programme:
@@ -145,7 +154,45 @@ def open_list(
         )
         recorded = store.recorded_on(result.list_id)
     scoped = _in_scope(rows, user)
-    return ScopedList(programme, result, scoped, _table(scoped, programme), recorded)
+    return ScopedList(
+        programme,
+        result,
+        scoped,
+        _table(scoped, programme),
+        recorded,
+        stale_list=_stale_list(result),
+        stale_extract=_stale_extract(ctx, programme, week),
+    )
+
+
+def _stale_list(result: ListResult) -> dict[str, Any] | None:
+    """Return what the list run recorded when built from a stale extract (or None)."""
+    stale = result.counts.get("stale_extract")
+    return {**stale, "week_start": result.week_start} if stale else None
+
+
+def _stale_extract(
+    ctx: WebContext, programme: Programme, week: str
+) -> dict[str, Any] | None:
+    """Return the loaded extract's age on the week's Monday if over the limit.
+
+    Read on its own short connection (after the list's), so the app still never
+    holds the warehouse between requests; no warehouse or no extract: None.
+    """
+    try:
+        with ctx.warehouse.connection() as con:
+            extract_date, _ = loaded_extract_info(con)
+    except NotFoundError:
+        return None
+    age = (parse_week(week) - pd.Timestamp(extract_date).date()).days
+    if age <= programme.max_extract_age_days:
+        return None
+    return {
+        "extract_date": pd.Timestamp(extract_date).date(),
+        "age": age,
+        "max_days": programme.max_extract_age_days,
+        "week": week,
+    }
 
 
 def open_citizen(
@@ -264,6 +311,7 @@ def _header(run: Mapping[str, Any], programme: Programme) -> ListHeader:
         else str(run["extract_hash"]),
         generated_at=pd.Timestamp(run["generated_at"]).to_pydatetime(),
         generated_by=str(run["generated_by"]),
+        stale_extract=stale_note(run),
     )
 
 

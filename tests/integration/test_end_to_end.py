@@ -7,12 +7,24 @@ the pandera contracts of the output tables and what reached MLflow.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -251,3 +263,109 @@ def test_citizen_listed_twice_with_an_opt_out_is_never_listed(
         con.close()
     assert target not in now_listed
     assert week["counts"]["excluded"]["opt_out"] >= 1
+
+
+# --- the Monday job while the app serves (issue 14: busy, not broken) ----------
+
+_CLI = "import sys; from outreach.cli import app; sys.argv[0] = 'opspor'; app()"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_PASSWORD = "correct-horse-battery"
+
+
+def _coordinator(path: Path) -> Path:
+    """A users file with one coordinator of diabetes_bus (cheap argon2 parameters)."""
+    from argon2 import PasswordHasher
+
+    from outreach.web.users import JsonUserStore, new_user
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    user = new_user(
+        "anna",
+        role="coordinator",
+        password=_PASSWORD,
+        programmes=["diabetes_bus"],
+        municipalities=["390", "376", "360"],
+    )
+    store = JsonUserStore(path)
+    store.insert_user(dataclasses.replace(user, password_hash=cheap.hash(_PASSWORD)))
+    return path
+
+
+@contextmanager
+def _serving(db: Path, users: Path) -> Iterator[str]:
+    """Serve the app on the embedded store from a thread, on 127.0.0.1 only."""
+    import uvicorn
+
+    from features.settings import EngineSettings
+    from outreach.web import create_app
+
+    settings = EngineSettings(output_dir=db.parent, db_path=db)
+    app = create_app(settings, users_file=users, secret_key="s" * 40,
+                     clock=lambda: datetime(2026, 11, 27, 9))  # fmt: skip
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "app did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def _sign_in(client: httpx.Client) -> None:
+    match = _CSRF.search(client.get("/signin").text)
+    assert match
+    form = {"username": "anna", "password": _PASSWORD, "csrf_token": match.group(1)}
+    assert client.post("/signin", data=form).status_code == 303
+
+
+@pytest.mark.slow
+def test_weekly_succeeds_while_the_app_serves_the_embedded_store(
+    region: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real Monday job in another process; pages answer 200 or 503, never 500."""
+    db = region["root"] / "build" / "opspor.duckdb"
+    monkeypatch.setenv("OPSPOR_LOCK_WAIT", "0.5")  # the app's requests
+    pages = ["/lists", "/lists/diabetes_bus/2026-W48"]
+    seen: list[tuple[int, str | None]] = []
+    with (
+        _serving(db, _coordinator(tmp_path / "users.json")) as url,
+        httpx.Client(base_url=url, timeout=30) as client,
+    ):
+        _sign_in(client)
+        job = subprocess.Popen(
+            [sys.executable, "-c", _CLI, "--json", "weekly", "--programme",
+             "diabetes_bus", "--week", "2026-W47"],  # fmt: skip
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "OPSPOR_LOCK_WAIT": "60"},
+            cwd=Path(__file__).resolve().parents[2],
+        )
+        deadline = time.monotonic() + 600
+        try:
+            while job.poll() is None and len(seen) < 5000:
+                assert time.monotonic() < deadline, "weekly did not finish in 600 s"
+                page = client.get(pages[len(seen) % 2])
+                seen.append((page.status_code, page.headers.get("Retry-After")))
+                time.sleep(0.1)
+            out, err = job.communicate(timeout=600)
+        finally:
+            job.kill()
+        assert job.returncode == 0, err
+        done = json.loads(out.strip().splitlines()[-1])
+        listed = client.get("/lists/diabetes_bus/2026-W47")
+    assert (done["week"], done["list_status"]) == ("2026-W47", "generated")
+    assert listed.status_code == 200 and done["list_id"] in listed.text
+    assert 200 in {code for code, _ in seen}, "no page was served while the job ran"
+    assert {code for code, _ in seen} <= {200, 503}, seen
+    assert all(after == "30" for code, after in seen if code == 503), seen

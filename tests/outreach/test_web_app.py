@@ -454,3 +454,81 @@ def test_load_secret_key_creates_a_private_file_once(tmp_path: Path) -> None:
 def test_interface_text_exists_in_both_languages() -> None:
     assert set(TEXT["da"]) == set(TEXT["en"])
     assert all(TEXT["da"].values()) and all(TEXT["en"].values())
+
+
+def _build_stale_list(settings, week: str, reason: str) -> None:
+    """Freeze a list for ``week`` from the W48 extract, allowed stale with a reason."""
+    import duckdb
+
+    from outreach.lists import build_weekly_list
+    from outreach.programmes import load_programme
+
+    con = duckdb.connect(str(settings.warehouse))
+    try:
+        build_weekly_list(
+            con,
+            load_programme("diabetes_bus"),
+            week=week,
+            model_uri="models:/diabetes_harm_365d/3",
+            actor="planner",
+            allow_stale=True,
+            reason=reason,
+        )
+    finally:
+        con.close()
+
+
+def test_list_from_a_stale_extract_shows_why_in_both_languages(
+    client_for, web_settings
+) -> None:
+    _build_stale_list(web_settings, "2026-W51", "bus <booked> before the new load")
+    client = client_for("anna")
+    danish = client.get("/lists/diabetes_bus/2026-W51")
+    assert danish.status_code == 200
+    reason = "bus &lt;booked&gt; before the new load"  # escaped, never markup
+    assert (
+        "Listen er dannet fra et forældet udtræk: 21 dage gammelt ved ugens start "
+        f"(2026-12-14), grænsen er 14 dage. Tilladt af planner: {reason}"
+    ) in danish.text
+    assert (
+        "Det indlæste udtræk (dateret 2026-11-23) er 21 dage gammelt ved starten af "
+        "uge 2026-W51; programmet tillader højst 14 dage."
+    ) in danish.text
+    english = client.get("/lists/diabetes_bus/2026-W51?lang=en").text
+    assert (
+        "This list was built from a stale extract: 21 days old when the week started "
+        f"(2026-12-14), the limit is 14 days. Allowed by planner: {reason}"
+    ) in english
+    assert "The loaded extract (dated 2026-11-23) is 21 days old" in english
+    note = "21 days old on 2026-12-14 (limit 14); allowed by planner: " + reason
+    assert note in client.get("/lists/diabetes_bus/2026-W51/stops").text
+    xlsx = client.get("/lists/diabetes_bus/2026-W51/download.xlsx").content
+    book = load_workbook(io.BytesIO(xlsx), read_only=True)
+    cells = {c for s in book for r in s.iter_rows(values_only=True) for c in r}
+    assert note.replace("&lt;", "<").replace("&gt;", ">") in cells
+    assert client_for("rita").get("/lists/diabetes_bus/2026-W51").status_code == 403
+    assert client_for("carl").get("/lists/diabetes_bus/2026-W51").status_code == 403
+
+
+def test_fresh_list_has_no_stale_banner(client_for) -> None:
+    text = client_for("anna").get(f"{LIST}?lang=en").text
+    assert "stale extract" not in text and "The loaded extract" not in text
+    assert 'class="flash warning' not in text
+
+
+def test_list_page_warns_when_the_loaded_extract_is_too_old_for_the_week(
+    client_for, web_settings
+) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(web_settings.warehouse))
+    try:
+        con.execute("update raw.extract_info set extract_date = date '2026-10-01'")
+    finally:
+        con.close()
+    text = client_for("anna").get(f"{LIST}?lang=en").text
+    assert (
+        "The loaded extract (dated 2026-10-01) is 53 days old at the start of week "
+        "2026-W48; the programme allows at most 14 days. Load a newer extract."
+    ) in text
+    assert "This list was built from a stale extract" not in text  # it was not
