@@ -38,6 +38,7 @@ from reports.metrics import bootstrap_counts, percentile_interval
 __all__ = [
     "COMPARATORS",
     "GP_LEVELS",
+    "WEEKS_IN_QUARTER",
     "attach_gp_contact",
     "compare_gp_contact",
     "load_comparison_frame",
@@ -54,6 +55,9 @@ COMPARATORS: Mapping[str, Mapping[str, str]] = {
 #: GP contacts in the year before the as-of date (marts.audit_attributes).
 GP_LEVELS = ("none", "low", "regular")
 _GROUPINGS = ("gp_contact_level", "education_level")
+#: The comparison is repeated at 13 weeks' capacity (a quarter of weekly lists,
+#: nobody listed twice): at one week's k the groups' shares are small counts.
+WEEKS_IN_QUARTER = 13
 _HIGH_BAND = 0.80  # score percentile of the primary model: "high" and "very high"
 _QUESTION = (
     "Among citizens with the same need (the same observed outcome, or the same "
@@ -82,10 +86,15 @@ def _cell(
     *,
     confidence: float,
     min_cell: int,
+    share_of_list: bool = False,
 ) -> dict[str, Any]:
-    """Share listed among eligible citizens, with its interval; suppressed if small."""
+    """Share listed among eligible citizens, with its interval; suppressed if small.
+
+    A share of the list (``share_of_list``) is suppressed when fewer than
+    ``min_cell`` of the group are on it, as the audit's shares are.
+    """
     n = int(eligible.sum())
-    if n < min_cell:
+    if n < min_cell or (share_of_list and int((listed & eligible).sum()) < min_cell):
         return {"n": n, "estimate": None, "ci_low": None, "ci_high": None}
     num = np.array([(w * listed * eligible).sum() for w in draws])
     den = np.array([(w * eligible).sum() for w in draws])
@@ -220,6 +229,7 @@ def compare_gp_contact(
                         draws,
                         confidence=confidence,
                         min_cell=min_cell,
+                        share_of_list=True,
                     )
                     for g in groups
                 },
@@ -316,24 +326,24 @@ def load_comparison_frame(
     return frame.drop(columns=["citizen_id"]), uris
 
 
-def render_gp_contact_html(result: Mapping[str, Any]) -> str:
-    """Render a small self-contained HTML page of the comparison (aggregates only)."""
+def _fmt(cell: Mapping[str, Any]) -> str:
+    """One cell as "12% [5%, 20%]", or why it is not shown."""
+    if cell.get("estimate") is None:
+        return "suppressed" if "n" in cell else "n/a"
+    low, high = cell.get("ci_low"), cell.get("ci_high")
+    ci = "" if low is None else f" [{low:.0%}, {high:.0%}]"
+    return f"{cell['estimate']:.0%}{ci}"
 
-    def fmt(cell: Mapping[str, Any]) -> str:
-        if cell.get("estimate") is None:
-            return "suppressed" if "n" in cell else "n/a"
-        low, high = cell.get("ci_low"), cell.get("ci_high")
-        ci = "" if low is None else f" [{low:.0%}, {high:.0%}]"
-        return f"{cell['estimate']:.0%}{ci}"
 
+def _table(result: Mapping[str, Any]) -> str:
+    """Render the comparison at one capacity as an HTML table."""
     rows = []
     for name, per in result["rankings"].items():
         for grouping in _GROUPINGS:
             for need in ("equal_outcome", "equal_band", "list_share"):
-                cells = per[grouping][need]
                 body = "".join(
-                    f"<td>{html.escape(g)}: {fmt(c)} (n={c['n']})</td>"
-                    for g, c in cells.items()
+                    f"<td>{html.escape(g)}: {_fmt(c)} (n={c['n']})</td>"
+                    for g, c in per[grouping][need].items()
                 )
                 rows.append(
                     f"<tr><th>{html.escape(name)}</th><td>{grouping}</td>"
@@ -341,21 +351,30 @@ def render_gp_contact_html(result: Mapping[str, Any]) -> str:
                 )
         gap = per["gp_contact_level"]["gap_regular_vs_none"]
         rows.append(
-            f"<tr><th>{html.escape(name)}</th><td>gap regular − none</td>"
-            f"<td>equal outcome: {fmt(gap['equal_outcome'])}</td>"
-            f"<td>equal band: {fmt(gap['equal_band'])}</td></tr>"
+            f"<tr><th>{html.escape(name)}</th><td>gap regular - none</td>"
+            f"<td>equal outcome: {_fmt(gap['equal_outcome'])}</td>"
+            f"<td>equal band: {_fmt(gap['equal_band'])}</td></tr>"
         )
+    return (
+        f"<p>Capacity k = {result['k']} of {result['n_cohort']} citizens "
+        f"({result['n_events']} with the outcome); share listed with "
+        f"{result['confidence']:.0%} bootstrap intervals ({result['n_bootstrap']} "
+        "resamples); cells under 10 suppressed.</p>"
+        f"<table>{''.join(rows)}</table>"
+    )
+
+
+def render_gp_contact_html(result: Mapping[str, Any]) -> str:
+    """Render a small self-contained HTML page of the comparison (aggregates only)."""
+    quarter = result.get("over_a_quarter")
+    more = "" if quarter is None else f"<h2>Over a quarter</h2>{_table(quarter)}"
     return (
         "<!doctype html><html lang='en'><meta charset='utf-8'>"
         "<title>GP contact and the list</title>"
         "<style>body{font-family:sans-serif}td,th{padding:2px 8px;"
         "border-bottom:1px solid #ddd;text-align:left}</style>"
         f"<h1>GP contact and the list</h1><p>{html.escape(result['question'])}</p>"
-        f"<p>Capacity k = {result['k']} of {result['n_cohort']} citizens "
-        f"({result['n_events']} with the outcome); share listed with "
-        f"{result['confidence']:.0%} bootstrap intervals ({result['n_bootstrap']} "
-        "resamples); cells under 10 suppressed.</p>"
-        f"<table>{''.join(rows)}</table></html>"
+        f"<h2>One week</h2>{_table(result)}{more}</html>"
     )
 
 
@@ -371,7 +390,9 @@ def attach_gp_contact(
     """Add the comparison to an audit's ``fairness.json``; write ``gp_contact.html``.
 
     Only for a model with comparators (:data:`COMPARATORS`) and an outcome; the
-    comparators are those scored at the same date. Returns the result or None.
+    comparators are those scored at the same date. The comparison at ``k`` is
+    repeated at 13 weeks' capacity (``over_a_quarter``). Returns the result or
+    None.
     """
     name = model_uri.split("/")[1] if model_uri.startswith("models:/") else ""
     if name not in COMPARATORS or outcome is None:
@@ -381,6 +402,8 @@ def attach_gp_contact(
     )
     result = compare_gp_contact(frame, rankings=list(uris), k=k)
     result["model_uris"] = uris
+    wider = min(WEEKS_IN_QUARTER * k, len(frame))
+    result["over_a_quarter"] = compare_gp_contact(frame, rankings=list(uris), k=wider)
     report = json.loads(fairness_json.read_text(encoding="utf-8"))
     report["gp_contact_comparison"] = result
     fairness_json.write_text(json.dumps(report, indent=2), encoding="utf-8")
