@@ -9,7 +9,9 @@ What is asserted: the list's invariants as for the Diabetes Bus (capacity in
 all and per municipality, opted-out, dead and emigrated never listed) and the
 programme's clinical rules (nobody screened in the last year, nobody in
 hospital now); the audit's GP-contact comparison is in fairness.json for the
-three rankings; and the survey's question on this region (see the last test).
+three rankings; and the survey's question on this region: the GP-journal-only
+ranking under-reaching citizens without GP contact where the model does not is
+a strict xfail with the measured figures (the generator's world says otherwise).
 """
 
 from __future__ import annotations
@@ -158,3 +160,72 @@ def test_audit_compares_model_gp_journal_and_rule_by_gp_contact(
             assert set(per) == {"gp_contact_level", "education_level"}
     html = Path(smi_region["audit"].folder) / "gp_contact.html"
     assert html.exists()
+
+
+def _survey_gaps(smi_region: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Gap regular - none among citizens with the outcome, at a quarter's share.
+
+    A quarter of weekly lists is 325 of the demo's 1,278 citizens (25 %); this
+    region is smaller, so the same share of its cohort is listed. Cells of 5 are
+    shown here (a test, not a report).
+    """
+    from reports.gp_contact import compare_gp_contact, load_comparison_frame
+
+    settings, audit = smi_region["settings"], smi_region["audit"]
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        frame, uris = load_comparison_frame(
+            con,
+            model_uri=audit.model_uri,
+            as_of_date=audit.as_of_date,
+            outcome=SPECS[0],
+        )
+    finally:
+        con.close()
+    result = compare_gp_contact(
+        frame, rankings=list(uris), k=len(frame) // 4, n_bootstrap=400, min_cell=5
+    )
+    return {
+        name: {
+            **per["gp_contact_level"]["gap_regular_vs_none"]["equal_outcome"],
+            "events": {
+                g: (c["n"], c["estimate"])
+                for g, c in per["gp_contact_level"]["equal_outcome"].items()
+            },
+        }
+        for name, per in result["rankings"].items()
+    }
+
+
+@pytest.mark.slow
+def test_survey_question_has_an_answer_on_this_region(
+    smi_region: dict[str, Any],
+) -> None:
+    gaps = _survey_gaps(smi_region)
+    for name, gap in gaps.items():
+        assert gap["events"]["none"][0] >= 5, (name, gap)
+        assert gap["ci_low"] is not None and gap["ci_high"] is not None, (name, gap)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "Not in the generator's world. On this 10,000-citizen region (46 SMI "
+        "citizens with the outcome at the test date: 8 without GP contact, 17 low, "
+        "21 regular), listing 25 % of the cohort: model 0.50 / 0.47 / 0.52 "
+        "(gap regular - none 0.02 [-0.40, 0.44]), GP journal only 0.50 / 0.53 / "
+        "0.52 (gap 0.02 [-0.40, 0.44]), rule 0.38 / 0.29 / 0.19 (gap -0.18 "
+        "[-0.64, 0.21]). On the 30,000-citizen demo (115 events, 12 without GP "
+        "contact, k = 325) both lean to regular contact alike: model 0.51 "
+        "[0.20, 0.80], GP journal 0.56 [0.27, 0.80] (README, 'The audit's answer'): "
+        "the generator raises GP consultations with conditions whose onset is "
+        "after the as-of date, so GP contact predicts the outcome for both."
+    ),
+)
+def test_gp_journal_under_reaches_no_gp_contact_where_the_model_does_not(
+    smi_region: dict[str, Any],
+) -> None:
+    gaps = _survey_gaps(smi_region)
+    assert gaps["gp_journal"]["ci_low"] > 0, gaps
+    assert gaps["model"]["ci_low"] <= 0, gaps
