@@ -32,10 +32,20 @@ demo: $(STAMP)
 	$(OPSPOR) audit --programme diabetes_bus --model diabetes_harm_365d@champion
 	$(OPSPOR) card --model diabetes_harm_365d@champion
 	$(OPSPOR) governance-pack --programme diabetes_bus
+	$(OPSPOR) --json train smi_somatic_365d > $(OUT)/train_smi.json
+	$(OPSPOR) train smi_somatic_365d_rule
+	$(OPSPOR) train smi_somatic_365d_gp
+	$(OPSPOR) weekly --programme smi_somatic_screening --week $(WEEK)
+	for m in smi_somatic_365d smi_somatic_365d_rule smi_somatic_365d_gp; do \
+	  $(OPSPOR) score --model $$m --as-of $$($(BIN)/python -c 'import json; print(json.load(open("$(OUT)/train_smi.json"))["test_date"])') || exit 1; done
+	$(OPSPOR) audit --programme smi_somatic_screening --model smi_somatic_365d@champion
+	$(OPSPOR) card --model smi_somatic_365d@champion
+	$(OPSPOR) governance-pack --programme smi_somatic_screening
 	$(OPSPOR) users add-demo
 	@echo
 	@echo "Demo done. Weekly Diabetes Bus list: $(OUT)/lists/diabetes_bus/$(WEEK).{csv,xlsx,html}"
-	@echo "Fairness report: $(OUT)/reports/diabetes_bus/; model card: $(OUT)/reports/models/"
+	@echo "SMI somatic screening list: $(OUT)/lists/smi_somatic_screening/$(WEEK).{csv,xlsx,html}"
+	@echo "Fairness reports: $(OUT)/reports/diabetes_bus/, $(OUT)/reports/smi_somatic_screening/; model cards: $(OUT)/reports/models/"
 	@echo "Web app: $(BIN)/opspor serve  (sign in as koordinator / demo-koordinator)"
 
 test: $(STAMP)

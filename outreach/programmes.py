@@ -144,6 +144,8 @@ CONSTRAINTS: Mapping[str, Rule] = {
         options=APPOINTMENT_KINDS,
     ),
     "declined_within_days": int_range(0),
+    "screened_within_days": int_range(0),
+    "exclude_inpatients": Rule("a bool", lambda v: isinstance(v, bool)),
     "reasons_language": one_of(("da", "en")),
     "reasons_per_citizen": int_range(1, 10),
     "columns": list_of(
@@ -182,6 +184,11 @@ class Programme:
     max_extract_age_days : int
         Oldest the loaded extract may be on the list week's Monday (days);
         an older one is refused unless the list is built with ``allow_stale``.
+    screened_within_days : int
+        Suppress citizens with an HbA1c and a lipid test both in this many days
+        before the as-of date (0 = off; :mod:`outreach.clinical`).
+    exclude_inpatients : bool
+        Suppress citizens admitted and not discharged at the as-of date.
     source : str
         Where the settings came from; the caller named in error messages.
     """
@@ -199,6 +206,8 @@ class Programme:
     attended_control_within_days: int = 90
     relevant_controls: tuple[str, ...] = ()
     declined_within_days: int = 180
+    screened_within_days: int = 0
+    exclude_inpatients: bool = False
     reasons_language: Literal["da", "en"] = "da"
     reasons_per_citizen: int = 3
     columns: tuple[str, ...] = (

@@ -25,6 +25,7 @@ import duckdb
 import pandas as pd
 
 from features.db import read_sql
+from outreach.clinical import apply_clinical_suppressions, clinical_rules
 from outreach.opstore import (
     OperationalStore,
     operational_store,
@@ -138,11 +139,15 @@ def select_candidates(
     }
     sql = read_sql("outreach", "sql", "exclusions.sql")
     con.execute(f"create or replace temp table {_CANDIDATES} as {sql}", params)
+    apply_clinical_suppressions(con, programme, as_of=as_of, table=_CANDIDATES)
     found = dict(con.execute(_COUNT_SQL).fetchall())
     counts = {
         "cohort": int(sum(found.values())),
         "excluded": {rule: int(found.get(rule, 0)) for rule in EXCLUSION_RULES},
-        "suppressed": {rule: int(found.get(rule, 0)) for rule in SUPPRESSION_RULES},
+        "suppressed": {
+            rule: int(found.get(rule, 0))
+            for rule in (*SUPPRESSION_RULES, *clinical_rules(programme))
+        },
         "eligible": int(found.get(None, 0)),
     }
     log.info(

@@ -316,6 +316,8 @@ def run_audit(
         scope_name,
         write_fairness_report(audit, folder, lang=lang),
     )
+    if model is not None:
+        _attach_gp_contact(settings, scope, outcome, k, Path(result.json))
     if fail_on_breach and audit.breaches:
         _raise_breach(audit, result)
     return result
@@ -386,6 +388,30 @@ def score_when_missing(
     )
     score_citizens(settings, model=f"{name}@{version}", as_of=when)
     return when
+
+
+def _attach_gp_contact(
+    settings: EngineSettings,
+    scope: AuditScope,
+    outcome: str | None,
+    k: int,
+    fairness_json: Path,
+) -> None:
+    """Add the GP-contact comparison of a model with comparators to its report."""
+    from reports.gp_contact import attach_gp_contact
+
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        attach_gp_contact(
+            con,
+            model_uri=scope.model_uri,
+            as_of_date=scope.as_of_date,
+            outcome=outcome,
+            k=k,
+            fairness_json=fairness_json,
+        )
+    finally:
+        con.close()
 
 
 def _missing_labels(

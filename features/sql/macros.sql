@@ -66,6 +66,9 @@ create or replace macro is_antihypertensive(atc) as
 create or replace macro is_antipsychotic(atc) as
     prefix(atc, 'N05A') and not prefix(atc, 'N05AN');
 
+-- Lipid tests: P-cholesterol and P-cholesterol LDL (NPU codes).
+create or replace macro is_lipid_test(npu) as npu in ('NPU01566', 'NPU01568');
+
 -- OSDC inclusion drugs: A10 without GLP-1 analogues (A10BJ), SGLT2 inhibitors
 -- (A10BK), insulin/GLP-1 combinations (A10AE54, A10AE56) and the A10BD
 -- combinations that contain an SGLT2 inhibitor.

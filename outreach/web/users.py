@@ -71,7 +71,7 @@ DEMO_USERS: tuple[dict[str, Any], ...] = (
         "name": "koordinator",
         "role": "coordinator",
         "password": "demo-koordinator",
-        "programmes": ["diabetes_bus"],
+        "programmes": ["diabetes_bus", "smi_somatic_screening"],
         "municipalities": ["390", "376"],
     },
     {"name": "analytiker", "role": "data_scientist", "password": "demo-analytiker"},

@@ -182,4 +182,5 @@ def test_profiles_differ_only_in_documented_ways() -> None:
         ("extract", "seed"),
         ("population", "citizens"),
         ("disease", "diabetes_oversampling"),
+        ("disease", "smi_prevalence_by_age"),
     }

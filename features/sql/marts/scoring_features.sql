@@ -12,10 +12,12 @@ timelines as (
         unnest(attendance.as_of_date) as as_of_date,
         unnest(columns(attendance.* exclude (citizen_id, as_of_date))),
         unnest(columns(glycaemic.* exclude (citizen_id, as_of_date))),
-        unnest(columns(utilization.* exclude (citizen_id, as_of_date)))
+        unnest(columns(utilization.* exclude (citizen_id, as_of_date))),
+        unnest(columns(metabolic.* exclude (citizen_id, as_of_date)))
     from timelines.tl_attendance as attendance
     inner join timelines.tl_glycaemic as glycaemic using (citizen_id)
     inner join timelines.tl_utilization as utilization using (citizen_id)
+    inner join timelines.tl_metabolic as metabolic using (citizen_id)
 
 ),
 

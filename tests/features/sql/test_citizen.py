@@ -571,7 +571,71 @@ def test_citizen_views_keep_to_a_spine_of_some_citizens(con, make_raw, build):
             " where table_schema = 'citizen' order by 1"
         ).fetchall()
     ]
-    assert len(views) == 8
+    assert len(views) == 9
     for view in views:
         rows = con.execute(f"select count(*) from citizen.{view}").fetchall()
         assert rows == [(2,)], view
+
+
+def test_feat_metabolic_lipids_and_antipsychotics_without_monitoring(
+    make_raw, build, rows_of
+):
+    def lab(cid: str, npu: str, days: int) -> dict:
+        return {
+            "citizen_id": cid,
+            "npu_code": npu,
+            "sample_date": before(days),
+            "value": 5.0,
+            "unit": "mmol/L",
+        }
+
+    def rx(cid: str, atc: str, redeemed: int) -> dict:
+        return {
+            "citizen_id": cid,
+            "atc_code": atc,
+            "issued_date": before(redeemed + 5),
+            "redeemed_date": before(redeemed),
+        }
+
+    make_raw(
+        {
+            "citizens": [{"citizen_id": c} for c in ("c1", "c2", "c3", "c4")],
+            "lab_results": [
+                lab("c1", "NPU01568", 40),  # LDL
+                lab("c1", "NPU27300", 20),  # HbA1c: c1 is monitored
+                lab("c2", "NPU01566", 400),  # cholesterol, outside the year
+                lab("c2", "NPU27300", 20),
+                lab("c3", "NPU01566", 0),  # on as_of_date: not yet known
+            ],
+            "prescriptions": [
+                rx("c1", "N05AH03", 30),
+                rx("c2", "N05AH04", 30),
+                rx("c3", "N05AH03", 30),
+                rx("c4", "N05AN01", 30),  # lithium: not an antipsychotic here
+            ],
+        }
+    )
+    build([T])
+    cols = ["citizen_id", "days_since_lipid_test", "is_antipsychotic_unmonitored_365d"]
+    assert rows_of("citizen.feat_metabolic", cols) == [
+        {
+            "citizen_id": "c1",
+            "days_since_lipid_test": 40,
+            "is_antipsychotic_unmonitored_365d": False,
+        },
+        {
+            "citizen_id": "c2",
+            "days_since_lipid_test": 400,
+            "is_antipsychotic_unmonitored_365d": True,
+        },
+        {
+            "citizen_id": "c3",
+            "days_since_lipid_test": None,
+            "is_antipsychotic_unmonitored_365d": True,
+        },
+        {
+            "citizen_id": "c4",
+            "days_since_lipid_test": None,
+            "is_antipsychotic_unmonitored_365d": False,
+        },
+    ]
