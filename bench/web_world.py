@@ -65,11 +65,14 @@ EXTRA = [
     "days_since_diabetes_control integer",
     "alter table marts.scoring_features add column if not exists "
     "days_since_hba1c integer",
+    "alter table marts.scoring_features add column if not exists "
+    "n_unredeemed_365d integer",
     """
     update marts.scoring_features
     set days_since_eye_screening = (hash(citizen_id) % 700)::integer,
         days_since_diabetes_control = (hash(citizen_id || 'c') % 500)::integer,
-        days_since_hba1c = (hash(citizen_id || 'h') % 600)::integer
+        days_since_hba1c = (hash(citizen_id || 'h') % 600)::integer,
+        n_unredeemed_365d = (hash(citizen_id || 'u') % 3)::integer
     """,
 ]
 

@@ -57,7 +57,7 @@ _BROAD_VIEW = "broad_covariates"
 _BROAD_INTRO = (
     "Broad covariates (`marts.broad_covariates`, long format as in OHDSI"
     " FeatureExtraction) are written for the diabetes and SMI cohorts; a model uses"
-    " them with `feature_set = \"broad\"` or `\"both\"` in its spec. One row per"
+    ' them with `feature_set = "broad"` or `"both"` in its spec. One row per'
     " family and window below: `{name}` is the group's name from the name tables in"
     " `features/sql/seeds` (or its family's fallback, never a raw code) and `{code}`"
     " its code; `marts.broad_covariate_ref` holds every covariate of the loaded"

@@ -278,7 +278,8 @@ def measure_coverage(
     con : duckdb.DuckDBPyConnection
         A connection that can read each relation.
     relations : Mapping
-        ``table -> schema-qualified relation`` holding that table's loaded rows.
+        ``table -> schema-qualified relation`` holding that table's loaded rows;
+        a table without a relation is left out.
     declared : Mapping
         Starts declared in ``extract.json`` (they win over the inference).
     extract_date : date
@@ -287,10 +288,12 @@ def measure_coverage(
     Returns
     -------
     dict of str to TableCoverage
-        One entry per table of :data:`COVERAGE_TABLES`, in that order.
+        One entry per table of ``relations``, in :data:`COVERAGE_TABLES` order.
     """
     result: dict[str, TableCoverage] = {}
     for table, column in COVERAGE_TABLES.items():
+        if table not in relations:
+            continue
         volume = monthly_volume(con, relations[table], column, extract_date)
         inferred, typical = infer_coverage_start(volume, extract_date)
         start = declared.get(table, inferred)

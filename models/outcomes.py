@@ -186,16 +186,7 @@ def _coverage(
         rows = con.execute("select table_name, coverage_from from raw.coverage")
         return {str(t): d for t, d in rows.fetchall()}
     present = {t: f"raw.{t}" for t in COVERAGE_TABLES if table_exists(con, "raw", t)}
-    measured = (
-        measure_coverage(
-            con,
-            present,
-            declared={},
-            extract_date=extract_date,
-        )
-        if len(present) == len(COVERAGE_TABLES)
-        else {}
-    )
+    measured = measure_coverage(con, present, declared={}, extract_date=extract_date)
     return {t: c.start for t, c in measured.items()}
 
 
