@@ -48,12 +48,20 @@ demo: $(STAMP)
 	@echo "Fairness reports: $(OUT)/reports/diabetes_bus/, $(OUT)/reports/smi_somatic_screening/; model cards: $(OUT)/reports/models/"
 	@echo "Web app: $(BIN)/opspor serve  (sign in as koordinator / demo-koordinator)"
 
-test: $(STAMP)
+# The linters run first: a lint failure stops the tests.
+test: $(STAMP) lint
 	$(BIN)/python -m pytest -q
 
+# ruff and mypy strict over the five packages (mypy's packages, strictness and
+# cache dir .mypy_cache are in pyproject.toml), sqlfluff over their SQL (.sqlfluff).
+# On this 2-core machine, measured: ruff under 1 s; mypy about 30 s cold and
+# a few seconds with its cache; sqlfluff about 55 s on one process and
+# 30-55 s on two (it parses every file), hence --processes 2.
+PACKAGES := synthetic_data features models outreach reports
 lint: $(STAMP)
-	$(BIN)/ruff check synthetic_data features models outreach reports
+	$(BIN)/ruff check $(PACKAGES)
 	$(BIN)/mypy
+	$(BIN)/sqlfluff lint --processes 2 features models outreach reports
 
 # Benchmarks are long (1,000,000 citizens each); results land in bench/results/*.json.
 BENCHES := bench_synth bench_load bench_features bench_models bench_lists bench_web bench_monitor
