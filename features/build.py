@@ -57,6 +57,7 @@ __all__ = [
     "FeatureExport",
     "Layer",
     "build_features",
+    "create_macros",
     "export_scoring_features",
     "layers",
     "open_warehouse",
@@ -150,6 +151,19 @@ def layers() -> list[Layer]:
             )
         found.append(layer)
     return found
+
+
+def create_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the shared macros: every file of ``features/sql/macros``, by name.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The warehouse (or an in-memory database) to create them in.
+    """
+    folder = yaml.safe_load(read_sql("features", "sql", "project.yml"))["macros"]
+    for stem in sql_stems(check_identifier(folder, "Macro folder")):
+        run_sql(con, read_sql("features", "sql", folder, f"{stem}.sql"))
 
 
 def _db_label(con: duckdb.DuckDBPyConnection) -> str:
@@ -434,7 +448,7 @@ def build_features(
         n_rows = write_spine(con, as_of_dates)
         if checks:
             check_relation(con, load_contract("spine.yml"), "main.spine")
-        run_sql(con, read_sql("features", "sql", "macros.sql"))
+        create_macros(con)
         _load_seeds(con)
         slices = _spine_slices(as_of_dates, n_rows, slice_rows)
         for layer in layers():

@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 import yaml
 
+from features.build import create_macros
 from features.coverage import COVERAGE_TABLES, measure_coverage
 from features.db import check_identifier, read_sql, run_sql, swap_table, table_exists
 from features.errors import ConfigError, DataError, NotFoundError
@@ -310,7 +311,7 @@ def build_labels(
     # Outcome SQL uses its own macros (censoring) and the feature macros
     # (complication groups); create both, so labels never depend on which
     # version last built the features.
-    run_sql(con, read_sql("features", "sql", "macros.sql"))
+    create_macros(con)
     run_sql(con, read_sql("models", "sql", "outcome_macros.sql"))
     # The outcome SQL labels the rows of its cohort (window, washout, exit day).
     run_sql(
@@ -328,9 +329,8 @@ def build_labels(
             "extract_date": window.extract_date,
         },
     )
-    swap_table(
-        con, "labels", outcome, read_sql("models", "sql", "outcomes", f"{outcome}.sql")
-    )
+    swap_table(con, "labels", outcome, _labels_sql(con, outcome))
+    con.execute("drop view if exists temp.main.outcome_events")
     con.execute("drop table temp.main.outcome_cohort")
     row = con.execute(
         f"select count(*), coalesce(sum(label), 0), count(*) filter (where is_censored)"
@@ -348,6 +348,19 @@ def build_labels(
         summary.censored,
     )
     return summary
+
+
+def _labels_sql(con: duckdb.DuckDBPyConnection, outcome: str) -> str:
+    """Return the SQL of ``labels.<outcome>``; an event outcome's via outcome_events.
+
+    An event outcome (``events: true`` in its contract) selects its events, which
+    the shared ``outcome_labels.sql`` turns into labels, censoring and time at risk.
+    """
+    sql = read_sql("models", "sql", "outcomes", f"{outcome}.sql")
+    if not outcome_contract(outcome).get("events"):
+        return sql
+    run_sql(con, "create or replace temp view outcome_events as " + sql)
+    return read_sql("models", "sql", "outcome_labels.sql")
 
 
 def labels_missing(

@@ -90,6 +90,20 @@ class Selection:
     truncated_areas: tuple[str, ...]
 
 
+def _stage_cohort(
+    con: duckdb.DuckDBPyConnection, programme: Programme, *, as_of: date, model_uri: str
+) -> None:
+    """Write the temp table exclusion_cohort that exclusions.sql reads."""
+    params = {
+        "as_of": as_of,
+        "model_uri": model_uri,
+        "cohort": programme.cohort,
+        "municipalities": list(programme.municipalities),
+    }
+    sql = read_sql("outreach", "sql", "exclusion_cohort.sql")
+    con.execute(f"create or replace temp table exclusion_cohort as {sql}", params)
+
+
 def select_candidates(
     con: duckdb.DuckDBPyConnection,
     programme: Programme,
@@ -125,13 +139,11 @@ def select_candidates(
         ``cohort``, ``excluded`` (per rule), ``suppressed`` (per rule), ``eligible``.
     """
     stage_operational_tables(con, store or operational_store(con))
+    _stage_cohort(con, programme, as_of=as_of, model_uri=model_uri)
     params = {
         "as_of": as_of,
         "week": week,
         "week_start": week_start,
-        "model_uri": model_uri,
-        "cohort": programme.cohort,
-        "municipalities": list(programme.municipalities),
         "relevant_controls": list(programme.relevant_controls),
         "attended_days": programme.attended_control_within_days,
         "declined_days": programme.declined_within_days,

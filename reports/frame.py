@@ -170,14 +170,16 @@ def _with_label_counts(
     if not all(table_exists(con, "raw", t) for t in ("diagnoses", "hospital_contacts")):
         log.info("No raw diagnoses or contacts: the label check is skipped")
         return frame
-    counts = run_report_sql(
-        con,
-        "audit_ascertainment",
-        model_uri=scope.model_uri,
-        as_of_date=scope.as_of_date,
-        lookback_days=label_window[0],
-        washout_days=label_window[1],
+    scored = {
+        "model_uri": scope.model_uri,
+        "as_of_date": scope.as_of_date,
+        "lookback_days": label_window[0],
+    }
+    found = run_report_sql(
+        con, "audit_ascertainment", washout_days=label_window[1], **scored
     )
+    acute = run_report_sql(con, "audit_acute_admissions", **scored)
+    counts = found.merge(acute, on="citizen_id", validate="one_to_one")
     return frame.merge(counts, on="citizen_id", how="left", validate="one_to_one")
 
 
@@ -208,7 +210,8 @@ def build_audit_frame(
     label_window : (int, int), optional
         ``(lookback_days, washout_days)`` of the label check; with it, and when
         the warehouse holds ``raw.diagnoses`` and ``raw.hospital_contacts``, the
-        counts of ``reports/sql/audit_ascertainment.sql`` are joined.
+        counts of ``reports/sql/audit_ascertainment.sql`` and
+        ``audit_acute_admissions.sql`` are joined.
     compare_models : sequence of str
         Other model URIs whose scores at the same date are joined as
         ``y_score__<uri>`` (null where that model did not score the citizen).

@@ -12,7 +12,7 @@ mart as (
         as_of_date,
         is_alive_resident,
         -- the cohort flag column named by the outcome's contract
-        columns(lambda c: c = $cohort) as is_in_cohort,
+        columns(lambda c: c = $cohort) as is_in_cohort
     from marts.scoring_features
 ),
 
@@ -27,10 +27,11 @@ final as (
         exit_in_window(
             z.death_date, z.emigration_date, spine.as_of_date,
             spine.as_of_date + cast($horizon_days as integer)
-        ) as exit_date,
+        ) as exit_date
     from spine
-    inner join mart on mart.citizen_id = spine.citizen_id
-        and mart.as_of_date = spine.as_of_date
+    inner join mart
+        on mart.citizen_id = spine.citizen_id
+            and mart.as_of_date = spine.as_of_date
     inner join citizens as z on z.citizen_id = spine.citizen_id
     where mart.is_in_cohort and mart.is_alive_resident
         and is_eligible_index_date(

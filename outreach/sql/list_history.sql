@@ -26,7 +26,10 @@ journal_contacts as (
     inner join ids as i on i.citizen_id = a.citizen_id
     where a.scheduled_date <= cast($as_of as date)
         and a.status <> 'scheduled'
-        and (len($relevant_controls) = 0 or list_contains($relevant_controls, a.kind))
+        and (
+            len($relevant_controls) = 0
+            or list_contains($relevant_controls, a.kind)
+        )
 ),
 
 ranked as (
@@ -34,13 +37,20 @@ ranked as (
         *,
         row_number() over (
             partition by citizen_id
-            order by contact_date desc, source_order, contact_outcome
+            order by contact_date desc, source_order asc, contact_outcome asc
         ) as n
-    from (select * from outreach_contacts union all select * from journal_contacts)
+    from (
+        select * from outreach_contacts
+        union all
+        select * from journal_contacts
+    ) as contacts
 ),
 
 final as (
-    select citizen_id, contact_date as last_contact_date, contact_outcome as last_contact_outcome
+    select
+        citizen_id,
+        contact_date as last_contact_date,
+        contact_outcome as last_contact_outcome
     from ranked
     where n = 1
 )

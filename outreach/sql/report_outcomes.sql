@@ -6,7 +6,9 @@ with
 runs as (
     select list_id, week, as_of_date
     from outreach.list_runs
-    where status = 'frozen' and programme = $programme and ($week is null or week = $week)
+    where status = 'frozen'
+        and programme = $programme
+        and ($week is null or week = $week)
 ),
 
 listed as (
@@ -15,7 +17,9 @@ listed as (
     inner join runs as r on r.list_id = l.list_id
 ),
 
-audit as (select citizen_id, as_of_date, education_level from marts.audit_attributes),
+audit as (
+    select citizen_id, as_of_date, education_level from marts.audit_attributes
+),
 
 citizens as (select citizen_id, education_level from raw.citizens),
 
@@ -34,14 +38,19 @@ final as (
     select
         l.week,
         l.list_id,
-        coalesce(a.education_level, c.education_level, 'unknown') as education_level,
+        coalesce(a.education_level, c.education_level, 'unknown')
+            as education_level,
         coalesce(k.is_reached, false) as is_reached,
         coalesce(k.is_screened, false) as is_screened,
         coalesce(k.is_declined, false) as is_declined
     from listed as l
-    left join audit as a on a.citizen_id = l.citizen_id and a.as_of_date = l.as_of_date
+    left join
+        audit as a
+        on a.citizen_id = l.citizen_id and a.as_of_date = l.as_of_date
     left join citizens as c on c.citizen_id = l.citizen_id
-    left join contacts as k on k.list_id = l.list_id and k.citizen_id = l.citizen_id
+    left join
+        contacts as k
+        on k.list_id = l.list_id and k.citizen_id = l.citizen_id
 )
 
 select * from final

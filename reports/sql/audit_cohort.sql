@@ -40,17 +40,19 @@ final as (
         attributes.municipality_code,
         attributes.has_smi,
         attributes.gp_contact_level,
-        coalesce(care.days_since_eye_screening < 365, false) as attended_screening_365d,
-        coalesce(care.days_since_diabetes_control < 365, false) as attended_control_365d,
+        coalesce(care.days_since_eye_screening < 365, false)
+            as attended_screening_365d,
+        coalesce(care.days_since_diabetes_control < 365, false)
+            as attended_control_365d,
         coalesce(care.days_since_hba1c < 365, false) as has_hba1c_test_365d,
         coalesce(care.n_unredeemed_365d = 0, true) as redeemed_all_365d
     from scores
     inner join attributes
         on attributes.citizen_id = scores.citizen_id
-        and attributes.as_of_date = scores.as_of_date
+            and attributes.as_of_date = scores.as_of_date
     left join care
         on care.citizen_id = scores.citizen_id
-        and care.as_of_date = scores.as_of_date
+            and care.as_of_date = scores.as_of_date
 
 )
 

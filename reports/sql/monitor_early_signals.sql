@@ -4,13 +4,17 @@
 with
 
 people as (
-    select citizen_id, true as is_listed from outreach.lists where list_id = $list_id
+    select citizen_id, true as is_listed
+    from outreach.lists
+    where list_id = $list_id
     union all
-    select citizen_id, false from outreach.holdouts where list_id = $list_id
+    select citizen_id, false as is_listed from outreach.holdouts
+    where list_id = $list_id
 ),
 
 contacts as (
-    select citizen_id, outcome from outreach.contacts where list_id = $list_id
+    select citizen_id, outcome from outreach.contacts
+    where list_id = $list_id
 ),
 
 acute as (
@@ -23,15 +27,20 @@ acute as (
 final as (
     select
         p.is_listed,
-        exists (
-            select 1 from contacts as c where c.citizen_id = p.citizen_id
-            and c.outcome in ('reached', 'screened', 'declined')
+        exists(
+            select 1 from contacts as c
+            where c.citizen_id = p.citizen_id
+                and c.outcome in ('reached', 'screened', 'declined')
         ) as is_reached,
-        exists (
-            select 1 from contacts as c where c.citizen_id = p.citizen_id
-            and c.outcome = 'screened'
+        exists(
+            select 1 from contacts as c
+            where c.citizen_id = p.citizen_id
+                and c.outcome = 'screened'
         ) as is_screened,
-        case when $closed then p.citizen_id in (select citizen_id from acute) end
+        case
+            when $closed
+                then p.citizen_id in (select a.citizen_id from acute as a)
+        end
             as has_acute_90d
     from people as p
 )

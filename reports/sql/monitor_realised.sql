@@ -10,21 +10,27 @@ scores as (
         and (
             len($municipalities) = 0
             or citizen_id in (
-                select citizen_id from raw.citizens
-                where list_contains($municipalities, municipality_code)
+                select c.citizen_id from raw.citizens as c
+                where list_contains($municipalities, c.municipality_code)
             )
         )
 ),
 
-listed as (select citizen_id from outreach.lists where list_id = $list_id),
+listed as (
+    select citizen_id from outreach.lists
+    where list_id = $list_id
+),
 
-held as (select citizen_id from outreach.holdouts where list_id = $list_id),
+held as (
+    select citizen_id from outreach.holdouts
+    where list_id = $list_id
+),
 
 final as (
     select
         s.risk_score,
-        s.citizen_id in (select citizen_id from listed) as is_listed,
-        s.citizen_id in (select citizen_id from held) as is_held_out,
+        s.citizen_id in (select l.citizen_id from listed as l) as is_listed,
+        s.citizen_id in (select h.citizen_id from held as h) as is_held_out,
         b.label
     from scores as s
     left join labels_at as b on b.citizen_id = s.citizen_id

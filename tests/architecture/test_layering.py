@@ -75,7 +75,7 @@ def test_every_sql_file_has_a_contract() -> None:
         str(sql.relative_to(ROOT))
         for package in PACKAGES
         for sql in (ROOT / package).rglob("*.sql")
-        if sql.name != "macros.sql" and not sql.with_suffix(".yml").exists()
+        if not sql.with_suffix(".yml").exists()
     ]
     assert missing == []
 

@@ -41,7 +41,7 @@ complication_counts as (
         ) as n_complication_groups_730d
 
     from complications as k
-    inner join dates on k.diagnosis_date < dates.as_of_date
+    inner join dates on dates.as_of_date > k.diagnosis_date
     group by k.citizen_id, dates.as_of_date
 
 ),
@@ -70,7 +70,7 @@ final as (
     left join onsets on onsets.citizen_id = spine.citizen_id
     left join complication_counts
         on complication_counts.citizen_id = spine.citizen_id
-        and complication_counts.as_of_date = spine.as_of_date
+            and complication_counts.as_of_date = spine.as_of_date
 
 )
 

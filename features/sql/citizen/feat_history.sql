@@ -15,8 +15,10 @@ coverage as (
         max(coverage_from) filter (where table_name = 'diagnoses') as diagnoses,
         max(coverage_from) filter (where table_name = 'prescriptions')
             as prescriptions,
-        max(coverage_from) filter (where table_name = 'appointments') as appointments,
-        max(coverage_from) filter (where table_name = 'lab_results') as lab_results,
+        max(coverage_from) filter (where table_name = 'appointments')
+            as appointments,
+        max(coverage_from) filter (where table_name = 'lab_results')
+            as lab_results,
         max(coverage_from) filter (where table_name = 'hospital_contacts')
             as hospital_contacts
     from staging.stg_coverage

@@ -7,7 +7,9 @@ groups as (
     select distinct family, code, covariate_key, '' as unit
     from timelines.tl_covariate_events
     union all
-    select distinct 'lab', npu_code, covariate_key, coalesce(unit, '')
+    select distinct
+        'lab' as family, npu_code as code, covariate_key,
+        coalesce(unit, '') as unit
     from timelines.tl_covariate_labs
 ),
 
@@ -19,31 +21,39 @@ named as (
     select
         g.*,
         coalesce(
-            a4.name_da, a3.name_da, a1.name_da, d.name_da, ch.name_da, ct.name_da,
+            a4.name_da, a3.name_da, a1.name_da,
+            d.name_da, ch.name_da, ct.name_da,
             lab.name_da, case g.family when 'lab' then 'en laboratorieanalyse'
-                when 'contact' then 'hospitalskontakter' else 'andre problemer' end
+                when 'contact' then 'hospitalskontakter' else 'andre problemer'
+            end
         ) as name_da,
         coalesce(
-            a4.name_en, a3.name_en, a1.name_en, d.name_en, ch.name_en, ct.name_en,
+            a4.name_en, a3.name_en, a1.name_en,
+            d.name_en, ch.name_en, ct.name_en,
             lab.name_en, case g.family when 'lab' then 'a laboratory analysis'
-                when 'contact' then 'hospital contacts' else 'other problems' end
+                when 'contact' then 'hospital contacts' else 'other problems'
+            end
         ) as name_en
     from groups as g
-    left join atc as a4 on g.family = 'atc4' and a4.level = '4' and a4.code = g.code
+    left join atc as a4
+        on g.family = 'atc4' and a4.level = '4' and a4.code = g.code
     left join atc as a3
         on g.family in ('atc3', 'atc4') and a3.level = '3'
-        and a3.code = left(g.code, 4)
+            and a3.code = left(g.code, 4)
     left join atc as a1
         on g.family in ('atc3', 'atc4') and a1.level = '1'
-        and a1.code = left(g.code, 1)
+            and a1.code = left(g.code, 1)
     left join seeds.diagnosis_names as d
-        on d.system = case g.family when 'sks' then 'SKS' when 'icpc' then 'ICPC2' end
-        and d.code = g.code
+        on d.system
+            = case g.family when 'sks' then 'SKS' when 'icpc' then 'ICPC2' end
+            and d.code = g.code
     left join seeds.icd10_chapters as ch
-        on g.family = 'sks' and substr(g.code, 2, 3) between ch.first and ch.last
+        on g.family = 'sks'
+            and substr(g.code, 2, 3) between ch.first and ch.last
     left join seeds.contact_types as ct
         on g.family = 'contact' and ct.contact_type = g.code
-    left join seeds.lab_names as lab on g.family = 'lab' and lab.npu_code = g.code
+    left join seeds.lab_names as lab
+        on g.family = 'lab' and lab.npu_code = g.code
 ),
 
 final as (

@@ -21,7 +21,7 @@ events as (
         c.citizen_id,
         unnest(c.as_of_dates) as as_of_date,
         unnest(n_within_days_each(e.event_dates, c.as_of_dates, 365)) as n_365d,
-        unnest(list_transform(c.as_of_dates, lambda d: e.event_dates[1] < d))
+        unnest(list_transform(c.as_of_dates, lambda d: e.event_dates[1] < d)) -- noqa: RF02
             as is_ever
     from timelines.tl_covariate_events as e
     inner join cohort as c on c.citizen_id = e.citizen_id
@@ -33,32 +33,46 @@ labs as (
         c.citizen_id,
         unnest(c.as_of_dates) as as_of_date,
         unnest(list_transform(c.as_of_dates, lambda d: list_filter(
-            l.samples, lambda x: x.sample_date < d
+            l.samples, lambda x: x.sample_date < d -- noqa: RF01, RF02
         )[-1])) as last_sample,
         unnest(n_within_days_each(
-            [x.sample_date for x in l.samples], c.as_of_dates, 730
+            list_transform(l.samples, lambda x: x.sample_date), -- noqa: RF01
+            c.as_of_dates, 730
         )) as n_730d
     from timelines.tl_covariate_labs as l
     inner join cohort as c on c.citizen_id = l.citizen_id
 ),
 
 final as (
-    select citizen_id, as_of_date, covariate_key || '_365d' as covariate_id,
+    select
+        citizen_id, as_of_date, covariate_key || '_365d' as covariate_id,
         cast(n_365d as double) as value
-    from events where n_365d > 0
+    from events
+    where n_365d > 0
     union all
-    select citizen_id, as_of_date, covariate_key || '_ever', 1.0
-    from events where has_ever and is_ever
+    select
+        citizen_id, as_of_date, covariate_key || '_ever' as covariate_id,
+        1.0 as value
+    from events
+    where has_ever and is_ever
     union all
-    select citizen_id, as_of_date, covariate_key || '_last', last_sample.value
-    from labs where last_sample.value is not null
+    select
+        citizen_id, as_of_date, covariate_key || '_last' as covariate_id,
+        last_sample.value
+    from labs
+    where last_sample.value is not null
     union all
-    select citizen_id, as_of_date, covariate_key || '_days_since',
-        days_between(last_sample.sample_date, as_of_date)
-    from labs where last_sample is not null
+    select
+        citizen_id, as_of_date, covariate_key || '_days_since' as covariate_id,
+        days_between(last_sample.sample_date, as_of_date) as value
+    from labs
+    where last_sample is not null
     union all
-    select citizen_id, as_of_date, covariate_key || '_n_730d', n_730d
-    from labs where n_730d > 0
+    select
+        citizen_id, as_of_date, covariate_key || '_n_730d' as covariate_id,
+        n_730d as value
+    from labs
+    where n_730d > 0
 )
 
 select * from final

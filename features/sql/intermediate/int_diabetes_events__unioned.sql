@@ -3,32 +3,15 @@
 -- Point in time: dated by diagnosis, sample or redemption; used if < as_of.
 with
 
-citizens as (
+citizens as (select citizen_id, sex, birth_date from staging.stg_citizens),
 
-    select citizen_id, sex, birth_date from staging.stg_citizens
+diagnoses as (select * from staging.stg_diagnoses),
 
-),
+lab_results as (select * from staging.stg_lab_results),
 
-diagnoses as (
-
-    select * from staging.stg_diagnoses
-
-),
-
-lab_results as (
-
-    select * from staging.stg_lab_results
-
-),
-
-prescriptions as (
-
-    select * from staging.stg_prescriptions
-
-),
+prescriptions as (select * from staging.stg_prescriptions),
 
 diagnosis_events as (
-
     select
         citizen_id,
         'diagnosis' as event_source,
@@ -37,17 +20,15 @@ diagnosis_events as (
         cast(null as integer) as days_supply,
         -- Type-specific: primary hospital (SKS) diagnoses or GP codes.
         is_type1_diagnosis(code_system, code)
-            and coalesce(diagnosis_type, 'A') = 'A' as is_type1_diagnosis,
+        and coalesce(diagnosis_type, 'A') = 'A' as is_type1_diagnosis,
         is_type2_diagnosis(code_system, code)
-            and coalesce(diagnosis_type, 'A') = 'A' as is_type2_diagnosis
+        and coalesce(diagnosis_type, 'A') = 'A' as is_type2_diagnosis
 
     from diagnoses
     where is_diabetes_diagnosis(code_system, code)
-
 ),
 
 hba1c_events as (
-
     select
         citizen_id,
         'hba1c' as event_source,
@@ -61,11 +42,9 @@ hba1c_events as (
     -- 48 mmol/mol; 6.5 % DCCT converts to 47.5, so compare in its own unit.
     where (npu_code = 'NPU27300' and value >= 48)
         or (npu_code = 'NPU03835' and value >= 6.5)
-
 ),
 
 drug_events as (
-
     select
         prescriptions.citizen_id,
         'glucose_lowering_drug' as event_source,
@@ -85,17 +64,14 @@ drug_events as (
             and citizens.sex = 'F'
             and age_years(citizens.birth_date, prescriptions.redeemed_date) < 40
         )
-
 ),
 
 final as (
-
     select * from diagnosis_events
     union all
     select * from hba1c_events
     union all
     select * from drug_events
-
 )
 
 select * from final

@@ -49,7 +49,7 @@ final as (
     inner join prescriptions as p
         on p.citizen_id = spine.citizen_id
         -- FMK prescriptions expire after two years: older ones are left out.
-        and within_days(p.issued_date, spine.as_of_date, 730)
+            and within_days(p.issued_date, spine.as_of_date, 730)
 
 )
 

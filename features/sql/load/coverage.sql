@@ -14,7 +14,8 @@ final as (
         table_name,
         cast(coverage -> table_name ->> 'from' as date) as coverage_from,
         coverage -> table_name ->> 'method' as method,
-        cast(coverage -> table_name ->> 'first_event' as date) as first_event_date,
+        cast(coverage -> table_name ->> 'first_event' as date)
+            as first_event_date,
         cast(coverage -> table_name ->> 'rows_before' as bigint) as rows_before,
         cast(coverage -> table_name ->> 'typical_monthly_rows' as double)
             as typical_monthly_rows

@@ -27,7 +27,7 @@ final as (
         cast(latest_report.report as varchar) as report
     from extract_info
     inner join latest_report
-        on extract_info.extract_hash = latest_report.extract_hash
+        on latest_report.extract_hash = extract_info.extract_hash
 )
 
 select * from final

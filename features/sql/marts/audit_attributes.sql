@@ -11,7 +11,7 @@ people as (
     select
         spine.citizen_id,
         spine.as_of_date,
-        citizens.* exclude (citizen_id),
+        citizens.* exclude (citizen_id), -- noqa: RF02
         age_years(citizens.birth_date, spine.as_of_date) as age
     from spine
     left join staging.stg_citizens as citizens

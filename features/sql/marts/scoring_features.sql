@@ -22,9 +22,15 @@ timelines as (
 ),
 
 demographics as (select * from citizen.feat_demographics),
+
 diabetes as (select * from citizen.feat_diabetes),
+
 conditions as (select * from citizen.feat_conditions),
+
 adherence as (select * from citizen.feat_adherence),
+
+drug_use as (select * from citizen.feat_drug_use),
+
 history as (select * from citizen.feat_history),
 
 final as (
@@ -44,6 +50,7 @@ final as (
         + cast(conditions.has_chronic_back_pain as integer)
         + cast(conditions.has_smi as integer) as n_chronic_groups,
         adherence.* exclude (citizen_id, as_of_date),
+        drug_use.* exclude (citizen_id, as_of_date),
         timelines.* exclude (citizen_id, as_of_date),
         history.* exclude (citizen_id, as_of_date)
 
@@ -52,6 +59,7 @@ final as (
     left join diabetes using (citizen_id, as_of_date)
     left join conditions using (citizen_id, as_of_date)
     left join adherence using (citizen_id, as_of_date)
+    left join drug_use using (citizen_id, as_of_date)
     left join history using (citizen_id, as_of_date)
 
 )

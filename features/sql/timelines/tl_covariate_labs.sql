@@ -13,10 +13,14 @@ candidates as (
 ),
 
 samples as (
-    select citizen_id, sample_date, upper(npu_code) as npu_code, value, unit
-    from staging.stg_lab_results
+    select
+        l.citizen_id, l.sample_date, upper(l.npu_code) as npu_code, l.value,
+        l.unit
+    from staging.stg_lab_results as l
     semi join candidates using (citizen_id)
-    where value is not null and sample_date is not null and npu_code is not null
+    where
+        l.value is not null and l.sample_date is not null
+        and l.npu_code is not null
 ),
 
 citizens as (select count(*) as n_citizens from staging.stg_citizens),
@@ -38,7 +42,7 @@ final as (
         covariate_key('lab', samples.npu_code) as covariate_key,
         common.unit,
         list(
-            {'sample_date': samples.sample_date, 'value': samples.value}
+            { 'sample_date': samples.sample_date, 'value': samples.value }
             order by samples.sample_date, samples.value
         ) as samples
     from samples

@@ -14,7 +14,7 @@ samples as (
     select
         citizen_id,
         list(
-            {'sample_date': sample_date, 'value': hba1c_mmol_mol}
+            { 'sample_date': sample_date, 'value': hba1c_mmol_mol }
             order by sample_date
         ) as samples
     from intermediate.int_hba1c__converted
@@ -27,7 +27,7 @@ windows as (
         spine.as_of_dates,
         s.samples,
         list_transform(spine.as_of_dates, lambda as_of: list_filter(
-            s.samples, lambda x: within_days(x.sample_date, as_of, 730)
+            s.samples, lambda x: within_days(x.sample_date, as_of, 730) -- noqa: RF01, RF02
         )) as samples_730d
     from spine
     left join samples as s on s.citizen_id = spine.citizen_id
@@ -48,12 +48,13 @@ final as (
         -- Least-squares slope against the date, per year; it needs two sample
         -- dates (one value per date here), else NULL rather than NaN.
         list_transform(samples_730d, lambda w: case when len(w) >= 2 then
-            list_regr_slope(
-                list_transform(w, lambda x: x.value),
-                list_transform(
-                    w, lambda x: days_between(w[1].sample_date, x.sample_date)
-                )
-            ) * 365.25
+                list_regr_slope(
+                    list_transform(w, lambda x: x.value),
+                    list_transform(
+                        w,
+                        lambda x: days_between(w[1].sample_date, x.sample_date)
+                    )
+                ) * 365.25
         end) as hba1c_slope_mmol_mol_per_year,
         list_transform(samples_730d, lambda w: coalesce(len(w), 0))
             as n_hba1c_730d

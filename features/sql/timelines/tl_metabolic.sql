@@ -36,11 +36,16 @@ final as (
         spine.citizen_id,
         spine.as_of_dates as as_of_date,
         days_since_each(l.dates, spine.as_of_dates) as days_since_lipid_test,
-        list_transform(spine.as_of_dates, lambda d:
+        -- The linter takes the lambda's parameter d for a column.
+        -- noqa: disable=RF02
+        list_transform(
+            spine.as_of_dates, lambda d:
             n_within_days(a.dates, d, 365) > 0
-            and (n_within_days(h.dates, d, 365) = 0
-                or n_within_days(l.dates, d, 365) = 0)
-        ) as is_antipsychotic_unmonitored_365d
+            and (
+                n_within_days(h.dates, d, 365) = 0
+                or n_within_days(l.dates, d, 365) = 0
+            )
+        ) as is_antipsychotic_unmonitored_365d -- noqa: enable=RF02
     from spine
     left join lipids as l on l.citizen_id = spine.citizen_id
     left join hba1c as h on h.citizen_id = spine.citizen_id

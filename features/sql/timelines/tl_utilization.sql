@@ -15,24 +15,25 @@ window_start as (select min(as_of_date) - 365 as event_date from main.spine),
 
 hospital_contacts as (
     select
-        citizen_id,
-        list(start_date) filter (where contact_type = 'acute_admission')
+        h.citizen_id,
+        list(h.start_date) filter (where h.contact_type = 'acute_admission')
             as acute_admissions,
-        list(start_date) filter (where contact_type = 'emergency_department')
+        list(h.start_date)
+        filter (where h.contact_type = 'emergency_department')
             as emergency_visits
-    from staging.stg_hospital_contacts
+    from staging.stg_hospital_contacts as h
     cross join window_start
-    where contact_type in ('acute_admission', 'emergency_department')
-        and start_date >= window_start.event_date
-    group by citizen_id
+    where h.contact_type in ('acute_admission', 'emergency_department')
+        and h.start_date >= window_start.event_date
+    group by h.citizen_id
 ),
 
 gp_contacts as (
-    select citizen_id, list(contact_date) as gp_contacts
-    from intermediate.int_gp_contacts__dated
+    select g.citizen_id, list(g.contact_date) as gp_contacts
+    from intermediate.int_gp_contacts__dated as g
     cross join window_start
-    where contact_date >= window_start.event_date
-    group by citizen_id
+    where g.contact_date >= window_start.event_date
+    group by g.citizen_id
 ),
 
 final as (
@@ -40,11 +41,12 @@ final as (
     select
         spine.citizen_id,
         spine.as_of_dates as as_of_date,
-        n_within_days_each(h.acute_admissions, as_of_dates, 365)
+        n_within_days_each(h.acute_admissions, spine.as_of_dates, 365)
             as n_acute_admissions_365d,
-        n_within_days_each(h.emergency_visits, as_of_dates, 365)
+        n_within_days_each(h.emergency_visits, spine.as_of_dates, 365)
             as n_emergency_visits_365d,
-        n_within_days_each(g.gp_contacts, as_of_dates, 365) as n_gp_contacts_365d
+        n_within_days_each(g.gp_contacts, spine.as_of_dates, 365)
+            as n_gp_contacts_365d
     from spine
     left join hospital_contacts as h on h.citizen_id = spine.citizen_id
     left join gp_contacts as g on g.citizen_id = spine.citizen_id

@@ -16,21 +16,28 @@ prescriptions as (
 ),
 
 attended_controls as (
-    select distinct c.citizen_id, c.as_of_date,
+    select distinct c.citizen_id, c.as_of_date
     from cohort as c
-    inner join appointments as a on a.citizen_id = c.citizen_id
-        and a.scheduled_date >= c.as_of_date and a.scheduled_date < c.window_end
+    inner join
+        appointments
+            as a
+        on a.citizen_id = c.citizen_id
+            and a.scheduled_date >= c.as_of_date
+            and a.scheduled_date < c.window_end
     where a.kind in ('diabetes_annual_control', 'diabetes_control')
         and a.status = 'attended'
 ),
 
 -- issued at least 30 days before the window ends, not redeemed by its end --
 unredeemed as (
-    select distinct c.citizen_id, c.as_of_date,
+    select distinct c.citizen_id, c.as_of_date
     from cohort as c
-    inner join prescriptions as p on p.citizen_id = c.citizen_id
-        and p.issued_date >= c.as_of_date
-        and p.issued_date < c.window_end - 30
+    inner join
+        prescriptions
+            as p
+        on p.citizen_id = c.citizen_id
+            and p.issued_date >= c.as_of_date
+            and p.issued_date < c.window_end - 30
     where p.atc_code like 'A10%'
         and (p.redeemed_date is null or p.redeemed_date >= c.window_end)
 ),
@@ -39,14 +46,14 @@ final as (
     select
         c.citizen_id,
         c.as_of_date,
-        case
+        cast(case
             when c.exit_date is not null then null
             when a.citizen_id is null or u.citizen_id is not null then 1
             else 0
-        end::integer as label,
+        end as integer) as label,
         c.exit_date is not null as is_censored,
         days_at_risk(c.as_of_date, null, c.exit_date, c.window_end)
-            as time_at_risk_days,
+            as time_at_risk_days
     from cohort as c
     left join attended_controls as a
         on a.citizen_id = c.citizen_id and a.as_of_date = c.as_of_date

@@ -1,7 +1,6 @@
 -- smi_somatic_365d: new diabetes or heart disease, or an acute somatic admission.
--- grain: citizen_id x as_of_date; citizens with severe mental illness.
+-- grain: one row per event of a cohort row (labelled by outcome_labels.sql); citizens with severe mental illness.
 -- point in time: events in [as_of_date, window_end) of models/sql/outcome_cohort.sql.
-
 with
 
 mart as (
@@ -14,7 +13,7 @@ contacts as (
     from raw.hospital_contacts
 ),
 
--- diabetes and heart disease by the feature cohorts' code lists (features/sql/macros.sql)
+-- diabetes and heart disease by the feature cohorts' code lists (features/sql/macros/)
 somatic_diagnoses as (
     select
         citizen_id,
@@ -22,7 +21,7 @@ somatic_diagnoses as (
         case
             when is_diabetes_diagnosis(code_system, code) then 'diabetes'
             else 'heart'
-        end as disease_group,
+        end as disease_group
     from raw.diagnoses
     where is_diabetes_diagnosis(code_system, code)
         or condition_group(code_system, code) = 'heart_disease'
@@ -30,7 +29,7 @@ somatic_diagnoses as (
 
 -- cohort, with the conditions it already has ---------------------------------
 cohort as (
-    select c.*, mart.has_diabetes, mart.has_heart_disease,
+    select c.*, mart.has_diabetes, mart.has_heart_disease
     from outcome_cohort as c
     inner join mart on mart.citizen_id = c.citizen_id
         and mart.as_of_date = c.as_of_date
@@ -38,13 +37,18 @@ cohort as (
 
 -- new: not in the cohort flag at as_of_date, no record in the washout -------
 new_diagnoses as (
-    select c.citizen_id, c.as_of_date, d.diagnosis_date as event_date,
+    select c.citizen_id, c.as_of_date, d.diagnosis_date as event_date
     from cohort as c
-    inner join somatic_diagnoses as d on d.citizen_id = c.citizen_id
-        and d.diagnosis_date >= c.as_of_date and d.diagnosis_date < c.window_end
+    inner join somatic_diagnoses as d
+        on d.citizen_id = c.citizen_id
+            and d.diagnosis_date >= c.as_of_date
+            and d.diagnosis_date < c.window_end
     where (
         (d.disease_group = 'diabetes' and not coalesce(c.has_diabetes, false))
-        or (d.disease_group = 'heart' and not coalesce(c.has_heart_disease, false))
+        or (
+            d.disease_group = 'heart'
+            and not coalesce(c.has_heart_disease, false)
+        )
     )
     and not exists (
         select 1 from somatic_diagnoses as p
@@ -56,36 +60,20 @@ new_diagnoses as (
 ),
 
 somatic_admissions as (
-    select c.citizen_id, c.as_of_date, h.start_date as event_date,
+    select c.citizen_id, c.as_of_date, h.start_date as event_date
     from cohort as c
-    inner join contacts as h on h.citizen_id = c.citizen_id
-        and h.start_date >= c.as_of_date and h.start_date < c.window_end
+    inner join contacts as h
+        on h.citizen_id = c.citizen_id
+            and h.start_date >= c.as_of_date and h.start_date < c.window_end
     where h.contact_type = 'acute_admission'
         and h.primary_diagnosis is not null
         and not starts_with(h.primary_diagnosis, 'DF')
 ),
 
-first_events as (
-    select citizen_id, as_of_date, min(event_date) as event_date,
-    from (
-        select * from new_diagnoses
-        union all
-        select * from somatic_admissions
-    )
-    group by citizen_id, as_of_date
-),
-
 final as (
-    select
-        c.citizen_id,
-        c.as_of_date,
-        event_label(e.event_date, c.exit_date) as label,
-        event_censored(e.event_date, c.exit_date) as is_censored,
-        days_at_risk(c.as_of_date, e.event_date, c.exit_date, c.window_end)
-            as time_at_risk_days,
-    from cohort as c
-    left join first_events as e
-        on e.citizen_id = c.citizen_id and e.as_of_date = c.as_of_date
+    select * from new_diagnoses
+    union all
+    select * from somatic_admissions
 )
 
 select * from final

@@ -117,7 +117,7 @@ def test_feat_adherence_counts_unredeemed_by_group_window_and_grace(
     ]
 
 
-def test_feat_adherence_covers_the_union_of_dispensings_and_antipsychotics(
+def test_feat_drug_use_covers_the_union_of_dispensings_and_antipsychotics(
     make_raw, build, rows_of
 ):
     def rx(cid: str, atc: str, redeemed: int, supply: int) -> dict:
@@ -153,7 +153,7 @@ def test_feat_adherence_covers_the_union_of_dispensings_and_antipsychotics(
     )
     build([T])
     rows = rows_of(
-        "citizen.feat_adherence",
+        "citizen.feat_drug_use",
         ["citizen_id", "pdc_glucose_lowering_365d", "is_antipsychotic_user_365d"],
     )
     assert [r["citizen_id"] for r in rows] == ["c1", "c2", "c3"]
@@ -571,7 +571,7 @@ def test_citizen_views_keep_to_a_spine_of_some_citizens(con, make_raw, build):
             " where table_schema = 'citizen' order by 1"
         ).fetchall()
     ]
-    assert len(views) == 9
+    assert len(views) == 10
     for view in views:
         rows = con.execute(f"select count(*) from citizen.{view}").fetchall()
         assert rows == [(2,)], view

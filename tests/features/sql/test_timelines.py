@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import duckdb
 import pytest
 
-from features.db import read_sql, run_sql
+from features.build import create_macros
 
 T = date(2024, 6, 1)
 DATES = [date(2024, 3, 1), T, date(2023, 12, 1)]  # not in order on purpose
@@ -20,7 +20,7 @@ def before(days: int) -> date:
 
 @pytest.fixture
 def macros(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    run_sql(con, read_sql("features", "sql", "macros.sql"))
+    create_macros(con)
     return con
 
 
