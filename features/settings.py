@@ -35,12 +35,16 @@ class EngineSettings:
         MLflow tracking URI; ``None`` means a local store under ``<output_dir>/mlruns``.
     log_level : str
         One of ``DEBUG``, ``INFO``, ``WARNING``, ``ERROR``.
+    operational_db : str or None
+        PostgreSQL URL of the operational store (``OPSPOR_OPERATIONAL_DB``);
+        ``None`` keeps the operational tables in the warehouse.
     """
 
     output_dir: Path = Path("build")
     db_path: Path | None = None
     mlflow_uri: str | None = None
     log_level: str = "WARNING"
+    operational_db: str | None = None
 
     def __post_init__(self) -> None:
         if self.log_level not in LOG_LEVELS:
@@ -100,6 +104,8 @@ class EngineSettings:
         uri = env.get("OPSPOR_MLFLOW_URI") or env.get("MLFLOW_TRACKING_URI")
         if uri:
             values["mlflow_uri"] = uri
+        if env.get("OPSPOR_OPERATIONAL_DB"):
+            values["operational_db"] = env["OPSPOR_OPERATIONAL_DB"]
         if env.get("OPSPOR_LOG_LEVEL"):
             values["log_level"] = env["OPSPOR_LOG_LEVEL"].upper()
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -1247,7 +1247,7 @@ def opstore_sync_command(
     ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Copy the operational tables from PostgreSQL into the warehouse for the reports."""
-    from outreach.opstore import operational_store, sync_to_warehouse
+    from outreach.app.store import operational_store, sync_to_warehouse
 
     state = _state(ctx, db=db, as_json=as_json)
     call = _outreach_call(

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from features.errors import NotFoundError
+from outreach.app.store import OperationalStore
 from outreach.audit_log import append_event
 from outreach.exports import ListHeader, display_table, export_list, render_stop_sheets
 from outreach.lists import (
@@ -31,7 +32,6 @@ from outreach.lists import (
     stale_note,
     view_list,
 )
-from outreach.opstore import OperationalStore
 from outreach.programmes import Programme
 from outreach.recording import RecordResult, record_contacts
 from outreach.web.auth import Forbidden

@@ -41,7 +41,7 @@ def pg_app(
         web_settings,
         secret_key="p" * 40,
         clock=lambda: web_clock["now"],
-        operational=postgres_store.url,
+        operational=postgres_store.backend.url,
     )
     yield app
     app.state.opspor.warehouse.close()
