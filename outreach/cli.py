@@ -23,6 +23,7 @@ from rich.console import Console
 
 from features.errors import ConfigError, OpsporError, exit_code_for
 from features.settings import EngineSettings
+from outreach.app.store.cli import store_app
 
 __all__ = ["app"]
 
@@ -34,6 +35,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+app.add_typer(store_app, name="store")
 console = Console(stderr=True)
 out = Console()
 T = TypeVar("T")
