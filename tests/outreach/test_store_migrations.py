@@ -21,8 +21,20 @@ import pytest
 from typer.testing import CliRunner
 
 from features.errors import ConfigError
-from outreach.app.store import HEAD, NEWER_STORE, OperationalStore
-from outreach.app.store.backends import Backend, DuckDBBackend, PostgresBackend
+from features.settings import EngineSettings
+from outreach.app.store import (
+    HEAD,
+    NEWER_STORE,
+    OperationalStore,
+    store_status,
+    upgrade_store,
+)
+from outreach.app.store.backends import (
+    Backend,
+    DuckDBBackend,
+    PostgresBackend,
+    public_location,
+)
 from outreach.app.store.migrations import (
     MIGRATIONS,
     Migration,
@@ -30,6 +42,7 @@ from outreach.app.store.migrations import (
     upgrade_schema,
 )
 from outreach.cli import app
+from outreach.lists import build_weekly_list
 
 V0 = Path(__file__).parent / "fixtures" / "store_v0"
 LIST_ID = "diabetes_bus-2026-W48-r1"
@@ -196,6 +209,54 @@ def test_upgrade_from_v0_keeps_rows_and_the_new_code_works(empty: Backend) -> No
     assert store.recorded_on(LIST_ID) == {"P00001": "screened", "P00002": "declined"}
     store.append_event({"event": "viewed", "actor": "bo", "at": AT, "counts": {}})
     assert store.read_audit_log()["event"].tolist() == ["generated", "viewed"]
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def beside_region(
+    request: pytest.FixtureRequest, region: duckdb.DuckDBPyConnection
+) -> Iterator[Backend]:
+    """An empty store where the list stage keeps it: in ``region``, or PostgreSQL."""
+    if request.param == "duckdb":
+        yield DuckDBBackend(region)
+        return
+    yield from _fresh_postgres(request.getfixturevalue("postgres_url"))
+
+
+def test_weekly_list_on_an_upgraded_v0_store_honours_its_opt_outs(
+    beside_region: Backend, region, make_programme, upstream
+) -> None:
+    _create_v0(beside_region)
+    _run_script(
+        beside_region,
+        "insert into outreach.opt_outs values ('P00001', date '2026-11-24',"
+        " 'test_bus-2026-W48-r1', 'anna', timestamp '2026-11-24 09:00:00')",
+    )
+    store = OperationalStore(beside_region)
+    result = build_weekly_list(
+        region, make_programme(), week=upstream.NEXT_WEEK, store=store
+    )
+    assert result.counts["excluded"]["opt_out"] == 1
+    listed = store.read_list(result.list_id)["citizen_id"].tolist()
+    assert "P00001" not in listed and len(listed) == result.counts["listed"] > 0
+    assert store.read_audit_log()["event"].tolist() == ["generated"]
+
+
+def test_store_status_reads_postgres_without_changing_it(postgres_url: str) -> None:
+    for backend in _fresh_postgres(postgres_url):
+        assert isinstance(backend, PostgresBackend)
+        settings = EngineSettings(operational_db=backend.url)
+        status = store_status(settings)
+        assert (status.backend, status.version) == ("postgresql", 0)
+        assert status.pending == ["0001_baseline"]
+        assert schema_version(backend) == 0
+        upgraded = upgrade_store(settings)
+        assert (upgraded.from_version, upgraded.version) == (0, HEAD)
+        assert store_status(settings).pending == []
+
+
+def test_postgres_location_leaves_out_user_and_password() -> None:
+    url = "postgresql://opspor:s3cret@db.example:5433/ops"
+    assert public_location(url) == "postgresql://db.example:5433/ops"
 
 
 def _step_two(fail: bool) -> Migration:

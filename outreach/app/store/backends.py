@@ -32,6 +32,7 @@ __all__ = [
     "PostgresBackend",
     "Transaction",
     "insert_sql",
+    "public_location",
 ]
 
 BAD_URL = "OPSPOR_OPERATIONAL_DB must be a postgresql:// URL. Got {url!r} instead."
@@ -269,12 +270,16 @@ class PostgresBackend:
 
     def describe(self) -> str:
         """Return host, port and database, without user or password."""
-        from psycopg.conninfo import conninfo_to_dict
+        return public_location(self.url)
 
-        info = conninfo_to_dict(self.url)
-        return f"postgresql://{info.get('host', '')}:{info.get('port', '')}/" + str(
-            info.get("dbname", "")
-        )
+
+def public_location(url: str) -> str:
+    """Return a PostgreSQL URL's host, port and database, without credentials."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    info = conninfo_to_dict(url)
+    host, port, name = (info.get(k, "") for k in ("host", "port", "dbname"))
+    return f"postgresql://{host}:{port}/{name}"
 
 
 def _escaped(sql: str) -> str:
