@@ -163,9 +163,6 @@ class OperationalStore(UserTable):
     backend : Backend
         :class:`~outreach.app.store.backends.DuckDBBackend` (the warehouse) or
         :class:`~outreach.app.store.backends.PostgresBackend`.
-    upgrade : bool
-        Apply pending schema migrations first (``opspor store status`` opens
-        without).
 
     Raises
     ------
@@ -173,10 +170,9 @@ class OperationalStore(UserTable):
         The store's schema is newer than this code.
     """
 
-    def __init__(self, backend: Backend, *, upgrade: bool = True) -> None:
+    def __init__(self, backend: Backend) -> None:
         self.backend = backend
-        if upgrade:
-            upgrade_schema(backend)
+        upgrade_schema(backend)
 
     @property
     def name(self) -> str:
