@@ -38,6 +38,8 @@ class EngineSettings:
     operational_db : str or None
         PostgreSQL URL of the operational store (``OPSPOR_OPERATIONAL_DB``);
         ``None`` keeps the operational tables in the warehouse.
+    default_actor : str or None
+        Who acts when no ``--user`` is given (the login name, ``USER``).
     """
 
     output_dir: Path = Path("build")
@@ -45,6 +47,7 @@ class EngineSettings:
     mlflow_uri: str | None = None
     log_level: str = "WARNING"
     operational_db: str | None = None
+    default_actor: str | None = None
 
     def __post_init__(self) -> None:
         if self.log_level not in LOG_LEVELS:
@@ -106,6 +109,8 @@ class EngineSettings:
             values["mlflow_uri"] = uri
         if env.get("OPSPOR_OPERATIONAL_DB"):
             values["operational_db"] = env["OPSPOR_OPERATIONAL_DB"]
+        if env.get("USER"):
+            values["default_actor"] = env["USER"]
         if env.get("OPSPOR_LOG_LEVEL"):
             values["log_level"] = env["OPSPOR_LOG_LEVEL"].upper()
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -7,17 +7,18 @@ the audit log store.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
+
+from features.settings import EngineSettings
 
 __all__ = ["now_utc", "resolve_actor"]
 
 
 def resolve_actor(user: str | None = None, env: Mapping[str, str] | None = None) -> str:
     """Name the person acting: ``--user``, else ``$USER``, else ``"cli"``."""
-    env = os.environ if env is None else env
-    return (user or env.get("USER") or "cli").strip() or "cli"
+    default = EngineSettings.from_env(env).default_actor
+    return (user or default or "cli").strip() or "cli"
 
 
 def now_utc() -> datetime:
