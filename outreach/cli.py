@@ -563,7 +563,7 @@ def programme_report_command(
 ) -> None:
     """Report listed, reached, screened, declined: by week, over time, by education."""
     from outreach.programmes import load_programme
-    from outreach.report import build_programme_report
+    from outreach.programme_report import build_programme_report
 
     state = _state(ctx, db=db, as_json=as_json)
     call = _outreach_call(
@@ -588,7 +588,7 @@ def audit_log_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Show or export the outreach audit trail (who, when, what; counts only)."""
-    from outreach.audit_log import export_audit_log
+    from outreach.list_audit import export_audit_log
 
     state = _state(ctx, db=db, as_json=as_json)
     call = _outreach_call(

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from features.errors import NotFoundError
-from outreach.audit_log import append_event
+from outreach.list_audit import append_event
 from outreach.exports import ListHeader, display_table, export_list, render_stop_sheets
 from outreach.lists import (
     NO_LIST,

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from features.errors import ConfigError
-from outreach.audit_log import export_audit_log, read_audit_log
+from outreach.list_audit import export_audit_log, read_audit_log
 from outreach.lists import build_weekly_list, view_list
 from outreach.opstore import (
     NO_CONNECTION,
@@ -24,7 +24,7 @@ from outreach.opstore import (
     sync_to_warehouse,
 )
 from outreach.recording import record_contacts
-from outreach.report import build_programme_report
+from outreach.programme_report import build_programme_report
 
 TODAY = date(2026, 11, 27)
 
