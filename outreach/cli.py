@@ -1134,8 +1134,8 @@ def users_add_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Add a web-app user; the password is read from stdin and kept as an argon2 hash."""
-    from outreach.web.app import users_store_from_env
-    from outreach.web.users import add_user
+    from outreach.app.web.app import users_store_from_env
+    from outreach.app.users import add_user
 
     state = _state(ctx, as_json=as_json)
 
@@ -1163,8 +1163,8 @@ def users_add_demo_command(
     ctx: typer.Context, users_file: UsersFileOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Add the demo users (koordinator, analytiker, revisor) for the synthetic region."""
-    from outreach.web.app import users_store_from_env
-    from outreach.web.users import add_demo_users
+    from outreach.app.web.app import users_store_from_env
+    from outreach.app.users import add_demo_users
 
     state = _state(ctx, as_json=as_json)
     _run(
@@ -1185,8 +1185,8 @@ def users_remove_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Remove a web-app user; their sessions end at their next request."""
-    from outreach.web.app import users_store_from_env
-    from outreach.web.users import remove_user
+    from outreach.app.web.app import users_store_from_env
+    from outreach.app.users import remove_user
 
     state = _state(ctx, as_json=as_json)
     _run(
@@ -1201,8 +1201,8 @@ def users_list_command(
     ctx: typer.Context, users_file: UsersFileOpt = None, as_json: JsonOpt = False
 ) -> None:
     """List web-app users with role and scope (never the password hashes)."""
-    from outreach.web.app import users_store_from_env
-    from outreach.web.users import list_users
+    from outreach.app.web.app import users_store_from_env
+    from outreach.app.users import list_users
 
     state = _state(ctx, as_json=as_json)
     _run(
@@ -1231,7 +1231,7 @@ def serve_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Serve the web app for coordinators, data scientists and reviewers."""
-    from outreach.web.app import serve
+    from outreach.app.web.app import serve
 
     state = _state(ctx, db=db, as_json=as_json)
     console.print(f"Opspor web app on http://{host}:{port}/ (Ctrl+C to stop)")

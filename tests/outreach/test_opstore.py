@@ -244,7 +244,7 @@ def test_postgres_refuses_a_second_frozen_run_of_the_same_week(
 def test_postgres_users_sign_in_and_lock_out(postgres_store):
     from argon2 import PasswordHasher
 
-    from outreach.web.users import MAX_FAILURES, authenticate, list_users, new_user
+    from outreach.app.users import MAX_FAILURES, authenticate, list_users, new_user
 
     user = new_user("rita", role="reviewer", password="a-long-password")
     cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1).hash(

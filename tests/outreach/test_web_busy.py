@@ -36,7 +36,7 @@ def _free_port() -> int:
 def served(web_settings: Any, web: Any) -> Iterator[str]:
     import uvicorn
 
-    from outreach.web import create_app
+    from outreach.app.web import create_app
 
     app = create_app(web_settings, secret_key="s" * 40, clock=lambda: web.NOW)
     port = _free_port()

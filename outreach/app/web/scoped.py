@@ -34,9 +34,9 @@ from outreach.lists import (
 from outreach.opstore import OperationalStore
 from outreach.programmes import Programme
 from outreach.recording import RecordResult, record_contacts
-from outreach.web.auth import Forbidden
-from outreach.web.context import WebContext
-from outreach.web.users import User
+from outreach.app.web.auth import Forbidden
+from outreach.app.web.context import WebContext
+from outreach.app.users import User
 
 __all__ = [
     "NOT_ON_YOUR_LIST",

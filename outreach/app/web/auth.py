@@ -1,6 +1,6 @@
 """Sign-in sessions, CSRF and the one access rule every route declares.
 
-Every route of :mod:`outreach.web` takes exactly one :func:`allow` (the roles
+Every route of :mod:`outreach.app.web` takes exactly one :func:`allow` (the roles
 that may open it) or :func:`public` dependency; :func:`route_access` reads them
 back from the app so a test fails when a route has none. The session is a
 cookie signed with itsdangerous (HttpOnly, SameSite=Lax) holding the user name,
@@ -27,7 +27,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.routing import Mount
 
 from features.errors import ConfigError
-from outreach.web.users import ROLES, User
+from outreach.app.users import ROLES, User
 
 __all__ = [
     "AGGREGATE_ROLES",
@@ -222,7 +222,7 @@ def allow(*roles: str) -> Any:
     Returns
     -------
     fastapi.params.Depends
-        Resolves to the signed-in :class:`~outreach.web.users.User`.
+        Resolves to the signed-in :class:`~outreach.app.users.User`.
 
     Raises
     ------

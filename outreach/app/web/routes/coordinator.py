@@ -9,11 +9,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from outreach.recording import OUTCOMES
-from outreach.web import scoped
-from outreach.web.auth import allow
-from outreach.web.context import flash, language_of, render, web_context
-from outreach.web.i18n import translator
-from outreach.web.users import User
+from outreach.app.web import scoped
+from outreach.app.web.auth import allow
+from outreach.app.web.context import flash, language_of, render, web_context
+from outreach.app.web.i18n import translator
+from outreach.app.users import User
 
 __all__ = ["router"]
 
