@@ -562,8 +562,8 @@ def programme_report_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Report listed, reached, screened, declined: by week, over time, by education."""
-    from outreach.programmes import load_programme
     from outreach.programme_report import build_programme_report
+    from outreach.programmes import load_programme
 
     state = _state(ctx, db=db, as_json=as_json)
     call = _outreach_call(
@@ -1134,8 +1134,8 @@ def users_add_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Add a web-app user; the password is read from stdin and kept as an argon2 hash."""
-    from outreach.app.web.app import users_store_from_env
     from outreach.app.users import add_user
+    from outreach.app.web.app import users_store_from_env
 
     state = _state(ctx, as_json=as_json)
 
@@ -1163,8 +1163,8 @@ def users_add_demo_command(
     ctx: typer.Context, users_file: UsersFileOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Add the demo users (koordinator, analytiker, revisor) for the synthetic region."""
-    from outreach.app.web.app import users_store_from_env
     from outreach.app.users import add_demo_users
+    from outreach.app.web.app import users_store_from_env
 
     state = _state(ctx, as_json=as_json)
     _run(
@@ -1185,8 +1185,8 @@ def users_remove_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Remove a web-app user; their sessions end at their next request."""
-    from outreach.app.web.app import users_store_from_env
     from outreach.app.users import remove_user
+    from outreach.app.web.app import users_store_from_env
 
     state = _state(ctx, as_json=as_json)
     _run(
@@ -1201,8 +1201,8 @@ def users_list_command(
     ctx: typer.Context, users_file: UsersFileOpt = None, as_json: JsonOpt = False
 ) -> None:
     """List web-app users with role and scope (never the password hashes)."""
-    from outreach.app.web.app import users_store_from_env
     from outreach.app.users import list_users
+    from outreach.app.web.app import users_store_from_env
 
     state = _state(ctx, as_json=as_json)
     _run(

@@ -25,9 +25,7 @@ from fastapi.staticfiles import StaticFiles
 
 from features.errors import ConfigError, NotFoundError, WarehouseBusyError
 from features.settings import EngineSettings
-from outreach.opstore import operational_url, postgres_store
-from outreach.programmes import Programme, available_programmes, load_programme
-from outreach.store import now_utc
+from outreach.app.users import JsonUserStore, UserStore
 from outreach.app.web.auth import (
     SESSION_COOKIE,
     CsrfError,
@@ -39,7 +37,9 @@ from outreach.app.web.auth import (
 )
 from outreach.app.web.context import Warehouse, WebContext, render
 from outreach.app.web.i18n import TEXT
-from outreach.app.users import JsonUserStore, UserStore
+from outreach.opstore import operational_url, postgres_store
+from outreach.programmes import Programme, available_programmes, load_programme
+from outreach.store import now_utc
 
 __all__ = [
     "MANY_WORKERS",

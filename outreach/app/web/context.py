@@ -25,8 +25,7 @@ from fastapi.responses import HTMLResponse
 from features.db import connect
 from features.errors import NotFoundError
 from features.settings import EngineSettings
-from outreach.opstore import DuckDBStore, OperationalStore, postgres_store
-from outreach.programmes import Programme
+from outreach.app.users import UserStore
 from outreach.app.web.auth import (
     CSRF_FIELD,
     SessionCodec,
@@ -35,7 +34,8 @@ from outreach.app.web.auth import (
     session,
 )
 from outreach.app.web.i18n import DEFAULT_LANGUAGE, TEXT, translator
-from outreach.app.users import UserStore
+from outreach.opstore import DuckDBStore, OperationalStore, postgres_store
+from outreach.programmes import Programme
 
 __all__ = [
     "NO_WAREHOUSE",

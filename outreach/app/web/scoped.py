@@ -21,8 +21,11 @@ from typing import Any
 import pandas as pd
 
 from features.errors import NotFoundError
-from outreach.list_audit import append_event
+from outreach.app.users import User
+from outreach.app.web.auth import Forbidden
+from outreach.app.web.context import WebContext
 from outreach.exports import ListHeader, display_table, export_list, render_stop_sheets
+from outreach.list_audit import append_event
 from outreach.lists import (
     NO_LIST,
     ListResult,
@@ -34,9 +37,6 @@ from outreach.lists import (
 from outreach.opstore import OperationalStore
 from outreach.programmes import Programme
 from outreach.recording import RecordResult, record_contacts
-from outreach.app.web.auth import Forbidden
-from outreach.app.web.context import WebContext
-from outreach.app.users import User
 
 __all__ = [
     "NOT_ON_YOUR_LIST",

@@ -18,10 +18,10 @@ from fastapi.responses import Response
 
 from features.db import table_exists
 from features.errors import NotFoundError
+from outreach.app.users import User
 from outreach.app.web import artifacts
 from outreach.app.web.auth import AGGREGATE_ROLES, allow
 from outreach.app.web.context import WebContext, render, web_context
-from outreach.app.users import User
 
 __all__ = ["flatten_metrics", "router"]
 

@@ -13,10 +13,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
 from features.errors import NotFoundError
+from outreach.app.users import User
 from outreach.app.web import artifacts
 from outreach.app.web.auth import AGGREGATE_ROLES, allow
 from outreach.app.web.context import render, web_context
-from outreach.app.users import User
 
 __all__ = ["router"]
 
