@@ -28,7 +28,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from outreach.cli import app
+from outreach.app.cli import app
 
 runner = CliRunner()
 
@@ -267,7 +267,7 @@ def test_citizen_listed_twice_with_an_opt_out_is_never_listed(
 
 # --- the Monday job while the app serves (issue 14: busy, not broken) ----------
 
-_CLI = "import sys; from outreach.cli import app; sys.argv[0] = 'opspor'; app()"
+_CLI = "import sys; from outreach.app.cli import app; sys.argv[0] = 'opspor'; app()"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _PASSWORD = "correct-horse-battery"
 

@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 WEEK = "2026-W48"  # the web warehouse's frozen diabetes_bus list (conftest)
-_CLI = "import sys; from outreach.cli import app; sys.argv[0] = 'opspor'; app()"
+_CLI = "import sys; from outreach.app.cli import app; sys.argv[0] = 'opspor'; app()"
 
 
 def _free_port() -> int:

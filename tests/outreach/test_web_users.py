@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from features.errors import ConfigError, NotFoundError
-from outreach.cli import app as cli
+from outreach.app.cli import app as cli
 from outreach.app.users import (
     LOCK_MINUTES,
     MAX_FAILURES,

@@ -1,0 +1,68 @@
+"""``opspor serve`` and ``opspor opstore-sync``: the web app and its store."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from outreach.app.cli._common import (
+    DbOpt,
+    JsonOpt,
+    cli_state,
+    console,
+    on_warehouse,
+    run_command,
+)
+
+
+def serve_command(
+    ctx: typer.Context,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="App processes (more than 1 needs OPSPOR_OPERATIONAL_DB).",
+        ),
+    ] = 1,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Serve the web app for coordinators, data scientists and reviewers."""
+    from outreach.app.web.app import serve
+
+    state = cli_state(ctx, db=db, as_json=as_json)
+    console.print(f"Opspor web app on http://{host}:{port}/ (Ctrl+C to stop)")
+    run_command(
+        state,
+        lambda: serve(state.settings, host=host, port=port, workers=workers),
+        lambda r: f"Stopped the web app on {r.url}",
+    )
+
+
+def opstore_sync_command(
+    ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Copy the operational tables from PostgreSQL into the warehouse for the reports."""
+    from outreach.opstore import operational_store, sync_to_warehouse
+
+    state = cli_state(ctx, db=db, as_json=as_json)
+    call = on_warehouse(
+        state, lambda con: sync_to_warehouse(con, operational_store(con))
+    )
+    run_command(
+        state,
+        call,
+        lambda r: (
+            "Nothing to copy: the operational tables live in the warehouse"
+            if not r
+            else "Copied "
+            + ", ".join(f"{n:,} {t}" for t, n in r.items())
+            + " into the warehouse"
+        ),
+    )
