@@ -20,7 +20,6 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
-import duckdb
 import typer
 from rich.console import Console
 
@@ -210,23 +209,6 @@ UserOpt = Annotated[
         "--user", help="Who acts, for the audit log [default $USER, else cli]."
     ),
 ]
-
-
-def on_warehouse(
-    state: CliState, body: Callable[[duckdb.DuckDBPyConnection], T]
-) -> Callable[[], T]:
-    """Wrap an entry function so it runs on an open warehouse connection."""
-
-    def call() -> T:
-        from features.db import connect
-
-        con = connect(state.settings.warehouse)
-        try:
-            return body(con)
-        finally:
-            con.close()
-
-    return call
 
 
 ReportModelOpt = Annotated[

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,13 +14,16 @@ from outreach.app.cli._common import (
     run_command,
 )
 
+if TYPE_CHECKING:
+    from features.stages import FeaturesExportResult, FeaturesResult
+
 features_app = typer.Typer(
     help="Build point-in-time features (--as-of DATE or --as-of-range A:B --every 1mo).",
     no_args_is_help=False,
 )
 
 
-def _render_features(r: Any) -> str:
+def _render_features(r: FeaturesResult) -> str:
     dates = r.as_of_dates
     span = str(dates[0]) if len(dates) == 1 else f"{dates[0]} .. {dates[-1]}"
     return (
@@ -49,15 +52,14 @@ def features_command(
     """Build the feature views and marts for one or many as-of dates in one pass."""
     if ctx.invoked_subcommand is not None:
         return
-    from features.build import build_features, open_warehouse
     from features.spine import resolve_as_of_dates
+    from features.stages import FeaturesRequest, run_features
 
     state = cli_state(ctx, db=db, as_json=as_json)
 
-    def call() -> Any:
+    def call() -> FeaturesResult:
         dates = resolve_as_of_dates(as_of, as_of_range, every)
-        with open_warehouse(state.settings.warehouse) as con:
-            return build_features(con, dates)
+        return run_features(state.settings, FeaturesRequest(tuple(dates)))
 
     run_command(state, call, _render_features)
 
@@ -71,15 +73,14 @@ def features_export_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Write marts.scoring_features for one as-of date to a Parquet file."""
-    from features.build import export_scoring_features, open_warehouse
     from features.spine import parse_as_of
+    from features.stages import FeaturesExportRequest, run_features_export
 
     state = cli_state(ctx, db=db, as_json=as_json)
 
-    def call() -> Any:
-        day = parse_as_of(as_of)
-        with open_warehouse(state.settings.warehouse, read_only=True) as con:
-            return export_scoring_features(con, as_of_date=day, out=out_file)
+    def call() -> FeaturesExportResult:
+        request = FeaturesExportRequest(parse_as_of(as_of), out_file)
+        return run_features_export(state.settings, request)
 
     run_command(
         state,
@@ -101,12 +102,11 @@ def features_catalogue_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Write the feature catalogue (Markdown and JSON) from the SQL contracts."""
-    from features.catalogue import write_catalogue
+    from features.stages import CatalogueRequest, run_catalogue
 
     state = cli_state(ctx, as_json=as_json)
-    target = out_dir if out_dir is not None else state.settings.output_dir / "catalogue"
     run_command(
         state,
-        lambda: write_catalogue(target),
+        lambda: run_catalogue(state.settings, CatalogueRequest(out_dir)),
         lambda r: f"Wrote {r.n_entries} catalogue entries to {r.markdown} and {r.json}",
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,13 +14,15 @@ from outreach.app.cli._common import (
     UserOpt,
     WeekOpt,
     cli_state,
-    on_warehouse,
     progress_bar,
     run_command,
 )
 
+if TYPE_CHECKING:
+    from outreach.stages import ListResult, WeeklyResult
 
-def _render_list(r: Any) -> str:
+
+def _render_list(r: ListResult) -> str:
     c = r.counts
     suppressed = ", ".join(
         f"{k} {v}" for k, v in {**c["excluded"], **c["suppressed"]}.items() if v
@@ -63,30 +65,29 @@ def list_command(
 ) -> None:
     """Build (or return the frozen) weekly outreach list and export it."""
     from outreach.exports import EXPORT_FORMATS
-    from outreach.lists import build_weekly_list
     from outreach.programmes import load_programme
+    from outreach.stages import ListRequest, run_list
 
     state = cli_state(ctx, db=db, as_json=as_json)
     formats = EXPORT_FORMATS if fmt is None else (fmt,)
-    call = on_warehouse(
-        state,
-        lambda con: build_weekly_list(
-            con,
+
+    def call() -> ListResult:
+        request = ListRequest(
             load_programme(programme),
-            week=week,
+            week,
+            formats=formats,
             model_uri=model_uri,
             actor=user,
             regenerate=regenerate,
             reason=reason,
-            output_dir=state.settings.output_dir,
-            formats=formats,
             allow_stale=allow_stale,
-        ),
-    )
+        )
+        return run_list(state.settings, request)
+
     run_command(state, call, _render_list)
 
 
-def _render_weekly(r: Any) -> str:
+def _render_weekly(r: WeeklyResult) -> str:
     c = r.counts
     kept_off = ", ".join(
         f"{k} {v}"
@@ -123,23 +124,16 @@ def weekly_command(
 ) -> None:
     """Run the Monday job: load-check, score, explain, list, fairness, monitor."""
     from outreach.programmes import load_programme
-    from outreach.weekly import STEPS, run_weekly
+    from outreach.stages import WeeklyRequest, run_weekly
+    from outreach.weekly import STEPS
 
     state = cli_state(ctx, db=db, as_json=as_json)
 
-    def call() -> Any:
+    def call() -> WeeklyResult:
         prog = load_programme(programme)
-        with progress_bar(
-            state, f"Weekly {prog.name} {week} ({len(STEPS)} steps)"
-        ) as advance:
-            return run_weekly(
-                state.settings,
-                programme=prog,
-                week=week,
-                actor=user,
-                progress=advance,
-                allow_stale=allow_stale,
-                reason=reason,
-            )
+        label = f"Weekly {prog.name} {week} ({len(STEPS)} steps)"
+        with progress_bar(state, label) as advance:
+            request = WeeklyRequest(prog, week, user, allow_stale, reason, advance)
+            return run_weekly(state.settings, request)
 
     run_command(state, call, _render_weekly)

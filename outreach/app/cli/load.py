@@ -41,18 +41,9 @@ def load_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Validate a journal extract, quarantine bad rows, load it into raw.* (idempotent)."""
-    from features.load import load_extract
     from features.load_report import format_report
+    from features.stages import LoadRequest, run_load
 
     state = cli_state(ctx, db=db, as_json=as_json)
-    run_command(
-        state,
-        lambda: load_extract(
-            extract_dir,
-            settings=state.settings,
-            dry_run=dry_run,
-            replace_source=replace_source,
-            reason=reason,
-        ),
-        format_report,
-    )
+    request = LoadRequest(extract_dir, dry_run, replace_source, reason)
+    run_command(state, lambda: run_load(state.settings, request), format_report)

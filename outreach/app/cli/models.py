@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,13 +13,16 @@ from outreach.app.cli._common import (
     run_command,
 )
 
+if TYPE_CHECKING:
+    from models.stages import PromoteResult, TrainResult
+
 SpecArg = Annotated[
     str,
     typer.Argument(help="models/specs/<name>.toml, another spec file, or a spec name."),
 ]
 
 
-def _render_train(r: Any) -> str:
+def _render_train(r: TrainResult) -> str:
     m = r.metrics["precision_at_capacity"]
     auc = r.metrics["roc_auc"]
     return (
@@ -35,17 +38,17 @@ def train_command(
 ) -> None:
     """Train, calibrate, validate, log and register the model a spec describes."""
     from models.spec import load_spec
-    from models.train import train_model
+    from models.stages import TrainRequest, run_train
 
     state = cli_state(ctx, db=db, as_json=as_json)
     run_command(
         state,
-        lambda: train_model(load_spec(spec), settings=state.settings),
+        lambda: run_train(state.settings, TrainRequest(load_spec(spec))),
         _render_train,
     )
 
 
-def _render_promote(r: Any) -> str:
+def _render_promote(r: PromoteResult) -> str:
     if r.k is None:
         return f"{r.name}: version {r.version} is champion ({r.decision})"
     return (
@@ -68,11 +71,8 @@ def promote_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Move the champion alias if the challenger is at least as good at capacity k."""
-    from models.promote import promote_model
+    from models.stages import PromoteRequest, run_promote
 
     state = cli_state(ctx, db=db, as_json=as_json)
-    run_command(
-        state,
-        lambda: promote_model(state.settings, model, force=force, reason=reason),
-        _render_promote,
-    )
+    request = PromoteRequest(model, force=force, reason=reason)
+    run_command(state, lambda: run_promote(state.settings, request), _render_promote)

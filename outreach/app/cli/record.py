@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,12 +15,18 @@ from outreach.app.cli._common import (
     UserOpt,
     WeekOpt,
     cli_state,
-    on_warehouse,
     run_command,
 )
 
+if TYPE_CHECKING:
+    from outreach.stages import (
+        EvaluationResult,
+        ProgrammeReportResult,
+        RecordResult,
+    )
 
-def _render_record(r: Any) -> str:
+
+def _render_record(r: RecordResult) -> str:
     refused = "; ".join(f"row {x['row']}: {x['reason']}" for x in r.refused)
     nothing = (
         " Nothing was recorded: a sheet is recorded all or nothing"
@@ -74,38 +80,28 @@ def record_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Record what happened: a sheet all or nothing (exit 1 if any row is refused)."""
-    from outreach.recording import record_contacts
+    from outreach.stages import RecordRequest, run_record
 
     state = cli_state(ctx, db=db, as_json=as_json)
-    entries = []
+    entries: tuple[dict[str, str | None], ...] = ()
     if citizen is not None or outcome is not None:
-        entries.append(
-            {
-                "citizen_id": citizen,
-                "outcome": outcome,
-                "outcome_date": outcome_date or date.today().isoformat(),
-                "opt_out": "yes" if opt_out else "",
-                "note": note,
-            }
-        )
-    call = on_warehouse(
-        state,
-        lambda con: record_contacts(
-            con,
-            programme=programme,
-            week=week,
-            file=file,
-            entries=entries,
-            actor=user,
-            partial=partial,
-        ),
+        entry = {
+            "citizen_id": citizen,
+            "outcome": outcome,
+            "outcome_date": outcome_date or date.today().isoformat(),
+            "opt_out": "yes" if opt_out else "",
+            "note": note,
+        }
+        entries = (entry,)
+    request = RecordRequest(programme, week, file, entries, user, partial)
+    result = run_command(
+        state, lambda: run_record(state.settings, request), _render_record
     )
-    result = run_command(state, call, _render_record)
     if result.refused:
         raise typer.Exit(1)
 
 
-def _render_evaluation(r: Any) -> str:
+def _render_evaluation(r: EvaluationResult) -> str:
     if r.status != "ok":
         return str(r.message)
     lines = [
@@ -132,20 +128,19 @@ def evaluate_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Estimate the effect of outreach from the randomised hold-outs."""
-    from outreach.evaluate import evaluate_outreach
     from outreach.programmes import load_programme
+    from outreach.stages import EvaluateRequest, run_evaluate
 
     state = cli_state(ctx, db=db, as_json=as_json)
-    call = on_warehouse(
-        state,
-        lambda con: evaluate_outreach(
-            con, load_programme(programme), follow_up_days=follow_up_days
-        ),
-    )
+
+    def call() -> EvaluationResult:
+        request = EvaluateRequest(load_programme(programme), follow_up_days)
+        return run_evaluate(state.settings, request)
+
     run_command(state, call, _render_evaluation)
 
 
-def _render_report(r: Any) -> str:
+def _render_report(r: ProgrammeReportResult) -> str:
     def cell(value: Any) -> str:
         return "<suppressed>" if value is None else str(value)
 
@@ -176,16 +171,15 @@ def programme_report_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Report listed, reached, screened, declined: by week, over time, by education."""
-    from outreach.programme_report import build_programme_report
     from outreach.programmes import load_programme
+    from outreach.stages import ProgrammeReportRequest, run_programme_report
 
     state = cli_state(ctx, db=db, as_json=as_json)
-    call = on_warehouse(
-        state,
-        lambda con: build_programme_report(
-            con, load_programme(programme).name, week=week, out_path=out_path
-        ),
-    )
+
+    def call() -> ProgrammeReportResult:
+        request = ProgrammeReportRequest(load_programme(programme), week, out_path)
+        return run_programme_report(state.settings, request)
+
     run_command(state, call, _render_report)
 
 
@@ -201,15 +195,13 @@ def audit_log_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Show or export the outreach audit trail (who, when, what; counts only)."""
-    from outreach.list_audit import export_audit_log
+    from outreach.stages import AuditLogRequest, run_audit_log
 
     state = cli_state(ctx, db=db, as_json=as_json)
-    call = on_warehouse(
-        state, lambda con: export_audit_log(con, out_path, programme=programme)
-    )
+    request = AuditLogRequest(programme, out_path)
     run_command(
         state,
-        call,
+        lambda: run_audit_log(state.settings, request),
         lambda r: "\n".join(
             [f"{r.n_events} event(s)" + (f"; wrote {r.path}" if r.path else "")]
             + [

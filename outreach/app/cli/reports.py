@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
@@ -18,13 +17,12 @@ from outreach.app.cli._common import (
     run_command,
 )
 
+if TYPE_CHECKING:
+    from reports.render import ReportLanguage
+    from reports.stages import AuditResult, GovernanceResult, MonitorResult
 
-def _programme_dict(programme: Any) -> dict[str, Any]:
-    """Return a loaded Programme as a plain dict (reports never import outreach)."""
-    return {f.name: getattr(programme, f.name) for f in dataclasses.fields(programme)}
 
-
-def _render_audit(r: Any) -> str:
+def _render_audit(r: AuditResult) -> str:
     return (
         f"Audit {r.programme}/{r.scope} ({r.model_uri}, as of {r.as_of_date}): {r.n_cohort} citizens, "
         f"{r.n_selected} on the list at k={r.k}, outcome observed for {r.n_observed}; "
@@ -82,35 +80,32 @@ def audit_command(
 ) -> None:
     """Fairness audit of a programme's week list or of a model version (HTML, PDF, JSON)."""
     from outreach.programmes import load_programme
-    from reports.audit import run_audit
     from reports.config import FairnessConfig
+    from reports.stages import AuditRequest, run_audit
 
     state = cli_state(ctx, db=db, as_json=as_json)
 
-    def call() -> Any:
-        prog = load_programme(programme)
-        as_of_date = None if as_of is None else option_date(as_of)
-        return run_audit(
-            state.settings,
-            programme=prog.name,
-            k=capacity or prog.capacity_per_week,
+    def call() -> AuditResult:
+        request = AuditRequest(
+            load_programme(programme),
             week=week,
             model=model,
+            k=capacity,
+            as_of_date=None if as_of is None else option_date(as_of),
             outcome=outcome,
-            municipalities=prog.municipalities,
-            as_of_date=as_of_date,
             config=None
             if fairness_config is None
             else FairnessConfig.from_toml(fairness_config),
             fail_on_breach=fail_on_breach,
-            lang=lang,  # type: ignore[arg-type]  # checked by write_fairness_report
-            compare=compare or (),
+            lang=cast("ReportLanguage", lang),  # the audit checks it (BAD_LANGUAGE)
+            compare=tuple(compare or ()),
         )
+        return run_audit(state.settings, request)
 
     run_command(state, call, _render_audit)
 
 
-def _render_monitor(r: Any) -> str:
+def _render_monitor(r: MonitorResult) -> str:
     lines = [
         f"Monitor {r.programme} {r.week} ({r.model_uri}, as of {r.as_of_date}, "
         f"extract {r.extract_date}): {r.verdict.upper()}, {r.n_alerts} alert(s)",
@@ -141,23 +136,17 @@ def monitor_command(
 ) -> None:
     """Watch data, inputs, scores and realised performance (HTML and JSON)."""
     from outreach.programmes import load_programme
-    from reports.monitor import run_monitor
     from reports.monitor_config import MonitorConfig
+    from reports.stages import MonitorRequest, run_monitor
 
     state = cli_state(ctx, db=db, as_json=as_json)
 
-    def call() -> Any:
+    def call() -> MonitorResult:
         prog = load_programme(programme)
-        return run_monitor(
-            state.settings,
-            programme=prog.name,
-            model=f"{prog.model_name}@{prog.model_alias}",
-            week=week,
-            municipalities=prog.municipalities,
-            config=None
-            if monitor_config is None
-            else MonitorConfig.from_toml(monitor_config),
-        )
+        config = None
+        if monitor_config is not None:
+            config = MonitorConfig.from_toml(monitor_config)
+        return run_monitor(state.settings, MonitorRequest(prog, week, config))
 
     result = run_command(state, call, _render_monitor)
     if fail_on_alert and result.verdict != "ok":
@@ -182,14 +171,13 @@ def card_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Write the model card (HTML + Markdown, TRIPOD+AI checklist) of a registered version."""
-    from reports.model_card import make_model_card
+    from reports.stages import CardRequest, run_card
 
     state = cli_state(ctx, as_json=as_json)
+    request = CardRequest(model, metadata_path=metadata, audit_path=audit_file)
     run_command(
         state,
-        lambda: make_model_card(
-            state.settings, model, metadata_path=metadata, audit_path=audit_file
-        ),
+        lambda: run_card(state.settings, request),
         lambda r: (
             f"Model card of {r.name}@{r.version}: {r.html} and {r.markdown} "
             f"(fairness audit: {r.fairness_audit or 'none yet'})"
@@ -209,17 +197,15 @@ def governance_pack_command(
 ) -> None:
     """Bundle model card, latest audit, feature catalogue, audit-log summary and DP note."""
     from outreach.programmes import load_programme
-    from reports.governance import build_governance_pack
+    from reports.stages import GovernanceRequest, run_governance_pack
 
     state = cli_state(ctx, db=db, as_json=as_json)
 
-    def call() -> Any:
+    def call() -> GovernanceResult:
         prog = load_programme(programme)
         when = None if day is None else option_date(day, "--date")
-        ref = model or f"{prog.model_name}@{prog.model_alias}"
-        return build_governance_pack(
-            state.settings, programme=_programme_dict(prog), model=ref, day=when
-        )
+        request = GovernanceRequest(prog, model=model, day=when)
+        return run_governance_pack(state.settings, request)
 
     run_command(
         state,

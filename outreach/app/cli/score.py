@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,6 +17,10 @@ from outreach.app.cli._common import (
     run_command,
 )
 
+if TYPE_CHECKING:
+    from models.explain import Language
+    from models.stages import ExplainResult
+
 
 def score_command(
     ctx: typer.Context,
@@ -26,12 +30,12 @@ def score_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Write calibrated risk and rank of every cohort member to scoring.scores."""
-    from models.score import score_citizens
+    from models.stages import ScoreRequest, run_score
 
     state = cli_state(ctx, db=db, as_json=as_json)
     run_command(
         state,
-        lambda: score_citizens(state.settings, model=model, as_of=option_date(as_of)),
+        lambda: run_score(state.settings, ScoreRequest(model, option_date(as_of))),
         lambda r: (
             f"Scored {r.n_scored:,} citizens ({r.cohort}) at {r.as_of_date} "
             f"with {r.model_uri} into {r.table}"
@@ -53,22 +57,14 @@ def explain_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Explain each score in plain language (SHAP on the ranked score) into scoring.reasons."""
-    from models.explain import explain_scores
+    from models.stages import ExplainRequest, run_explain
 
     state = cli_state(ctx, db=db, as_json=as_json)
 
-    def call() -> Any:
-        if lang not in ("da", "en"):
-            raise ConfigError(
-                f"The '--lang' option must be 'da' or 'en'. Got {lang!r} instead."
-            )
-        return explain_scores(
-            state.settings,
-            model=model,
-            as_of=option_date(as_of),
-            top=top,
-            language=lang,  # type: ignore[arg-type]
-        )
+    def call() -> ExplainResult:
+        language = _language(lang)
+        request = ExplainRequest(model, option_date(as_of), top, language)
+        return run_explain(state.settings, request)
 
     run_command(
         state,
@@ -77,4 +73,15 @@ def explain_command(
             f"Explained {r.n_citizens:,} citizens ({r.n_reasons:,} reasons, {r.language}) "
             f"at {r.as_of_date} for {r.model_uri} into {r.table}"
         ),
+    )
+
+
+def _language(lang: str) -> Language:
+    """Check ``--lang``: ConfigError (exit 2) unless it is ``da`` or ``en``."""
+    if lang == "da":
+        return "da"
+    if lang == "en":
+        return "en"
+    raise ConfigError(
+        f"The '--lang' option must be 'da' or 'en'. Got {lang!r} instead."
     )

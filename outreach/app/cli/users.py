@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,6 +14,9 @@ from outreach.app.cli._common import (
     cli_state,
     run_command,
 )
+
+if TYPE_CHECKING:
+    from outreach.app.users import UsersResult
 
 users_app = typer.Typer(
     help="Users of the web app (coordinators, data scientists, reviewers)."
@@ -26,7 +29,7 @@ UsersFileOpt = Annotated[
 ]
 
 
-def _render_users(r: Any) -> str:
+def _render_users(r: UsersResult) -> str:
     if r.action != "listed":
         return f"User {r.users[0]['name']} {r.action} ({r.store})"
     lines = [f"{len(r.users)} user(s) in {r.store}"]
@@ -65,26 +68,25 @@ def users_add_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Add a web-app user; the password is read from stdin and kept as an argon2 hash."""
-    from outreach.app.users import add_user
-    from outreach.app.web.app import users_store_from_env
+    from outreach.app.stages import UserAddRequest, run_user_add
 
     state = cli_state(ctx, as_json=as_json)
 
-    def call() -> Any:
+    def call() -> UsersResult:
         if not password_stdin:
             raise ConfigError(
                 "Give the password on standard input with --password-stdin."
             )
-        password = sys.stdin.readline().rstrip("\r\n")
-        return add_user(
-            users_store_from_env(state.settings, users_file),
+        request = UserAddRequest(
             name,
-            role=role,
-            password=password,
-            programmes=programme or (),
-            municipalities=municipality or (),
+            role,
+            password=sys.stdin.readline().rstrip("\r\n"),
+            programmes=tuple(programme or ()),
+            municipalities=tuple(municipality or ()),
             language=language,
+            users_file=users_file,
         )
+        return run_user_add(state.settings, request)
 
     run_command(state, call, _render_users)
 
@@ -94,13 +96,12 @@ def users_add_demo_command(
     ctx: typer.Context, users_file: UsersFileOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Add the demo users (koordinator, analytiker, revisor) for the synthetic region."""
-    from outreach.app.users import add_demo_users
-    from outreach.app.web.app import users_store_from_env
+    from outreach.app.stages import UsersRequest, run_users_add_demo
 
     state = cli_state(ctx, as_json=as_json)
     run_command(
         state,
-        lambda: add_demo_users(users_store_from_env(state.settings, users_file)),
+        lambda: run_users_add_demo(state.settings, UsersRequest(users_file)),
         lambda r: (
             f"Added {len(r.users)} demo user(s) to {r.store}: "
             + (", ".join(u["name"] for u in r.users) or "all existed already")
@@ -116,13 +117,12 @@ def users_remove_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Remove a web-app user; their sessions end at their next request."""
-    from outreach.app.users import remove_user
-    from outreach.app.web.app import users_store_from_env
+    from outreach.app.stages import UserRemoveRequest, run_user_remove
 
     state = cli_state(ctx, as_json=as_json)
     run_command(
         state,
-        lambda: remove_user(users_store_from_env(state.settings, users_file), name),
+        lambda: run_user_remove(state.settings, UserRemoveRequest(name, users_file)),
         _render_users,
     )
 
@@ -132,12 +132,11 @@ def users_list_command(
     ctx: typer.Context, users_file: UsersFileOpt = None, as_json: JsonOpt = False
 ) -> None:
     """List web-app users with role and scope (never the password hashes)."""
-    from outreach.app.users import list_users
-    from outreach.app.web.app import users_store_from_env
+    from outreach.app.stages import UsersRequest, run_users_list
 
     state = cli_state(ctx, as_json=as_json)
     run_command(
         state,
-        lambda: list_users(users_store_from_env(state.settings, users_file)),
+        lambda: run_users_list(state.settings, UsersRequest(users_file)),
         _render_users,
     )

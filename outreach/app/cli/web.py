@@ -11,7 +11,6 @@ from outreach.app.cli._common import (
     JsonOpt,
     cli_state,
     console,
-    on_warehouse,
     run_command,
 )
 
@@ -34,13 +33,14 @@ def serve_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Serve the web app for coordinators, data scientists and reviewers."""
-    from outreach.app.web.app import serve
+    from outreach.app.stages import ServeRequest, run_serve
 
     state = cli_state(ctx, db=db, as_json=as_json)
     console.print(f"Opspor web app on http://{host}:{port}/ (Ctrl+C to stop)")
+    request = ServeRequest(host, port, workers)
     run_command(
         state,
-        lambda: serve(state.settings, host=host, port=port, workers=workers),
+        lambda: run_serve(state.settings, request),
         lambda r: f"Stopped the web app on {r.url}",
     )
 
@@ -49,15 +49,12 @@ def opstore_sync_command(
     ctx: typer.Context, db: DbOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Copy the operational tables from PostgreSQL into the warehouse for the reports."""
-    from outreach.opstore import operational_store, sync_to_warehouse
+    from outreach.app.stages import OpstoreSyncRequest, run_opstore_sync
 
     state = cli_state(ctx, db=db, as_json=as_json)
-    call = on_warehouse(
-        state, lambda con: sync_to_warehouse(con, operational_store(con))
-    )
     run_command(
         state,
-        call,
+        lambda: run_opstore_sync(state.settings, OpstoreSyncRequest()),
         lambda r: (
             "Nothing to copy: the operational tables live in the warehouse"
             if not r
