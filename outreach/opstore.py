@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -35,6 +34,7 @@ import pandas as pd
 
 from features.db import read_sql
 from features.errors import ConfigError
+from features.settings import EngineSettings
 from outreach.store import ensure_outreach_tables
 
 __all__ = [
@@ -773,8 +773,7 @@ def close_postgres_stores() -> None:
 
 def operational_url(env: Mapping[str, str] | None = None) -> str | None:
     """Return ``OPSPOR_OPERATIONAL_DB`` when set (else None: the embedded store)."""
-    env = os.environ if env is None else env
-    return env.get(OPERATIONAL_DB_ENV) or None
+    return EngineSettings.from_env(env).operational_db
 
 
 def operational_store(

@@ -27,6 +27,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.routing import Mount
 
 from features.errors import ConfigError
+from features.settings import EngineSettings
 from outreach.app.users import ROLES, User
 
 __all__ = [
@@ -92,8 +93,7 @@ def load_secret_key(output_dir: Path, env: Mapping[str, str] | None = None) -> s
     ConfigError
         ``OPSPOR_SECRET_KEY`` is set but shorter than 32 characters.
     """
-    env = os.environ if env is None else env
-    given = env.get("OPSPOR_SECRET_KEY")
+    given = EngineSettings.from_env(env).secret_key
     if given:
         if len(given) < 32:
             raise ConfigError(SHORT_SECRET)
