@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeAlias
 
 from features.db import connect
 from features.settings import EngineSettings
@@ -25,6 +26,7 @@ from outreach.app.web.app import ServeResult, serve, users_store_from_env
 
 __all__ = [
     "OpstoreSyncRequest",
+    "OpstoreSyncResult",
     "ServeRequest",
     "ServeResult",
     "UserAddRequest",
@@ -38,6 +40,9 @@ __all__ = [
     "run_users_add_demo",
     "run_users_list",
 ]
+
+#: Rows copied per operational table; empty when they live in the warehouse.
+OpstoreSyncResult: TypeAlias = dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -198,7 +203,7 @@ def run_serve(settings: EngineSettings, request: ServeRequest) -> ServeResult:
 
 def run_opstore_sync(
     settings: EngineSettings, request: OpstoreSyncRequest
-) -> dict[str, int]:
+) -> OpstoreSyncResult:
     """Copy the operational tables from PostgreSQL into the warehouse.
 
     Parameters
@@ -210,7 +215,7 @@ def run_opstore_sync(
 
     Returns
     -------
-    dict of str to int
+    OpstoreSyncResult
         Rows copied per table; empty when the tables live in the warehouse.
     """
     from outreach.opstore import operational_store, sync_to_warehouse
