@@ -1,4 +1,10 @@
-"""``opspor synth``: a synthetic journal extract (:mod:`synthetic_data`)."""
+"""``opspor synth``: a synthetic journal extract (:mod:`synthetic_data`).
+
+The one command without a ``run_<stage>`` wrapper: ``synthetic_data`` stands in
+for an outside supplier and imports nothing of ours, not even
+:class:`~features.settings.EngineSettings`, so the command calls its
+:func:`~synthetic_data.generate_extract` directly.
+"""
 
 from __future__ import annotations
 
