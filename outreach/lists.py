@@ -38,8 +38,8 @@ from outreach.app.store import (
     stage_operational_tables,
     sync_to_warehouse,
 )
-from outreach.audit_log import append_event
 from outreach.exports import EXPORT_FORMATS, ListHeader, export_list
+from outreach.list_audit import append_event
 from outreach.programmes import Programme, municipality_name
 from outreach.rank import (
     fetch_eligible,

@@ -25,8 +25,8 @@ import pandas as pd
 from features.errors import ConfigError, NotFoundError
 from outreach.actor import now_utc, resolve_actor
 from outreach.app.store import OperationalStore, operational_store
-from outreach.audit_log import append_event
 from outreach.exports import RECORD_COLUMNS, RECORD_SHEET
+from outreach.list_audit import append_event
 from outreach.lists import NO_LIST, parse_week
 
 __all__ = ["OUTCOMES", "RecordResult", "read_record_file", "record_contacts"]

@@ -18,7 +18,7 @@ from features.errors import ExtractValidationError
 from features.load import load_extract
 from features.load_report import LoadReport
 from features.settings import EngineSettings
-from outreach.cli import app
+from outreach.app.cli import app
 
 EXTRACT_DATE = date(
     2026, 11, 23

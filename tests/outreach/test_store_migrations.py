@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 
 from features.errors import ConfigError
 from features.settings import EngineSettings
+from outreach.app.cli import app
 from outreach.app.store import (
     HEAD,
     NEWER_STORE,
@@ -41,7 +42,6 @@ from outreach.app.store.migrations import (
     schema_version,
     upgrade_schema,
 )
-from outreach.cli import app
 from outreach.lists import build_weekly_list
 
 V0 = Path(__file__).parent / "fixtures" / "store_v0"

@@ -1,9 +1,9 @@
 """The web app's ``users`` table, kept in the operational store on PostgreSQL.
 
-With the embedded store, users live in ``users.json`` (:mod:`outreach.web.users`);
+With the embedded store, users live in ``users.json`` (:mod:`outreach.app.users`);
 when several app processes share PostgreSQL they live in ``outreach.users`` and
 :class:`UserTable` gives :class:`~outreach.app.store.store.OperationalStore` the
-``UserStore`` protocol of :mod:`outreach.web.users`. A failed sign-in is counted
+``UserStore`` protocol of :mod:`outreach.app.users`. A failed sign-in is counted
 under a row lock, so two processes never lose one.
 """
 
@@ -42,7 +42,7 @@ class UserTable:
 
     def get_user(self, name: str) -> Any:
         """Return the user of that name, or None."""
-        from outreach.web.users import User
+        from outreach.app.users import User
 
         rows = self.backend.rows(
             "select * from outreach.users where name = :name", {"name": name}
@@ -80,7 +80,7 @@ class UserTable:
 
     def record_failure(self, name: str, now: datetime) -> Any:
         """Count a failed sign-in under a row lock; lock after too many."""
-        from outreach.web.users import next_failure_state
+        from outreach.app.users import next_failure_state
 
         with self.backend.transaction() as tx:
             rows = tx.fetch(_FOR_UPDATE, {"name": name})
