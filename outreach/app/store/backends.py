@@ -37,6 +37,12 @@ __all__ = [
 
 BAD_URL = "OPSPOR_OPERATIONAL_DB must be a postgresql:// URL. Got {url!r} instead."
 _PLACEHOLDER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+_DUCKDB_HAS_TABLE = f"""
+select count(*) as n from duckdb_tables()
+where database_name = current_database() and schema_name = '{SCHEMA}'
+    and table_name = :table
+"""
+_PG_HAS_TABLE = "select to_regclass(:name) as found"
 
 
 class Transaction(Protocol):
@@ -80,6 +86,9 @@ class Backend(Protocol):
 
     def lives_in(self, con: duckdb.DuckDBPyConnection) -> bool:
         """Return True when the tables live in that DuckDB connection."""
+
+    def has_table(self, table: str) -> bool:
+        """Return True when ``outreach.<table>`` exists (one cheap catalogue look)."""
 
     def describe(self) -> str:
         """Return where the store lives, without credentials."""
@@ -161,6 +170,10 @@ class DuckDBBackend:
     def lives_in(self, con: duckdb.DuckDBPyConnection) -> bool:
         """Return True when ``con`` is this store's warehouse connection."""
         return self.con is con
+
+    def has_table(self, table: str) -> bool:
+        """Look in DuckDB's own catalogue (faster than information_schema)."""
+        return bool(self.rows(_DUCKDB_HAS_TABLE, {"table": table})[0]["n"])
 
     def describe(self) -> str:
         """Return the warehouse file this store lives in."""
@@ -267,6 +280,11 @@ class PostgresBackend:
     def lives_in(self, con: duckdb.DuckDBPyConnection) -> bool:
         """PostgreSQL tables never live in a DuckDB connection."""
         return False
+
+    def has_table(self, table: str) -> bool:
+        """Resolve the name in PostgreSQL's catalogue."""
+        name = f"{SCHEMA}.{table}"
+        return self.rows(_PG_HAS_TABLE, {"name": name})[0]["found"] is not None
 
     def describe(self) -> str:
         """Return host, port and database, without user or password."""

@@ -114,17 +114,12 @@ def _baseline(backend: BackendName) -> list[str]:
 MIGRATIONS: tuple[Migration, ...] = (Migration(1, "baseline", _baseline),)
 HEAD = MIGRATIONS[-1].version
 
-_HAS_VERSIONS = """
-select count(*) as n from information_schema.tables
-where table_catalog = current_database()
-    and table_schema = 'outreach' and table_name = 'schema_version'
-"""
 _VERSION = "select coalesce(max(version), 0) as version from outreach.schema_version"
 
 
 def schema_version(backend: Backend) -> int:
     """Return the store's schema version (0: unversioned or empty)."""
-    if not backend.rows(_HAS_VERSIONS)[0]["n"]:
+    if not backend.has_table("schema_version"):
         return 0
     return int(backend.rows(_VERSION)[0]["version"])
 
