@@ -7,7 +7,7 @@ import pytest
 
 from synthetic_data import codes as C
 from synthetic_data import load_profile
-from synthetic_data.care import record_care
+from synthetic_data.care import P_FOUND_AT_ADMISSION, record_care
 from synthetic_data.harm import simulate_harm
 from synthetic_data.population import NEVER, Calendar, draw_citizens
 
@@ -167,3 +167,32 @@ def test_gp_consultations_know_no_condition_before_its_onset(chunk) -> None:
     gap = np.concatenate(diffs)
     assert len(gap) > 300, len(gap)
     assert gap.mean() > 0.25, gap.mean()
+
+
+def test_some_new_complications_are_first_recorded_at_an_acute_admission(
+    chunk,
+) -> None:
+    """Found at admission: an acute admission with the complication as its diagnosis.
+
+    Each such admission starts on the day the complication is first recorded, and
+    the share of new complications found this way follows ``P_FOUND_AT_ADMISSION``
+    (none for eye complications, which only screening finds).
+    """
+    _, cit, harm, events = chunk
+    contacts = events.hospital_contacts
+    acute = contacts["ctype"] == C.CONTACT_TYPE["acute_admission"]
+    recorded = events.complications_recorded
+    new = (harm.complication >= cit.start[harm.who][:, None]) & (recorded < NEVER)
+    found, n_new = 0, 0
+    for g, (code2, code1, *_) in enumerate(C.COMPLICATION_CODES):
+        sel = acute & np.isin(contacts["diag"], C.CODES(code2, code1))
+        row = np.searchsorted(harm.who, contacts["cit"][sel])
+        assert (recorded[row, g] == contacts["start"][sel]).all()
+        if P_FOUND_AT_ADMISSION[g] == 0:
+            assert sel.sum() == 0
+        found, n_new = found + int(sel.sum()), n_new + int(new[:, g].sum())
+    expected = (
+        sum(p * new[:, g].sum() for g, p in enumerate(P_FOUND_AT_ADMISSION)) / n_new
+    )
+    assert n_new > 150, n_new
+    assert abs(found / n_new - expected) < 0.06, (found / n_new, expected)
