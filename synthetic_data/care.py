@@ -174,15 +174,25 @@ def _regimen_appointments(
 
 
 def _gp_consultations(rng: np.random.Generator, cal: Calendar, cit: Citizens) -> Table:
-    """GP consultations: more with age and chronic conditions, fewer without a GP."""
-    n_cond = sum((v < cal.te).astype(int) for v in cit.onset.values())
+    """GP consultations: more with age and chronic conditions, fewer without a GP.
+
+    Each chronic condition adds consultations only from its onset on, so the
+    consultation history never knows of a condition before it begins.
+    """
     rate = np.select(
         [cit.age < 18, cit.age < 65], GP_RATE_BY_AGE[:2], GP_RATE_BY_AGE[2]
     )
-    rate = (rate + GP_RATE_PER_CONDITION * n_cond) * np.where(cit.clinic < 0, 0.3, 1.0)
-    row, day = _poisson(
-        rng, rate, cit.start.astype(np.int64), _future_end(cal, cit, 21)
-    )
+    no_gp = np.where(cit.clinic < 0, 0.3, 1.0)
+    start, end = cit.start.astype(np.int64), _future_end(cal, cit, 21)
+    rows, days = [], []
+    for base, first in [(rate, start)] + [
+        (np.full(cit.n, GP_RATE_PER_CONDITION), np.maximum(start, onset))
+        for onset in cit.onset.values()
+    ]:
+        row, day = _poisson(rng, base * no_gp, first, end)
+        rows.append(row)
+        days.append(day)
+    row, day = np.concatenate(rows), np.concatenate(days)
     n = len(row)
     return {
         "cit": row,
