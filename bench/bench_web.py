@@ -93,7 +93,7 @@ def _free_port() -> int:
 
 def _users(store: Any) -> None:
     """Twenty coordinators of diabetes_bus, each seeing all three municipalities."""
-    from outreach.web.users import add_user
+    from outreach.app.users import add_user
 
     for i in range(1, COORDINATORS + 1):
         add_user(
@@ -296,7 +296,7 @@ def _stored_postgres(url: str) -> list[tuple[str, str, str]]:
 
 def run_embedded(out: Path, db: Path, seconds: float) -> dict[str, Any]:
     """One app process over the DuckDB warehouse."""
-    from outreach.web.users import JsonUserStore
+    from outreach.app.users import JsonUserStore
 
     _users(JsonUserStore(out / "users.json"))
     env = {k: v for k, v in os.environ.items() if k != "OPSPOR_OPERATIONAL_DB"}
@@ -321,8 +321,8 @@ def _postgres_database(server: str) -> tuple[str, Any]:
 def run_postgres(out: Path, db: Path, seconds: float, server: str) -> dict[str, Any]:
     """Four app processes sharing the operational tables in PostgreSQL."""
     from bench.web_world import MODEL
+    from outreach.app.store import close_postgres_stores, postgres_store
     from outreach.lists import build_weekly_list
-    from outreach.opstore import close_postgres_stores, postgres_store
     from outreach.programmes import load_programme
 
     url, (admin, name) = _postgres_database(server)

@@ -335,7 +335,7 @@ def web_users_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A users.json with the four test users, hashed once per session."""
     from argon2 import PasswordHasher
 
-    from outreach.web.users import JsonUserStore, new_user
+    from outreach.app.users import JsonUserStore, new_user
 
     # Production hashes take ~0.3 s to verify here; tests sign in hundreds of times,
     # so the test users carry cheap argon2 parameters (verification reads them).
@@ -394,7 +394,7 @@ def web_clock() -> dict[str, datetime]:
 @pytest.fixture
 def web_app(web_settings: Any, web_clock: dict[str, datetime]) -> Iterator[Any]:
     """The web app over ``web_settings`` with a fixed clock."""
-    from outreach.web import create_app
+    from outreach.app.web import create_app
 
     app = create_app(web_settings, secret_key="s" * 40, clock=lambda: web_clock["now"])
     yield app
@@ -480,7 +480,7 @@ def postgres_url() -> Iterator[str]:
     try:
         yield _database_url(server, name)
     finally:
-        from outreach.opstore import close_postgres_stores
+        from outreach.app.store import close_postgres_stores
 
         close_postgres_stores()
         admin.execute(f"drop database if exists {name} with (force)")
@@ -490,10 +490,10 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture
 def postgres_store(postgres_url: str) -> Any:
     """The PostgreSQL operational store, emptied before each test."""
-    from outreach.opstore import postgres_store as open_store
+    from outreach.app.store import postgres_store as open_store
 
     store = open_store(postgres_url)
-    with store.pool.connection() as conn:
+    with store.backend.pool.connection() as conn:
         conn.execute(
             "truncate outreach.list_runs, outreach.lists, outreach.holdouts,"
             " outreach.contacts, outreach.opt_outs, outreach.audit_log, outreach.users"
@@ -512,8 +512,8 @@ def ops(
     store_kind: str, region: duckdb.DuckDBPyConnection, request: pytest.FixtureRequest
 ) -> Any:
     """The operational store of ``store_kind`` next to the ``region`` warehouse."""
-    from outreach.opstore import DuckDBStore
+    from outreach.app.store import duckdb_store
 
     if store_kind == "duckdb":
-        return DuckDBStore(region)
+        return duckdb_store(region)
     return request.getfixturevalue("postgres_store")

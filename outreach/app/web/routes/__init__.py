@@ -1,0 +1,14 @@
+"""The routes of the web app, one module per audience; each declares its roles."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+__all__ = ["routers"]
+
+
+def routers() -> list[APIRouter]:
+    """Every router of the app, in the order they are included."""
+    from outreach.app.web.routes import coordinator, models, public, reviewer
+
+    return [public.router, coordinator.router, reviewer.router, models.router]

@@ -1,0 +1,100 @@
+"""Sign-in, sign-out, the health check and the landing page of each role."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from outreach.app.users import ROLES, User, authenticate
+from outreach.app.web.auth import allow, public, session
+from outreach.app.web.context import render, web_context
+
+__all__ = ["LANDING", "router"]
+
+router = APIRouter()
+
+#: Where each role lands after signing in.
+LANDING = {"coordinator": "/lists", "data_scientist": "/models", "reviewer": "/reports"}
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Return a local path to go to after sign-in, or None (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or target.startswith("/signin"):
+        return None
+    return target
+
+
+@router.get("/healthz")
+def healthz(user: Annotated[User | None, public()]) -> JSONResponse:
+    """Liveness check for a load balancer."""
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/signin")
+def signin_page(
+    request: Request, user: Annotated[User | None, public()], next: str | None = None
+) -> Response:
+    """Show the sign-in form (signed-in users go straight to their landing page)."""
+    if user is not None:
+        return RedirectResponse(_safe_next(next) or LANDING[user.role], status_code=303)
+    return render(request, "signin.html.j2", next=_safe_next(next) or "", error=None)
+
+
+@router.post("/signin")
+def signin(
+    request: Request,
+    user: Annotated[User | None, public()],
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "",
+) -> Response:
+    """Check the password; start a fresh session (new CSRF token) on success."""
+    ctx = web_context(request)
+    answer = authenticate(ctx.users, username, password, now=ctx.clock())
+    if answer.status != "ok" or answer.user is None:
+        error = (
+            {"key": "locked", "until": f"{answer.locked_until:%Y-%m-%d %H:%M}"}
+            if answer.status == "locked"
+            else {"key": "bad_credentials"}
+        )
+        return render(
+            request,
+            "signin.html.j2",
+            status_code=401,
+            next=_safe_next(next) or "",
+            error=error,
+        )
+    data = session(request)
+    lang = data.get("lang")
+    data.clear()
+    data.update({"user": answer.user.name, "csrf": secrets.token_urlsafe(32)})
+    if lang:
+        data["lang"] = lang
+    request.state.session_changed = True
+    request.state.user = answer.user
+    return RedirectResponse(
+        _safe_next(next) or LANDING[answer.user.role], status_code=303
+    )
+
+
+@router.post("/signout")
+def signout(request: Request, user: Annotated[User | None, public()]) -> Response:
+    """End the session."""
+    data = session(request)
+    lang = data.get("lang")
+    data.clear()
+    if lang:
+        data["lang"] = lang
+    request.state.session_changed = True
+    return RedirectResponse("/signin", status_code=303)
+
+
+@router.get("/")
+def home(user: Annotated[User, allow(*ROLES)]) -> Response:
+    """Send each role to its landing page."""
+    return RedirectResponse(LANDING[user.role], status_code=303)

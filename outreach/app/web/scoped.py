@@ -1,0 +1,361 @@
+"""A coordinator's view of the weekly lists: scope checks over the outreach functions.
+
+Nothing here selects or records on its own: lists come from
+:func:`outreach.lists.view_list` / :func:`outreach.lists.read_list`, outcomes go
+through :func:`outreach.stages.run_record` (the validation of ``opspor
+record``), and the Excel file and stop sheets from :mod:`outreach.exports`.
+This module only narrows rows to the user's programmes and municipalities,
+server-side, and audits what was shown: a programme outside the scope answers
+403, a citizen outside it 404, exactly like a citizen who is not listed.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from features.errors import NotFoundError
+from outreach.app.store import OperationalStore
+from outreach.app.users import User
+from outreach.app.web.auth import Forbidden
+from outreach.app.web.context import WebContext
+from outreach.exports import ListHeader, display_table, export_list, render_stop_sheets
+from outreach.list_audit import append_event
+from outreach.lists import (
+    NO_LIST,
+    ListResult,
+    loaded_extract_info,
+    parse_week,
+    stale_note,
+    view_list,
+)
+from outreach.programmes import Programme
+from outreach.stages import RecordRequest, RecordResult, run_record
+
+__all__ = [
+    "NOT_ON_YOUR_LIST",
+    "UNKNOWN_PROGRAMME",
+    "ScopedList",
+    "coordinator_overview",
+    "download_xlsx",
+    "open_citizen",
+    "open_list",
+    "record_outcome",
+    "stop_sheets",
+]
+
+UNKNOWN_PROGRAMME = "Unknown programme {name!r}."
+NOT_ON_YOUR_LIST = "This citizen is not on list {list_id} in your municipalities."
+
+
+@dataclass(frozen=True)
+class ScopedList:
+    """One frozen list narrowed to a coordinator's municipalities."""
+
+    programme: Programme
+    run: Any
+    rows: pd.DataFrame
+    table: list[dict[str, Any]] = field(default_factory=list)
+    recorded: dict[str, str] = field(default_factory=dict)
+    stale_list: dict[str, Any] | None = None
+    stale_extract: dict[str, Any] | None = None
+
+
+def _programme(ctx: WebContext, user: User, name: str) -> Programme:
+    """Return the programme if it exists (404) and is in the user's scope (403)."""
+    if name not in ctx.programmes:
+        raise NotFoundError(UNKNOWN_PROGRAMME.format(name=name))
+    if name not in user.programmes:
+        raise Forbidden
+    return ctx.programmes[name]
+
+
+def _in_scope(rows: pd.DataFrame, user: User) -> pd.DataFrame:
+    """Only the rows in the user's municipalities, in rank order."""
+    kept = rows[rows["area"].astype(str).isin(user.municipalities)]
+    return kept.sort_values("rank", ignore_index=True)
+
+
+def _run_or_404(
+    store: OperationalStore, programme: Programme, week: str
+) -> dict[str, Any]:
+    """Return the frozen run of a programme and week (404 if none)."""
+    parse_week(week)
+    run = store.current_run(programme.name, week)
+    if run is None:
+        raise NotFoundError(NO_LIST.format(programme=programme.name, week=week))
+    return run
+
+
+def coordinator_overview(ctx: WebContext, user: User) -> list[dict[str, Any]]:
+    """Per programme in the user's scope: its frozen weeks, newest first.
+
+    Parameters
+    ----------
+    ctx : WebContext
+        The app.
+    user : User
+        A coordinator.
+
+    Returns
+    -------
+    list of dict
+        ``programme`` (Programme), ``runs`` (list of run dicts), ``this_week``.
+    """
+    names = [n for n in user.programmes if n in ctx.programmes]
+    with ctx.operational() as store:
+        runs = store.frozen_runs(names)
+    year, week, _ = ctx.today().isocalendar()
+    return [
+        {
+            "programme": ctx.programmes[name],
+            "runs": [r for r in runs if r["programme"] == name],
+            "this_week": f"{year}-W{week:02d}",
+        }
+        for name in names
+    ]
+
+
+def _table(rows: pd.DataFrame, programme: Programme) -> list[dict[str, Any]]:
+    """Display rows (the programme's columns) with the citizen id kept for links."""
+    shown = display_table(rows, programme)
+    records = shown.to_dict(orient="records")
+    ids = rows["citizen_id"].astype(str).tolist()
+    return [{**r, "_citizen_id": i} for r, i in zip(records, ids, strict=True)]
+
+
+def open_list(
+    ctx: WebContext, user: User, programme_name: str, week: str
+) -> ScopedList:
+    """Return the frozen list of a week in the user's municipalities; audit the view.
+
+    Raises
+    ------
+    Forbidden
+        The programme is outside the user's scope.
+    NotFoundError
+        Unknown programme or no list for that week.
+    """
+    programme = _programme(ctx, user, programme_name)
+    with ctx.operational() as store:
+        result, rows = view_list(
+            None,
+            programme,
+            week,
+            actor=user.name,
+            areas=user.municipalities,
+            store=store,
+        )
+        recorded = store.recorded_on(result.list_id)
+    scoped = _in_scope(rows, user)
+    return ScopedList(
+        programme,
+        result,
+        scoped,
+        _table(scoped, programme),
+        recorded,
+        stale_list=_stale_list(result),
+        stale_extract=_stale_extract(ctx, programme, week),
+    )
+
+
+def _stale_list(result: ListResult) -> dict[str, Any] | None:
+    """Return what the list run recorded when built from a stale extract (or None)."""
+    stale = result.counts.get("stale_extract")
+    return {**stale, "week_start": result.week_start} if stale else None
+
+
+def _stale_extract(
+    ctx: WebContext, programme: Programme, week: str
+) -> dict[str, Any] | None:
+    """Return the loaded extract's age on the week's Monday if over the limit.
+
+    Read on its own short connection (after the list's), so the app still never
+    holds the warehouse between requests; no warehouse or no extract: None.
+    """
+    try:
+        with ctx.warehouse.connection() as con:
+            extract_date, _ = loaded_extract_info(con)
+    except NotFoundError:
+        return None
+    age = (parse_week(week) - pd.Timestamp(extract_date).date()).days
+    if age <= programme.max_extract_age_days:
+        return None
+    return {
+        "extract_date": pd.Timestamp(extract_date).date(),
+        "age": age,
+        "max_days": programme.max_extract_age_days,
+        "week": week,
+    }
+
+
+def open_citizen(
+    ctx: WebContext, user: User, programme_name: str, week: str, citizen_id: str
+) -> tuple[ScopedList, dict[str, Any], list[dict[str, Any]]]:
+    """One listed citizen in scope: the list, their row and recorded outcomes.
+
+    Raises
+    ------
+    Forbidden
+        The programme is outside the user's scope.
+    NotFoundError
+        No list, or the citizen is not on it in the user's municipalities.
+    """
+    programme = _programme(ctx, user, programme_name)
+    with ctx.operational() as store:
+        run = _run_or_404(store, programme, week)
+        list_id = str(run["list_id"])
+        scoped = _in_scope(store.read_list(list_id), user)
+        match = scoped[scoped["citizen_id"].astype(str) == citizen_id]
+        if match.empty:
+            raise NotFoundError(NOT_ON_YOUR_LIST.format(list_id=list_id))
+        _audit(store, "viewed", user, run, {"rows": 1, "page": "citizen"})
+        contacts = store.contacts_of(list_id, citizen_id)
+    row = {**match.iloc[0].to_dict(), **_table(match, programme)[0]}
+    return ScopedList(programme, run, match), row, contacts
+
+
+def _audit(
+    store: OperationalStore,
+    event: str,
+    user: User,
+    run: Mapping[str, Any],
+    counts: Mapping[str, Any],
+) -> None:
+    """Append one audit event about a list (counts only, never a citizen id)."""
+    append_event(
+        None,
+        event,
+        store=store,
+        actor=user.name,
+        programme=str(run["programme"]),
+        week=str(run["week"]),
+        list_id=str(run["list_id"]),
+        model_uri=str(run["model_uri"]),
+        extract_hash=None
+        if run.get("extract_hash") is None
+        else str(run["extract_hash"]),
+        counts={**counts, "via": "web"},
+    )
+
+
+def record_outcome(
+    ctx: WebContext,
+    user: User,
+    programme_name: str,
+    week: str,
+    citizen_id: str,
+    values: Mapping[str, Any],
+) -> RecordResult:
+    """Record one outcome for a citizen in scope, validated like ``opspor record``.
+
+    Parameters
+    ----------
+    values : Mapping
+        ``outcome``, ``outcome_date``, ``opt_out`` (yes/no), ``note``.
+
+    Returns
+    -------
+    RecordResult
+        Refused entries carry the reason from :mod:`outreach.recording`.
+    """
+    programme = _programme(ctx, user, programme_name)
+    with ctx.operational() as store:
+        run = _run_or_404(store, programme, week)
+        scoped = _in_scope(store.read_list(str(run["list_id"])), user)
+        if citizen_id not in set(scoped["citizen_id"].astype(str)):
+            raise NotFoundError(NOT_ON_YOUR_LIST.format(list_id=run["list_id"]))
+        entry = {
+            "citizen_id": citizen_id,
+            "outcome": values.get("outcome", ""),
+            "outcome_date": values.get("outcome_date", ""),
+            "opt_out": values.get("opt_out", ""),
+            "note": values.get("note", ""),
+            "recorded_by": user.name,
+        }
+        request = RecordRequest(
+            programme_name,
+            week,
+            entries=(entry,),
+            actor=user.name,
+            today=ctx.today(),
+            store=store,
+        )
+        return run_record(ctx.settings, request)
+
+
+def _header(run: Mapping[str, Any], programme: Programme) -> ListHeader:
+    """Build the header block of a stored run."""
+
+    def day(value: Any) -> date:
+        stamp: date = pd.Timestamp(value).date()
+        return stamp
+
+    return ListHeader(
+        list_id=str(run["list_id"]),
+        programme=programme.name,
+        title=programme.title,
+        week=str(run["week"]),
+        week_start=day(run["week_start"]),
+        as_of_date=day(run["as_of_date"]),
+        extract_date=day(run["extract_date"]),
+        model_uri=str(run["model_uri"]),
+        extract_hash=None
+        if run.get("extract_hash") is None
+        else str(run["extract_hash"]),
+        generated_at=pd.Timestamp(run["generated_at"]).to_pydatetime(),
+        generated_by=str(run["generated_by"]),
+        stale_extract=stale_note(run),
+    )
+
+
+def _scoped_rows(
+    ctx: WebContext,
+    user: User,
+    programme_name: str,
+    week: str,
+    event: str,
+    counts: Mapping[str, Any],
+) -> tuple[Programme, dict[str, Any], pd.DataFrame]:
+    """Return the scoped rows of a list, audited as ``event``."""
+    programme = _programme(ctx, user, programme_name)
+    with ctx.operational() as store:
+        run = _run_or_404(store, programme, week)
+        rows = _in_scope(store.read_list(str(run["list_id"])), user)
+        _audit(store, event, user, run, {**counts, "rows": len(rows)})
+    return programme, run, rows
+
+
+def download_xlsx(
+    ctx: WebContext, user: User, programme_name: str, week: str
+) -> tuple[str, bytes]:
+    """Build the Excel file of the scoped list (List, Record sheets); audit the export.
+
+    Returns
+    -------
+    (str, bytes)
+        File name and content.
+    """
+    programme, run, rows = _scoped_rows(
+        ctx, user, programme_name, week, "exported", {"formats": ["xlsx"], "files": 1}
+    )
+    with tempfile.TemporaryDirectory(prefix="opspor-web-") as folder:
+        paths = export_list(
+            rows, _header(run, programme), programme, Path(folder), ("xlsx",)
+        )
+        content = paths["xlsx"].read_bytes()
+    return f"{programme.name}-{week}.xlsx", content
+
+
+def stop_sheets(ctx: WebContext, user: User, programme_name: str, week: str) -> str:
+    """Render the printable stop sheets of the scoped list; audit the view."""
+    programme, run, rows = _scoped_rows(
+        ctx, user, programme_name, week, "viewed", {"page": "stop_sheets"}
+    )
+    return render_stop_sheets(display_table(rows), _header(run, programme), programme)

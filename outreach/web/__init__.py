@@ -1,7 +1,0 @@
-"""Opspor web app for coordinators, data scientists and reviewers (``opspor serve``)."""
-
-from __future__ import annotations
-
-from outreach.web.app import create_app
-
-__all__ = ["create_app"]
