@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from features.db import table_exists
-from reports.metrics import bootstrap_counts, percentile_interval
+from models.metrics import bootstrap_counts, percentile_interval
 
 __all__ = [
     "COMPARATORS",

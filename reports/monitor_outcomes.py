@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from features.db import check_identifier, table_exists
-from models.validate import calibration_intercept_slope
+from models.metrics import calibration_intercept_slope
 from reports.frame import run_report_sql
 from reports.monitor_config import MonitorConfig
 from reports.monitor_flags import Alert

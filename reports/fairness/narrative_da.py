@@ -1,7 +1,7 @@
 """Danish text of the audit's first page: the summary sentences and flag messages.
 
-:mod:`reports.fairness` writes every sentence in English and, through this
-module, in Danish from the same figures, so ``fairness.json`` holds both
+:mod:`reports.fairness.narrative` writes every sentence in English and this
+module writes it in Danish from the same figures, so ``fairness.json`` holds both
 (``summary`` / ``summary_da``, ``message`` / ``message_da``) and the report
 shows the language chosen with ``opspor audit --lang da|en|both``. Group names
 come from the ``phrase_da`` and ``labels_da`` of ``reports/fairness.toml``.
@@ -11,9 +11,10 @@ Numbers are written the Danish way (decimal comma, "45 %").
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from reports.config import INTERSECTION, FairnessConfig
+from reports.fairness.result import Flag
 
 __all__ = [
     "CARE_GAP_DA",
@@ -31,25 +32,6 @@ CARE_GAP_DA = {
     "n_hba1c_tests_365d": "HbA1c-målinger",
     "redeemed_all_365d": "alle recepter indløst",
 }
-
-
-class _FlagLike(Protocol):
-    """What this module reads of a :class:`reports.fairness.Flag`."""
-
-    @property
-    def code(self) -> str: ...  # noqa: D102
-
-    @property
-    def grouping(self) -> str: ...  # noqa: D102
-
-    @property
-    def group(self) -> str: ...  # noqa: D102
-
-    @property
-    def message_da(self) -> str: ...  # noqa: D102
-
-    @property
-    def estimate(self) -> float: ...  # noqa: D102
 
 
 def _dec(value: float, digits: int = 2) -> str:
@@ -185,7 +167,7 @@ def summary_da(
     k: int,
     overall: Mapping[str, Any],
     results: Mapping[str, Any],
-    flags: Sequence[_FlagLike],
+    flags: Sequence[Flag],
 ) -> tuple[str, ...]:
     """Return the six summary sentences in Danish, from the English's figures.
 
@@ -206,7 +188,7 @@ def summary_da(
     -------
     tuple of str
     """
-    by_code: dict[str, list[_FlagLike]] = {}
+    by_code: dict[str, list[Flag]] = {}
     for flag in flags:
         by_code.setdefault(flag.code, []).append(flag)
     first = (
@@ -270,7 +252,7 @@ def _performance_da(overall: Mapping[str, Any]) -> str:
     )
 
 
-def _flagged_da(flags: Sequence[_FlagLike], none: str, some: str) -> str:
+def _flagged_da(flags: Sequence[Flag], none: str, some: str) -> str:
     """Return a flag family's sentence: the calm one, or the worst flag's."""
     if not flags:
         return none
@@ -281,8 +263,8 @@ def _flagged_da(flags: Sequence[_FlagLike], none: str, some: str) -> str:
 def _label_da(
     config: FairnessConfig,
     results: Mapping[str, Any],
-    labels: Sequence[_FlagLike],
-    calibration: Sequence[_FlagLike] | None,
+    labels: Sequence[Flag],
+    calibration: Sequence[Flag] | None,
 ) -> str:
     """Sentence five in Danish: the label check and calibration."""
     if calibration is None:
