@@ -235,52 +235,57 @@ def _sections(
     config: FairnessConfig, cells: Mapping[str, dict[str, Any]]
 ) -> dict[str, Any]:
     """Split one group's cells into the JSON sections."""
-    metrics = {m: cells[m] for m in config.metrics if m in cells}
-    care_gap = {
-        key.split(":", 1)[1]: cell
-        for key, cell in cells.items()
-        if key.startswith("care_gap:")
-    }
-    alternatives = {
-        col: {
-            "recall_at_k": cells[f"alt_recall:{col}"],
-            "share_of_need": cells[f"alt_share:{col}"],
-        }
-        for col in config.alternative_outcomes
-        if f"alt_recall:{col}" in cells
-    }
-    calibration = [
-        {
-            "bin": b + 1,
-            "mean_predicted": cells[f"cal_predicted:{b}"],
-            "observed_rate": cells[f"cal_observed:{b}"],
-        }
-        for b in range(config.calibration_bins)
-    ]
-    n_curve = sum(1 for key in cells if key.startswith("curve_recall:"))
-    curve = [
-        {
-            "recall_at_k": cells[f"curve_recall:{j}"],
-            "precision_at_k": cells[f"curve_precision:{j}"],
-        }
-        for j in range(n_curve)
-    ]
-    mitigation = {
-        key.split(":", 1)[1]: {
-            "recall_at_k": cell,
-            "precision_at_k": cells[f"mit_precision:{key.split(':', 1)[1]}"],
-        }
-        for key, cell in cells.items()
-        if key.startswith("mit_recall:")
-    }
     return {
-        "metrics": metrics,
-        "care_gap": care_gap,
+        "metrics": {m: cells[m] for m in config.metrics if m in cells},
+        "care_gap": _keyed(cells, "care_gap:"),
         "label_ascertainment": cells.get(LABEL_METRIC),
-        "alternative_outcomes": alternatives,
-        "calibration": calibration,
-        "curve": curve,
-        "mitigation": mitigation,
+        "alternative_outcomes": {
+            col: {
+                "recall_at_k": cells[f"alt_recall:{col}"],
+                "share_of_need": cells[f"alt_share:{col}"],
+            }
+            for col in config.alternative_outcomes
+            if f"alt_recall:{col}" in cells
+        },
+        **_curves(config, cells),
+    }
+
+
+def _keyed(
+    cells: Mapping[str, dict[str, Any]], prefix: str
+) -> dict[str, dict[str, Any]]:
+    """Cells whose key starts with ``prefix``, keyed by the rest of the key."""
+    return {k[len(prefix) :]: c for k, c in cells.items() if k.startswith(prefix)}
+
+
+def _curves(
+    config: FairnessConfig, cells: Mapping[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """Return the calibration bins, the curve over k and the re-rankings' cells."""
+    n_curve = len(_keyed(cells, "curve_recall:"))
+    return {
+        "calibration": [
+            {
+                "bin": b + 1,
+                "mean_predicted": cells[f"cal_predicted:{b}"],
+                "observed_rate": cells[f"cal_observed:{b}"],
+            }
+            for b in range(config.calibration_bins)
+        ],
+        "curve": [
+            {
+                "recall_at_k": cells[f"curve_recall:{j}"],
+                "precision_at_k": cells[f"curve_precision:{j}"],
+            }
+            for j in range(n_curve)
+        ],
+        "mitigation": {
+            name: {
+                "recall_at_k": cell,
+                "precision_at_k": cells[f"mit_precision:{name}"],
+            }
+            for name, cell in _keyed(cells, "mit_recall:").items()
+        },
     }
 
 

@@ -263,9 +263,19 @@ def citizen_vectors(
     mitigations: Mapping[str, FloatArray],
 ) -> dict[str, FloatArray]:
     """Per-citizen vectors whose group sums give every figure."""
+    return {
+        **_outcome_vectors(arrays),
+        **_care_vectors(frame, arrays["sel"], config),
+        **_calibration_vectors(arrays, config.calibration_bins),
+        **_selection_vectors(arrays, curve_k, mitigations),
+    }
+
+
+def _outcome_vectors(arrays: Mapping[str, FloatArray]) -> dict[str, FloatArray]:
+    """Vectors of the list's figures: selection, outcome, errors, score."""
     score, sel, y, obs, pos = (arrays[a] for a in ("score", "sel", "y", "obs", "pos"))
     neg = obs - pos
-    v: dict[str, FloatArray] = {
+    return {
         "one": np.ones(len(score)),
         "sel": sel,
         "obs": obs,
@@ -278,12 +288,17 @@ def citizen_vectors(
         "resid_obs": (np.nan_to_num(y) - score) * obs,
         "sq_obs": (score - np.nan_to_num(y)) ** 2 * obs,
     }
+
+
+def _care_vectors(
+    frame: pd.DataFrame, sel: FloatArray, config: FairnessConfig
+) -> dict[str, FloatArray]:
+    """Vectors of the optional columns: care gap, label check, alternative outcomes."""
+    v: dict[str, FloatArray] = {}
     for col in _present(frame, config.care_gap):
         values = _float(frame[col])
-        v[f"care:{col}"], v[f"care_n:{col}"] = (
-            np.nan_to_num(values),
-            (~np.isnan(values)) * 1.0,
-        )
+        v[f"care:{col}"] = np.nan_to_num(values)
+        v[f"care_n:{col}"] = (~np.isnan(values)) * 1.0
     if all(c in frame.columns for c in (*LABEL_COLUMNS, LABEL_STRATA)):
         care, admission, acute = (
             np.nan_to_num(_float(frame[c])) for c in LABEL_COLUMNS
@@ -293,14 +308,31 @@ def citizen_vectors(
     for col in _present(frame, config.alternative_outcomes):
         alt = np.nan_to_num(_float(frame[col]))
         v[f"alt_pos:{col}"], v[f"alt_sel_pos:{col}"] = alt, alt * sel
-    bins = _bins(score, config.calibration_bins)
-    for b in range(config.calibration_bins):
+    return v
+
+
+def _calibration_vectors(
+    arrays: Mapping[str, FloatArray], n_bins: int
+) -> dict[str, FloatArray]:
+    """Observed, events and predicted risk per risk-quantile bin."""
+    score, obs, pos = arrays["score"], arrays["obs"], arrays["pos"]
+    bins = _bins(score, n_bins)
+    v: dict[str, FloatArray] = {}
+    for b in range(n_bins):
         inside = (bins == b) * obs
-        v[f"cal_obs:{b}"], v[f"cal_y:{b}"], v[f"cal_s:{b}"] = (
-            inside,
-            inside * pos,
-            inside * score,
-        )
+        v[f"cal_obs:{b}"], v[f"cal_y:{b}"] = inside, inside * pos
+        v[f"cal_s:{b}"] = inside * score
+    return v
+
+
+def _selection_vectors(
+    arrays: Mapping[str, FloatArray],
+    curve_k: Sequence[int],
+    mitigations: Mapping[str, FloatArray],
+) -> dict[str, FloatArray]:
+    """Events and observed among the picked, over the curve of k and re-rankings."""
+    score, obs, pos = arrays["score"], arrays["obs"], arrays["pos"]
+    v: dict[str, FloatArray] = {}
     for j, kk in enumerate(curve_k):
         chosen = top_k(score, kk).astype(float)
         v[f"curve_sel_pos:{j}"], v[f"curve_sel_obs:{j}"] = chosen * pos, chosen * obs
