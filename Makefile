@@ -49,7 +49,7 @@ demo: $(STAMP)
 	@echo "Web app: $(BIN)/opspor serve  (sign in as koordinator / demo-koordinator)"
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check synthetic_data features models outreach reports

@@ -93,7 +93,7 @@ def _free_port() -> int:
 
 def _users(store: Any) -> None:
     """Twenty coordinators of diabetes_bus, each seeing all three municipalities."""
-    from outreach.web.users import add_user
+    from outreach.app.users import add_user
 
     for i in range(1, COORDINATORS + 1):
         add_user(
@@ -296,7 +296,7 @@ def _stored_postgres(url: str) -> list[tuple[str, str, str]]:
 
 def run_embedded(out: Path, db: Path, seconds: float) -> dict[str, Any]:
     """One app process over the DuckDB warehouse."""
-    from outreach.web.users import JsonUserStore
+    from outreach.app.users import JsonUserStore
 
     _users(JsonUserStore(out / "users.json"))
     env = {k: v for k, v in os.environ.items() if k != "OPSPOR_OPERATIONAL_DB"}

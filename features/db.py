@@ -6,7 +6,6 @@ Identifiers only ever come from file names or constants that pass
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator, Mapping
@@ -18,9 +17,9 @@ from typing import Any, Literal
 import duckdb
 
 from features.errors import ConfigError, WarehouseBusyError
+from features.settings import EngineSettings
 
 __all__ = [
-    "LOCK_WAIT_ENV",
     "WAREHOUSE_BUSY",
     "check_identifier",
     "connect",
@@ -38,9 +37,6 @@ WAREHOUSE_BUSY = (
     "{path} is in use by another process{holder}; try again when it has finished "
     "(a load, the weekly job, or the web app on the embedded store)."
 )
-#: Seconds to keep retrying a warehouse another process holds (default 10).
-LOCK_WAIT_ENV = "OPSPOR_LOCK_WAIT"
-_LOCK_WAIT_DEFAULT = 10.0
 _LOCK_RETRY_SECONDS = 0.05
 _HOLDER = re.compile(r"PID (\d+)")
 
@@ -91,10 +87,7 @@ def connect(
 
 def _lock_wait() -> float:
     """Seconds to wait for a held warehouse (``OPSPOR_LOCK_WAIT``, default 10)."""
-    try:
-        return max(0.0, float(os.environ.get(LOCK_WAIT_ENV, _LOCK_WAIT_DEFAULT)))
-    except ValueError:
-        return _LOCK_WAIT_DEFAULT
+    return EngineSettings.from_env().lock_wait
 
 
 def _busy(path: Path, error: duckdb.Error) -> WarehouseBusyError:

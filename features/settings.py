@@ -1,23 +1,26 @@
-"""Engine settings: where the warehouse, outputs and MLflow store live.
+"""Engine settings: where the warehouse, outputs and stores live, and how to run.
 
 Every stage reads one :class:`EngineSettings`. Precedence is CLI option >
-environment variable (``OPSPOR_*``, and MLflow's own ``MLFLOW_TRACKING_URI``) >
-default. Nothing here is a secret.
+environment variable (``OPSPOR_*``, MLflow's own ``MLFLOW_TRACKING_URI`` and the
+login name ``USER``) > default. This is the only module that reads the
+environment (``tests/architecture/test_layering.py`` greps for it); the one
+secret, the session key, is kept out of ``repr``.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from features.errors import ConfigError
 
-__all__ = ["EngineSettings", "LOG_LEVELS"]
+__all__ = ["ENV_VARIABLES", "EngineSettings", "LOCK_WAIT_DEFAULT", "LOG_LEVELS"]
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOCK_WAIT_DEFAULT = 10.0
 _BAD_VALUE = "The {name!r} setting from {source} must be {rule}. Got {value!r} instead."
 
 
@@ -35,14 +38,41 @@ class EngineSettings:
         MLflow tracking URI; ``None`` means a local store under ``<output_dir>/mlruns``.
     log_level : str
         One of ``DEBUG``, ``INFO``, ``WARNING``, ``ERROR``.
+    model_threads : int
+        OpenMP threads for gradient boosting, SHAP and prediction (default 1:
+        on the shared 2-core machine one thread is faster, as OpenMP threads spin
+        while they wait for a core).
+    lock_wait : float
+        Seconds to keep retrying a warehouse another process holds (default 10).
+    operational_db : str or None
+        PostgreSQL URL of the operational store; ``None`` keeps it in the
+        warehouse.
+    secret_key : str or None
+        The web app's session-signing key; ``None`` means a generated file.
+    default_actor : str or None
+        Who acts when no ``--user`` is given (the login name).
     """
 
     output_dir: Path = Path("build")
     db_path: Path | None = None
     mlflow_uri: str | None = None
     log_level: str = "WARNING"
+    model_threads: int = 1
+    lock_wait: float = LOCK_WAIT_DEFAULT
+    operational_db: str | None = None
+    secret_key: str | None = field(default=None, repr=False)
+    default_actor: str | None = None
 
     def __post_init__(self) -> None:
+        if self.model_threads < 1:
+            raise ConfigError(
+                _BAD_VALUE.format(
+                    name="model_threads",
+                    source="EngineSettings",
+                    rule="a whole number of at least 1",
+                    value=self.model_threads,
+                )
+            )
         if self.log_level not in LOG_LEVELS:
             raise ConfigError(
                 _BAD_VALUE.format(
@@ -93,15 +123,10 @@ class EngineSettings:
         """
         env = os.environ if env is None else env
         values: dict[str, object] = {}
-        if env.get("OPSPOR_OUTPUT_DIR"):
-            values["output_dir"] = Path(env["OPSPOR_OUTPUT_DIR"])
-        if env.get("OPSPOR_DB"):
-            values["db_path"] = Path(env["OPSPOR_DB"])
-        uri = env.get("OPSPOR_MLFLOW_URI") or env.get("MLFLOW_TRACKING_URI")
-        if uri:
-            values["mlflow_uri"] = uri
-        if env.get("OPSPOR_LOG_LEVEL"):
-            values["log_level"] = env["OPSPOR_LOG_LEVEL"].upper()
+        for name, (variables, parse) in ENV_VARIABLES.items():
+            given = next((env[v] for v in variables if env.get(v)), None)
+            if given is not None:
+                values[name] = parse(given)
         values.update({k: v for k, v in overrides.items() if v is not None})
         for key in ("output_dir", "db_path"):
             if key in values and not isinstance(values[key], Path):
@@ -111,3 +136,42 @@ class EngineSettings:
     def configure_logging(self) -> None:
         """Set the root log level; logs carry counts, never rows."""
         logging.basicConfig(level=getattr(logging, self.log_level))
+
+
+def _threads(text: str) -> int:
+    """Parse ``OPSPOR_MODEL_THREADS``; ConfigError (exit 2) if it is not a number."""
+    try:
+        return int(text)
+    except ValueError as error:
+        rule = "a whole number of at least 1"
+        raise ConfigError(
+            _BAD_VALUE.format(
+                name="OPSPOR_MODEL_THREADS",
+                source="the environment",
+                rule=rule,
+                value=text,
+            )
+        ) from error
+
+
+def _lock_wait(text: str) -> float:
+    """Parse ``OPSPOR_LOCK_WAIT``: negative means 0, unreadable means the default."""
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        return LOCK_WAIT_DEFAULT
+
+
+#: Each setting read from the environment: the variables (first set wins) and
+#: how the text becomes the value.
+ENV_VARIABLES: dict[str, tuple[tuple[str, ...], Callable[[str], object]]] = {
+    "output_dir": (("OPSPOR_OUTPUT_DIR",), Path),
+    "db_path": (("OPSPOR_DB",), Path),
+    "mlflow_uri": (("OPSPOR_MLFLOW_URI", "MLFLOW_TRACKING_URI"), str),
+    "log_level": (("OPSPOR_LOG_LEVEL",), str.upper),
+    "model_threads": (("OPSPOR_MODEL_THREADS",), _threads),
+    "lock_wait": (("OPSPOR_LOCK_WAIT",), _lock_wait),
+    "operational_db": (("OPSPOR_OPERATIONAL_DB",), str),
+    "secret_key": (("OPSPOR_SECRET_KEY",), str),
+    "default_actor": (("USER",), str),
+}

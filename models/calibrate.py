@@ -16,7 +16,6 @@ log-odds with SHAP and not the calibrated wrapper, which SHAP cannot see into.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
@@ -28,9 +27,9 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from features.errors import DataError
+from features.settings import EngineSettings
 
 __all__ = [
-    "OPENMP_THREADS",
     "calibrate_model",
     "limited_threads",
     "predict_risk",
@@ -40,11 +39,6 @@ __all__ = [
     "recalibrate_in_the_large",
 ]
 
-#: OpenMP threads for gradient boosting (fit, predict, SHAP). Measured on the 2-core
-#: machine while other jobs ran: 313,000 rows, 100 trees took 5.8 s on one thread and
-#: 22.6 s on two (OpenMP threads spin while they wait for a core). Set
-#: OPSPOR_MODEL_THREADS to use more on a dedicated machine.
-OPENMP_THREADS = int(os.environ.get("OPSPOR_MODEL_THREADS", "1"))
 ONE_CLASS = (
     "The calibration set has {n} rows and {events} events; "
     "calibration needs both classes."
@@ -125,8 +119,15 @@ def recalibrate_in_the_large(
 
 
 def limited_threads() -> Any:
-    """Return a context that caps OpenMP at :data:`OPENMP_THREADS` threads."""
-    return threadpool_limits(limits=OPENMP_THREADS, user_api="openmp")
+    """Return a context that caps OpenMP at ``EngineSettings.model_threads`` threads.
+
+    Measured on the 2-core machine while other jobs ran: 313,000 rows, 100 trees
+    took 5.8 s on one thread and 22.6 s on two (OpenMP threads spin while they
+    wait for a core). Set ``OPSPOR_MODEL_THREADS`` to use more on a dedicated
+    machine.
+    """
+    threads = EngineSettings.from_env().model_threads
+    return threadpool_limits(limits=threads, user_api="openmp")
 
 
 def raw_pipeline(model: Any) -> Pipeline:

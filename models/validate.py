@@ -160,10 +160,11 @@ def evaluate_predictions(
     )
     result = {}
     for name, value in point.items():
+        # A degenerate resample (too few events) can give an infinite slope; the
+        # interval is taken over the resamples where the metric is defined.
+        finite = draws[name][np.isfinite(draws[name])] if n_bootstrap else np.empty(0)
         low, high = (
-            np.nanpercentile(draws[name], [2.5, 97.5])
-            if n_bootstrap and np.isfinite(draws[name]).any()
-            else (value[0], value[0])
+            np.percentile(finite, [2.5, 97.5]) if len(finite) else (value[0], value[0])
         )
         result[name] = MetricEstimate(float(value[0]), float(low), float(high))
     return result

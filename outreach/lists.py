@@ -30,8 +30,8 @@ from pandera.typing import Series
 from features.db import read_sql, table_exists
 from features.errors import ConfigError, DataError, NotFoundError
 from features.provenance import MIXED_EXTRACT, mixed_kinds
-from outreach.audit_log import append_event
 from outreach.exports import EXPORT_FORMATS, ListHeader, export_list
+from outreach.list_audit import append_event
 from outreach.opstore import (
     LIST_COLUMNS as _LIST_COLUMNS,
 )

@@ -8,7 +8,7 @@ and write at once without losing a write, while the analytical tables (``raw``,
 ``marts``, ``scoring``) stay in DuckDB. :func:`operational_store` picks the
 backend; :class:`DuckDBStore` and :class:`PostgresStore` offer the same
 operations, and :mod:`outreach.lists`, :mod:`outreach.recording`,
-:mod:`outreach.audit_log` and :mod:`outreach.web` go through them.
+:mod:`outreach.audit_log` and :mod:`outreach.app.web` go through them.
 
 The list SQL (exclusions, last contact, invariant checks) runs in DuckDB next
 to the scores, so :func:`stage_operational_tables` first copies the opt-out
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -35,6 +34,7 @@ import pandas as pd
 
 from features.db import read_sql
 from features.errors import ConfigError
+from features.settings import EngineSettings
 from outreach.store import ensure_outreach_tables
 
 __all__ = [
@@ -670,11 +670,11 @@ class PostgresStore:
         """Return event counts per programme and event (aggregates only)."""
         return self._rows(_AUDIT_SUMMARY)
 
-    # --- users (the UserStore protocol of outreach.web.users) ----------------
+    # --- users (the UserStore protocol of outreach.app.users) ----------------
 
     def get_user(self, name: str) -> Any:
         """Return the user of that name, or None."""
-        from outreach.web.users import User
+        from outreach.app.users import User
 
         rows = self._rows(
             "select * from outreach.users where name = %(n)s", {"n": name}
@@ -713,7 +713,7 @@ class PostgresStore:
 
     def record_failure(self, name: str, now: datetime) -> Any:
         """Count a failed sign-in under a row lock; lock after too many."""
-        from outreach.web.users import next_failure_state
+        from outreach.app.users import next_failure_state
 
         with self._transaction() as cur:
             cur.execute(
@@ -773,8 +773,7 @@ def close_postgres_stores() -> None:
 
 def operational_url(env: Mapping[str, str] | None = None) -> str | None:
     """Return ``OPSPOR_OPERATIONAL_DB`` when set (else None: the embedded store)."""
-    env = os.environ if env is None else env
-    return env.get(OPERATIONAL_DB_ENV) or None
+    return EngineSettings.from_env(env).operational_db
 
 
 def operational_store(

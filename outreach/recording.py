@@ -23,8 +23,8 @@ import duckdb
 import pandas as pd
 
 from features.errors import ConfigError, NotFoundError
-from outreach.audit_log import append_event
 from outreach.exports import RECORD_COLUMNS, RECORD_SHEET
+from outreach.list_audit import append_event
 from outreach.lists import NO_LIST, parse_week
 from outreach.opstore import OperationalStore, operational_store
 from outreach.store import now_utc, resolve_actor

@@ -8,7 +8,6 @@ folder, then ``os.replace``), so a reader never sees half a list.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -16,6 +15,7 @@ import duckdb
 
 from features.db import read_sql
 from features.files import atomic_write
+from features.settings import EngineSettings
 
 __all__ = ["atomic_write", "ensure_outreach_tables", "now_utc", "resolve_actor"]
 
@@ -27,8 +27,8 @@ def ensure_outreach_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 def resolve_actor(user: str | None = None, env: Mapping[str, str] | None = None) -> str:
     """Name the person acting: ``--user``, else ``$USER``, else ``"cli"``."""
-    env = os.environ if env is None else env
-    return (user or env.get("USER") or "cli").strip() or "cli"
+    default = EngineSettings.from_env(env).default_actor
+    return (user or default or "cli").strip() or "cli"
 
 
 def now_utc() -> datetime:

@@ -5,8 +5,9 @@ A cell under the minimum size is hidden; but when a grouping publishes its total
 is the total minus the siblings. :func:`complementary_suppression` therefore also
 hides the next smallest cell of any set of siblings in which exactly one cell is
 hidden, and repeats until no set has exactly one. The fairness audit
-(:mod:`reports.fairness`), the programme report (:mod:`outreach.report`) and the
-audit-log summary (:mod:`reports.governance`) all call it.
+(:mod:`reports.fairness`), the programme report
+(:mod:`outreach.programme_report`) and the audit-log summary
+(:mod:`reports.governance`) all call it.
 """
 
 from __future__ import annotations

@@ -55,6 +55,13 @@ ASCERTAINMENT_WINDOW = 395
 #: A due control is not booked at all (lapse from the programme): log-odds at
 #: average engagement (about 5 %) and slope. ASSUMPTION.
 LAPSE_LOGIT, LAPSE_SLOPE = -3.0, 1.2
+#: Share of new late complications that first come to light at an acute
+#: admission within 30 days of onset (the complication is the admission's
+#: primary diagnosis), by group: kidney, eye, nerve, circulation, foot. Such a
+#: record depends neither on engagement nor on the ascertainment-bias knob, so
+#: complications found at admission are the label check's yardstick of recording
+#: that does not need a control. ASSUMPTION.
+P_FOUND_AT_ADMISSION = (0.2, 0.0, 0.05, 0.3, 0.35)
 
 
 @dataclass(frozen=True)
@@ -174,15 +181,25 @@ def _regimen_appointments(
 
 
 def _gp_consultations(rng: np.random.Generator, cal: Calendar, cit: Citizens) -> Table:
-    """GP consultations: more with age and chronic conditions, fewer without a GP."""
-    n_cond = sum((v < cal.te).astype(int) for v in cit.onset.values())
+    """GP consultations: more with age and chronic conditions, fewer without a GP.
+
+    Each chronic condition adds consultations only from its onset on, so the
+    consultation history never knows of a condition before it begins.
+    """
     rate = np.select(
         [cit.age < 18, cit.age < 65], GP_RATE_BY_AGE[:2], GP_RATE_BY_AGE[2]
     )
-    rate = (rate + GP_RATE_PER_CONDITION * n_cond) * np.where(cit.clinic < 0, 0.3, 1.0)
-    row, day = _poisson(
-        rng, rate, cit.start.astype(np.int64), _future_end(cal, cit, 21)
-    )
+    no_gp = np.where(cit.clinic < 0, 0.3, 1.0)
+    start, end = cit.start.astype(np.int64), _future_end(cal, cit, 21)
+    rows, days = [], []
+    for base, first in [(rate, start)] + [
+        (np.full(cit.n, GP_RATE_PER_CONDITION), np.maximum(start, onset))
+        for onset in cit.onset.values()
+    ]:
+        row, day = _poisson(rng, base * no_gp, first, end)
+        rows.append(row)
+        days.append(day)
+    row, day = np.concatenate(rows), np.concatenate(days)
     n = len(row)
     return {
         "cit": row,
@@ -656,8 +673,13 @@ def _complication_diagnoses(
     harm: Harm,
     appts: Table,
     ascertainment_bias: bool,
-) -> tuple[Table, np.ndarray]:
-    """Record true complications at a contact, or only at attended screenings."""
+) -> tuple[Table, np.ndarray, Table]:
+    """Record true complications at a contact, or only at attended screenings.
+
+    Some new complications are found at an acute admission instead, whatever the
+    knob (``P_FOUND_AT_ADMISSION``). Returns the diagnosis rows, each
+    complication's record day and the admissions that found one.
+    """
     D = len(harm.who)
     start = cit.start[harm.who][:, None].astype(np.int64)
     onset = harm.complication.astype(np.int64)
@@ -667,30 +689,79 @@ def _complication_diagnoses(
         start + (u * 180).astype(np.int64),
         onset + (u * 30).astype(np.int64),
     )
-    screened = np.full((D, 5), NEVER, dtype=np.int64)
-    for g, (*_, kinds) in enumerate(C.COMPLICATION_CODES):
-        visible = np.maximum(onset[:, g], start[:, 0])
-        first = _first_on_or_after(_attended(appts, *kinds), harm.who, visible)
-        window = ASCERTAINMENT_WINDOW * (2 if kinds == ("eye_screening",) else 1)
-        screened[:, g] = np.where(first - visible <= window, first, NEVER)
     recorded = np.where(
-        onset < NEVER, screened if ascertainment_bias else contact, NEVER
+        onset < NEVER,
+        _screened(cit, harm, appts, onset, start) if ascertainment_bias else contact,
+        NEVER,
     )
+    admitted = _found_at_admission(rng, onset, start)
+    recorded = np.where(admitted < NEVER, admitted, recorded)
     end = np.minimum(cit.end[harm.who], cal.te + 1)[:, None]
     recorded = np.where(recorded < end, recorded, NEVER)
+    at_admission = (recorded == admitted) & (recorded < NEVER)
     follow = recorded + 180 + (rng.random((D, 5)) * 360).astype(np.int64)
     follow = np.where((rng.random((D, 5)) < 0.5) & (follow < end), follow, NEVER)
     type1 = cit.onset["type1"][harm.who] < NEVER
     parts = []
     for g, (code2, code1, extra, _) in enumerate(C.COMPLICATION_CODES):
-        for days in (recorded[:, g], follow[:, g]):
+        for days, primary in (
+            (recorded[:, g], at_admission[:, g]),
+            (follow[:, g], None),
+        ):
             keep = days < NEVER
             who, day = harm.who[keep], days[keep]
             code = np.where(type1[keep], C.CODES[code1], C.CODES[code2])
-            parts.append(_diag(who, day, 0, code, 0, C.DIAG_TYPE["B"]))
+            dtype = (
+                C.DIAG_TYPE["B"]
+                if primary is None
+                else np.where(primary[keep], C.DIAG_TYPE["A"], C.DIAG_TYPE["B"])
+            )
+            parts.append(_diag(who, day, 0, code, 0, dtype))
             if extra is not None:
                 parts.append(_diag(who, day, 0, C.CODES[extra], 0, C.DIAG_TYPE["A"]))
-    return _concat(parts), recorded.astype(np.int32)
+    admissions = _complication_admissions(rng, cit, harm, recorded, at_admission)
+    return _concat(parts), recorded.astype(np.int32), admissions
+
+
+def _screened(
+    cit: Citizens, harm: Harm, appts: Table, onset: np.ndarray, start: np.ndarray
+) -> np.ndarray:
+    """Record day when only an attended ascertaining visit records (the bias knob)."""
+    screened = np.full(onset.shape, NEVER, dtype=np.int64)
+    for g, (*_, kinds) in enumerate(C.COMPLICATION_CODES):
+        visible = np.maximum(onset[:, g], start[:, 0])
+        first = _first_on_or_after(_attended(appts, *kinds), harm.who, visible)
+        window = ASCERTAINMENT_WINDOW * (2 if kinds == ("eye_screening",) else 1)
+        screened[:, g] = np.where(first - visible <= window, first, NEVER)
+    return screened
+
+
+def _found_at_admission(
+    rng: np.random.Generator, onset: np.ndarray, start: np.ndarray
+) -> np.ndarray:
+    """Admission day (within 30 days of onset) of new complications found there."""
+    p = np.asarray(P_FOUND_AT_ADMISSION)[None, :]
+    found = (onset >= start) & (onset < NEVER) & (rng.random(onset.shape) < p)
+    day = onset + (rng.random(onset.shape) * 30).astype(np.int64)
+    return np.where(found, day, NEVER)
+
+
+def _complication_admissions(
+    rng: np.random.Generator,
+    cit: Citizens,
+    harm: Harm,
+    recorded: np.ndarray,
+    at_admission: np.ndarray,
+) -> Table:
+    """Acute admissions whose primary diagnosis is the complication they found."""
+    row, g = np.nonzero(at_admission)
+    type1 = cit.onset["type1"][harm.who[row]] < NEVER
+    codes = np.array(
+        [[C.CODES[c2], C.CODES[c1]] for c2, c1, *_ in C.COMPLICATION_CODES]
+    )
+    code = codes[g, type1.astype(np.int64)]
+    los = 1 + rng.geometric(0.3, len(row))
+    return _contact(harm.who[row], recorded[row, g], los, "acute_admission", code)
 
 
 def _other_diagnoses(
@@ -925,8 +996,8 @@ def record_care(
     if drivers is not None:
         labs = world_labs(drivers, cal, cit, labs)
     bias = profile.ascertainment_bias
-    comp, recorded = _complication_diagnoses(rng, cal, cit, harm, appts, bias)
-    extra = [] if drivers is None else [psych_contacts(drivers, cit)]
+    comp, recorded, admitted = _complication_diagnoses(rng, cal, cit, harm, appts, bias)
+    extra = [admitted] + ([] if drivers is None else [psych_contacts(drivers, cit)])
     contacts = _contacts(rng, cal, cit, appts, harm, preg, extra)
     diagnoses = _concat(
         [

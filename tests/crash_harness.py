@@ -35,7 +35,7 @@ def die_here(*args, **kwargs):
     return original(*args, **kwargs)
 
 setattr(owner, function_name, die_here)
-from outreach.cli import app
+from outreach.app.cli import app
 sys.argv = ["opspor", *sys.argv[5:]]
 app()
 """

@@ -2,7 +2,7 @@
 
 The region (3,000 citizens, Danish reasons, a frozen diabetes_bus list for
 2026-W48 and its fairness audit) is built once per module by
-:mod:`bench.web_world`; uvicorn serves :func:`outreach.web.create_app` from a
+:mod:`bench.web_world`; uvicorn serves :func:`outreach.app.web.create_app` from a
 thread on 127.0.0.1 and a free port. Playwright drives ``/usr/bin/chromium``
 (installed by ``.ci/run`` from Debian's packages; never ``playwright install``);
 without it, or without playwright, every test here is skipped.
@@ -57,7 +57,7 @@ def _users(path: Path) -> None:
     """Write the test users with cheap argon2 parameters (same algorithm)."""
     from argon2 import PasswordHasher
 
-    from outreach.web.users import JsonUserStore, new_user
+    from outreach.app.users import JsonUserStore, new_user
 
     cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
     store = JsonUserStore(path)
@@ -103,7 +103,7 @@ def served(
     """The app on 127.0.0.1:<free port> in a thread, over a fresh world."""
     import uvicorn
 
-    from outreach.web import create_app
+    from outreach.app.web import create_app
 
     out = tmp_path_factory.mktemp("browser-world")
     settings = _world(out)

@@ -24,7 +24,7 @@ from features.build import (
 )
 from features.checks import Contract
 from features.errors import ConfigError, NotFoundError
-from outreach.cli import app
+from outreach.app.cli import app
 from tests.features.sql.raw_tables import create_raw
 
 T = date(2024, 6, 1)

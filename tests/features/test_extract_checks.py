@@ -323,7 +323,7 @@ def test_two_load_processes_started_together_newer_wins(tiny_extract, settings) 
     import subprocess
     import sys
 
-    code = "import sys; from outreach.cli import app; sys.argv[0] = 'opspor'; app()"
+    code = "import sys; from outreach.app.cli import app; sys.argv[0] = 'opspor'; app()"
     env = {**os.environ, "OPSPOR_OUTPUT_DIR": str(settings.output_dir)}
     folders = [_newer(tiny_extract, "newer"), tiny_extract.csv]
     procs = [

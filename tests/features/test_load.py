@@ -13,12 +13,13 @@ import pytest
 from typer.testing import CliRunner
 
 import features.load as load_module
+import features.stages as stages_module
 from features.contract import PANDERA_MODELS, TABLES
 from features.errors import ExtractValidationError
 from features.load import load_extract
 from features.load_report import LoadReport
 from features.settings import EngineSettings
-from outreach.cli import app
+from outreach.app.cli import app
 
 EXTRACT_DATE = date(
     2026, 11, 23
@@ -697,7 +698,7 @@ def test_cli_unexpected_error_is_one_line_without_traceback(
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("disk on fire\nsecond line of detail")
 
-    monkeypatch.setattr(load_module, "load_extract", broken)
+    monkeypatch.setattr(stages_module, "run_load", broken)  # what `opspor load` calls
     args = ["load", str(tiny_extract.csv), "--db", str(tmp_path / "w.duckdb")]
     result = CliRunner().invoke(app, args)
     assert (result.exit_code, result.stderr) == (1, "RuntimeError: disk on fire\n")

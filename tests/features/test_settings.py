@@ -49,3 +49,43 @@ class TestErrorMessages:
             "The 'log_level' setting from EngineSettings must be one of "
             "('DEBUG', 'INFO', 'WARNING', 'ERROR'). Got 'LOUD' instead."
         )
+
+
+def test_from_env_reads_every_runtime_variable() -> None:
+    settings = EngineSettings.from_env(
+        {
+            "OPSPOR_MODEL_THREADS": "4",
+            "OPSPOR_LOCK_WAIT": "2.5",
+            "OPSPOR_OPERATIONAL_DB": "postgresql://opspor@db/opspor",
+            "OPSPOR_SECRET_KEY": "s" * 32,
+            "USER": "anna",
+        }
+    )
+    assert settings.model_threads == 4
+    assert settings.lock_wait == 2.5
+    assert settings.operational_db == "postgresql://opspor@db/opspor"
+    assert settings.secret_key == "s" * 32
+    assert settings.default_actor == "anna"
+    assert "s" * 32 not in repr(settings)
+
+
+def test_runtime_defaults_without_environment() -> None:
+    settings = EngineSettings.from_env({})
+    assert (settings.model_threads, settings.lock_wait) == (1, 10.0)
+    assert settings.operational_db is None
+    assert settings.secret_key is None
+    assert settings.default_actor is None
+
+
+@pytest.mark.parametrize(("given", "wait"), [("-3", 0.0), ("soon", 10.0), ("", 10.0)])
+def test_lock_wait_is_lenient_as_before(given: str, wait: float) -> None:
+    assert EngineSettings.from_env({"OPSPOR_LOCK_WAIT": given}).lock_wait == wait
+
+
+def test_bad_model_threads() -> None:
+    with pytest.raises(ConfigError) as info:
+        EngineSettings.from_env({"OPSPOR_MODEL_THREADS": "many"})
+    assert str(info.value) == (
+        "The 'OPSPOR_MODEL_THREADS' setting from the environment must be a whole "
+        "number of at least 1. Got 'many' instead."
+    )

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from outreach.cli import app
+from outreach.app.cli import app
 
 runner = CliRunner()
 

@@ -28,7 +28,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from outreach.cli import app
+from outreach.app.cli import app
 
 runner = CliRunner()
 
@@ -267,7 +267,7 @@ def test_citizen_listed_twice_with_an_opt_out_is_never_listed(
 
 # --- the Monday job while the app serves (issue 14: busy, not broken) ----------
 
-_CLI = "import sys; from outreach.cli import app; sys.argv[0] = 'opspor'; app()"
+_CLI = "import sys; from outreach.app.cli import app; sys.argv[0] = 'opspor'; app()"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _PASSWORD = "correct-horse-battery"
 
@@ -276,7 +276,7 @@ def _coordinator(path: Path) -> Path:
     """A users file with one coordinator of diabetes_bus (cheap argon2 parameters)."""
     from argon2 import PasswordHasher
 
-    from outreach.web.users import JsonUserStore, new_user
+    from outreach.app.users import JsonUserStore, new_user
 
     cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
     user = new_user(
@@ -297,7 +297,7 @@ def _serving(db: Path, users: Path) -> Iterator[str]:
     import uvicorn
 
     from features.settings import EngineSettings
-    from outreach.web import create_app
+    from outreach.app.web import create_app
 
     settings = EngineSettings(output_dir=db.parent, db_path=db)
     app = create_app(settings, users_file=users, secret_key="s" * 40,

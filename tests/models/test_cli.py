@@ -10,7 +10,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from outreach.cli import app
+from outreach.app.cli import app
 from tests.models.conftest import write_spec
 
 runner = CliRunner()

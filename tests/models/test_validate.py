@@ -80,3 +80,26 @@ def test_save_plots_writes_three_pngs(predictions, tmp_path: Path) -> None:
         "precision_at_k.png",
     ]
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths)
+
+
+def test_evaluate_predictions_intervals_skip_undefined_resamples(
+    predictions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A resample whose slope diverges (-inf, as on few events) is left out."""
+    import models.validate as validate
+
+    y, risk, order = predictions
+    real = validate._bootstrap
+
+    def with_a_diverged_resample(*args, **kwargs):
+        draws = real(*args, **kwargs)
+        draws["calibration_slope"][:3] = [-np.inf, np.inf, np.nan]
+        return draws
+
+    monkeypatch.setattr(validate, "_bootstrap", with_a_diverged_resample)
+    m = evaluate_predictions(
+        y, risk, order, ks={"capacity": 60}, n_bootstrap=50, random_state=0
+    )
+    slope = m["calibration_slope"]
+    assert np.isfinite([slope.ci_low, slope.ci_high]).all()
+    assert slope.ci_low <= slope.value <= slope.ci_high

@@ -335,7 +335,7 @@ def web_users_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A users.json with the four test users, hashed once per session."""
     from argon2 import PasswordHasher
 
-    from outreach.web.users import JsonUserStore, new_user
+    from outreach.app.users import JsonUserStore, new_user
 
     # Production hashes take ~0.3 s to verify here; tests sign in hundreds of times,
     # so the test users carry cheap argon2 parameters (verification reads them).
@@ -394,7 +394,7 @@ def web_clock() -> dict[str, datetime]:
 @pytest.fixture
 def web_app(web_settings: Any, web_clock: dict[str, datetime]) -> Iterator[Any]:
     """The web app over ``web_settings`` with a fixed clock."""
-    from outreach.web import create_app
+    from outreach.app.web import create_app
 
     app = create_app(web_settings, secret_key="s" * 40, clock=lambda: web_clock["now"])
     yield app

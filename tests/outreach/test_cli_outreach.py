@@ -9,7 +9,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from outreach.cli import app
+from outreach.app.cli import app
 
 runner = CliRunner()
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from features.errors import ConfigError
-from outreach.audit_log import export_audit_log, read_audit_log
+from outreach.list_audit import export_audit_log, read_audit_log
 from outreach.lists import build_weekly_list, view_list
 from outreach.opstore import (
     NO_CONNECTION,
@@ -24,7 +24,7 @@ from outreach.opstore import (
     sync_to_warehouse,
 )
 from outreach.recording import record_contacts
-from outreach.report import build_programme_report
+from outreach.programme_report import build_programme_report
 
 TODAY = date(2026, 11, 27)
 
@@ -244,7 +244,7 @@ def test_postgres_refuses_a_second_frozen_run_of_the_same_week(
 def test_postgres_users_sign_in_and_lock_out(postgres_store):
     from argon2 import PasswordHasher
 
-    from outreach.web.users import MAX_FAILURES, authenticate, list_users, new_user
+    from outreach.app.users import MAX_FAILURES, authenticate, list_users, new_user
 
     user = new_user("rita", role="reviewer", password="a-long-password")
     cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1).hash(

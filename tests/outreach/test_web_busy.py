@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 WEEK = "2026-W48"  # the web warehouse's frozen diabetes_bus list (conftest)
-_CLI = "import sys; from outreach.cli import app; sys.argv[0] = 'opspor'; app()"
+_CLI = "import sys; from outreach.app.cli import app; sys.argv[0] = 'opspor'; app()"
 
 
 def _free_port() -> int:
@@ -36,7 +36,7 @@ def _free_port() -> int:
 def served(web_settings: Any, web: Any) -> Iterator[str]:
     import uvicorn
 
-    from outreach.web import create_app
+    from outreach.app.web import create_app
 
     app = create_app(web_settings, secret_key="s" * 40, clock=lambda: web.NOW)
     port = _free_port()

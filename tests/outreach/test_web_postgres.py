@@ -20,8 +20,8 @@ def pg_app(
     """The app over a warehouse copy, with lists, outcomes and users in PostgreSQL."""
     from outreach.lists import build_weekly_list
     from outreach.programmes import load_programme
-    from outreach.web import create_app
-    from outreach.web.users import JsonUserStore
+    from outreach.app.web import create_app
+    from outreach.app.users import JsonUserStore
 
     for user in JsonUserStore(web_users_template).all_users():
         postgres_store.insert_user(user)

@@ -13,7 +13,7 @@ import pytest
 from fastapi import APIRouter, FastAPI
 
 from features.errors import ConfigError
-from outreach.web.auth import allow, public, route_access
+from outreach.app.web.auth import allow, public, route_access
 
 COORDINATOR = ("coordinator",)
 AGGREGATES = ("reviewer", "data_scientist")

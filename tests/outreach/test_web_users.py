@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from features.errors import ConfigError, NotFoundError
-from outreach.cli import app as cli
-from outreach.web.users import (
+from outreach.app.cli import app as cli
+from outreach.app.users import (
     LOCK_MINUTES,
     MAX_FAILURES,
     JsonUserStore,
@@ -33,7 +33,7 @@ def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     from argon2 import PasswordHasher
 
     monkeypatch.setattr(
-        "outreach.web.users._hasher",
+        "outreach.app.users._hasher",
         PasswordHasher(time_cost=1, memory_cost=64, parallelism=1),
     )
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from outreach.cli import app
+from outreach.app.cli import app
 
 PROGRAMME = "diabetes_bus"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from outreach.cli import app
+from outreach.app.cli import app
 from reports.monitor import NO_EXTRACT
 
 runner = CliRunner()

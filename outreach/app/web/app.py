@@ -1,7 +1,7 @@
 """The web app behind ``opspor serve``: FastAPI, server-rendered pages, no build step.
 
-:func:`create_app` wires the users (:mod:`outreach.web.users`), the signed
-session cookie and CSRF check (:mod:`outreach.web.auth`), the warehouse and
+:func:`create_app` wires the users (:mod:`outreach.app.users`), the signed
+session cookie and CSRF check (:mod:`outreach.app.web.auth`), the warehouse and
 the routes: coordinators see this week's list for their municipalities, each
 citizen's reasons, printable stop sheets and the Excel file, and record
 outcomes through :func:`outreach.recording.record_contacts`; data scientists
@@ -25,10 +25,8 @@ from fastapi.staticfiles import StaticFiles
 
 from features.errors import ConfigError, NotFoundError, WarehouseBusyError
 from features.settings import EngineSettings
-from outreach.opstore import operational_url, postgres_store
-from outreach.programmes import Programme, available_programmes, load_programme
-from outreach.store import now_utc
-from outreach.web.auth import (
+from outreach.app.users import JsonUserStore, UserStore
+from outreach.app.web.auth import (
     SESSION_COOKIE,
     CsrfError,
     Forbidden,
@@ -37,9 +35,11 @@ from outreach.web.auth import (
     load_secret_key,
     session,
 )
-from outreach.web.context import Warehouse, WebContext, render
-from outreach.web.i18n import TEXT
-from outreach.web.users import JsonUserStore, UserStore
+from outreach.app.web.context import Warehouse, WebContext, render
+from outreach.app.web.i18n import TEXT
+from outreach.opstore import operational_url, postgres_store
+from outreach.programmes import Programme, available_programmes, load_programme
+from outreach.store import now_utc
 
 __all__ = [
     "MANY_WORKERS",
@@ -127,7 +127,7 @@ def serve(
         os.environ["OPSPOR_DB"] = str(settings.warehouse)
         load_secret_key(settings.output_dir)  # one secret for every worker
         uvicorn.run(
-            "outreach.web.app:app_from_env",
+            "outreach.app.web.app:app_from_env",
             factory=True,
             host=host,
             port=port,
@@ -176,7 +176,7 @@ def create_app(
     -------
     FastAPI
     """
-    from outreach.web.routes import routers
+    from outreach.app.web.routes import routers
 
     url = operational or operational_url()
     app = FastAPI(title="Opspor", docs_url=None, redoc_url=None, openapi_url=None)

@@ -2,7 +2,7 @@
 
 Nothing here selects or records on its own: lists come from
 :func:`outreach.lists.view_list` / :func:`outreach.lists.read_list`, outcomes go
-through :func:`outreach.recording.record_contacts` (the validation of ``opspor
+through :func:`outreach.stages.run_record` (the validation of ``opspor
 record``), and the Excel file and stop sheets from :mod:`outreach.exports`.
 This module only narrows rows to the user's programmes and municipalities,
 server-side, and audits what was shown: a programme outside the scope answers
@@ -21,8 +21,11 @@ from typing import Any
 import pandas as pd
 
 from features.errors import NotFoundError
-from outreach.audit_log import append_event
+from outreach.app.users import User
+from outreach.app.web.auth import Forbidden
+from outreach.app.web.context import WebContext
 from outreach.exports import ListHeader, display_table, export_list, render_stop_sheets
+from outreach.list_audit import append_event
 from outreach.lists import (
     NO_LIST,
     ListResult,
@@ -33,10 +36,7 @@ from outreach.lists import (
 )
 from outreach.opstore import OperationalStore
 from outreach.programmes import Programme
-from outreach.recording import RecordResult, record_contacts
-from outreach.web.auth import Forbidden
-from outreach.web.context import WebContext
-from outreach.web.users import User
+from outreach.stages import RecordRequest, RecordResult, run_record
 
 __all__ = [
     "NOT_ON_YOUR_LIST",
@@ -279,15 +279,15 @@ def record_outcome(
             "note": values.get("note", ""),
             "recorded_by": user.name,
         }
-        return record_contacts(
-            None,
-            programme=programme_name,
-            week=week,
-            entries=[entry],
+        request = RecordRequest(
+            programme_name,
+            week,
+            entries=(entry,),
             actor=user.name,
             today=ctx.today(),
             store=store,
         )
+        return run_record(ctx.settings, request)
 
 
 def _header(run: Mapping[str, Any], programme: Programme) -> ListHeader:

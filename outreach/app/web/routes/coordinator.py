@@ -8,12 +8,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from outreach.app.users import User
+from outreach.app.web import scoped
+from outreach.app.web.auth import allow
+from outreach.app.web.context import flash, language_of, render, web_context
+from outreach.app.web.i18n import translator
 from outreach.recording import OUTCOMES
-from outreach.web import scoped
-from outreach.web.auth import allow
-from outreach.web.context import flash, language_of, render, web_context
-from outreach.web.i18n import translator
-from outreach.web.users import User
 
 __all__ = ["router"]
 

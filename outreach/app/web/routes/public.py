@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from outreach.web.auth import allow, public, session
-from outreach.web.context import render, web_context
-from outreach.web.users import ROLES, User, authenticate
+from outreach.app.users import ROLES, User, authenticate
+from outreach.app.web.auth import allow, public, session
+from outreach.app.web.context import render, web_context
 
 __all__ = ["LANDING", "router"]
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from outreach.web.app import create_app
+from outreach.app.web.app import create_app
 
 __all__ = ["create_app"]

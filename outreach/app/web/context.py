@@ -1,8 +1,8 @@
 """What every request of the web app shares: settings, users, the stores, rendering.
 
-:func:`outreach.web.app.create_app` builds one :class:`WebContext` and keeps it
+:func:`outreach.app.web.app.create_app` builds one :class:`WebContext` and keeps it
 on ``app.state.opspor``; routes reach it through :func:`web_context` and render
-their jinja2 templates (``outreach/web/templates/*.html.j2``) with
+their jinja2 templates (``outreach/app/web/templates/*.html.j2``) with
 :func:`render`, which adds the interface language, the signed-in user, the
 CSRF token and a one-time flash message to every page.
 """
@@ -25,17 +25,17 @@ from fastapi.responses import HTMLResponse
 from features.db import connect
 from features.errors import NotFoundError
 from features.settings import EngineSettings
-from outreach.opstore import DuckDBStore, OperationalStore, postgres_store
-from outreach.programmes import Programme
-from outreach.web.auth import (
+from outreach.app.users import UserStore
+from outreach.app.web.auth import (
     CSRF_FIELD,
     SessionCodec,
     csrf_token,
     current_user,
     session,
 )
-from outreach.web.i18n import DEFAULT_LANGUAGE, TEXT, translator
-from outreach.web.users import UserStore
+from outreach.app.web.i18n import DEFAULT_LANGUAGE, TEXT, translator
+from outreach.opstore import DuckDBStore, OperationalStore, postgres_store
+from outreach.programmes import Programme
 
 __all__ = [
     "NO_WAREHOUSE",
@@ -133,7 +133,7 @@ class WebContext:
     operational_url: str | None = None
     templates: jinja2.Environment = field(
         default_factory=lambda: jinja2.Environment(
-            loader=jinja2.PackageLoader("outreach.web", "templates"),
+            loader=jinja2.PackageLoader("outreach.app.web", "templates"),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
@@ -199,7 +199,7 @@ def render(
     request : Request
         The request (session, user, language).
     template : str
-        File name under ``outreach/web/templates``.
+        File name under ``outreach/app/web/templates``.
     status_code : int
         HTTP status.
     headers : Mapping, optional

@@ -18,10 +18,10 @@ from fastapi.responses import Response
 
 from features.db import table_exists
 from features.errors import NotFoundError
-from outreach.web import artifacts
-from outreach.web.auth import AGGREGATE_ROLES, allow
-from outreach.web.context import WebContext, render, web_context
-from outreach.web.users import User
+from outreach.app.users import User
+from outreach.app.web import artifacts
+from outreach.app.web.auth import AGGREGATE_ROLES, allow
+from outreach.app.web.context import WebContext, render, web_context
 
 __all__ = ["flatten_metrics", "router"]
 

@@ -9,6 +9,6 @@ __all__ = ["routers"]
 
 def routers() -> list[APIRouter]:
     """Every router of the app, in the order they are included."""
-    from outreach.web.routes import coordinator, models, public, reviewer
+    from outreach.app.web.routes import coordinator, models, public, reviewer
 
     return [public.router, coordinator.router, reviewer.router, models.router]

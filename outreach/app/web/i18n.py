@@ -1,4 +1,4 @@
-"""Interface text of the web app in Danish and English (``outreach/web/i18n.toml``).
+"""Interface text of the web app in Danish and English (``outreach/app/web/i18n.toml``).
 
 The language is chosen by ``?lang=da|en`` (kept in the session), else the
 user's setting, else Danish. Reasons on a list are not translated here: they
@@ -18,7 +18,7 @@ DEFAULT_LANGUAGE = "da"
 
 def _load() -> dict[str, dict[str, str]]:
     """Read the text tables shipped beside this module."""
-    text = resources.files("outreach.web").joinpath("i18n.toml").read_text("utf-8")
+    text = resources.files("outreach.app.web").joinpath("i18n.toml").read_text("utf-8")
     return {lang: dict(table) for lang, table in tomllib.loads(text).items()}
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from features.errors import ConfigError
-from outreach.audit_log import append_event, export_audit_log
+from outreach.list_audit import append_event, export_audit_log
 from outreach.lists import build_weekly_list, read_list, view_list
 from outreach.recording import record_contacts
 

@@ -1,6 +1,6 @@
 """Sign-in sessions, CSRF and the one access rule every route declares.
 
-Every route of :mod:`outreach.web` takes exactly one :func:`allow` (the roles
+Every route of :mod:`outreach.app.web` takes exactly one :func:`allow` (the roles
 that may open it) or :func:`public` dependency; :func:`route_access` reads them
 back from the app so a test fails when a route has none. The session is a
 cookie signed with itsdangerous (HttpOnly, SameSite=Lax) holding the user name,
@@ -27,7 +27,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.routing import Mount
 
 from features.errors import ConfigError
-from outreach.web.users import ROLES, User
+from features.settings import EngineSettings
+from outreach.app.users import ROLES, User
 
 __all__ = [
     "AGGREGATE_ROLES",
@@ -92,8 +93,7 @@ def load_secret_key(output_dir: Path, env: Mapping[str, str] | None = None) -> s
     ConfigError
         ``OPSPOR_SECRET_KEY`` is set but shorter than 32 characters.
     """
-    env = os.environ if env is None else env
-    given = env.get("OPSPOR_SECRET_KEY")
+    given = EngineSettings.from_env(env).secret_key
     if given:
         if len(given) < 32:
             raise ConfigError(SHORT_SECRET)
@@ -222,7 +222,7 @@ def allow(*roles: str) -> Any:
     Returns
     -------
     fastapi.params.Depends
-        Resolves to the signed-in :class:`~outreach.web.users.User`.
+        Resolves to the signed-in :class:`~outreach.app.users.User`.
 
     Raises
     ------

@@ -13,10 +13,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
 from features.errors import NotFoundError
-from outreach.web import artifacts
-from outreach.web.auth import AGGREGATE_ROLES, allow
-from outreach.web.context import render, web_context
-from outreach.web.users import User
+from outreach.app.users import User
+from outreach.app.web import artifacts
+from outreach.app.web.auth import AGGREGATE_ROLES, allow
+from outreach.app.web.context import render, web_context
 
 __all__ = ["router"]
 
