@@ -175,7 +175,7 @@ limit $k
 
 def build_region(db: Path, n: int) -> float:
     """Create every table the list stage reads; return seconds taken."""
-    from outreach.store import ensure_outreach_tables
+    from outreach.app.store import ensure_outreach_tables
 
     start = time.perf_counter()
     con = duckdb.connect(str(db))

@@ -321,8 +321,8 @@ def _postgres_database(server: str) -> tuple[str, Any]:
 def run_postgres(out: Path, db: Path, seconds: float, server: str) -> dict[str, Any]:
     """Four app processes sharing the operational tables in PostgreSQL."""
     from bench.web_world import MODEL
+    from outreach.app.store import close_postgres_stores, postgres_store
     from outreach.lists import build_weekly_list
-    from outreach.opstore import close_postgres_stores, postgres_store
     from outreach.programmes import load_programme
 
     url, (admin, name) = _postgres_database(server)

@@ -22,8 +22,8 @@ import pandas as pd
 
 from features.db import read_sql, table_exists
 from features.errors import NotFoundError
+from outreach.app.store import ensure_outreach_tables
 from outreach.programmes import Programme
-from outreach.store import ensure_outreach_tables
 
 __all__ = ["EvaluationResult", "evaluate_outreach"]
 

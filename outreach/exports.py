@@ -22,8 +22,8 @@ import jinja2
 import pandas as pd
 
 from features.errors import ConfigError
+from features.files import atomic_write
 from outreach.programmes import Programme
-from outreach.store import atomic_write
 
 __all__ = [
     "EXPORT_FORMATS",

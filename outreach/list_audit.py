@@ -19,8 +19,9 @@ import duckdb
 import pandas as pd
 
 from features.errors import ConfigError
-from outreach.opstore import OperationalStore, operational_store
-from outreach.store import atomic_write, now_utc
+from features.files import atomic_write
+from outreach.actor import now_utc
+from outreach.app.store import OperationalStore, operational_store
 
 __all__ = [
     "AUDIT_EVENTS",
@@ -79,7 +80,7 @@ def append_event(
     counts : Mapping, optional
         Aggregate counts only (never citizen ids).
     store : OperationalStore, optional
-        Where the log lives (default: :func:`outreach.opstore.operational_store`).
+        Where the log lives (default: :func:`outreach.app.store.operational_store`).
 
     Raises
     ------
@@ -132,7 +133,7 @@ def export_audit_log(
     programme : str, optional
         Restrict to one programme.
     store : OperationalStore, optional
-        Where the log lives (default: :func:`outreach.opstore.operational_store`).
+        Where the log lives (default: :func:`outreach.app.store.operational_store`).
 
     Returns
     -------

@@ -30,17 +30,16 @@ from pandera.typing import Series
 from features.db import read_sql, table_exists
 from features.errors import ConfigError, DataError, NotFoundError
 from features.provenance import MIXED_EXTRACT, mixed_kinds
-from outreach.exports import EXPORT_FORMATS, ListHeader, export_list
-from outreach.list_audit import append_event
-from outreach.opstore import (
-    LIST_COLUMNS as _LIST_COLUMNS,
-)
-from outreach.opstore import (
+from outreach.actor import now_utc, resolve_actor
+from outreach.app.store import LIST_COLUMNS as _LIST_COLUMNS
+from outreach.app.store import (
     OperationalStore,
     operational_store,
     stage_operational_tables,
     sync_to_warehouse,
 )
+from outreach.exports import EXPORT_FORMATS, ListHeader, export_list
+from outreach.list_audit import append_event
 from outreach.programmes import Programme, municipality_name
 from outreach.rank import (
     fetch_eligible,
@@ -49,7 +48,6 @@ from outreach.rank import (
     select_candidates,
     stop_for,
 )
-from outreach.store import now_utc, resolve_actor
 
 __all__ = [
     "check_extract_age",
@@ -923,7 +921,7 @@ def view_list(
         Only these municipalities (a coordinator's scope); the audit counts the
         rows shown.
     store : OperationalStore, optional
-        Where the lists live (default: :func:`outreach.opstore.operational_store`).
+        Where the lists live (default: :func:`outreach.app.store.operational_store`).
 
     Returns
     -------

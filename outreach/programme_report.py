@@ -22,8 +22,9 @@ import pandas as pd
 
 from features.db import read_sql, table_exists
 from features.errors import NotFoundError
+from features.files import atomic_write
+from outreach.app.store import ensure_outreach_tables
 from outreach.lists import parse_week
-from outreach.store import atomic_write, ensure_outreach_tables
 from reports.suppression import complementary_suppression
 
 __all__ = [

@@ -25,12 +25,12 @@ import duckdb
 import pandas as pd
 
 from features.db import read_sql
-from outreach.clinical import apply_clinical_suppressions, clinical_rules
-from outreach.opstore import (
+from outreach.app.store import (
     OperationalStore,
     operational_store,
     stage_operational_tables,
 )
+from outreach.clinical import apply_clinical_suppressions, clinical_rules
 from outreach.programmes import Programme, municipality_name
 
 __all__ = [

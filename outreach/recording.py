@@ -23,11 +23,11 @@ import duckdb
 import pandas as pd
 
 from features.errors import ConfigError, NotFoundError
+from outreach.actor import now_utc, resolve_actor
+from outreach.app.store import OperationalStore, operational_store
 from outreach.exports import RECORD_COLUMNS, RECORD_SHEET
 from outreach.list_audit import append_event
 from outreach.lists import NO_LIST, parse_week
-from outreach.opstore import OperationalStore, operational_store
-from outreach.store import now_utc, resolve_actor
 
 __all__ = ["OUTCOMES", "RecordResult", "read_record_file", "record_contacts"]
 
@@ -229,7 +229,7 @@ def record_contacts(
         The date outcomes may not be after (default: today).
     store : OperationalStore, optional
         Where lists, contacts and opt-outs live (default:
-        :func:`outreach.opstore.operational_store`).
+        :func:`outreach.app.store.operational_store`).
     partial : bool
         Record the good rows even when others are refused (default: a sheet
         with any refused row records nothing).

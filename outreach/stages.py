@@ -25,10 +25,10 @@ import duckdb
 
 from features.db import connect
 from features.settings import EngineSettings
+from outreach.app.store import OperationalStore
 from outreach.exports import EXPORT_FORMATS
 from outreach.list_audit import AuditExport, export_audit_log
 from outreach.lists import ListResult, build_weekly_list
-from outreach.opstore import OperationalStore
 from outreach.programmes import Programme
 from outreach.recording import RecordResult, record_contacts
 

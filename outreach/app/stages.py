@@ -4,7 +4,7 @@ Users, serving and the operational-store copy belong to the application shell,
 not to the domain, so their entry functions live here rather than in
 :mod:`outreach.stages`; the CLI calls them exactly as it calls the domain
 stages. The work is done by :mod:`outreach.app.users`,
-:func:`outreach.app.web.app.serve` and :func:`outreach.opstore.sync_to_warehouse`.
+:func:`outreach.app.web.app.serve` and :func:`outreach.app.store.sync_to_warehouse`.
 """
 
 from __future__ import annotations
@@ -218,10 +218,10 @@ def run_opstore_sync(
     OpstoreSyncResult
         Rows copied per table; empty when the tables live in the warehouse.
     """
-    from outreach.opstore import operational_store, sync_to_warehouse
+    from outreach.app.store import operational_store, sync_to_warehouse
 
     con = connect(settings.warehouse)
     try:
-        return sync_to_warehouse(con, operational_store(con))
+        return sync_to_warehouse(con, operational_store(con, settings=settings))
     finally:
         con.close()

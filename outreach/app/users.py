@@ -5,7 +5,7 @@
 :func:`authenticate`. Users live in ``<output_dir>/users.json`` (written
 atomically, mode 0600, read-modify-write under a file lock so several app
 processes can count failed sign-ins) or, with ``OPSPOR_OPERATIONAL_DB`` set, in
-the ``users`` table of the operational store (:mod:`outreach.opstore`).
+the ``users`` table of the operational store (:mod:`outreach.app.store`).
 Passwords are hashed with argon2; five failed sign-ins lock an account for
 fifteen minutes. A coordinator is scoped to programmes and municipalities; the
 other roles see aggregates only and carry no scope.
@@ -30,8 +30,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from features.errors import ConfigError, NotFoundError
+from features.files import atomic_write
+from outreach.actor import now_utc
 from outreach.programmes import available_programmes
-from outreach.store import atomic_write, now_utc
 
 __all__ = [
     "LANGUAGES",

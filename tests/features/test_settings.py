@@ -29,6 +29,12 @@ def test_from_env_reads_opspor_variables() -> None:
     assert settings.tracking_uri == "http://x:5000"
 
 
+def test_from_env_reads_the_operational_store_url() -> None:
+    url = "postgresql://opspor@db.example/opspor"
+    assert EngineSettings.from_env({"OPSPOR_OPERATIONAL_DB": url}).operational_db == url
+    assert EngineSettings.from_env({}).operational_db is None
+
+
 def test_from_env_option_beats_environment() -> None:
     settings = EngineSettings.from_env(
         {"OPSPOR_DB": "/tmp/env.duckdb"}, db_path=Path("/tmp/cli.duckdb")

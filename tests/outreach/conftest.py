@@ -480,7 +480,7 @@ def postgres_url() -> Iterator[str]:
     try:
         yield _database_url(server, name)
     finally:
-        from outreach.opstore import close_postgres_stores
+        from outreach.app.store import close_postgres_stores
 
         close_postgres_stores()
         admin.execute(f"drop database if exists {name} with (force)")
@@ -490,10 +490,10 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture
 def postgres_store(postgres_url: str) -> Any:
     """The PostgreSQL operational store, emptied before each test."""
-    from outreach.opstore import postgres_store as open_store
+    from outreach.app.store import postgres_store as open_store
 
     store = open_store(postgres_url)
-    with store.pool.connection() as conn:
+    with store.backend.pool.connection() as conn:
         conn.execute(
             "truncate outreach.list_runs, outreach.lists, outreach.holdouts,"
             " outreach.contacts, outreach.opt_outs, outreach.audit_log, outreach.users"
@@ -512,8 +512,8 @@ def ops(
     store_kind: str, region: duckdb.DuckDBPyConnection, request: pytest.FixtureRequest
 ) -> Any:
     """The operational store of ``store_kind`` next to the ``region`` warehouse."""
-    from outreach.opstore import DuckDBStore
+    from outreach.app.store import duckdb_store
 
     if store_kind == "duckdb":
-        return DuckDBStore(region)
+        return duckdb_store(region)
     return request.getfixturevalue("postgres_store")

@@ -22,7 +22,7 @@ KILL, TERM = signal.SIGKILL, signal.SIGTERM
 # (point, signal, new list committed?)
 LIST_POINTS = [
     ("outreach.lists:_choose", KILL, False),
-    ("outreach.opstore:DuckDBStore.save_list", TERM, False),
+    ("outreach.app.store.store:OperationalStore.save_list", TERM, False),
     ("outreach.lists:sync_to_warehouse", KILL, True),
     ("outreach.lists:export_list", KILL, True),
 ]

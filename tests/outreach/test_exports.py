@@ -8,9 +8,9 @@ import pytest
 from openpyxl import load_workbook
 
 from features.errors import ConfigError
+from features.files import atomic_write
 from outreach.exports import export_list
 from outreach.lists import build_weekly_list, read_list
-from outreach.store import atomic_write
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 
 from features.errors import ConfigError, DataError, NotFoundError
 from features.provenance import stamp_derived
+from outreach.app.store import ensure_outreach_tables
 from outreach.lists import (
     ListInvariantError,
     StaleDataError,
@@ -20,7 +21,6 @@ from outreach.lists import (
     resolve_as_of,
     view_list,
 )
-from outreach.store import ensure_outreach_tables
 
 W40 = "2026-W40"
 W40_MONDAY = date(2026, 9, 28)

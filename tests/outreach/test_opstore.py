@@ -14,17 +14,18 @@ import pandas as pd
 import pytest
 
 from features.errors import ConfigError
-from outreach.list_audit import export_audit_log, read_audit_log
-from outreach.lists import build_weekly_list, view_list
-from outreach.opstore import (
+from features.settings import EngineSettings
+from outreach.app.store import (
     NO_CONNECTION,
-    DuckDBStore,
+    duckdb_store,
     operational_store,
     stage_operational_tables,
     sync_to_warehouse,
 )
-from outreach.recording import record_contacts
+from outreach.list_audit import export_audit_log, read_audit_log
+from outreach.lists import build_weekly_list, view_list
 from outreach.programme_report import build_programme_report
+from outreach.recording import record_contacts
 
 TODAY = date(2026, 11, 27)
 
@@ -230,7 +231,7 @@ def test_postgres_refuses_a_second_frozen_run_of_the_same_week(
     run = postgres_store.current_run("test_bus", upstream.WEEK)
     duplicate = {**run, "list_id": "test_bus-2026-W48-x", "counts": "{}"}
     with (
-        postgres_store.pool.connection() as conn,
+        postgres_store.backend.pool.connection() as conn,
         pytest.raises(psycopg.errors.UniqueViolation),
     ):
         columns = ", ".join(duplicate)
@@ -273,22 +274,21 @@ def test_postgres_users_sign_in_and_lock_out(postgres_store):
 
 
 def test_operational_store_picks_postgres_from_the_environment(postgres_url, region):
-    from outreach.opstore import PostgresStore
-
-    picked = operational_store(region, env={"OPSPOR_OPERATIONAL_DB": postgres_url})
-    assert isinstance(picked, PostgresStore)
-    assert isinstance(operational_store(region, env={}), DuckDBStore)
+    env = {"OPSPOR_OPERATIONAL_DB": postgres_url}
+    picked = operational_store(region, settings=EngineSettings.from_env(env))
+    assert picked.name == "postgresql"
+    assert operational_store(region, settings=EngineSettings()).name == "duckdb"
 
 
 class TestErrorMessages:
     def test_no_connection_and_no_url(self) -> None:
         with pytest.raises(ConfigError) as error:
-            operational_store(None, env={})
+            operational_store(None, settings=EngineSettings())
         assert str(error.value) == NO_CONNECTION
 
     def test_url_that_is_not_postgres(self) -> None:
         with pytest.raises(ConfigError) as error:
-            operational_store(None, env={"OPSPOR_OPERATIONAL_DB": "mysql://x"})
+            operational_store(None, url="mysql://x")
         assert str(error.value) == (
             "OPSPOR_OPERATIONAL_DB must be a postgresql:// URL."
             " Got 'mysql://x' instead."
@@ -299,7 +299,7 @@ def test_read_list_frames_agree_between_backends(
     postgres_store, region, make_programme, upstream
 ):
     plan = make_programme()
-    duck = DuckDBStore(region)
+    duck = duckdb_store(region)
     build_weekly_list(region, plan, week=upstream.WEEK, store=duck)
     left = duck.read_list("test_bus-2026-W48-r1")
     build_weekly_list(region, plan, week=upstream.WEEK, store=postgres_store)

@@ -8,8 +8,8 @@ import pytest
 
 from features.errors import NotFoundError
 from outreach.lists import build_weekly_list, read_list
-from outreach.recording import record_contacts
 from outreach.programme_report import build_programme_report
+from outreach.recording import record_contacts
 
 TODAY = date(2026, 11, 27)
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from outreach.recording import OPT_OUT_NOT_DECLINED
 from outreach.app.web.auth import SESSION_COOKIE, load_secret_key
 from outreach.app.web.i18n import TEXT
+from outreach.recording import OPT_OUT_NOT_DECLINED
 
 LIST = "/lists/diabetes_bus/2026-W48"
 # build_region: citizen i lives in ("390", "376", "360")[i % 3]; anna sees 390 and 376.

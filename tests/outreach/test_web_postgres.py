@@ -18,10 +18,10 @@ def pg_app(
     web_settings, web_users_template, postgres_store, web, web_clock
 ) -> Iterator[Any]:
     """The app over a warehouse copy, with lists, outcomes and users in PostgreSQL."""
+    from outreach.app.users import JsonUserStore
+    from outreach.app.web import create_app
     from outreach.lists import build_weekly_list
     from outreach.programmes import load_programme
-    from outreach.app.web import create_app
-    from outreach.app.users import JsonUserStore
 
     for user in JsonUserStore(web_users_template).all_users():
         postgres_store.insert_user(user)
@@ -41,7 +41,7 @@ def pg_app(
         web_settings,
         secret_key="p" * 40,
         clock=lambda: web_clock["now"],
-        operational=postgres_store.url,
+        operational=postgres_store.backend.url,
     )
     yield app
     app.state.opspor.warehouse.close()

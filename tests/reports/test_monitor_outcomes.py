@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.db import read_sql
+from outreach.app.store import ensure_outreach_tables
 from reports.monitor_config import MonitorConfig
 from reports.monitor_inputs import ModelInfo
 from reports.monitor_outcomes import (
@@ -88,7 +88,7 @@ def warehouse() -> Warehouse:
     con = duckdb.connect()
     for schema in ("outreach", "scoring", "labels", "raw"):
         con.execute(f"create schema {schema}")
-    con.execute(read_sql("outreach", "sql", "schema.sql"))
+    ensure_outreach_tables(con)
     con.register("sim_runs", sim["runs"])
     con.execute(
         "insert into outreach.list_runs select list_id, 'diabetes_bus', week, 1,"

@@ -22,6 +22,7 @@ from outreach.app.cli import (
     web,
 )
 from outreach.app.cli._common import main
+from outreach.app.store.cli import store_app
 
 __all__ = ["app"]
 
@@ -51,6 +52,7 @@ app.command("card")(reports.card_command)
 app.command("governance-pack")(reports.governance_pack_command)
 app.add_typer(features.features_app, name="features")
 app.add_typer(users.users_app, name="users")
+app.add_typer(store_app, name="store")
 app.command("serve")(web.serve_command)
 app.command("opstore-sync")(web.opstore_sync_command)
 app.command("weekly")(lists.weekly_command)

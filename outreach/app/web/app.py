@@ -25,6 +25,8 @@ from fastapi.staticfiles import StaticFiles
 
 from features.errors import ConfigError, NotFoundError, WarehouseBusyError
 from features.settings import EngineSettings
+from outreach.actor import now_utc
+from outreach.app.store import postgres_store
 from outreach.app.users import JsonUserStore, UserStore
 from outreach.app.web.auth import (
     SESSION_COOKIE,
@@ -37,9 +39,7 @@ from outreach.app.web.auth import (
 )
 from outreach.app.web.context import Warehouse, WebContext, render
 from outreach.app.web.i18n import TEXT
-from outreach.opstore import operational_url, postgres_store
 from outreach.programmes import Programme, available_programmes, load_programme
-from outreach.store import now_utc
 
 __all__ = [
     "MANY_WORKERS",
@@ -79,7 +79,7 @@ def users_store_from_env(
     An explicit ``users_file`` wins; else ``OPSPOR_OPERATIONAL_DB`` (the
     ``outreach.users`` table); else ``<output_dir>/users.json``.
     """
-    url = url or operational_url()
+    url = url or settings.operational_db
     if users_file is None and url:
         store: UserStore = postgres_store(url)
         return store
@@ -121,10 +121,11 @@ def serve(
     import uvicorn
 
     if workers > 1:
-        if not operational_url():
+        if not settings.operational_db:
             raise ConfigError(MANY_WORKERS)
         os.environ["OPSPOR_OUTPUT_DIR"] = str(settings.output_dir)
         os.environ["OPSPOR_DB"] = str(settings.warehouse)
+        os.environ["OPSPOR_OPERATIONAL_DB"] = settings.operational_db
         load_secret_key(settings.output_dir)  # one secret for every worker
         uvicorn.run(
             "outreach.app.web.app:app_from_env",
@@ -178,7 +179,7 @@ def create_app(
     """
     from outreach.app.web.routes import routers
 
-    url = operational or operational_url()
+    url = operational or settings.operational_db
     app = FastAPI(title="Opspor", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.opspor = WebContext(
         settings=settings,

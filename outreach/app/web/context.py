@@ -25,6 +25,7 @@ from fastapi.responses import HTMLResponse
 from features.db import connect
 from features.errors import NotFoundError
 from features.settings import EngineSettings
+from outreach.app.store import OperationalStore, duckdb_store, postgres_store
 from outreach.app.users import UserStore
 from outreach.app.web.auth import (
     CSRF_FIELD,
@@ -34,7 +35,6 @@ from outreach.app.web.auth import (
     session,
 )
 from outreach.app.web.i18n import DEFAULT_LANGUAGE, TEXT, translator
-from outreach.opstore import DuckDBStore, OperationalStore, postgres_store
 from outreach.programmes import Programme
 
 __all__ = [
@@ -82,7 +82,7 @@ class Warehouse:
         self.read_only = read_only
         self.keep_open = keep_open
         self._con: duckdb.DuckDBPyConnection | None = None
-        self._store: DuckDBStore | None = None
+        self._store: OperationalStore | None = None
         self._lock = threading.RLock()
 
     @contextmanager
@@ -105,10 +105,10 @@ class Warehouse:
                 if not self.keep_open:
                     self.close()
 
-    def store(self, con: duckdb.DuckDBPyConnection) -> DuckDBStore:
+    def store(self, con: duckdb.DuckDBPyConnection) -> OperationalStore:
         """Return the store over the open connection (its tables checked once)."""
-        if self._store is None or self._store.con is not con:
-            self._store = DuckDBStore(con)
+        if self._store is None or not self._store.lives_in(con):
+            self._store = duckdb_store(con)
         return self._store
 
     def close(self) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from features.errors import NotFoundError
+from outreach.app.store import OperationalStore
 from outreach.app.users import User
 from outreach.app.web.auth import Forbidden
 from outreach.app.web.context import WebContext
@@ -34,7 +35,6 @@ from outreach.lists import (
     stale_note,
     view_list,
 )
-from outreach.opstore import OperationalStore
 from outreach.programmes import Programme
 from outreach.stages import RecordRequest, RecordResult, run_record
 

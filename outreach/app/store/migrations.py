@@ -1,0 +1,196 @@
+"""Numbered migrations of the operational store, recorded in ``schema_version``.
+
+Each migration is numbered and builds its DDL from the SQLAlchemy Core tables of
+:mod:`outreach.app.store.schema`, compiled for the backend. :func:`upgrade_schema`
+applies the pending ones in order, each with its row in ``schema_version``, all
+in one transaction (PostgreSQL and DuckDB both have transactional DDL), under an
+advisory lock on PostgreSQL so app processes starting together upgrade once.
+A store that is newer than this code is refused rather than written to.
+
+Why a numbered-migrations table and not Alembic: Alembic runs on a SQLAlchemy
+connection, and the embedded store lives in the DuckDB warehouse connection
+the caller already holds (one writer process per file; no DuckDB driver for
+SQLAlchemy among our dependencies, and Alembic cannot autogenerate against
+DuckDB). Alembic also expects a script folder and an ini file run by an
+operator, while Opspor ships its migrations inside the wheel and applies them
+when a store is opened, as it created its tables on first use before. Six
+tables and a short list of additive migrations need no more than this module:
+one table, one ordered tuple and one function, each tested on both backends.
+
+Migration 0001 is the schema as it stood before versioning, created only where
+missing, so an unversioned store (the "v0" of ``tests/outreach/fixtures``) is
+adopted at version 1 with its rows untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import MetaData
+from sqlalchemy.schema import CreateIndex, CreateSchema, CreateTable
+
+from features.errors import ConfigError
+from outreach.app.store.backends import Backend, Transaction, insert_sql
+from outreach.app.store.schema import (
+    SCHEMA,
+    BackendName,
+    baseline_metadata,
+    dialect_of,
+    version_table,
+)
+
+__all__ = [
+    "HEAD",
+    "MIGRATIONS",
+    "NEWER_STORE",
+    "Migration",
+    "create_ddl",
+    "pending_migrations",
+    "schema_version",
+    "upgrade_schema",
+]
+
+log = logging.getLogger(__name__)
+
+NEWER_STORE = (
+    "The operational store is at schema version {found}, newer than this Opspor "
+    "knows ({head}). Upgrade Opspor before using this store."
+)
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One numbered step of the schema: its version, name and DDL per backend."""
+
+    version: int
+    name: str
+    statements: Callable[[BackendName], list[str]]
+
+    @property
+    def label(self) -> str:
+        """Return ``0001_baseline``-style text for status and logs."""
+        return f"{self.version:04d}_{self.name}"
+
+
+def create_ddl(metadata: MetaData, backend: BackendName) -> list[str]:
+    """Compile ``create ... if not exists`` for a schema's tables and indexes.
+
+    Parameters
+    ----------
+    metadata : MetaData
+        Tables in creation order.
+    backend : {"duckdb", "postgresql"}
+        The dialect to compile for.
+
+    Returns
+    -------
+    list of str
+        One statement each: the schema, then each table and its indexes.
+    """
+    dialect = dialect_of(backend)
+    statements = [
+        str(CreateSchema(SCHEMA, if_not_exists=True).compile(dialect=dialect))
+    ]
+    for table in metadata.tables.values():
+        statements.append(
+            str(CreateTable(table, if_not_exists=True).compile(dialect=dialect))
+        )
+        statements += [
+            str(CreateIndex(index, if_not_exists=True).compile(dialect=dialect))
+            for index in sorted(table.indexes, key=lambda i: str(i.name))
+        ]
+    return [s.strip() for s in statements]
+
+
+def _baseline(backend: BackendName) -> list[str]:
+    """0001: the tables as they stood before versioning (created where missing)."""
+    return create_ddl(baseline_metadata(backend), backend)
+
+
+#: Every migration in order; append, never edit one that has shipped.
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "baseline", _baseline),)
+HEAD = MIGRATIONS[-1].version
+
+_VERSION = "select coalesce(max(version), 0) as version from outreach.schema_version"
+
+
+def schema_version(backend: Backend) -> int:
+    """Return the store's schema version (0: unversioned or empty)."""
+    if not backend.has_table("schema_version"):
+        return 0
+    return int(backend.rows(_VERSION)[0]["version"])
+
+
+def pending_migrations(
+    version: int, migrations: tuple[Migration, ...] = MIGRATIONS
+) -> list[Migration]:
+    """Return the migrations after ``version``, in order."""
+    return [m for m in migrations if m.version > version]
+
+
+def upgrade_schema(
+    backend: Backend, migrations: tuple[Migration, ...] = MIGRATIONS
+) -> list[Migration]:
+    """Apply the pending migrations in one transaction; record each one.
+
+    Parameters
+    ----------
+    backend : Backend
+        The store to upgrade.
+    migrations : tuple of Migration
+        The ordered migrations (default: :data:`MIGRATIONS`; tests add steps).
+
+    Returns
+    -------
+    list of Migration
+        The migrations applied (empty when the store was up to date).
+
+    Raises
+    ------
+    ConfigError
+        The store is at a version newer than the last migration known here.
+    """
+    head = migrations[-1].version
+    if _checked(schema_version(backend), head) == head:
+        return []
+    with backend.transaction(exclusive=True) as tx:
+        found = _checked(_version_in(tx, backend.name), head)
+        todo = pending_migrations(found, migrations)
+        for migration in todo:
+            _apply(tx, migration, backend.name)
+    if todo:
+        log.info("operational store upgraded to version %s", head)
+    return todo
+
+
+def _checked(found: int, head: int) -> int:
+    """Refuse a store newer than this code; return its version."""
+    if found > head:
+        raise ConfigError(NEWER_STORE.format(found=found, head=head))
+    return found
+
+
+def _version_in(tx: Transaction, backend: BackendName) -> int:
+    """Create the version table if missing; return the version inside the lock."""
+    table = version_table(MetaData(schema=SCHEMA))
+    dialect = dialect_of(backend)
+    tx.execute(str(CreateSchema(SCHEMA, if_not_exists=True).compile(dialect=dialect)))
+    tx.execute(str(CreateTable(table, if_not_exists=True).compile(dialect=dialect)))
+    return int(tx.fetch(_VERSION)[0][0])
+
+
+def _apply(tx: Transaction, migration: Migration, backend: BackendName) -> None:
+    """Run one migration's statements and record it."""
+    for statement in migration.statements(backend):
+        tx.execute(statement)
+    tx.execute(
+        insert_sql("schema_version", ("version", "name", "applied_at")),
+        {
+            "version": migration.version,
+            "name": migration.name,
+            "applied_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0),
+        },
+    )
