@@ -20,6 +20,8 @@ from reports.fairness.result import OVERALL, Flag
 __all__ = [
     "calibration_message",
     "describe",
+    "flags_by_code",
+    "label_checked",
     "ratio_message",
     "summary_en",
 ]
@@ -107,9 +109,7 @@ def summary_en(
     When no outcome can be observed yet (a weekly audit of this week's list),
     reach and calibration are said to be not yet known rather than fine.
     """
-    by_code: dict[str, list[Flag]] = {}
-    for flag in flags:
-        by_code.setdefault(flag.code, []).append(flag)
+    by_code = flags_by_code(flags)
     if counts["n_observed"] == 0:
         return _unobserved_summary(config, counts, k, results, by_code)
     return (
@@ -126,6 +126,14 @@ def summary_en(
         + _alternative_clause(config, results, by_code.get("label_ascertainment", [])),
         _care_gap_sentence(config, results),
     )
+
+
+def flags_by_code(flags: Sequence[Flag]) -> dict[str, list[Flag]]:
+    """Group flags by code, in their order."""
+    by_code: dict[str, list[Flag]] = {}
+    for flag in flags:
+        by_code.setdefault(flag.code, []).append(flag)
+    return by_code
 
 
 def _cohort_sentence(counts: Mapping[str, int], k: int) -> str:
@@ -295,7 +303,7 @@ def _label_sentence(
     else:
         calib = "; predicted and observed risk agreed within every group"
     if not labels:
-        if not _label_checked(results):
+        if not label_checked(results):
             return (
                 "The label check (complications found at attended care against harm "
                 "recorded in hospital) could not be made: no such records were "
@@ -324,7 +332,7 @@ def _label_sentence(
     )
 
 
-def _label_checked(results: Mapping[str, Any]) -> bool:
+def label_checked(results: Mapping[str, Any]) -> bool:
     """Tell whether any group has a (possibly suppressed) label-check cell."""
     return any(
         group.get("label_ascertainment") is not None
