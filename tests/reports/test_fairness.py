@@ -347,6 +347,7 @@ def _calibration_frame(simulate) -> pd.DataFrame:
     for start, (level, s) in zip(
         range(0, 1600, 400),
         [(e, s) for e in ("basic", "long_tertiary") for s in (0.1, 0.3)],
+        strict=True,
     ):
         y[start : start + events.get((level, s), round(400 * s))] = 1
     return frame.assign(
