@@ -2,10 +2,13 @@
 
 The contracts beside ``features/sql/citizen/*.sql`` (and the scoring mart's own
 columns) are the single source of each feature's description, window, source table,
-unit and plain-language reason in Danish and English. :func:`build_catalogue`
-collects them; :func:`write_catalogue` writes ``feature_catalogue.md`` and
-``feature_catalogue.json`` (``opspor features catalogue``); :func:`feature_reasons`
-hands the reason templates to the explanation step of ``models``.
+unit and plain-language reason in Danish and English, and this module is the one
+catalogue every stage reads. :func:`build_catalogue` collects them;
+:func:`write_catalogue` writes ``feature_catalogue.md`` and ``feature_catalogue.json``
+(``opspor features catalogue``); :func:`feature_reasons` hands the reason templates
+to the explanation step of ``models``; :func:`audit_catalogue` lists the audit
+attributes (``marts.audit_attributes``) that the model card and governance pack of
+``reports`` cite beside the features.
 :func:`broad_catalogue` lists the families of broad covariates
 (``marts.broad_covariates``) from ``features/sql/seeds/broad_families.csv``, the
 table ``marts.broad_covariate_ref`` words each covariate from.
@@ -28,6 +31,7 @@ from features.files import atomic_write_text
 
 __all__ = [
     "CatalogueFiles",
+    "audit_catalogue",
     "broad_catalogue",
     "build_catalogue",
     "feature_reasons",
@@ -38,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 _ROLES = ("feature", "context", "cohort")
 _MART = "marts/scoring_features.yml"
+_AUDIT = "marts/audit_attributes.yml"
 _FIELDS = ("window", "source_table", "unit")
 _HEADER = (
     "| name | role | description | window | source | unit | reason (da) | reason (en) |"
@@ -86,6 +91,9 @@ def _entry(contract: Contract, column: Mapping[str, Any]) -> dict[str, Any]:
     entry.update({f: column.get(f) for f in _FIELDS})
     entry["reason"] = dict(column.get("reason") or {})
     entry["reason_missing"] = dict(column.get("reason_missing") or {})
+    entry["reason_by_value"] = {
+        str(k): dict(v) for k, v in (column.get("reason_by_value") or {}).items()
+    }
     return entry
 
 
@@ -97,7 +105,8 @@ def build_catalogue() -> list[dict[str, Any]]:
     list of dict
         Keys ``name``, ``role``, ``view``, ``description``, ``window``,
         ``source_table``, ``unit``, ``reason`` and ``reason_missing`` (each
-        ``{"da": ..., "en": ...}``, empty when not applicable).
+        ``{"da": ..., "en": ...}``, empty when not applicable) and
+        ``reason_by_value`` (value -> ``{"da", "en"}``, for a categorical column).
     """
     mart = load_contract(_MART)
     entries: list[dict[str, Any]] = []
@@ -109,6 +118,21 @@ def build_catalogue() -> list[dict[str, Any]]:
     own = mart.body.get("columns") or []
     entries.extend(_entry(mart, c) for c in own if c.get("role") in _ROLES)
     return entries
+
+
+def audit_catalogue() -> list[dict[str, Any]]:
+    """Return the audit attributes: what the fairness audit groups citizens by.
+
+    They are never features (a model spec refuses ``education_level`` and
+    ``origin``), so they carry no reasons.
+
+    Returns
+    -------
+    list of dict
+        The keys of :func:`build_catalogue`, ``role`` ``"audit"``.
+    """
+    contract = load_contract(_AUDIT)
+    return [_entry(contract, c) for c in contract.columns if c.get("role") == "audit"]
 
 
 def broad_catalogue() -> list[dict[str, Any]]:
@@ -138,18 +162,35 @@ def broad_catalogue() -> list[dict[str, Any]]:
                 if row["reason_missing_da"]
                 else {}
             ),
+            "reason_by_value": {},
         }
         for row in rows
     ]
 
 
-def feature_reasons() -> dict[str, dict[str, dict[str, str]]]:
-    """Return ``{feature: {"reason": {da, en}, "reason_missing": {da, en}}}``."""
+def feature_reasons() -> dict[str, dict[str, Any]]:
+    """Return the reason templates of every column a model may rank with.
+
+    Features, and the cohort columns whose contract words a reason (e.g.
+    ``diabetes_type``, which some models use); context columns describe the data,
+    never the citizen, and have none.
+
+    Returns
+    -------
+    dict
+        ``{name: {"unit", "reason", "reason_missing", "reason_by_value"}}``.
+    """
+    keys = ("reason", "reason_missing", "reason_by_value")
     return {
-        e["name"]: {"reason": e["reason"], "reason_missing": e["reason_missing"]}
+        e["name"]: {"unit": e["unit"], **{k: e[k] for k in keys}}
         for e in build_catalogue()
-        if e["role"] == "feature"
+        if e["role"] == "feature" or (e["role"] == "cohort" and _worded(e))
     }
+
+
+def _worded(entry: Mapping[str, Any]) -> bool:
+    """Tell whether a catalogue entry words a reason (for a value or in general)."""
+    return bool(entry["reason"] or entry["reason_by_value"])
 
 
 def _cell(value: Any) -> str:

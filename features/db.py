@@ -70,19 +70,29 @@ def connect(
         Another process still holds the file after ``OPSPOR_LOCK_WAIT`` seconds.
     """
     if path is None or str(path) == ":memory:":
-        return duckdb.connect(":memory:")
+        return _quiet(duckdb.connect(":memory:"))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + _lock_wait()
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            return _quiet(duckdb.connect(str(path), read_only=read_only))
         except duckdb.IOException as error:
             if "lock" not in str(error).lower():
                 raise
             if time.monotonic() >= deadline:
                 raise _busy(path, error) from error
             time.sleep(_LOCK_RETRY_SECONDS)
+
+
+def _quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Turn off DuckDB's own progress bar on this connection.
+
+    On a slow machine it printed to stdout, inside ``opspor --json`` output (the
+    CLI draws its own bar on stderr).
+    """
+    con.execute("set enable_progress_bar = false")
+    return con
 
 
 def _lock_wait() -> float:

@@ -25,13 +25,11 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from importlib import resources
 from typing import Any, Literal
 
 import duckdb
 import numpy as np
 import pandas as pd
-import yaml
 from numpy.typing import NDArray
 
 from features.db import connect, transaction
@@ -129,28 +127,23 @@ def _info(column: Mapping[str, Any]) -> FeatureInfo:
 
 
 def feature_catalogue() -> dict[str, FeatureInfo]:
-    """Return the reason templates of every feature: the feature catalogue's, then ours.
+    """Return the reason templates of every column a model may rank with.
 
-    :func:`features.catalogue.build_catalogue` reads the feature contracts;
-    ``models/reasons.yml`` adds reasons for cohort columns used as features
-    (e.g. ``diabetes_type``). The feature catalogue wins where both speak.
+    The templates are the feature catalogue's
+    (:func:`features.catalogue.feature_reasons`): the features, and the cohort
+    columns whose contract words a reason (e.g. ``diabetes_type``).
 
     Returns
     -------
     dict
         ``feature name -> FeatureInfo``.
     """
-    from features.catalogue import build_catalogue
+    from features.catalogue import feature_reasons
 
-    catalogue = {
-        e["name"]: _info(e) for e in build_catalogue() if e.get("role") == "feature"
+    return {
+        name: _info({"name": name, **templates})
+        for name, templates in feature_reasons().items()
     }
-    ours = yaml.safe_load(
-        (resources.files("models") / "reasons.yml").read_text(encoding="utf-8")
-    )
-    for column in ours["columns"]:
-        catalogue.setdefault(column["name"], _info(column))
-    return catalogue
 
 
 # --- contributions ---------------------------------------------------------------

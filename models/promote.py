@@ -36,9 +36,10 @@ from models.matrix import (
     check_split,
     feature_kinds,
 )
+from models.metrics import precision_at_k_score
 from models.score import RegisteredModel, load_registered_model
 from models.train import prepare_training_data
-from models.validate import k_values, precision_at_k_score
+from models.validate import k_values
 
 __all__ = ["PromotionRefusedError", "PromotionResult", "promote_model"]
 

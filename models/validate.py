@@ -6,7 +6,9 @@ bootstrap confidence interval: precision, recall and lift at k for the
 programme's capacity and for shares of the cohort, AUROC, AUPRC (average
 precision), the Brier score, and the calibration intercept and slope of a
 logistic recalibration. The bootstrap is vectorised: each resample is a row of
-multinomial counts used as weights, so all resamples are scored at once.
+multinomial counts used as weights, so all resamples are scored at once. The
+metrics and the resampling themselves are :mod:`models.metrics`, shared with the
+fairness audit.
 :func:`save_plots` draws the calibration, precision-recall and precision@k
 curves. Everything here is an aggregate; :mod:`models.tracking` logs it.
 """
@@ -21,17 +23,21 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from models.metrics import (
+    auroc_presorted,
+    average_precision_presorted,
+    bootstrap_counts,
+    calibration_intercept_slope,
+    tie_starts,
+    top_k_events,
+)
+
 __all__ = [
     "MetricEstimate",
-    "calibration_intercept_slope",
     "evaluate_predictions",
     "k_values",
-    "precision_at_k_score",
     "save_plots",
 ]
-
-_EPS = 1e-6
-_BLOCK = 64
 
 
 @dataclass(frozen=True)
@@ -79,134 +85,6 @@ def k_values(
     return {name: int(min(max(k, 1), n_test)) for name, k in ks.items()}
 
 
-def precision_at_k_score(
-    y_true: NDArray[Any], order: NDArray[np.intp], k: int
-) -> float:
-    """Share of events among the first ``k`` rows of a ranking.
-
-    Parameters
-    ----------
-    y_true : ndarray of {0, 1}
-        Labels.
-    order : ndarray of int
-        Row positions from highest to lowest rank.
-    k : int
-        How many are picked.
-
-    Returns
-    -------
-    float
-    """
-    return float(np.asarray(y_true)[order[:k]].mean())
-
-
-def _top_k_events(
-    y: NDArray[np.float64], w: NDArray[np.float64], k: int
-) -> NDArray[np.float64]:
-    """Events among the first k units of weight, per resample (rows of w)."""
-    before = np.cumsum(w, axis=1) - w
-    take = np.clip(k - before, 0.0, w)
-    return np.asarray(take @ y)
-
-
-def _auroc(
-    y: NDArray[np.float64], w: NDArray[np.float64], starts: NDArray[np.intp]
-) -> NDArray[np.float64]:
-    """Weighted AUROC with ties, per resample; rows sorted by ascending score."""
-    pos = np.add.reduceat(w * y, starts, axis=1)
-    neg = np.add.reduceat(w * (1.0 - y), starts, axis=1)
-    below = np.cumsum(neg, axis=1) - neg
-    num = (pos * (below + 0.5 * neg)).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(num / (pos.sum(axis=1) * neg.sum(axis=1)))
-
-
-def _average_precision(
-    y: NDArray[np.float64], w: NDArray[np.float64], starts: NDArray[np.intp]
-) -> NDArray[np.float64]:
-    """Weighted average precision with ties; rows sorted by ascending score."""
-    pos = np.add.reduceat(w * y, starts, axis=1)[:, ::-1]
-    tot = np.add.reduceat(w, starts, axis=1)[:, ::-1]
-    tp, seen = np.cumsum(pos, axis=1), np.cumsum(tot, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        precision = np.where(seen > 0, tp / seen, 0.0)
-        return np.asarray((pos * precision).sum(axis=1) / pos.sum(axis=1))
-
-
-def _logistic_fit(
-    x: NDArray[np.float64],
-    y: NDArray[np.float64],
-    w: NDArray[np.float64],
-    *,
-    slope: bool,
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Fit ``logit P(y) = a + b x`` (or ``a + x``, an offset) per row of w."""
-    a = np.zeros(w.shape[0])
-    b = np.ones(w.shape[0])
-    with np.errstate(
-        divide="ignore", invalid="ignore"
-    ):  # constant risk: slope undefined (NaN)
-        return _newton(x, y, w, a, b, slope=slope)
-
-
-def _newton(
-    x: NDArray[np.float64],
-    y: NDArray[np.float64],
-    w: NDArray[np.float64],
-    a: NDArray[np.float64],
-    b: NDArray[np.float64],
-    *,
-    slope: bool,
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Take 25 Newton-Raphson steps (these small fits converge well before)."""
-    for _ in range(25):
-        eta = a[:, None] + b[:, None] * x[None, :]
-        mu = 1.0 / (1.0 + np.exp(-np.clip(eta, -30, 30)))
-        v = w * mu * (1.0 - mu) + 1e-12
-        ga = (w * (y - mu)).sum(axis=1)
-        haa = v.sum(axis=1)
-        if not slope:
-            a = a + ga / haa
-            continue
-        gb = (w * (y - mu) * x).sum(axis=1)
-        hab, hbb = (v * x).sum(axis=1), (v * x * x).sum(axis=1)
-        det = haa * hbb - hab**2
-        a = a + (hbb * ga - hab * gb) / det
-        b = b + (haa * gb - hab * ga) / det
-    return a, b
-
-
-def calibration_intercept_slope(
-    y_true: NDArray[Any],
-    risk: NDArray[np.float64],
-    weights: NDArray[np.float64] | None = None,
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Calibration intercept (slope fixed at 1) and slope of a logistic recalibration.
-
-    Parameters
-    ----------
-    y_true : ndarray of {0, 1}
-        Labels.
-    risk : ndarray
-        Predicted probabilities.
-    weights : ndarray of shape (n_resamples, n), optional
-        Row weights per resample; one unweighted fit if omitted.
-
-    Returns
-    -------
-    (ndarray, ndarray)
-        Intercepts and slopes, one per resample. A perfectly calibrated model
-        has intercept 0 and slope 1.
-    """
-    p = np.clip(np.asarray(risk, dtype=np.float64), _EPS, 1 - _EPS)
-    x = np.log(p) - np.log1p(-p)
-    y = np.asarray(y_true, dtype=np.float64)
-    w = np.ones((1, len(y))) if weights is None else weights
-    intercept, _ = _logistic_fit(x, y, w, slope=False)
-    _, slope = _logistic_fit(x, y, w, slope=True)
-    return intercept, slope
-
-
 def _metrics(
     y: NDArray[np.float64],
     risk: NDArray[np.float64],
@@ -223,13 +101,15 @@ def _metrics(
     prevalence = events / n
     out: dict[str, NDArray[np.float64]] = {}
     for name, k in ks.items():
-        tp = _top_k_events(y[ranked], w[:, ranked], k)
+        tp = top_k_events(y[ranked], w[:, ranked], k)
         with np.errstate(invalid="ignore", divide="ignore"):
             out[f"precision_at_{name}"] = tp / k
             out[f"recall_at_{name}"] = tp / events
             out[f"lift_at_{name}"] = (tp / k) / prevalence
-    out["roc_auc"] = _auroc(y[ascending], w[:, ascending], starts)
-    out["average_precision"] = _average_precision(y[ascending], w[:, ascending], starts)
+    out["roc_auc"] = auroc_presorted(y[ascending], w[:, ascending], starts)
+    out["average_precision"] = average_precision_presorted(
+        y[ascending], w[:, ascending], starts
+    )
     out["brier_score"] = (w @ (risk - y) ** 2) / n
     out["calibration_intercept"], out["calibration_slope"] = (
         calibration_intercept_slope(y, risk, w)
@@ -272,10 +152,7 @@ def evaluate_predictions(
     y = np.asarray(y_true, dtype=np.float64)
     risk = np.asarray(risk, dtype=np.float64)
     ascending = np.argsort(risk, kind="stable").astype(np.intp)
-    sorted_risk = risk[ascending]
-    starts = np.flatnonzero(np.r_[True, sorted_risk[1:] != sorted_risk[:-1]]).astype(
-        np.intp
-    )
+    starts = tie_starts(risk[ascending])
     kw = {"ranked": order, "ascending": ascending, "starts": starts}
     point = _metrics(y, risk, np.ones((1, len(y))), ks, **kw)
     draws = _bootstrap(
@@ -303,13 +180,12 @@ def _bootstrap(
     kw: dict[str, Any],
 ) -> dict[str, NDArray[np.float64]]:
     """Metrics over ``n_bootstrap`` multinomial resamples, in blocks to bound memory."""
-    rng = np.random.default_rng(random_state)
-    n = len(y)
-    blocks: list[dict[str, NDArray[np.float64]]] = []
-    for start in range(0, n_bootstrap, _BLOCK):
-        size = min(_BLOCK, n_bootstrap - start)
-        w = rng.multinomial(n, np.full(n, 1.0 / n), size=size).astype(np.float64)
-        blocks.append(_metrics(y, risk, w, ks, **kw))
+    blocks = [
+        _metrics(y, risk, w, ks, **kw)
+        for w in bootstrap_counts(
+            len(y), n_bootstrap=n_bootstrap, seed=random_state, sampler="multinomial"
+        )
+    ]
     if not blocks:
         return {}
     return {name: np.concatenate([b[name] for b in blocks]) for name in blocks[0]}

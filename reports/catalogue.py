@@ -1,36 +1,19 @@
 """The feature catalogue that model cards and governance packs cite: each purpose.
 
-Uses ``features.catalogue`` when that module exists; otherwise reads the YAML
-contracts beside the feature SQL (``features/sql/**/*.yml``) behind the one
-function :func:`feature_catalogue`, so callers never depend on which.
+A view of the one feature catalogue, :mod:`features.catalogue` (read from the
+YAML contracts beside the feature SQL): its features, context and cohort columns,
+then the audit attributes, each in the shape the pack's table shows (the English
+reason).
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import logging
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-import yaml
+from features.catalogue import audit_catalogue, build_catalogue
 
-log = logging.getLogger(__name__)
-
-__all__ = ["FEATURE_ROLES", "feature_catalogue", "render_catalogue_markdown"]
-
-FEATURE_ROLES = ("feature", "cohort", "audit")
-
-
-def _sql_root() -> Path:
-    """Return the ``features/sql`` folder (found via a module file, not by name)."""
-    spec = importlib.util.find_spec("features.db")
-    if (
-        spec is None or spec.origin is None
-    ):  # pragma: no cover - features is our own package
-        raise ModuleNotFoundError("features.db")
-    return Path(spec.origin).resolve().parent / "sql"
+__all__ = ["feature_catalogue", "render_catalogue_markdown"]
 
 
 def _reason(value: Any) -> str:
@@ -40,54 +23,17 @@ def _reason(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _from_yaml(root: Path) -> list[dict[str, Any]]:
-    """Catalogue rows read straight from the feature YAML contracts."""
-    rows: list[dict[str, Any]] = []
-    for path in sorted(root.rglob("*.yml")):
-        try:
-            contract = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError:
-            # A broken contract fails features' own checks; skip it here, loudly.
-            log.warning("Feature catalogue skips %s: not valid YAML", path.name)
-            continue
-        if not isinstance(contract, Mapping):
-            continue
-        for column in contract.get("columns", []) or []:
-            role = column.get("role")
-            if role not in FEATURE_ROLES:
-                continue
-            rows.append(
-                {
-                    "name": str(column.get("name")),
-                    "table": str(contract.get("name", path.stem)),
-                    "role": str(role),
-                    "description": " ".join(str(column.get("description", "")).split()),
-                    "reason": _reason(column.get("reason")),
-                    "window": str(column.get("window", "") or ""),
-                    "source": str(column.get("source_table", "") or ""),
-                }
-            )
-    return rows
-
-
-def _from_features() -> list[dict[str, Any]]:
-    """Return ``features.catalogue.build_catalogue()`` rows in our shape (or none)."""
-    try:
-        module = importlib.import_module("features.catalogue")
-    except ModuleNotFoundError:
-        return []
-    return [
-        {
-            "name": str(e["name"]),
-            "table": str(e.get("view", "")),
-            "role": str(e.get("role", "")),
-            "description": str(e.get("description", "")),
-            "reason": _reason(e.get("reason")),
-            "window": str(e.get("window") or ""),
-            "source": str(e.get("source_table") or ""),
-        }
-        for e in module.build_catalogue()
-    ]
+def _row(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """One catalogue entry in the pack's shape."""
+    return {
+        "name": str(entry["name"]),
+        "table": str(entry.get("view", "")),
+        "role": str(entry.get("role", "")),
+        "description": str(entry.get("description", "")),
+        "reason": _reason(entry.get("reason")),
+        "window": str(entry.get("window") or ""),
+        "source": str(entry.get("source_table") or ""),
+    }
 
 
 def feature_catalogue(names: Sequence[str] | None = None) -> list[dict[str, Any]]:
@@ -104,9 +50,7 @@ def feature_catalogue(names: Sequence[str] | None = None) -> list[dict[str, Any]
     list of dict
         ``name, table, role, description, reason, window, source``.
     """
-    rows = _from_features() or _from_yaml(_sql_root())
-    if not any(r["role"] == "audit" for r in rows):
-        rows += [r for r in _from_yaml(_sql_root()) if r["role"] == "audit"]
+    rows = [_row(e) for e in build_catalogue() + audit_catalogue()]
     if names is None:
         return _dedupe(rows)
     by_name = {r["name"]: r for r in _dedupe(rows)}

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from models.metrics import top_k
 from reports.config import FairnessConfig
-from reports.metrics import top_k
 from reports.suppression import complementary_suppression
 
 __all__ = ["COMPARE_GROUPINGS", "compare_rankings"]

@@ -183,6 +183,28 @@ def _with_label_counts(
     return frame.merge(counts, on="citizen_id", how="left", validate="one_to_one")
 
 
+def _cohort(
+    con: duckdb.DuckDBPyConnection, scope: AuditScope, municipalities: Sequence[str]
+) -> pd.DataFrame:
+    """Scored citizens of the scope in ranking order (risk_rank, then citizen_id).
+
+    DuckDB returns a join's rows in no fixed order; the audit's bootstrap draws
+    and its top-k tie-break both follow row position, so an unordered frame
+    gives other intervals on every run.
+    """
+    frame = run_report_sql(
+        con, "audit_cohort", model_uri=scope.model_uri, as_of_date=scope.as_of_date
+    )
+    if municipalities:
+        frame = frame[frame["municipality_code"].isin(list(municipalities))]
+    if frame.empty:
+        when = f" at {scope.as_of_date}"
+        raise NotFoundError(NO_SCORES.format(model_uri=scope.model_uri, when=when))
+    return frame.sort_values(["risk_rank", "citizen_id"], kind="stable").reset_index(
+        drop=True
+    )
+
+
 def build_audit_frame(
     con: duckdb.DuckDBPyConnection,
     scope: AuditScope,
@@ -226,16 +248,7 @@ def build_audit_frame(
     NotFoundError
         No scores for the model at the date.
     """
-    frame = run_report_sql(
-        con, "audit_cohort", model_uri=scope.model_uri, as_of_date=scope.as_of_date
-    )
-    if municipalities:
-        frame = frame[
-            frame["municipality_code"].isin(list(municipalities))
-        ].reset_index(drop=True)
-    if frame.empty:
-        when = f" at {scope.as_of_date}"
-        raise NotFoundError(NO_SCORES.format(model_uri=scope.model_uri, when=when))
+    frame = _cohort(con, scope, municipalities)
     labels = read_labels(con, outcome, as_of_date=scope.as_of_date) if outcome else None
     frame = _with_label(frame, labels, "y_true")
     for other in alternative_outcomes:

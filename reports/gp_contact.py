@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from features.db import table_exists
-from reports.metrics import bootstrap_counts, percentile_interval
+from models.metrics import bootstrap_counts, percentile_interval, top_k
 
 __all__ = [
     "COMPARATORS",
@@ -134,14 +134,6 @@ def _gap(
     }
 
 
-def _listed(frame: pd.DataFrame, score: str, k: int) -> np.ndarray:
-    """Mark the k best of one ranking (ties by citizen order in the frame, stable)."""
-    order = np.argsort(-frame[score].to_numpy(dtype=float), kind="stable")
-    listed = np.zeros(len(frame), dtype=bool)
-    listed[order[: min(k, len(frame))]] = True
-    return listed
-
-
 def compare_gp_contact(
     frame: pd.DataFrame,
     *,
@@ -194,7 +186,7 @@ def compare_gp_contact(
     everyone = np.ones(n, dtype=bool)
     out: dict[str, Any] = {}
     for name in rankings:
-        listed = _listed(frame, f"score_{name}", k)
+        listed = top_k(frame[f"score_{name}"].to_numpy(dtype=float), k)
         per: dict[str, Any] = {}
         for grouping in _GROUPINGS:
             values = frame[grouping].astype(str).to_numpy()

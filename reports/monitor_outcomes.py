@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from features.db import check_identifier, table_exists
-from models.validate import calibration_intercept_slope
+from models.metrics import bootstrap_counts, calibration_intercept_slope
 from reports.frame import run_report_sql
 from reports.monitor_config import MonitorConfig
 from reports.monitor_flags import Alert
@@ -136,9 +136,10 @@ def _calibration(frame: pd.DataFrame, config: MonitorConfig) -> dict[str, Any]:
         return dict.fromkeys(names, empty)
     y = labelled["label"].astype(float).to_numpy()
     p = labelled["risk_score"].astype(float).to_numpy()
-    rng = np.random.default_rng(config.seed)
-    draws = rng.multinomial(n, np.full(n, 1 / n), size=config.n_bootstrap).astype(float)
-    weights = np.vstack([np.ones(n), draws])
+    draws = bootstrap_counts(
+        n, n_bootstrap=config.n_bootstrap, seed=config.seed, sampler="multinomial"
+    )
+    weights = np.vstack([np.ones(n), *draws])
     intercepts, slopes = calibration_intercept_slope(y, p, weights)
     gaps = (weights @ (y - p)) / weights.sum(axis=1)
     tail = (1 - config.confidence) / 2 * 100

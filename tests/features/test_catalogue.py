@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from features.catalogue import (
+    audit_catalogue,
     broad_catalogue,
     build_catalogue,
     feature_reasons,
@@ -58,18 +59,45 @@ def test_build_catalogue_entries_carry_window_source_unit_and_reasons() -> None:
             "en": "{value} unredeemed diabetes prescriptions in the last 90 days",
         },
         "reason_missing": {},
+        "reason_by_value": {},
     }
 
 
-def test_feature_reasons_cover_features_only() -> None:
+def test_feature_reasons_cover_features_and_worded_cohort_columns() -> None:
     reasons = feature_reasons()
+    roles = {e["name"]: e["role"] for e in build_catalogue()}
     assert "has_diabetes" not in reasons
+    assert not [n for n in reasons if roles[n] == "context"]
+    # Cohort columns some models rank with carry their reasons in the contract.
+    assert reasons["diabetes_type"]["reason_by_value"]["type1"] == {
+        "da": "Type 1-diabetes",
+        "en": "Type 1 diabetes",
+    }
+    assert reasons["has_smi"] == {
+        "unit": "boolean",
+        "reason": {"da": "Svær psykisk sygdom", "en": "Severe mental illness"},
+        "reason_missing": {},
+        "reason_by_value": {},
+    }
+    assert reasons["n_chronic_groups"]["reason"]["en"] == (
+        "{value} chronic disease groups"
+    )
     assert reasons["days_since_eye_screening"]["reason_missing"]["en"] == (
         "No eye screening ever recorded"
     )
     assert reasons["n_unredeemed_365d"]["reason"]["da"].format(value=3) == (
         "3 uindløste recepter det seneste år"
     )
+
+
+def test_audit_catalogue_lists_the_audit_attributes_only() -> None:
+    entries = audit_catalogue()
+    names = [e["name"] for e in entries]
+    assert names[:2] == ["sex", "age_band"]
+    assert {"education_level", "origin", "gp_contact_level"} <= set(names)
+    assert {e["role"] for e in entries} == {"audit"}
+    assert {e["view"] for e in entries} == {"audit_attributes"}
+    assert not any(e["reason"] or e["reason_by_value"] for e in entries)
 
 
 def test_write_catalogue_writes_markdown_and_json(tmp_path: Path) -> None:

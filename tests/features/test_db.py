@@ -31,3 +31,16 @@ def test_transaction_rolls_back_on_error(con: duckdb.DuckDBPyConnection) -> None
         raise RuntimeError("crash mid-load")
     assert con.execute("select x from s.t").fetchall() == [(1,)]
     assert not table_exists(con, "s", "u")
+
+
+@pytest.mark.parametrize("where", ["file", "memory"])
+def test_connect_turns_off_duckdbs_progress_bar(tmp_path, where: str) -> None:
+    """DuckDB's bar goes to stdout, where it broke ``opspor --json`` output."""
+    from features.db import connect
+
+    con = connect(tmp_path / "w.duckdb" if where == "file" else None)
+    try:
+        shown = con.execute("select current_setting('enable_progress_bar')").fetchone()
+        assert shown == (False,)
+    finally:
+        con.close()

@@ -7,13 +7,8 @@ import pytest
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 from models.calibrate import rank_order
-from models.validate import (
-    calibration_intercept_slope,
-    evaluate_predictions,
-    k_values,
-    precision_at_k_score,
-    save_plots,
-)
+from models.metrics import calibration_intercept_slope, precision_at_k_score
+from models.validate import evaluate_predictions, k_values, save_plots
 
 
 @pytest.fixture

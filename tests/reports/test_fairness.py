@@ -16,7 +16,7 @@ from reports.fairness import (
     audit_fairness,
     rerank_by_quota,
 )
-from reports.metrics import GroupCodes
+from reports.fairness.groups import GroupCodes
 
 K = 400
 FIGURE_KEYS = {"n", "estimate", "ci_low", "ci_high", "suppressed"}
@@ -320,10 +320,10 @@ class TestErrorMessages:
 
 
 def test_flag_message_plain_words(config) -> None:
-    from reports.fairness import _ratio_message
+    from reports.fairness.narrative import ratio_message
 
     grouping = config.grouping("education_level")
-    message = _ratio_message(
+    message = ratio_message(
         config, grouping, "basic", "long_tertiary", "recall_at_k", (0.62, 0.48, 0.79)
     )
     assert message == (
@@ -347,6 +347,7 @@ def _calibration_frame(simulate) -> pd.DataFrame:
     for start, (level, s) in zip(
         range(0, 1600, 400),
         [(e, s) for e in ("basic", "long_tertiary") for s in (0.1, 0.3)],
+        strict=True,
     ):
         y[start : start + events.get((level, s), round(400 * s))] = 1
     return frame.assign(

@@ -77,6 +77,14 @@ def test_build_audit_frame_keeps_programme_area(con) -> None:
     assert "selected" not in frame.columns
 
 
+def test_build_audit_frame_rows_follow_the_ranking(con) -> None:
+    # Bootstrap draws and top-k ties follow row position: the order must be fixed.
+    scope = AuditScope(MODEL_URI, date.fromisoformat(AS_OF))
+    frame = build_audit_frame(con, scope, outcome=None)
+    assert frame["risk_rank"].tolist() == sorted(frame["risk_rank"])
+    assert frame["y_score"].is_monotonic_decreasing
+
+
 class TestErrorMessages:
     def test_unknown_week(self, con) -> None:
         with pytest.raises(NotFoundError) as error:

@@ -142,9 +142,24 @@ def test_every_feature_has_danish_and_english_reason(model: str, column: dict) -
         assert set(column["reason_missing"]) == {"da", "en"}
 
 
-@pytest.mark.parametrize("role", ["key", "context", "cohort", "audit"])
-def test_keys_cohorts_and_audit_columns_have_no_reason(role: str) -> None:
-    assert [c["name"] for _, c in _columns_with_role(role) if "reason" in c] == []
+def _worded(column: dict[str, object]) -> bool:
+    return "reason" in column or "reason_by_value" in column
+
+
+@pytest.mark.parametrize("role", ["key", "context", "audit"])
+def test_keys_context_and_audit_columns_have_no_reason(role: str) -> None:
+    assert [c["name"] for _, c in _columns_with_role(role) if _worded(c)] == []
+
+
+def test_cohort_columns_a_model_ranks_with_have_a_reason() -> None:
+    # A cohort flag may carry a reason for the models that use it as a feature
+    # (models read every reason from the one feature catalogue); those that do must.
+    from models.spec import available_specs, load_spec
+
+    used = {f for name in available_specs() for f in load_spec(name).features}
+    cohort = {c["name"]: c for _, c in _columns_with_role("cohort")}
+    assert used & set(cohort)
+    assert [n for n in sorted(used & set(cohort)) if not _worded(cohort[n])] == []
 
 
 def test_audit_only_columns_are_never_features() -> None:

@@ -1,7 +1,7 @@
 """Danish text of the audit's first page: the summary sentences and flag messages.
 
-:mod:`reports.fairness` writes every sentence in English and, through this
-module, in Danish from the same figures, so ``fairness.json`` holds both
+:mod:`reports.fairness.narrative` writes every sentence in English and this
+module writes it in Danish from the same figures, so ``fairness.json`` holds both
 (``summary`` / ``summary_da``, ``message`` / ``message_da``) and the report
 shows the language chosen with ``opspor audit --lang da|en|both``. Group names
 come from the ``phrase_da`` and ``labels_da`` of ``reports/fairness.toml``.
@@ -11,9 +11,11 @@ Numbers are written the Danish way (decimal comma, "45 %").
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from reports.config import INTERSECTION, FairnessConfig
+from reports.fairness.narrative import flags_by_code, label_checked
+from reports.fairness.result import Flag
 
 __all__ = [
     "CARE_GAP_DA",
@@ -31,25 +33,6 @@ CARE_GAP_DA = {
     "n_hba1c_tests_365d": "HbA1c-målinger",
     "redeemed_all_365d": "alle recepter indløst",
 }
-
-
-class _FlagLike(Protocol):
-    """What this module reads of a :class:`reports.fairness.Flag`."""
-
-    @property
-    def code(self) -> str: ...  # noqa: D102
-
-    @property
-    def grouping(self) -> str: ...  # noqa: D102
-
-    @property
-    def group(self) -> str: ...  # noqa: D102
-
-    @property
-    def message_da(self) -> str: ...  # noqa: D102
-
-    @property
-    def estimate(self) -> float: ...  # noqa: D102
 
 
 def _dec(value: float, digits: int = 2) -> str:
@@ -185,7 +168,7 @@ def summary_da(
     k: int,
     overall: Mapping[str, Any],
     results: Mapping[str, Any],
-    flags: Sequence[_FlagLike],
+    flags: Sequence[Flag],
 ) -> tuple[str, ...]:
     """Return the six summary sentences in Danish, from the English's figures.
 
@@ -206,28 +189,11 @@ def summary_da(
     -------
     tuple of str
     """
-    by_code: dict[str, list[_FlagLike]] = {}
-    for flag in flags:
-        by_code.setdefault(flag.code, []).append(flag)
-    first = (
-        f"Auditten omfatter {_int(counts['n_cohort'])} borgere i kohorten; "
-        f"{_int(counts['n_selected'])} var på listen ved kapacitet k = {_int(k)}, og "
-        f"udfaldet kunne observeres for {_int(counts['n_observed'])} af dem."
-    )
+    by_code = flags_by_code(flags)
     if counts["n_observed"] == 0:
-        return (
-            first,
-            "Udfaldet kunne endnu ikke observeres for nogen borger, så hvor godt "
-            "listen finder behovet, vides endnu ikke.",
-            "Om listen når hver gruppes behov, vides endnu ikke: borgernes udfald "
-            "ligger i fremtiden (gentag auditten, når udfaldsperioden er gået).",
-            "Om listen favoriserer borgere i fast lægekontakt, vides af samme grund "
-            "endnu ikke.",
-            _label_da(config, results, by_code.get("label_ascertainment", []), None),
-            _care_gap_da(config, results),
-        )
+        return _unobserved_da(config, counts, k, results, by_code)
     return (
-        first,
+        _cohort_da(counts, k),
         _performance_da(overall),
         _flagged_da(
             by_code.get("under_reach", []),
@@ -252,6 +218,36 @@ def summary_da(
     )
 
 
+def _cohort_da(counts: Mapping[str, int], k: int) -> str:
+    """Sentence one in Danish: who the audit covers."""
+    return (
+        f"Auditten omfatter {_int(counts['n_cohort'])} borgere i kohorten; "
+        f"{_int(counts['n_selected'])} var på listen ved kapacitet k = {_int(k)}, og "
+        f"udfaldet kunne observeres for {_int(counts['n_observed'])} af dem."
+    )
+
+
+def _unobserved_da(
+    config: FairnessConfig,
+    counts: Mapping[str, int],
+    k: int,
+    results: Mapping[str, Any],
+    by_code: Mapping[str, list[Flag]],
+) -> tuple[str, ...]:
+    """Return the six sentences in Danish when no outcome can be observed yet."""
+    return (
+        _cohort_da(counts, k),
+        "Udfaldet kunne endnu ikke observeres for nogen borger, så hvor godt "
+        "listen finder behovet, vides endnu ikke.",
+        "Om listen når hver gruppes behov, vides endnu ikke: borgernes udfald "
+        "ligger i fremtiden (gentag auditten, når udfaldsperioden er gået).",
+        "Om listen favoriserer borgere i fast lægekontakt, vides af samme grund "
+        "endnu ikke.",
+        _label_da(config, results, by_code.get("label_ascertainment", []), None),
+        _care_gap_da(config, results),
+    )
+
+
 def _performance_da(overall: Mapping[str, Any]) -> str:
     """Sentence two in Danish: precision, recall and AUROC."""
     cells = [overall.get(m) or {} for m in ("precision_at_k", "recall_at_k")]
@@ -270,7 +266,7 @@ def _performance_da(overall: Mapping[str, Any]) -> str:
     )
 
 
-def _flagged_da(flags: Sequence[_FlagLike], none: str, some: str) -> str:
+def _flagged_da(flags: Sequence[Flag], none: str, some: str) -> str:
     """Return a flag family's sentence: the calm one, or the worst flag's."""
     if not flags:
         return none
@@ -281,45 +277,20 @@ def _flagged_da(flags: Sequence[_FlagLike], none: str, some: str) -> str:
 def _label_da(
     config: FairnessConfig,
     results: Mapping[str, Any],
-    labels: Sequence[_FlagLike],
-    calibration: Sequence[_FlagLike] | None,
+    labels: Sequence[Flag],
+    calibration: Sequence[Flag] | None,
 ) -> str:
     """Sentence five in Danish: the label check and calibration."""
-    if calibration is None:
-        calib = "; kalibreringen i grupperne kendes endnu ikke"
-    elif calibration:
-        calib = (
-            f"; kalibreringsforskelle blev markeret for {len(calibration)} gruppe(r)"
-        )
-    else:
-        calib = "; forudsagt og observeret risiko stemte overens i alle grupper"
+    calib = _calibration_clause_da(calibration)
     if labels:
-        seen = list(
-            dict.fromkeys(
-                "borgere " + describe_da(config, f.grouping, f.group) for f in labels
-            )
-        )
-        shown = ", ".join(seen[:2]) + (
-            (
-                " og 1 anden gruppe"
-                if len(seen) == 3
-                else f" og {len(seen) - 2} andre grupper"
-            )
-            if len(seen) > 2
-            else ""
-        )
+        shown = _flagged_groups_da(config, labels)
         return (
             f"Udfaldet kan være underregistreret for {shown}: færre af deres "
             "komplikationer blev fundet ved fremmøde i forhold til den skade, "
             "hospitalet registrerer, så en model trænet på det kan rangere dem for "
             f"lavt{calib}."
         )
-    checked = any(
-        g.get("label_ascertainment") is not None
-        for r in results.values()
-        for g in r["groups"].values()
-    )
-    if not checked:
+    if not label_checked(results):
         return (
             "Registreringstjekket (komplikationer fundet ved fremmøde mod skade "
             "registreret på hospitalet) kunne ikke laves for denne kohorte"
@@ -330,6 +301,30 @@ def _label_da(
         "hospitalet, viste intet tegn på, at udfaldet er underregistreret i nogen "
         f"gruppe{calib}."
     )
+
+
+def _calibration_clause_da(calibration: Sequence[Flag] | None) -> str:
+    """Close sentence five on calibration (None: not yet known)."""
+    if calibration is None:
+        return "; kalibreringen i grupperne kendes endnu ikke"
+    if calibration:
+        return f"; kalibreringsforskelle blev markeret for {len(calibration)} gruppe(r)"
+    return "; forudsagt og observeret risiko stemte overens i alle grupper"
+
+
+def _flagged_groups_da(config: FairnessConfig, labels: Sequence[Flag]) -> str:
+    """Name the first two flagged groups in Danish and count the others."""
+    seen = list(
+        dict.fromkeys(
+            "borgere " + describe_da(config, f.grouping, f.group) for f in labels
+        )
+    )
+    if len(seen) <= 2:
+        return ", ".join(seen)
+    rest = (
+        " og 1 anden gruppe" if len(seen) == 3 else f" og {len(seen) - 2} andre grupper"
+    )
+    return ", ".join(seen[:2]) + rest
 
 
 def _care_gap_da(config: FairnessConfig, results: Mapping[str, Any]) -> str:

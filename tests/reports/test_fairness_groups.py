@@ -1,4 +1,4 @@
-"""Our vectorised group metrics against fairlearn's MetricFrame and scikit-learn."""
+"""The audit's group metrics against fairlearn's MetricFrame and scikit-learn."""
 
 from __future__ import annotations
 
@@ -14,18 +14,15 @@ from fairlearn.metrics import (
 from sklearn.metrics import brier_score_loss, precision_score, roc_auc_score
 
 from reports.fairness import audit_fairness
-from reports.metrics import (
+from reports.fairness.groups import (
     GroupCodes,
-    bootstrap_counts,
     brier_score_loss_by_group,
     false_positive_rate_by_group,
-    percentile_interval,
     precision_at_k_by_group,
     recall_at_k_by_group,
     recall_at_k_ratio,
     roc_auc_score_by_group,
     selection_rate_by_group,
-    weighted_auroc,
 )
 
 TOL = 1e-9
@@ -124,35 +121,6 @@ def test_recall_at_k_by_group_undefined_without_need() -> None:
     )
     assert np.isnan(recall["a"])  # fairlearn would say 0.0; no need means no recall
     assert recall["b"] == 1.0
-
-
-def test_weighted_auroc_matches_sklearn_with_ties_and_weights() -> None:
-    rng = np.random.default_rng(3)
-    score = rng.integers(0, 5, 300) / 5.0  # many ties
-    y = (rng.random(300) < 0.3).astype(float)
-    weights = rng.integers(0, 3, size=(2, 300)).astype(float)
-    got = weighted_auroc(score, y, weights)
-    for row, value in zip(weights, got, strict=True):
-        assert value == pytest.approx(
-            roc_auc_score(y, score, sample_weight=row), abs=TOL
-        )
-
-
-def test_bootstrap_counts_same_seed_same_draws() -> None:
-    first = np.vstack(list(bootstrap_counts(50, n_bootstrap=130, seed=5)))
-    again = np.vstack(list(bootstrap_counts(50, n_bootstrap=130, seed=5)))
-    other = np.vstack(list(bootstrap_counts(50, n_bootstrap=130, seed=6)))
-    assert first.shape == (130, 50)
-    assert (first.sum(axis=1) == 50).all()
-    assert np.array_equal(first, again)
-    assert not np.array_equal(first, other)
-
-
-def test_percentile_interval_is_null_when_draws_undefined() -> None:
-    draws = np.column_stack([np.linspace(0, 1, 101), np.full(101, np.nan)])
-    low, high = percentile_interval(draws, confidence=0.9)
-    assert low[0] == pytest.approx(0.05) and high[0] == pytest.approx(0.95)
-    assert np.isnan(low[1]) and np.isnan(high[1])
 
 
 def test_group_codes_sorted_and_stable() -> None:

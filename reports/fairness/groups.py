@@ -1,17 +1,19 @@
 """Group metrics with bootstrap intervals, in vectorised numpy.
 
-Every audit figure except AUROC is a ratio of two sums over citizens (e.g.
-recall@k = on the list and had the outcome / had the outcome). Sums per group
-are one sparse product, for the full cohort and for every bootstrap resample of
-citizens (drawn with one seeded ``numpy.random.Generator``), so differences and
-ratios to the reference group come from the same draws. AUROC uses a weighted
-Mann-Whitney count on the same draws. The thin keyword-only wrappers at the end
-follow fairlearn's style and are cross-checked against ``MetricFrame`` in tests.
+The estimation engine of :mod:`reports.fairness`. Every audit figure except
+AUROC is a ratio of two sums over citizens (e.g. recall@k = on the list and had
+the outcome / had the outcome). Sums per group are one sparse product, for the
+full cohort and for every bootstrap resample of citizens
+(:func:`models.metrics.bootstrap_counts`), so differences and ratios to the
+reference group come from the same draws. AUROC is
+:func:`models.metrics.weighted_auroc` on the same draws. The thin keyword-only
+wrappers at the end follow fairlearn's style and are cross-checked against
+``MetricFrame`` in tests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,28 +21,23 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import sparse
 
+from models.metrics import FloatArray, bootstrap_counts, divide, weighted_auroc
+
 __all__ = [
     "Estimates",
     "GroupCodes",
     "RatioSpec",
-    "bootstrap_counts",
     "brier_score_loss_by_group",
-    "estimate_group_sums",
     "estimate_group_auroc",
+    "estimate_group_sums",
     "false_positive_rate_by_group",
-    "percentile_interval",
     "precision_at_k_by_group",
     "ratio_estimates",
-    "roc_auc_score_by_group",
     "recall_at_k_by_group",
     "recall_at_k_ratio",
+    "roc_auc_score_by_group",
     "selection_rate_by_group",
-    "top_k",
-    "weighted_auroc",
 ]
-
-FloatArray = NDArray[np.float64]
-_CHUNK = 64  # bootstrap draws held in memory at once
 
 
 @dataclass(frozen=True)
@@ -82,42 +79,6 @@ class Estimates:
     num_sum: FloatArray | None = None  # (G,) numerator sums on the cohort
     den_sum: FloatArray | None = None  # (G,) denominator sums on the cohort
     binary: bool = True  # numerator is 0/1 per citizen (a proportion, not a rate)
-
-
-def top_k(score: FloatArray, k: int) -> NDArray[np.bool_]:
-    """Select the k highest scores (ties broken by position, as a stable sort)."""
-    order = np.argsort(-np.asarray(score, dtype=float), kind="stable")
-    selected = np.zeros(len(order), dtype=bool)
-    selected[order[: max(0, min(k, len(order)))]] = True
-    return selected
-
-
-def bootstrap_counts(n: int, *, n_bootstrap: int, seed: int) -> Iterator[FloatArray]:
-    """Yield chunks of resample counts (draws x citizens), drawn with replacement.
-
-    Parameters
-    ----------
-    n : int
-        Number of citizens.
-    n_bootstrap : int
-        Total number of resamples.
-    seed : int
-        Seed of the ``numpy.random.Generator``; the same seed gives the same draws.
-
-    Yields
-    ------
-    ndarray
-        Float array of shape (chunk, n): how often each citizen is in each resample.
-    """
-    rng = np.random.default_rng(seed)
-    done = 0
-    while done < n_bootstrap:
-        size = min(_CHUNK, n_bootstrap - done)
-        picks = rng.integers(0, n, size=(size, n))
-        offsets = (np.arange(size) * n)[:, None]
-        counts = np.bincount((picks + offsets).ravel(), minlength=size * n)
-        yield counts.reshape(size, n).astype(np.float64)
-        done += size
 
 
 def _design(codes: GroupCodes, vectors: Mapping[str, FloatArray]) -> sparse.csr_matrix:
@@ -192,51 +153,13 @@ def ratio_estimates(
     else:
         n = counts[spec.denominator]
     return Estimates(
-        _divide(num, den),
-        _divide(num_b, den_b),
+        divide(num, den),
+        divide(num_b, den_b),
         np.asarray(n, dtype=np.int64),
         num_sum=np.asarray(num, dtype=float),
         den_sum=np.asarray(den, dtype=float),
         binary=binary,
     )
-
-
-def _divide(num: FloatArray, den: FloatArray) -> FloatArray:
-    """Elementwise num / den with NaN where den is zero."""
-    out = np.full(np.shape(num), np.nan)
-    np.divide(num, den, out=out, where=den != 0)
-    return out
-
-
-def weighted_auroc(score: FloatArray, y: FloatArray, weights: FloatArray) -> FloatArray:
-    """AUROC for each row of ``weights`` (Mann-Whitney with ties counted half).
-
-    Parameters
-    ----------
-    score : ndarray (m,)
-        Predicted risk.
-    y : ndarray (m,)
-        Observed outcome, 0 or 1.
-    weights : ndarray (B, m)
-        Weight of each citizen in each resample (1 everywhere for the point estimate).
-
-    Returns
-    -------
-    ndarray (B,)
-        AUROC per row; NaN when a row has no positive or no negative weight.
-    """
-    order = np.argsort(score, kind="stable")
-    s, yy, w = score[order], y[order], weights[:, order]
-    starts = (
-        np.flatnonzero(np.r_[True, s[1:] != s[:-1]]) if len(s) else np.array([], int)
-    )
-    if len(starts) == 0:
-        return np.full(weights.shape[0], np.nan)
-    pos = np.add.reduceat(w * yy, starts, axis=1)
-    neg = np.add.reduceat(w * (1.0 - yy), starts, axis=1)
-    below = np.cumsum(neg, axis=1) - neg
-    num = (pos * (below + 0.5 * neg)).sum(axis=1)
-    return _divide(num, pos.sum(axis=1) * neg.sum(axis=1))
 
 
 def estimate_group_auroc(
@@ -276,39 +199,6 @@ def estimate_group_auroc(
     return Estimates(point, np.vstack(parts), n)
 
 
-def percentile_interval(
-    draws: FloatArray, *, confidence: float, min_valid: float = 0.5
-) -> tuple[FloatArray, FloatArray]:
-    """Percentile interval of bootstrap draws per column; NaN when too few are finite.
-
-    Parameters
-    ----------
-    draws : ndarray (B, G)
-        Bootstrap values; NaN or inf where undefined in a resample.
-    confidence : float
-        Interval level, e.g. 0.95.
-    min_valid : float
-        Least share of finite draws needed for an interval.
-
-    Returns
-    -------
-    (low, high) : tuple of ndarray (G,)
-    """
-    clean = np.where(np.isfinite(draws), draws, np.nan)
-    valid = (
-        np.isfinite(clean).mean(axis=0) >= min_valid
-        if len(clean)
-        else np.zeros(0, bool)
-    )
-    alpha = (1.0 - confidence) / 2.0
-    low = np.full(clean.shape[1], np.nan)
-    high = np.full(clean.shape[1], np.nan)
-    if valid.any():
-        qs = np.nanpercentile(clean[:, valid], [100 * alpha, 100 * (1 - alpha)], axis=0)
-        low[valid], high[valid] = qs[0], qs[1]
-    return low, high
-
-
 # --- fairlearn-style wrappers: point estimates by group ---------------------
 
 
@@ -320,7 +210,7 @@ def _by_group(
     point, _ = estimate_group_sums(
         codes, {"num": num, "den": den}, n_bootstrap=0, seed=0
     )
-    return pd.Series(_divide(point["num"], point["den"]), index=list(codes.labels))
+    return pd.Series(divide(point["num"], point["den"]), index=list(codes.labels))
 
 
 def _arrays(
