@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -89,9 +89,11 @@ def _quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     """Turn off DuckDB's own progress bar on this connection.
 
     On a slow machine it printed to stdout, inside ``opspor --json`` output (the
-    CLI draws its own bar on stderr).
+    CLI draws its own bar on stderr). Inside Jupyter DuckDB draws a widget
+    instead and refuses the setting without ipywidgets; the bar is left as it is.
     """
-    con.execute("set enable_progress_bar = false")
+    with suppress(duckdb.InvalidInputException):
+        con.execute("set enable_progress_bar = false")
     return con
 
 
