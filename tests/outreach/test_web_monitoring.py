@@ -188,6 +188,17 @@ def test_unreadable_report_is_shown_as_such(client_for, web_settings) -> None:
     assert '<span class="verdict unknown">the report cannot be read</span>' in page.text
 
 
+def test_report_with_odd_alert_entries_still_renders(client_for, web_settings) -> None:
+    folder = web_settings.output_dir / MONITORING / "2026-W48"
+    folder.mkdir(parents=True)
+    odd = {"verdict": "alert", "context": [], "alerts": ["x", {"value": "high"}]}
+    (folder / "monitoring.json").write_text(json.dumps(odd), encoding="utf-8")
+    page = client_for("rita").get(f"{PAGE}?lang=en")
+    assert page.status_code == 200
+    assert page.text.count("<td>–</td>") == 2  # value and threshold not figures
+    assert "None" not in page.text
+
+
 @pytest.mark.parametrize(
     "path",
     [

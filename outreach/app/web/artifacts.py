@@ -56,6 +56,7 @@ _PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
 _PROGRAMME = re.compile(r"^[a-z][a-z0-9_]*$")
 _WEEK = re.compile(r"^[0-9]{4}-W[0-9]{2}$")
 _VERDICTS = ("ok", "alert")
+_ALERT_FIELDS = ("section", "code", "subject", "message", "value", "threshold")
 _MODELS = "models"
 
 
@@ -170,11 +171,13 @@ def _object(data: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 def _alerts(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """Return the alerts of a ``monitoring.json`` that are JSON objects."""
+    """Return the alerts of a ``monitoring.json`` with every field ("" when null)."""
     alerts = data.get("alerts")
-    return (
-        [a for a in alerts if isinstance(a, dict)] if isinstance(alerts, list) else []
-    )
+    return [
+        {key: "" if a.get(key) is None else a[key] for key in _ALERT_FIELDS}
+        for a in (alerts if isinstance(alerts, list) else [])
+        if isinstance(a, dict)
+    ]
 
 
 def _monitoring_summary(
