@@ -13,50 +13,17 @@ import html
 import json
 import re
 import shutil
-from datetime import date
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from features.settings import EngineSettings
-from models.reference import feature_reference
 from outreach.app.web.i18n import TEXT
-from reports.monitor_inputs import ModelInfo
-from tests.reports.monitor_regions import plant_changes
+from tests.reports.monitor_regions import monitor_without_a_model, plant_changes
 
 PROGRAMME = "diabetes_bus"
 PAGE = f"/monitoring/{PROGRAMME}"
 MONITORING = Path("reports") / PROGRAMME / "monitoring"
-MODEL = ModelInfo(
-    model_uri="models:/diabetes_harm_365d/3",
-    cohort="is_diabetes_cohort",
-    outcome="diabetes_harm",
-    kinds={},
-    reference=feature_reference(pd.DataFrame(), {}),
-    fit_dates=(date(2025, 11, 24),),
-    promised={},
-    horizon_days=365,
-)
-
-
-def _monitor(extract: Path, out: Path, week: str) -> Path:
-    """Load an extract and run the real monitor on it; return its monitoring.json."""
-    from features.load import load_extract
-    from reports import monitor
-
-    settings = EngineSettings(output_dir=out)
-    load_extract(extract, settings=settings)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(monitor, "read_model_info", lambda *a: (MODEL, "no-run"))
-        result = monitor.run_monitor(
-            settings,
-            programme=PROGRAMME,
-            model="diabetes_harm_365d@champion",
-            week=week,
-            log_to_mlflow=False,
-        )
-    return result.json
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +36,12 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> Path:
         load_profile("region_small"), root / "stable", fmt="parquet"
     )
     planted = plant_changes(stable.out_dir, root / "planted")
-    _monitor(stable.out_dir, root / "out_stable", "2026-W47")
-    _monitor(planted, root / "out_planted", "2026-W48")
+    for extract, name, week in (
+        (stable.out_dir, "out_stable", "2026-W47"),
+        (planted, "out_planted", "2026-W48"),
+    ):
+        settings = EngineSettings(output_dir=root / name)
+        monitor_without_a_model(extract, settings, programme=PROGRAMME, week=week)
     for name in ("out_stable", "out_planted"):
         shutil.copytree(
             root / name / MONITORING, root / "merged" / MONITORING, dirs_exist_ok=True
