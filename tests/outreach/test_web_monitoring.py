@@ -183,6 +183,8 @@ def test_report_with_odd_alert_entries_still_renders(client_for, web_settings) -
         f"{PAGE}/2026-W48/monitoring.py",
         f"{PAGE}/2026-W48/fairness.json",
         f"{PAGE}/2026-W49/monitoring.html",
+        f"{PAGE}/monitoring/monitoring.html",
+        "/monitoring/Diabetes_Bus/2026-W48/monitoring.html",
         "/monitoring/Bad%20Name/2026-W48/monitoring.html",
     ],
 )

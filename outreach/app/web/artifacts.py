@@ -32,6 +32,7 @@ __all__ = [
     "governance_packs",
     "latest_monitoring",
     "model_cards",
+    "monitoring_file",
     "monitoring_weeks",
     "report_file",
 ]
@@ -247,3 +248,30 @@ def latest_monitoring(output_dir: Path) -> dict[str, dict[str, Any]]:
         if weeks:
             latest[name] = weeks[0]
     return dict(sorted(latest.items()))
+
+
+def monitoring_file(output_dir: Path, programme: str, week: str, name: str) -> Path:
+    """Resolve one week's ``monitoring.html`` or ``monitoring.json``, nothing else.
+
+    Parameters
+    ----------
+    output_dir : Path
+        The output root.
+    programme, week : str
+        The programme's name and the ISO week (``2026-W48``).
+    name : str
+        One of :data:`MONITORING_FILES`.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    NotFoundError
+        A malformed programme or week, another file name, or no such file.
+    """
+    valid = _PROGRAMME.match(programme) and _WEEK.match(week)
+    if not valid or name not in MONITORING_FILES:
+        raise NotFoundError(NO_FILE)
+    return report_file(output_dir / "reports", programme, MONITORING, week, name)

@@ -129,12 +129,8 @@ def monitoring_file(
     request: Request, user: Aggregates, programme: str, week: str, name: str
 ) -> Response:
     """Send a week's ``monitoring.html`` (self-contained) or ``monitoring.json``."""
-    if name not in artifacts.MONITORING_FILES:
-        raise NotFoundError(artifacts.NO_FILE)
-    out = web_context(request).settings.output_dir / "reports"
-    return _file(
-        artifacts.report_file(out, programme, artifacts.MONITORING, week, name)
-    )
+    out = web_context(request).settings.output_dir
+    return _file(artifacts.monitoring_file(out, programme, week, name))
 
 
 @router.get("/audit-log")
