@@ -136,6 +136,38 @@ def test_reviewer_reads_the_fairness_report_and_gets_403_on_a_list(
     assert "Ikke for din rolle" in page.inner_text("main")
 
 
+def _monitoring_report(served: Any, tmp_path: Path) -> None:
+    """Run the real monitor on region_small with planted changes into the app's root."""
+    import shutil
+
+    from features.settings import EngineSettings
+    from synthetic_data import generate_extract, load_profile
+    from tests.reports.monitor_regions import monitor_without_a_model, plant_changes
+
+    stable = generate_extract(
+        load_profile("region_small"), tmp_path / "x", fmt="parquet"
+    )
+    settings = EngineSettings(output_dir=tmp_path / "out")
+    planted = plant_changes(stable.out_dir, tmp_path / "planted")
+    monitor_without_a_model(planted, settings, programme="diabetes_bus", week=WEEK)
+    folder = Path("reports") / "diabetes_bus" / "monitoring"
+    shutil.copytree(settings.output_dir / folder, served.out / folder)
+
+
+def test_reviewer_reads_the_monitoring_report_inside_the_page(
+    page, served, password, tmp_path
+) -> None:
+    _monitoring_report(served, tmp_path)
+    _sign_in(page, served.url, "rita", password)
+    page.click('header nav a[href="/monitoring"]')
+    page.click('a[href="/monitoring/diabetes_bus"]')
+    assert page.locator("table.alerts tbody tr").count() == 3
+    frame = page.frame_locator("iframe.report")
+    assert "diabetes_bus" in frame.locator("h1").inner_text()
+    widths = frame.locator("img").evaluate_all("imgs => imgs.map(i => i.naturalWidth)")
+    assert widths and all(w > 0 for w in widths)  # data: plots allowed by the policy
+
+
 def test_forged_form_without_the_csrf_token_is_refused(page, served, password) -> None:
     _sign_in(page, served.url, "anna", password)
     page.goto(f"{served.url}{LIST}")

@@ -10,8 +10,11 @@ from __future__ import annotations
 import shutil
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import pandas as pd
+import pytest
 
 EXTRACT_DATE = date(2026, 11, 23)
 #: First day of the last three full months before the extract date.
@@ -58,3 +61,38 @@ def plant_changes(source: Path, target: Path) -> Path:
     finally:
         con.close()
     return target
+
+
+def monitor_without_a_model(
+    extract: Path, settings: Any, *, programme: str, week: str
+) -> Any:
+    """Load ``extract`` and run the real ``run_monitor`` on it; return its result.
+
+    Only the model registry lookup is replaced (no model is trained): nothing is
+    scored and no list is evaluated, so the data section decides the verdict.
+    """
+    from features.load import load_extract
+    from models.reference import feature_reference
+    from reports import monitor
+    from reports.monitor_inputs import ModelInfo
+
+    model = ModelInfo(
+        model_uri="models:/diabetes_harm_365d/3",
+        cohort="is_diabetes_cohort",
+        outcome="diabetes_harm",
+        kinds={},
+        reference=feature_reference(pd.DataFrame(), {}),
+        fit_dates=(date(2025, 11, 24),),
+        promised={},
+        horizon_days=365,
+    )
+    load_extract(extract, settings=settings)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(monitor, "read_model_info", lambda *a: (model, "no-run"))
+        return monitor.run_monitor(
+            settings,
+            programme=programme,
+            model="diabetes_harm_365d@champion",
+            week=week,
+            log_to_mlflow=False,
+        )

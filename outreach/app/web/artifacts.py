@@ -3,7 +3,9 @@
 Fairness audits land in ``<output_dir>/reports/<programme>/<week or model>/
 fairness.{html,json,pdf}``, model cards in ``<output_dir>/reports/models/
 <name>@<version>/model_card.{html,md}`` and governance packs in
-``<output_dir>/governance/<programme>/<date>/``. All are aggregates. This
+``<output_dir>/governance/<programme>/<date>/`` and monitoring reports (``opspor
+monitor``) in ``<output_dir>/reports/<programme>/monitoring/<week>/
+monitoring.{html,json}``. All are aggregates. This
 module lists them and resolves a requested file safely (names checked against
 patterns, the resolved path kept inside its folder), so the routes never touch
 a path built from the URL on their own.
@@ -21,10 +23,17 @@ from features.errors import NotFoundError
 
 __all__ = [
     "MEDIA_TYPES",
+    "MONITORING",
+    "MONITORING_FILES",
+    "MONITOR_SECTIONS",
     "NO_FILE",
+    "NO_PROGRAMME",
     "fairness_reports",
     "governance_packs",
+    "latest_monitoring",
     "model_cards",
+    "monitoring_file",
+    "monitoring_weeks",
     "report_file",
 ]
 
@@ -37,7 +46,18 @@ MEDIA_TYPES = {
     ".json": "application/json",
     ".pdf": "application/pdf",
 }
+NO_PROGRAMME = "No such programme."
+#: The folder of a programme's monitoring reports and the files served from it.
+MONITORING = "monitoring"
+MONITORING_FILES = ("monitoring.html", "monitoring.json")
+#: The sections of ``monitoring.json`` whose alerts the pages count.
+MONITOR_SECTIONS = ("data", "inputs", "performance")
 _PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
+#: A programme's name (``outreach.programmes``) and an ISO week (``opspor monitor``).
+_PROGRAMME = re.compile(r"^[a-z][a-z0-9_]*$")
+_WEEK = re.compile(r"^[0-9]{4}-W[0-9]{2}$")
+_VERDICTS = ("ok", "alert")
+_ALERT_FIELDS = ("section", "code", "subject", "message", "value", "threshold")
 _MODELS = "models"
 
 
@@ -143,3 +163,115 @@ def report_file(root: Path, *parts: str) -> Path:
     if not path.is_file():
         raise NotFoundError(NO_FILE)
     return path
+
+
+def _object(data: dict[str, Any], key: str) -> dict[str, Any]:
+    """Return ``data[key]`` when it is a JSON object, else {}."""
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _alerts(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the alerts of a ``monitoring.json`` with every field ("" when null)."""
+    alerts = data.get("alerts")
+    return [
+        {key: "" if a.get(key) is None else a[key] for key in _ALERT_FIELDS}
+        for a in (alerts if isinstance(alerts, list) else [])
+        if isinstance(a, dict)
+    ]
+
+
+def _monitoring_summary(
+    programme: str, week: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    """Return what the pages show of one ``monitoring.json``."""
+    context, alerts = _object(data, "context"), _alerts(data)
+    verdict = data.get("verdict")
+    return {
+        "programme": programme,
+        "week": week,
+        "verdict": verdict if verdict in _VERDICTS else "unknown",
+        "as_of_date": context.get("as_of_date", ""),
+        "extract_date": context.get("extract_date", ""),
+        "model_uri": context.get("model_uri", ""),
+        "list_id": context.get("list_id") or "",
+        "alerts": alerts,
+        "n_alerts": len(alerts),
+        "sections": {
+            s: sum(1 for a in alerts if a.get("section") == s) for s in MONITOR_SECTIONS
+        },
+        "n_scored": _object(data, "inputs").get("n_scored"),
+        "n_lists": _object(data, "performance").get("n_lists"),
+        "n_mature": _object(data, "performance").get("n_mature"),
+    }
+
+
+def monitoring_weeks(output_dir: Path, programme: str) -> list[dict[str, Any]]:
+    """Every monitoring report of one programme, newest week first.
+
+    Parameters
+    ----------
+    output_dir : Path
+        The output root.
+    programme : str
+        The programme's name.
+
+    Returns
+    -------
+    list of dict
+        ``programme, week, verdict ("ok", "alert" or "unknown" when unreadable),
+        as_of_date, extract_date, model_uri, list_id, alerts, n_alerts, sections
+        (alerts per section), n_scored, n_lists, n_mature``.
+
+    Raises
+    ------
+    NotFoundError
+        The name is not a programme's name.
+    """
+    if not _PROGRAMME.match(programme):
+        raise NotFoundError(NO_PROGRAMME)
+    folder = output_dir / "reports" / programme / MONITORING
+    found = [
+        _monitoring_summary(programme, path.parent.name, _json(path))
+        for path in folder.glob("*/monitoring.json")
+        if _WEEK.match(path.parent.name)
+    ]
+    return sorted(found, key=lambda r: str(r["week"]), reverse=True)
+
+
+def latest_monitoring(output_dir: Path) -> dict[str, dict[str, Any]]:
+    """Return the newest monitoring report of each programme that has one."""
+    latest = {}
+    for folder in (output_dir / "reports").glob(f"*/{MONITORING}"):
+        name = folder.parent.name
+        weeks = monitoring_weeks(output_dir, name) if _PROGRAMME.match(name) else []
+        if weeks:
+            latest[name] = weeks[0]
+    return dict(sorted(latest.items()))
+
+
+def monitoring_file(output_dir: Path, programme: str, week: str, name: str) -> Path:
+    """Resolve one week's ``monitoring.html`` or ``monitoring.json``, nothing else.
+
+    Parameters
+    ----------
+    output_dir : Path
+        The output root.
+    programme, week : str
+        The programme's name and the ISO week (``2026-W48``).
+    name : str
+        One of :data:`MONITORING_FILES`.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    NotFoundError
+        A malformed programme or week, another file name, or no such file.
+    """
+    valid = _PROGRAMME.match(programme) and _WEEK.match(week)
+    if not valid or name not in MONITORING_FILES:
+        raise NotFoundError(NO_FILE)
+    return report_file(output_dir / "reports", programme, MONITORING, week, name)

@@ -1,4 +1,4 @@
-"""Reviewer pages: fairness reports, model cards, governance packs, audit-log summary.
+"""Reviewer pages: fairness, model cards, governance packs, monitoring, the audit log.
 
 Aggregates only; every route here is open to reviewers and data scientists and
 to no coordinator, and none reads a person-level table.
@@ -90,6 +90,47 @@ def governance_file(
     return _file(
         artifacts.report_file(out / "governance", programme, day, *name.split("/"))
     )
+
+
+@router.get("/monitoring")
+def monitoring_page(request: Request, user: Aggregates) -> Response:
+    """Every programme with its latest monitoring verdict, or the command to run."""
+    ctx = web_context(request)
+    latest = artifacts.latest_monitoring(ctx.settings.output_dir)
+    return render(
+        request,
+        "monitoring.html.j2",
+        rows=[(p, latest.get(p)) for p in sorted(set(ctx.programmes) | set(latest))],
+        sections=artifacts.MONITOR_SECTIONS,
+    )
+
+
+@router.get("/monitoring/{programme}")
+def monitoring_programme_page(
+    request: Request, user: Aggregates, programme: str
+) -> Response:
+    """One programme's latest monitoring verdict and alerts, and its earlier weeks."""
+    ctx = web_context(request)
+    weeks = artifacts.monitoring_weeks(ctx.settings.output_dir, programme)
+    if not weeks and programme not in ctx.programmes:
+        raise NotFoundError(artifacts.NO_PROGRAMME)
+    return render(
+        request,
+        "monitoring_programme.html.j2",
+        programme=programme,
+        latest=weeks[0] if weeks else None,
+        weeks=weeks,
+        sections=artifacts.MONITOR_SECTIONS,
+    )
+
+
+@router.get("/monitoring/{programme}/{week}/{name}")
+def monitoring_file(
+    request: Request, user: Aggregates, programme: str, week: str, name: str
+) -> Response:
+    """Send a week's ``monitoring.html`` (self-contained) or ``monitoring.json``."""
+    out = web_context(request).settings.output_dir
+    return _file(artifacts.monitoring_file(out, programme, week, name))
 
 
 @router.get("/audit-log")
