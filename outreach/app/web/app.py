@@ -20,24 +20,22 @@ from datetime import datetime
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from features.errors import ConfigError, NotFoundError, WarehouseBusyError
+from features.errors import ConfigError
 from features.settings import EngineSettings
 from outreach.actor import now_utc
 from outreach.app.store import postgres_store
 from outreach.app.users import JsonUserStore, UserStore
 from outreach.app.web.auth import (
     SESSION_COOKIE,
-    CsrfError,
-    Forbidden,
     SessionCodec,
-    SignInRequired,
     load_secret_key,
     session,
 )
-from outreach.app.web.context import Warehouse, WebContext, render
+from outreach.app.web.context import Warehouse, WebContext
+from outreach.app.web.errors import add_error_pages, secure_headers
 from outreach.app.web.i18n import TEXT
 from outreach.programmes import Programme, available_programmes, load_programme
 
@@ -195,7 +193,7 @@ def create_app(
         operational_url=url,
     )
     app.middleware("http")(_sessions)
-    _add_error_pages(app)
+    add_error_pages(app)
     for router in routers():
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
@@ -224,66 +222,4 @@ async def _sessions(
             secure=codec.secure,
             path="/",
         )
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-    return response
-
-
-def _add_error_pages(app: FastAPI) -> None:
-    """Sign-in redirect, 403 and 404 pages."""
-
-    async def sign_in(request: Request, error: Exception) -> Response:
-        target = request.url.path
-        if request.url.query:
-            target += "?" + request.url.query
-        from urllib.parse import quote
-
-        return RedirectResponse(
-            f"/signin?next={quote(target, safe='')}", status_code=303
-        )
-
-    async def forbidden(request: Request, error: Exception) -> Response:
-        return render(
-            request,
-            "error.html.j2",
-            status_code=403,
-            title="forbidden_title",
-            message="forbidden",
-        )
-
-    async def csrf(request: Request, error: Exception) -> Response:
-        return render(
-            request,
-            "error.html.j2",
-            status_code=403,
-            title="forbidden_title",
-            message="csrf",
-        )
-
-    async def not_found(request: Request, error: Exception) -> Response:
-        return render(
-            request,
-            "error.html.j2",
-            status_code=404,
-            title="not_found_title",
-            message="not_found",
-            detail=str(error) if isinstance(error, NotFoundError) else "",
-        )
-
-    app.add_exception_handler(SignInRequired, sign_in)
-    app.add_exception_handler(Forbidden, forbidden)
-    app.add_exception_handler(CsrfError, csrf)
-    async def busy(request: Request, error: Exception) -> Response:
-        return render(
-            request,
-            "error.html.j2",
-            status_code=503,
-            headers={"Retry-After": "30"},
-            title="busy_title",
-            message="busy",
-        )
-
-    app.add_exception_handler(NotFoundError, not_found)
-    app.add_exception_handler(WarehouseBusyError, busy)
-    app.add_exception_handler(404, not_found)
+    return secure_headers(response, tls=codec.secure)
