@@ -35,6 +35,7 @@ from outreach.app.web.auth import (
     session,
 )
 from outreach.app.web.i18n import DEFAULT_LANGUAGE, TEXT, translator
+from outreach.app.web.throttle import SignInThrottle
 from outreach.programmes import Programme
 
 __all__ = [
@@ -131,6 +132,7 @@ class WebContext:
     warehouse: Warehouse
     clock: Callable[[], datetime]
     operational_url: str | None = None
+    throttle: SignInThrottle = field(default_factory=SignInThrottle)
     templates: jinja2.Environment = field(
         default_factory=lambda: jinja2.Environment(
             loader=jinja2.PackageLoader("outreach.app.web", "templates"),
