@@ -22,6 +22,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from features.errors import ConfigError
 from features.settings import EngineSettings
@@ -37,6 +38,7 @@ from outreach.app.web.auth import (
 from outreach.app.web.context import Warehouse, WebContext
 from outreach.app.web.errors import add_error_pages, secure_headers
 from outreach.app.web.i18n import TEXT
+from outreach.app.web.sessions import session_store
 from outreach.programmes import Programme, available_programmes, load_programme
 
 __all__ = [
@@ -124,6 +126,7 @@ def serve(
         os.environ["OPSPOR_OUTPUT_DIR"] = str(settings.output_dir)
         os.environ["OPSPOR_DB"] = str(settings.warehouse)
         os.environ["OPSPOR_OPERATIONAL_DB"] = settings.operational_db
+        os.environ["OPSPOR_TLS"] = "1" if settings.tls else "0"
         load_secret_key(settings.output_dir)  # one secret for every worker
         uvicorn.run(
             "outreach.app.web.app:app_from_env",
@@ -146,7 +149,7 @@ def create_app(
     secret_key: str | None = None,
     programmes: Mapping[str, Programme] | None = None,
     clock: Callable[[], datetime] = now_utc,
-    secure_cookies: bool = False,
+    secure_cookies: bool | None = None,
     operational: str | None = None,
 ) -> FastAPI:
     """Build the web app.
@@ -165,8 +168,9 @@ def create_app(
         Programmes by name (default: every packaged programme).
     clock : callable
         Naive UTC now; outcomes may not be dated after its date.
-    secure_cookies : bool
-        Send the session cookie over HTTPS only.
+    secure_cookies : bool, optional
+        Send the session cookie over HTTPS only and add HSTS (default
+        ``settings.tls``).
     operational : str, optional
         PostgreSQL URL of the operational store (default ``OPSPOR_OPERATIONAL_DB``;
         unset: the tables live in the warehouse, served from this one process).
@@ -183,13 +187,16 @@ def create_app(
         settings=settings,
         users=users or users_store_from_env(settings, users_file, url),
         codec=SessionCodec(
-            secret_key or load_secret_key(settings.output_dir), secure=secure_cookies
+            secret_key or load_secret_key(settings.output_dir),
+            max_age=settings.session_max_hours * 3600,
+            secure=settings.tls if secure_cookies is None else secure_cookies,
         ),
         programmes=dict(programmes)
         if programmes is not None
         else {name: load_programme(name) for name in available_programmes()},
         warehouse=Warehouse(settings.warehouse, read_only=bool(url), keep_open=False),
         clock=clock,
+        sessions=session_store(settings),
         operational_url=url,
     )
     app.middleware("http")(_sessions)
@@ -207,6 +214,7 @@ async def _sessions(
     codec: SessionCodec = request.app.state.opspor.codec
     request.state.session = codec.loads(request.cookies.get(SESSION_COOKIE))
     request.state.session_changed = False
+    await run_in_threadpool(_session_user, request)
     lang = request.query_params.get("lang")
     if lang in TEXT and session(request).get("lang") != lang:
         session(request)["lang"] = lang
@@ -223,3 +231,16 @@ async def _sessions(
             path="/",
         )
     return secure_headers(response, tls=codec.secure)
+
+
+def _session_user(request: Request) -> None:
+    """Resolve the cookie's session id to its user; forget an id that has ended."""
+    ctx: WebContext = request.app.state.opspor
+    request.state.session_user = None
+    sid = session(request).get("sid")
+    if not isinstance(sid, str):
+        return
+    request.state.session_user = ctx.sessions.user_of(sid, ctx.clock())
+    if request.state.session_user is None:
+        session(request).pop("sid")
+        request.state.session_changed = True

@@ -35,6 +35,7 @@ from outreach.app.web.auth import (
     session,
 )
 from outreach.app.web.i18n import DEFAULT_LANGUAGE, TEXT, translator
+from outreach.app.web.sessions import SessionStore
 from outreach.app.web.throttle import SignInThrottle
 from outreach.programmes import Programme
 
@@ -131,6 +132,7 @@ class WebContext:
     programmes: Mapping[str, Programme]
     warehouse: Warehouse
     clock: Callable[[], datetime]
+    sessions: SessionStore
     operational_url: str | None = None
     throttle: SignInThrottle = field(default_factory=SignInThrottle)
     templates: jinja2.Environment = field(

@@ -70,8 +70,10 @@ def signin(
         return _signin_refused(request, next, 401, "bad_credentials")
     data = session(request)
     lang = data.get("lang")
+    _end_session(request)
     data.clear()
-    data.update({"user": answer.user.name, "csrf": secrets.token_urlsafe(32)})
+    sid = ctx.sessions.start(answer.user.name, now)
+    data.update({"sid": sid, "csrf": secrets.token_urlsafe(32)})
     if lang:
         data["lang"] = lang
     request.state.session_changed = True
@@ -79,6 +81,13 @@ def signin(
     return RedirectResponse(
         _safe_next(next) or LANDING[answer.user.role], status_code=303
     )
+
+
+def _end_session(request: Request) -> None:
+    """Delete the server-side record of the request's session, if any."""
+    sid = session(request).get("sid")
+    if isinstance(sid, str):
+        web_context(request).sessions.end(sid)
 
 
 def _signin_refused(request: Request, next: str, status: int, key: str) -> Response:
@@ -96,9 +105,10 @@ def _signin_refused(request: Request, next: str, status: int, key: str) -> Respo
 
 @router.post("/signout")
 def signout(request: Request, user: Annotated[User | None, public()]) -> Response:
-    """End the session."""
+    """End the session: its server-side record goes, so an old cookie is no use."""
     data = session(request)
     lang = data.get("lang")
+    _end_session(request)
     data.clear()
     if lang:
         data["lang"] = lang
