@@ -8,7 +8,10 @@ an address is refused until its oldest failure leaves the window, whatever
 name it types. Because the address limit is below the account limit, one
 address cannot lock someone else's account. The count is per process and is
 lost on restart (with several workers each counts its own share): it slows an
-attacker down, the stored account lock is what holds.
+attacker down, the stored account lock is what holds. The address is the
+request's client address; behind a TLS proxy on the same host uvicorn takes it
+from ``X-Forwarded-For`` (its ``forwarded_allow_ips`` default trusts 127.0.0.1),
+otherwise every visitor would share the proxy's address and its count.
 """
 
 from __future__ import annotations
