@@ -73,8 +73,9 @@ def test_one_address_cannot_lock_someone_elses_account(
     assert web.sign_in(_client(web_app, "10.4.0.2"), "anna").status_code == 303
 
 
-def test_throttle_forgets_failures_after_the_window(web) -> None:
-    throttle = SignInThrottle(max_failures=2, window=timedelta(minutes=15))
+def test_throttle_forgets_failures_after_the_window(web, tmp_path) -> None:
+    path = tmp_path / "sessions.sqlite3"
+    throttle = SignInThrottle(path, max_failures=2, window=timedelta(minutes=15))
     throttle.record_failure("a", web.NOW)
     assert throttle.blocked_until("a", web.NOW) is None
     throttle.record_failure("a", web.NOW + timedelta(minutes=5))
@@ -82,6 +83,16 @@ def test_throttle_forgets_failures_after_the_window(web) -> None:
     assert until == web.NOW + timedelta(minutes=15)
     assert throttle.blocked_until("b", web.NOW) is None
     assert throttle.blocked_until("a", web.NOW + timedelta(minutes=15)) is None
+
+
+def test_throttle_counts_the_failures_of_every_app_process(web, tmp_path) -> None:
+    path = tmp_path / "sessions.sqlite3"
+    first, second = SignInThrottle(path), SignInThrottle(path)
+    for i in range(MAX_ADDRESS_FAILURES):
+        (first if i % 2 else second).record_failure("10.5.0.1", web.NOW)
+    assert first.blocked_until("10.5.0.1", web.NOW) is not None
+    assert second.blocked_until("10.5.0.1", web.NOW) is not None
+    assert path.stat().st_mode & 0o777 == 0o600
 
 
 @pytest.mark.parametrize("case", ["unknown", "wrong", "locked", "right"])

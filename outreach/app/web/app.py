@@ -38,7 +38,8 @@ from outreach.app.web.auth import (
 from outreach.app.web.context import Warehouse, WebContext
 from outreach.app.web.errors import add_error_pages, secure_headers
 from outreach.app.web.i18n import TEXT
-from outreach.app.web.sessions import session_store
+from outreach.app.web.sessions import SESSIONS_FILE, session_store
+from outreach.app.web.throttle import SignInThrottle
 from outreach.programmes import Programme, available_programmes, load_programme
 
 __all__ = [
@@ -197,6 +198,7 @@ def create_app(
         warehouse=Warehouse(settings.warehouse, read_only=bool(url), keep_open=False),
         clock=clock,
         sessions=session_store(settings),
+        throttle=SignInThrottle(settings.output_dir / SESSIONS_FILE),
         operational_url=url,
     )
     app.middleware("http")(_sessions)

@@ -133,8 +133,8 @@ class WebContext:
     warehouse: Warehouse
     clock: Callable[[], datetime]
     sessions: SessionStore
+    throttle: SignInThrottle
     operational_url: str | None = None
-    throttle: SignInThrottle = field(default_factory=SignInThrottle)
     templates: jinja2.Environment = field(
         default_factory=lambda: jinja2.Environment(
             loader=jinja2.PackageLoader("outreach.app.web", "templates"),

@@ -1,4 +1,4 @@
-"""Per-address throttling of failed sign-ins, kept in the memory of one app process.
+"""Per-address throttling of failed sign-ins, shared by the app processes of a host.
 
 The account lock-out of :mod:`outreach.app.users` (:data:`~outreach.app.users.
 MAX_FAILURES` failures lock an account) stops guessing one account from many
@@ -6,33 +6,42 @@ addresses; this throttle stops one address from guessing at all: after
 :data:`MAX_ADDRESS_FAILURES` failed sign-ins within :data:`WINDOW_MINUTES`,
 an address is refused until its oldest failure leaves the window, whatever
 name it types. Because the address limit is below the account limit, one
-address cannot lock someone else's account. The count is per process and is
-lost on restart (with several workers each counts its own share): it slows an
-attacker down, the stored account lock is what holds. The address is the
-request's client address; behind a TLS proxy on the same host uvicorn takes it
-from ``X-Forwarded-For`` (its ``forwarded_allow_ips`` default trusts 127.0.0.1),
-otherwise every visitor would share the proxy's address and its count.
+address cannot lock someone else's account. The failures are kept in the
+``signin_failures`` table of ``<output_dir>/sessions.sqlite3`` (beside the
+session records), so every app process of the host counts the same ones.
+The address is the request's client address; behind a TLS proxy on the same
+host uvicorn takes it from ``X-Forwarded-For`` (its ``forwarded_allow_ips``
+default trusts 127.0.0.1), otherwise every visitor would share the proxy's
+address and its count.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import deque
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 
 __all__ = ["MAX_ADDRESS_FAILURES", "WINDOW_MINUTES", "SignInThrottle"]
 
 MAX_ADDRESS_FAILURES = 5
 WINDOW_MINUTES = 15
-#: Addresses remembered at most; the oldest are forgotten first.
-MAX_ADDRESSES = 10_000
+_SCHEMA = """
+create table if not exists signin_failures (address text not null, at text not null)
+"""
+_INDEX = (
+    "create index if not exists signin_failures_address on signin_failures(address)"
+)
 
 
 class SignInThrottle:
-    """Failed sign-ins per client address in a sliding window.
+    """Failed sign-ins per client address in a sliding window (a SQLite table).
 
     Parameters
     ----------
+    path : Path
+        The SQLite file (``sessions.sqlite3``); created (mode 0600) on first use.
     max_failures : int
         Failures within the window after which an address is refused.
     window : timedelta
@@ -41,32 +50,44 @@ class SignInThrottle:
 
     def __init__(
         self,
+        path: Path,
         max_failures: int = MAX_ADDRESS_FAILURES,
         window: timedelta = timedelta(minutes=WINDOW_MINUTES),
     ) -> None:
+        self.path = Path(path)
         self.max_failures = max_failures
         self.window = window
-        self._failures: dict[str, deque[datetime]] = {}
-        self._lock = threading.Lock()
+        self._ready = False
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """Yield a connection inside one transaction (committed on success)."""
+        if not self._ready:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.touch(mode=0o600, exist_ok=True)
+        with closing(sqlite3.connect(self.path, timeout=10)) as con, con:
+            if not self._ready:
+                con.execute(_SCHEMA)
+                con.execute(_INDEX)
+                self._ready = True
+            yield con
 
     def blocked_until(self, address: str, now: datetime) -> datetime | None:
         """Return when the address may try again, or None if it may now."""
-        with self._lock:
-            recent = self._recent(address, now)
-            if len(recent) < self.max_failures:
-                return None
-            return recent[0] + self.window
+        since = (now - self.window).isoformat()
+        with self._connect() as con:
+            con.execute("delete from signin_failures where at <= ?", (since,))
+            recent = con.execute(
+                "select at from signin_failures where address = ? order by at",
+                (address,),
+            ).fetchall()
+        if len(recent) < self.max_failures:
+            return None
+        return datetime.fromisoformat(recent[0][0]) + self.window
 
     def record_failure(self, address: str, now: datetime) -> None:
         """Count one failed sign-in from the address."""
-        with self._lock:
-            self._recent(address, now).append(now)
-            while len(self._failures) > MAX_ADDRESSES:
-                self._failures.pop(next(iter(self._failures)))
-
-    def _recent(self, address: str, now: datetime) -> deque[datetime]:
-        """Return the address's failures inside the window (drop older ones)."""
-        times = self._failures.setdefault(address, deque())
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        return times
+        with self._connect() as con:
+            con.execute(
+                "insert into signin_failures values (?, ?)", (address, now.isoformat())
+            )
