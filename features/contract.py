@@ -40,6 +40,7 @@ __all__ = [
     "TABLES",
     "TableContract",
     "check_extract_info",
+    "holds_cpr",
     "looks_like_cpr",
     "mask_cpr",
     "read_extract_info",
@@ -52,6 +53,9 @@ LogicalType = Literal["string", "date", "integer", "number", "boolean"]
 # DDMMYY-XXXX with a day 01-31 and a month 01-12, or exactly ten digits.
 CPR_PATTERN = r"^((0[1-9]|[12][0-9]|3[01])(0[1-9]|1[0-2])[0-9]{2}-[0-9]{4}|[0-9]{10})$"
 _CPR = re.compile(CPR_PATTERN)
+# The same shape anywhere in free text, not glued to other digits.
+_CPR_IN_TEXT = re.compile(rf"(?<![0-9]){CPR_PATTERN[1:-1]}(?![0-9])")
+_SPACED_CPR = re.compile(r"(?<![0-9])([0-9]{6})[ ./]([0-9]{4})(?![0-9])")
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 # After normalisation (upper case, no dots, no spaces) a code is letters and digits.
 CODE_PATTERN = r"^[A-Z0-9]+$"
@@ -262,6 +266,26 @@ def looks_like_cpr(value: object) -> bool:
         ten digits.
     """
     return value is not None and bool(_CPR.match(str(value).strip()))
+
+
+def holds_cpr(text: object) -> bool:
+    """Tell whether free text (a note) holds a CPR-shaped number anywhere.
+
+    Parameters
+    ----------
+    text : object
+        Any value; compared as text. ``DDMMYY XXXX`` written with a space, dot
+        or slash counts like ``DDMMYY-XXXX``.
+
+    Returns
+    -------
+    bool
+        True when some part of the text has the shape :func:`looks_like_cpr`
+        accepts.
+    """
+    if text is None:
+        return False
+    return bool(_CPR_IN_TEXT.search(_SPACED_CPR.sub(r"\1-\2", str(text))))
 
 
 def mask_cpr(value: str) -> str:

@@ -51,6 +51,13 @@ class EngineSettings:
         The web app's session-signing key; ``None`` means a generated file.
     default_actor : str or None
         Who acts when no ``--user`` is given (the login name).
+    tls : bool
+        The web app is reached over HTTPS (directly or behind a TLS proxy): the
+        session cookie is ``Secure`` and responses carry HSTS.
+    session_idle_minutes : int
+        A web session unused this long ends (default 30).
+    session_max_hours : int
+        A web session ends this long after sign-in, used or not (default 12).
     """
 
     output_dir: Path = Path("build")
@@ -62,8 +69,21 @@ class EngineSettings:
     operational_db: str | None = None
     secret_key: str | None = field(default=None, repr=False)
     default_actor: str | None = None
+    tls: bool = False
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
 
     def __post_init__(self) -> None:
+        for name in ("session_idle_minutes", "session_max_hours"):
+            if getattr(self, name) < 1:
+                raise ConfigError(
+                    _BAD_VALUE.format(
+                        name=name,
+                        source="EngineSettings",
+                        rule="a whole number of at least 1",
+                        value=getattr(self, name),
+                    )
+                )
         if self.model_threads < 1:
             raise ConfigError(
                 _BAD_VALUE.format(
@@ -154,6 +174,30 @@ def _threads(text: str) -> int:
         ) from error
 
 
+def _whole(variable: str) -> Callable[[str], int]:
+    """Return a parser of a whole-number variable (ConfigError, exit 2, if not)."""
+
+    def parse(text: str) -> int:
+        try:
+            return int(text)
+        except ValueError as error:
+            raise ConfigError(
+                _BAD_VALUE.format(
+                    name=variable,
+                    source="the environment",
+                    rule="a whole number of at least 1",
+                    value=text,
+                )
+            ) from error
+
+    return parse
+
+
+def _flag(text: str) -> bool:
+    """Parse a yes/no variable such as ``OPSPOR_TLS`` (1, true, yes, on)."""
+    return text.strip().lower() in {"1", "true", "yes", "on"}
+
+
 def _lock_wait(text: str) -> float:
     """Parse ``OPSPOR_LOCK_WAIT``: negative means 0, unreadable means the default."""
     try:
@@ -174,4 +218,13 @@ ENV_VARIABLES: dict[str, tuple[tuple[str, ...], Callable[[str], object]]] = {
     "operational_db": (("OPSPOR_OPERATIONAL_DB",), str),
     "secret_key": (("OPSPOR_SECRET_KEY",), str),
     "default_actor": (("USER",), str),
+    "tls": (("OPSPOR_TLS",), _flag),
+    "session_idle_minutes": (
+        ("OPSPOR_SESSION_IDLE_MINUTES",),
+        _whole("OPSPOR_SESSION_IDLE_MINUTES"),
+    ),
+    "session_max_hours": (
+        ("OPSPOR_SESSION_MAX_HOURS",),
+        _whole("OPSPOR_SESSION_MAX_HOURS"),
+    ),
 }

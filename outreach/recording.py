@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from features.contract import holds_cpr
 from features.errors import ConfigError, NotFoundError
 from outreach.actor import now_utc, resolve_actor
 from outreach.app.store import OperationalStore, operational_store
@@ -29,13 +30,22 @@ from outreach.exports import RECORD_COLUMNS, RECORD_SHEET
 from outreach.list_audit import append_event
 from outreach.lists import NO_LIST, parse_week
 
-__all__ = ["OUTCOMES", "RecordResult", "read_record_file", "record_contacts"]
+__all__ = [
+    "MAX_NOTE_CHARS",
+    "OUTCOMES",
+    "RecordResult",
+    "note_problem",
+    "read_record_file",
+    "record_contacts",
+]
 
 log = logging.getLogger(__name__)
 
 OUTCOMES = ("reached", "screened", "declined", "unreachable", "wrong_contact_data")
 _TRUE = {"1", "true", "yes", "ja", "x", "y"}
 _FALSE = {"", "0", "false", "no", "nej", "n"}
+#: The longest note kept with an outcome: a short remark, not a case file.
+MAX_NOTE_CHARS = 500
 NO_HEADER = "{path} has no header row with the columns {columns}."
 BAD_FILE = "Outcomes can be read from .csv or .xlsx files, not {suffix!r}."
 NO_ENTRIES = "Give outcomes to record: a file or at least one entry."
@@ -50,6 +60,8 @@ EARLY_DATE = "outcome_date {value} is before the list week (starts {start})"
 BAD_OPT_OUT = "opt_out {value!r} is not yes/no"
 OPT_OUT_NOT_DECLINED = "opt_out is only possible with outcome declined"
 NOT_ON_LIST = "the citizen is not on list {list_id}"
+NOTE_TOO_LONG = "note has {n} characters; at most {limit} are allowed"
+NOTE_HAS_CPR = "note holds a CPR-shaped number; a note must not identify a person"
 TWO_OUTCOMES = "the citizen has {n} different outcomes in this sheet (rows {rows})"
 
 
@@ -147,6 +159,27 @@ def _parse_date(value: Any) -> date | None:
         return None
 
 
+def note_problem(note: Any) -> str | None:
+    """Return why a note may not be kept (too long, CPR-shaped number), or None.
+
+    Parameters
+    ----------
+    note : Any
+        The note as entered (a cell or a form field).
+
+    Returns
+    -------
+    str or None
+        :data:`NOTE_TOO_LONG` or :data:`NOTE_HAS_CPR`; never the note itself.
+    """
+    text = _text(note)
+    if len(text) > MAX_NOTE_CHARS:
+        return NOTE_TOO_LONG.format(n=len(text), limit=MAX_NOTE_CHARS)
+    if holds_cpr(text):
+        return NOTE_HAS_CPR
+    return None
+
+
 def _parse_row(
     values: Mapping[str, Any],
     *,
@@ -184,6 +217,9 @@ def _parse_row(
     opt_out = opt_text in _TRUE
     if opt_out and outcome != "declined":
         return OPT_OUT_NOT_DECLINED
+    problem = note_problem(values.get("note"))
+    if problem is not None:
+        return problem
     if citizen not in listed:
         return NOT_ON_LIST.format(list_id=list_id)
     return {

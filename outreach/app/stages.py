@@ -138,7 +138,7 @@ def run_users_add_demo(settings: EngineSettings, request: UsersRequest) -> Users
 def run_user_remove(
     settings: EngineSettings, request: UserRemoveRequest
 ) -> UsersResult:
-    """Remove a web-app user; their sessions end at their next request.
+    """Remove a web-app user and end their sessions (the server-side records).
 
     Parameters
     ----------
@@ -156,8 +156,12 @@ def run_user_remove(
     NotFoundError
         No such user.
     """
+    from outreach.app.web.sessions import session_store
+
     store = users_store_from_env(settings, request.users_file)
-    return remove_user(store, request.name)
+    result = remove_user(store, request.name)
+    session_store(settings).end_all(request.name)
+    return result
 
 
 def run_users_list(settings: EngineSettings, request: UsersRequest) -> UsersResult:

@@ -6,9 +6,12 @@
 atomically, mode 0600, read-modify-write under a file lock so several app
 processes can count failed sign-ins) or, with ``OPSPOR_OPERATIONAL_DB`` set, in
 the ``users`` table of the operational store (:mod:`outreach.app.store`).
-Passwords are hashed with argon2; five failed sign-ins lock an account for
-fifteen minutes. A coordinator is scoped to programmes and municipalities; the
-other roles see aggregates only and carry no scope.
+Passwords are hashed with argon2; ten failed sign-ins lock an account for
+fifteen minutes (one address is throttled after five, see
+:mod:`outreach.app.web.throttle`, so one address cannot lock an account), and a
+locked account answers like a wrong password, so the lock does not tell a real
+user name from an unknown one. A coordinator is scoped to programmes and
+municipalities; the other roles see aggregates only and carry no scope.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ log = logging.getLogger(__name__)
 Role = Literal["coordinator", "data_scientist", "reviewer"]
 ROLES: tuple[str, ...] = ("coordinator", "data_scientist", "reviewer")
 LANGUAGES: tuple[str, ...] = ("da", "en")
-MAX_FAILURES = 5
+MAX_FAILURES = 10
 LOCK_MINUTES = 15
 MIN_PASSWORD = 8
 _NAME = re.compile(r"^[a-z][a-z0-9_.-]{1,39}$")
@@ -483,7 +486,9 @@ def authenticate(
     Returns
     -------
     SignIn
-        ``bad`` never says whether the name or the password was wrong.
+        ``bad`` never says whether the name or the password was wrong; callers
+        must show ``locked`` like ``bad``. Every answer verifies one argon2
+        hash, so all take about as long.
     """
     now = now or now_utc()
     user = store.get_user(name.strip().lower())
@@ -491,6 +496,7 @@ def authenticate(
         _verify(_DUMMY_HASH, password)
         return SignIn("bad")
     if user.locked_until is not None and user.locked_until > now:
+        _verify(_DUMMY_HASH, password)
         return SignIn("locked", locked_until=user.locked_until)
     if not _verify(user.password_hash, password):
         after = store.record_failure(user.name, now)

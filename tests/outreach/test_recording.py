@@ -8,9 +8,16 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from features.contract import holds_cpr
 from features.errors import ConfigError, NotFoundError
 from outreach.lists import build_weekly_list, read_list
-from outreach.recording import read_record_file, record_contacts
+from outreach.recording import (
+    MAX_NOTE_CHARS,
+    NOTE_HAS_CPR,
+    NOTE_TOO_LONG,
+    read_record_file,
+    record_contacts,
+)
 
 TODAY = date(2026, 11, 27)
 
@@ -291,3 +298,49 @@ def test_read_record_file_refuses_other_files(tmp_path: Path) -> None:
         f"{headless} has no header row with the columns "
         "['citizen_id', 'outcome', 'outcome_date', 'recorded_by', 'opt_out', 'note']."
     )
+
+
+def test_record_contacts_refuses_notes_too_long_or_with_a_cpr_number(
+    listed, tmp_path: Path
+) -> None:
+    con, _, _, ids = listed
+    long_note = "x" * (MAX_NOTE_CHARS + 1)
+    sheet = _csv(
+        tmp_path / "notes.csv",
+        [
+            [ids[0], "reached", "2026-11-24", "", "", "ring 010190-1234"],  # row 2
+            [ids[1], "reached", "2026-11-24", "", "", long_note],  # row 3
+            [ids[2], "reached", "2026-11-24", "", "", "ring efter kl. 15"],  # row 4
+        ],
+    )
+    record = record_contacts(
+        con,
+        programme="test_bus",
+        week="2026-W48",
+        file=sheet,
+        actor="mette",
+        today=TODAY,
+        partial=True,
+    )
+    assert record.refused == [
+        {"row": 2, "reason": NOTE_HAS_CPR},
+        {"row": 3, "reason": NOTE_TOO_LONG.format(n=501, limit=MAX_NOTE_CHARS)},
+    ]
+    notes = con.execute("select note from outreach.contacts").fetchall()
+    assert notes == [("ring efter kl. 15",)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ring 010190-1234 igen", True),
+        ("0101901234", True),
+        ("010190 1234", True),
+        ("tlf. 12345678", False),
+        ("12345678901", False),  # 11 digits: not a CPR number
+        ("311399-1234", False),  # month 13
+        ("", False),
+    ],
+)
+def test_holds_cpr_finds_the_shape_anywhere_in_a_note(text: str, expected: bool):
+    assert holds_cpr(text) is expected

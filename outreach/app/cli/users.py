@@ -116,7 +116,7 @@ def users_remove_command(
     users_file: UsersFileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Remove a web-app user; their sessions end at their next request."""
+    """Remove a web-app user and end their signed-in sessions."""
     from outreach.app.stages import UserRemoveRequest, run_user_remove
 
     state = cli_state(ctx, as_json=as_json)

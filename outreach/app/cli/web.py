@@ -29,18 +29,29 @@ def serve_command(
             help="App processes (more than 1 needs OPSPOR_OPERATIONAL_DB).",
         ),
     ] = 1,
+    tls: Annotated[
+        bool,
+        typer.Option(
+            "--tls",
+            help="Reached over HTTPS (or a TLS proxy): Secure cookie and HSTS "
+            "(also OPSPOR_TLS=1).",
+        ),
+    ] = False,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Serve the web app for coordinators, data scientists and reviewers."""
+    from dataclasses import replace
+
     from outreach.app.stages import ServeRequest, run_serve
 
     state = cli_state(ctx, db=db, as_json=as_json)
+    settings = replace(state.settings, tls=True) if tls else state.settings
     console.print(f"Opspor web app on http://{host}:{port}/ (Ctrl+C to stop)")
     request = ServeRequest(host, port, workers)
     run_command(
         state,
-        lambda: run_serve(state.settings, request),
+        lambda: run_serve(settings, request),
         lambda r: f"Stopped the web app on {r.url}",
     )
 

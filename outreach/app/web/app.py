@@ -20,25 +20,26 @@ from datetime import datetime
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
-from features.errors import ConfigError, NotFoundError, WarehouseBusyError
+from features.errors import ConfigError
 from features.settings import EngineSettings
 from outreach.actor import now_utc
 from outreach.app.store import postgres_store
 from outreach.app.users import JsonUserStore, UserStore
 from outreach.app.web.auth import (
     SESSION_COOKIE,
-    CsrfError,
-    Forbidden,
     SessionCodec,
-    SignInRequired,
     load_secret_key,
     session,
 )
-from outreach.app.web.context import Warehouse, WebContext, render
+from outreach.app.web.context import Warehouse, WebContext
+from outreach.app.web.errors import add_error_pages, secure_headers
 from outreach.app.web.i18n import TEXT
+from outreach.app.web.sessions import SESSIONS_FILE, session_store
+from outreach.app.web.throttle import SignInThrottle
 from outreach.programmes import Programme, available_programmes, load_programme
 
 __all__ = [
@@ -126,6 +127,7 @@ def serve(
         os.environ["OPSPOR_OUTPUT_DIR"] = str(settings.output_dir)
         os.environ["OPSPOR_DB"] = str(settings.warehouse)
         os.environ["OPSPOR_OPERATIONAL_DB"] = settings.operational_db
+        os.environ["OPSPOR_TLS"] = "1" if settings.tls else "0"
         load_secret_key(settings.output_dir)  # one secret for every worker
         uvicorn.run(
             "outreach.app.web.app:app_from_env",
@@ -148,7 +150,7 @@ def create_app(
     secret_key: str | None = None,
     programmes: Mapping[str, Programme] | None = None,
     clock: Callable[[], datetime] = now_utc,
-    secure_cookies: bool = False,
+    secure_cookies: bool | None = None,
     operational: str | None = None,
 ) -> FastAPI:
     """Build the web app.
@@ -167,8 +169,9 @@ def create_app(
         Programmes by name (default: every packaged programme).
     clock : callable
         Naive UTC now; outcomes may not be dated after its date.
-    secure_cookies : bool
-        Send the session cookie over HTTPS only.
+    secure_cookies : bool, optional
+        Send the session cookie over HTTPS only and add HSTS (default
+        ``settings.tls``).
     operational : str, optional
         PostgreSQL URL of the operational store (default ``OPSPOR_OPERATIONAL_DB``;
         unset: the tables live in the warehouse, served from this one process).
@@ -185,17 +188,21 @@ def create_app(
         settings=settings,
         users=users or users_store_from_env(settings, users_file, url),
         codec=SessionCodec(
-            secret_key or load_secret_key(settings.output_dir), secure=secure_cookies
+            secret_key or load_secret_key(settings.output_dir),
+            max_age=settings.session_max_hours * 3600,
+            secure=settings.tls if secure_cookies is None else secure_cookies,
         ),
         programmes=dict(programmes)
         if programmes is not None
         else {name: load_programme(name) for name in available_programmes()},
         warehouse=Warehouse(settings.warehouse, read_only=bool(url), keep_open=False),
         clock=clock,
+        sessions=session_store(settings),
+        throttle=SignInThrottle(settings.output_dir / SESSIONS_FILE),
         operational_url=url,
     )
     app.middleware("http")(_sessions)
-    _add_error_pages(app)
+    add_error_pages(app)
     for router in routers():
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
@@ -209,6 +216,7 @@ async def _sessions(
     codec: SessionCodec = request.app.state.opspor.codec
     request.state.session = codec.loads(request.cookies.get(SESSION_COOKIE))
     request.state.session_changed = False
+    await run_in_threadpool(_session_user, request)
     lang = request.query_params.get("lang")
     if lang in TEXT and session(request).get("lang") != lang:
         session(request)["lang"] = lang
@@ -224,66 +232,17 @@ async def _sessions(
             secure=codec.secure,
             path="/",
         )
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-    return response
+    return secure_headers(response, tls=codec.secure)
 
 
-def _add_error_pages(app: FastAPI) -> None:
-    """Sign-in redirect, 403 and 404 pages."""
-
-    async def sign_in(request: Request, error: Exception) -> Response:
-        target = request.url.path
-        if request.url.query:
-            target += "?" + request.url.query
-        from urllib.parse import quote
-
-        return RedirectResponse(
-            f"/signin?next={quote(target, safe='')}", status_code=303
-        )
-
-    async def forbidden(request: Request, error: Exception) -> Response:
-        return render(
-            request,
-            "error.html.j2",
-            status_code=403,
-            title="forbidden_title",
-            message="forbidden",
-        )
-
-    async def csrf(request: Request, error: Exception) -> Response:
-        return render(
-            request,
-            "error.html.j2",
-            status_code=403,
-            title="forbidden_title",
-            message="csrf",
-        )
-
-    async def not_found(request: Request, error: Exception) -> Response:
-        return render(
-            request,
-            "error.html.j2",
-            status_code=404,
-            title="not_found_title",
-            message="not_found",
-            detail=str(error) if isinstance(error, NotFoundError) else "",
-        )
-
-    app.add_exception_handler(SignInRequired, sign_in)
-    app.add_exception_handler(Forbidden, forbidden)
-    app.add_exception_handler(CsrfError, csrf)
-    async def busy(request: Request, error: Exception) -> Response:
-        return render(
-            request,
-            "error.html.j2",
-            status_code=503,
-            headers={"Retry-After": "30"},
-            title="busy_title",
-            message="busy",
-        )
-
-    app.add_exception_handler(NotFoundError, not_found)
-    app.add_exception_handler(WarehouseBusyError, busy)
-    app.add_exception_handler(404, not_found)
+def _session_user(request: Request) -> None:
+    """Resolve the cookie's session id to its user; forget an id that has ended."""
+    ctx: WebContext = request.app.state.opspor
+    request.state.session_user = None
+    sid = session(request).get("sid")
+    if not isinstance(sid, str):
+        return
+    request.state.session_user = ctx.sessions.user_of(sid, ctx.clock())
+    if request.state.session_user is None:
+        session(request).pop("sid")
+        request.state.session_changed = True

@@ -3,10 +3,13 @@
 Every route of :mod:`outreach.app.web` takes exactly one :func:`allow` (the roles
 that may open it) or :func:`public` dependency; :func:`route_access` reads them
 back from the app so a test fails when a route has none. The session is a
-cookie signed with itsdangerous (HttpOnly, SameSite=Lax) holding the user name,
-a per-session CSRF token and the interface language; the user is looked up
-again on every request, so removing a user ends their session. Every POST must
-carry the session's CSRF token in the ``csrf_token`` form field.
+cookie signed with itsdangerous (HttpOnly, SameSite=Lax, ``Secure`` over TLS)
+holding a session id, a per-session CSRF token and the interface language; the
+app's middleware turns the id into a user name through the server-side record
+of :mod:`outreach.app.web.sessions` (so signing out, a timeout or a revocation
+ends it) and the user is looked up again on every request, so removing a user
+ends their session too. Every POST must carry the session's CSRF token in the
+``csrf_token`` form field.
 """
 
 from __future__ import annotations
@@ -171,7 +174,7 @@ def current_user(request: Request) -> User | None:
     if hasattr(request.state, "user"):
         user: User | None = request.state.user
         return user
-    name = session(request).get("user")
+    name = getattr(request.state, "session_user", None)
     user = None
     if name:
         user = request.app.state.opspor.users.get_user(str(name))

@@ -35,6 +35,8 @@ from outreach.app.web.auth import (
     session,
 )
 from outreach.app.web.i18n import DEFAULT_LANGUAGE, TEXT, translator
+from outreach.app.web.sessions import SessionStore
+from outreach.app.web.throttle import SignInThrottle
 from outreach.programmes import Programme
 
 __all__ = [
@@ -130,6 +132,8 @@ class WebContext:
     programmes: Mapping[str, Programme]
     warehouse: Warehouse
     clock: Callable[[], datetime]
+    sessions: SessionStore
+    throttle: SignInThrottle
     operational_url: str | None = None
     templates: jinja2.Environment = field(
         default_factory=lambda: jinja2.Environment(

@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from features.errors import NotFoundError
+from features.errors import ConfigError, NotFoundError
 from outreach.app.store import OperationalStore
 from outreach.app.users import User
 from outreach.app.web.auth import Forbidden
@@ -82,11 +82,19 @@ def _in_scope(rows: pd.DataFrame, user: User) -> pd.DataFrame:
     return kept.sort_values("rank", ignore_index=True)
 
 
+def _check_week(week: str) -> None:
+    """404 for a path whose week is not an ISO week (a malformed address)."""
+    try:
+        parse_week(week)
+    except ConfigError as error:
+        raise NotFoundError(str(error)) from error
+
+
 def _run_or_404(
     store: OperationalStore, programme: Programme, week: str
 ) -> dict[str, Any]:
-    """Return the frozen run of a programme and week (404 if none)."""
-    parse_week(week)
+    """Return the frozen run of a programme and week (404 if none or not a week)."""
+    _check_week(week)
     run = store.current_run(programme.name, week)
     if run is None:
         raise NotFoundError(NO_LIST.format(programme=programme.name, week=week))
@@ -143,6 +151,7 @@ def open_list(
         Unknown programme or no list for that week.
     """
     programme = _programme(ctx, user, programme_name)
+    _check_week(week)
     with ctx.operational() as store:
         result, rows = view_list(
             None,

@@ -13,7 +13,7 @@ from outreach.app.web import scoped
 from outreach.app.web.auth import allow
 from outreach.app.web.context import flash, language_of, render, web_context
 from outreach.app.web.i18n import translator
-from outreach.recording import OUTCOMES
+from outreach.recording import MAX_NOTE_CHARS, NOTE_HAS_CPR, OUTCOMES, note_problem
 
 __all__ = ["router"]
 
@@ -65,6 +65,7 @@ def citizen_page(
         row=row,
         contacts=contacts,
         outcomes=OUTCOMES,
+        note_max=MAX_NOTE_CHARS,
         today=ctx.today().isoformat(),
         list_url=_list_url(programme, week),
     )
@@ -84,6 +85,13 @@ def record_page(
 ) -> Response:
     """Record one outcome (validated like ``opspor record``); show the citizen again."""
     ctx = web_context(request)
+    t = translator(language_of(request))
+    target = f"{_list_url(programme, week)}/citizens/{quote(citizen_id)}"
+    problem = note_problem(note)
+    if problem is not None:
+        key = "note_has_cpr" if problem == NOTE_HAS_CPR else "note_too_long"
+        flash(request, "error", t("refused", reason=t(key, limit=MAX_NOTE_CHARS)))
+        return RedirectResponse(target, status_code=303)
     values = {
         "outcome": outcome,
         "outcome_date": outcome_date,
@@ -91,7 +99,6 @@ def record_page(
         "note": note,
     }
     result = scoped.record_outcome(ctx, user, programme, week, citizen_id, values)
-    t = translator(language_of(request))
     if result.refused:
         flash(request, "error", t("refused", reason=result.refused[0]["reason"]))
     elif result.n_duplicates:
@@ -100,7 +107,6 @@ def record_page(
         flash(
             request, "ok", t("saved", outcome=t(f"outcome_{outcome.strip().lower()}"))
         )
-    target = f"{_list_url(programme, week)}/citizens/{quote(citizen_id)}"
     return RedirectResponse(target, status_code=303)
 
 

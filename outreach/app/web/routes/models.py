@@ -100,7 +100,7 @@ def model_page(request: Request, user: Aggregates, name: str, version: str) -> R
         log.warning(
             "could not read the metrics of a model version: %s", type(exc).__name__
         )
-        error = f"{type(exc).__name__}: {exc}"
+        error = type(exc).__name__  # its text may name the MLflow store's path
     card = f"{name}@{version}"
     has_card = card in {
         c["card"] for c in artifacts.model_cards(ctx.settings.output_dir)

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from outreach.app.users import ROLES, User, authenticate
 from outreach.app.web.auth import allow, public, session
 from outreach.app.web.context import render, web_context
+from outreach.app.web.throttle import WINDOW_MINUTES
 
 __all__ = ["LANDING", "router"]
 
@@ -53,26 +54,26 @@ def signin(
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
 ) -> Response:
-    """Check the password; start a fresh session (new CSRF token) on success."""
+    """Check the password; start a fresh session (new CSRF token) on success.
+
+    A wrong password, an unknown name and a locked account get the same page;
+    an address with too many recent failures is refused before any check.
+    """
     ctx = web_context(request)
-    answer = authenticate(ctx.users, username, password, now=ctx.clock())
+    now = ctx.clock()
+    address = request.client.host if request.client else "unknown"
+    if ctx.throttle.blocked_until(address, now) is not None:
+        return _signin_refused(request, next, 429, "throttled")
+    answer = authenticate(ctx.users, username, password, now=now)
     if answer.status != "ok" or answer.user is None:
-        error = (
-            {"key": "locked", "until": f"{answer.locked_until:%Y-%m-%d %H:%M}"}
-            if answer.status == "locked"
-            else {"key": "bad_credentials"}
-        )
-        return render(
-            request,
-            "signin.html.j2",
-            status_code=401,
-            next=_safe_next(next) or "",
-            error=error,
-        )
+        ctx.throttle.record_failure(address, now)
+        return _signin_refused(request, next, 401, "bad_credentials")
     data = session(request)
     lang = data.get("lang")
+    _end_session(request)
     data.clear()
-    data.update({"user": answer.user.name, "csrf": secrets.token_urlsafe(32)})
+    sid = ctx.sessions.start(answer.user.name, now)
+    data.update({"sid": sid, "csrf": secrets.token_urlsafe(32)})
     if lang:
         data["lang"] = lang
     request.state.session_changed = True
@@ -82,11 +83,32 @@ def signin(
     )
 
 
+def _end_session(request: Request) -> None:
+    """Delete the server-side record of the request's session, if any."""
+    sid = session(request).get("sid")
+    if isinstance(sid, str):
+        web_context(request).sessions.end(sid)
+
+
+def _signin_refused(request: Request, next: str, status: int, key: str) -> Response:
+    """Show the sign-in form again with a message that never names the user."""
+    headers = {"Retry-After": str(WINDOW_MINUTES * 60)} if status == 429 else None
+    return render(
+        request,
+        "signin.html.j2",
+        status_code=status,
+        headers=headers,
+        next=_safe_next(next) or "",
+        error={"key": key},
+    )
+
+
 @router.post("/signout")
 def signout(request: Request, user: Annotated[User | None, public()]) -> Response:
-    """End the session."""
+    """End the session: its server-side record goes, so an old cookie is no use."""
     data = session(request)
     lang = data.get("lang")
+    _end_session(request)
     data.clear()
     if lang:
         data["lang"] = lang
