@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
+from fnmatch import fnmatchcase
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,19 @@ from features.constraints import (
 )
 from features.errors import ConfigError
 
-__all__ = ["BAD_PARAMETER", "CONSTRAINTS", "MonitorConfig", "UNKNOWN_KEY"]
+__all__ = [
+    "BAD_CALENDAR_FEATURE",
+    "BAD_PARAMETER",
+    "CONSTRAINTS",
+    "MonitorConfig",
+    "UNKNOWN_KEY",
+]
 
 UNKNOWN_KEY = "{source} has the unknown setting(s) {keys}; known: {known}."
+BAD_CALENDAR_FEATURE = (
+    "{source}: [calendar_features] maps a feature name or pattern to the reason its "
+    "drift raises no alert; {key!r} has {value!r}."
+)
 DEFAULT_SOURCE = "reports/monitoring.toml"
 
 _SHARE = float_range(0.0, 1.0, closed_low=False)
@@ -76,10 +87,18 @@ class MonitorConfig:
     max_psi: float = 0.25
     max_missing_increase: float = 0.10
     max_precision_drop: float = 0.5
+    calendar_features: Mapping[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """Return every setting (shown in ``monitoring.json``)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def calendar_reason(self, feature: str) -> str | None:
+        """Why ``feature`` drifts by construction (no drift alert), or None."""
+        for pattern, reason in self.calendar_features.items():
+            if fnmatchcase(feature, pattern):
+                return reason
+        return None
 
     def with_overrides(self, **values: Any) -> MonitorConfig:
         """Return a validated copy with some values replaced (tests, CLI)."""
@@ -112,7 +131,18 @@ def _from_mapping(raw: Mapping[str, Any], source: str) -> MonitorConfig:
         raise ConfigError(
             UNKNOWN_KEY.format(source=source, keys=unknown, known=", ".join(known))
         )
+    _check_calendar_features(flat.get("calendar_features", {}), source)
     return _validated(MonitorConfig(**flat), source)
+
+
+def _check_calendar_features(table: Any, source: str) -> None:
+    """Each entry is a name or pattern with a non-empty reason."""
+    items = table.items() if isinstance(table, Mapping) else [("", table)]
+    for key, value in items:
+        if not (isinstance(value, str) and value.strip() and key):
+            raise ConfigError(
+                BAD_CALENDAR_FEATURE.format(source=source, key=key, value=value)
+            )
 
 
 def _validated(config: MonitorConfig, source: str) -> MonitorConfig:

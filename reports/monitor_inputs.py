@@ -126,6 +126,8 @@ def monitor_inputs(
         else pd.DataFrame(columns=["risk_score", *model.kinds])
     )
     drift = feature_drift(frame, reference, min_cell_size=config.min_cell_size)
+    for name, entry in drift.items():
+        entry["calendar_reason"] = config.calendar_reason(name)
     section = {
         "as_of_date": as_of.isoformat(),
         "reference_source": source,
@@ -304,7 +306,8 @@ def _alerts(section: Mapping[str, Any], config: MonitorConfig) -> list[Alert]:
     as_of = section["as_of_date"]
     alerts = []
     for name, f in section["features"].items():
-        if f["psi"] is not None and f["psi"] > config.max_psi:
+        drifts = f["psi"] is not None and f["psi"] > config.max_psi
+        if drifts and config.calendar_reason(name) is None:
             message = FEATURE_MESSAGE.format(feature=name, psi=f["psi"], as_of=as_of)
             alerts.append(
                 Alert(

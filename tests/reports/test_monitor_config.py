@@ -39,3 +39,21 @@ class TestErrorMessages:
     def test_override_validated(self) -> None:
         with pytest.raises(ConfigError, match="'recent_months' parameter"):
             MonitorConfig.from_toml().with_overrides(recent_months=0)
+
+
+def test_packaged_calendar_features_name_their_reason() -> None:
+    config = MonitorConfig.from_toml()
+    for feature in ("history_days_lab_results", "diabetes_duration_years"):
+        assert config.calendar_reason(feature), feature
+    assert config.calendar_reason("hba1c_last_mmol_mol") is None
+
+
+def test_calendar_feature_without_a_reason_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "m.toml"
+    path.write_text('[calendar_features]\nx = ""\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        MonitorConfig.from_toml(path)
+    assert str(info.value) == (
+        f"{path}: [calendar_features] maps a feature name or pattern to the reason "
+        "its drift raises no alert; 'x' has ''."
+    )

@@ -77,3 +77,15 @@ def test_suppress_counts_nothing_small() -> None:
     cells = suppress_counts({"390": 14, "376": 13}, 10)
     assert not any(c["suppressed"] for c in cells.values())
     assert math.isclose(sum(c["share"] for c in cells.values()), 1.0)
+
+
+def test_calendar_feature_drift_is_shown_without_an_alert() -> None:
+    """A feature that grows with the calendar keeps its PSI but raises no alert."""
+    frame = pd.DataFrame({"x": [21.0, 30.0, 40.0, 50.0], "c": ["a", "b", None, None]})
+    drift = feature_drift(frame, REFERENCE, min_cell_size=1)
+    config = MonitorConfig().with_overrides(calendar_features={"x*": "grows weekly"})
+    codes = {(a.code, a.subject) for a in _alerts(_section(drift), config)}
+    assert codes == {("missing_increase", "c")}
+    assert drift["x"]["psi"] > config.max_psi
+    assert config.calendar_reason("x_days") == "grows weekly"
+    assert config.calendar_reason("c") is None
