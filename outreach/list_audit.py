@@ -24,6 +24,7 @@ from outreach.actor import now_utc
 from outreach.app.store import OperationalStore, operational_store
 
 __all__ = [
+    "ACCOUNT_EVENTS",
     "AUDIT_EVENTS",
     "AuditExport",
     "append_event",
@@ -40,6 +41,15 @@ AUDIT_EVENTS: tuple[str, ...] = (
     "viewed",
     "exported",
     "recorded",
+)
+#: What an admin or a user changes about accounts (who, whom, what; never a password).
+ACCOUNT_EVENTS: tuple[str, ...] = (
+    "user_added",
+    "user_disabled",
+    "user_enabled",
+    "password_reset",
+    "scope_changed",
+    "password_changed",
 )
 _BAD_EVENT = "Unknown audit event {event!r}; expected one of {events}."
 _BAD_FORMAT = "The audit log can be exported as csv or json, not {suffix!r}."
@@ -87,8 +97,10 @@ def append_event(
     ConfigError
         ``event`` is not one of :data:`AUDIT_EVENTS`.
     """
-    if event not in AUDIT_EVENTS:
-        raise ConfigError(_BAD_EVENT.format(event=event, events=AUDIT_EVENTS))
+    if event not in AUDIT_EVENTS + ACCOUNT_EVENTS:
+        raise ConfigError(
+            _BAD_EVENT.format(event=event, events=AUDIT_EVENTS + ACCOUNT_EVENTS)
+        )
     (store or operational_store(con)).append_event(
         {
             "event": event,

@@ -42,6 +42,8 @@ __all__ = [
     "LOCK_MINUTES",
     "MAX_FAILURES",
     "DEMO_USERS",
+    "DISABLED_MARK",
+    "MIN_PASSWORD",
     "ROLES",
     "JsonUserStore",
     "SignIn",
@@ -51,6 +53,7 @@ __all__ = [
     "add_demo_users",
     "add_user",
     "authenticate",
+    "check_scope",
     "hash_password",
     "list_users",
     "new_user",
@@ -60,8 +63,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Role = Literal["coordinator", "data_scientist", "reviewer"]
-ROLES: tuple[str, ...] = ("coordinator", "data_scientist", "reviewer")
+Role = Literal["coordinator", "data_scientist", "reviewer", "admin"]
+ROLES: tuple[str, ...] = ("coordinator", "data_scientist", "reviewer", "admin")
 LANGUAGES: tuple[str, ...] = ("da", "en")
 MAX_FAILURES = 10
 LOCK_MINUTES = 15
@@ -80,7 +83,12 @@ DEMO_USERS: tuple[dict[str, Any], ...] = (
     },
     {"name": "analytiker", "role": "data_scientist", "password": "demo-analytiker"},
     {"name": "revisor", "role": "reviewer", "password": "demo-revisor"},
+    {"name": "administrator", "role": "admin", "password": "demo-administrator"},
 )
+#: Put before a disabled user's password hash, as ``passwd -l`` does in
+#: /etc/shadow: no password matches it, enabling removes it, and neither store
+#: needs a new column.
+DISABLED_MARK = "!"
 
 BAD_NAME = (
     "The user name {name!r} must be 2-40 characters: a lower-case letter, then "
@@ -118,6 +126,11 @@ class User:
     locked_until: datetime | None = None
     created_at: datetime | None = None
 
+    @property
+    def disabled(self) -> bool:
+        """Tell whether the user may not sign in (an admin disabled them)."""
+        return self.password_hash.startswith(DISABLED_MARK)
+
     def public(self) -> dict[str, Any]:
         """Return the user without the password hash (for ``users list``)."""
         return {
@@ -127,12 +140,13 @@ class User:
             "municipalities": list(self.municipalities),
             "language": self.language,
             "locked_until": _stamp(self.locked_until),
+            "disabled": self.disabled,
         }
 
     def as_record(self) -> dict[str, Any]:
         """Return the user as stored (JSON-ready)."""
         return {
-            **self.public(),
+            **{k: v for k, v in self.public().items() if k != "disabled"},
             "password_hash": self.password_hash,
             "failed_attempts": self.failed_attempts,
             "created_at": _stamp(self.created_at),
@@ -182,6 +196,9 @@ class UserStore(Protocol):
 
     def delete_user(self, name: str) -> bool:
         """Remove a user; False if there was none."""
+
+    def update_user(self, user: User) -> bool:
+        """Replace the stored user of that name; False if there was none."""
 
     def record_failure(self, name: str, now: datetime) -> User | None:
         """Count a failed sign-in; lock after :data:`MAX_FAILURES`. None if unknown."""
@@ -280,6 +297,15 @@ class JsonUserStore:
             self._write(users)
         return True
 
+    def update_user(self, user: User) -> bool:
+        """Replace the stored user of that name; False if there was none."""
+        with self._locked():
+            users = self._read()
+            if user.name not in users:
+                return False
+            self._write({**users, user.name: user})
+        return True
+
     def record_failure(self, name: str, now: datetime) -> User | None:
         """Count a failed sign-in; lock after :data:`MAX_FAILURES`. None if unknown."""
         with self._locked():
@@ -319,7 +345,7 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def _check_scope(
+def check_scope(
     role: str, programmes: Sequence[str], municipalities: Sequence[str]
 ) -> None:
     """Require a coordinator's scope; refuse one for the other roles."""
@@ -361,7 +387,7 @@ def new_user(
         raise ConfigError(BAD_ROLE.format(role=role, roles=ROLES))
     if language not in LANGUAGES:
         raise ConfigError(BAD_LANGUAGE.format(language=language, languages=LANGUAGES))
-    _check_scope(role, programmes, municipalities)
+    check_scope(role, programmes, municipalities)
     return User(
         name=name,
         role=role,
@@ -400,7 +426,7 @@ def add_user(
         The users file or the operational store.
     name : str
         Sign-in name.
-    role : {"coordinator", "data_scientist", "reviewer"}
+    role : {"coordinator", "data_scientist", "reviewer", "admin"}
         What they may see.
     password : str
         At least :data:`MIN_PASSWORD` characters; only its argon2 hash is kept.
@@ -493,6 +519,9 @@ def authenticate(
     now = now or now_utc()
     user = store.get_user(name.strip().lower())
     if user is None:
+        _verify(_DUMMY_HASH, password)
+        return SignIn("bad")
+    if user.disabled:
         _verify(_DUMMY_HASH, password)
         return SignIn("bad")
     if user.locked_until is not None and user.locked_until > now:

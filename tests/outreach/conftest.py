@@ -326,13 +326,14 @@ WEB_USERS: dict[str, dict[str, Any]] = {
     },
     "rita": {"role": "reviewer"},
     "dan": {"role": "data_scientist"},
+    "ada": {"role": "admin"},
 }  # fmt: skip
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture(scope="session")
 def web_users_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A users.json with the four test users, hashed once per session."""
+    """A users.json with the five test users, hashed once per session."""
     from argon2 import PasswordHasher
 
     from outreach.app.users import JsonUserStore, new_user

@@ -95,5 +95,7 @@ def test_append_event_refuses_unknown_event(con) -> None:
         append_event(con, "deleted", actor="x")
     assert str(error.value) == (
         "Unknown audit event 'deleted'; expected one of "
-        "('generated', 'regenerated', 'viewed', 'exported', 'recorded')."
+        "('generated', 'regenerated', 'viewed', 'exported', 'recorded', "
+        "'user_added', 'user_disabled', 'user_enabled', 'password_reset', "
+        "'scope_changed', 'password_changed')."
     )

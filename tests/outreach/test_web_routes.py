@@ -17,7 +17,8 @@ from outreach.app.web.auth import allow, public, route_access
 
 COORDINATOR = ("coordinator",)
 AGGREGATES = ("reviewer", "data_scientist")
-ALL = ("coordinator", "data_scientist", "reviewer")
+ALL = ("coordinator", "data_scientist", "reviewer", "admin")
+ADMIN = ("admin",)
 POLICY: dict[str, tuple[str, ...] | str] = {
     "GET /healthz": "public",
     "GET /signin": "public",
@@ -42,8 +43,22 @@ POLICY: dict[str, tuple[str, ...] | str] = {
     "GET /models": AGGREGATES,
     "GET /models/{name}/{version}": AGGREGATES,
     "GET /features": AGGREGATES,
+    "GET /account/password": ALL,
+    "POST /account/password": ALL,
+    "GET /admin/users": ADMIN,
+    "POST /admin/users": ADMIN,
+    "GET /admin/users/{name}": ADMIN,
+    "POST /admin/users/{name}/password": ADMIN,
+    "POST /admin/users/{name}/disable": ADMIN,
+    "POST /admin/users/{name}/enable": ADMIN,
+    "POST /admin/users/{name}/scope": ADMIN,
 }
-USER_OF_ROLE = {"coordinator": "anna", "reviewer": "rita", "data_scientist": "dan"}
+USER_OF_ROLE = {
+    "coordinator": "anna",
+    "reviewer": "rita",
+    "data_scientist": "dan",
+    "admin": "ada",
+}
 PARAMS = {
     "programme": "diabetes_bus",
     "week": "2026-W48",
@@ -97,8 +112,8 @@ def test_route_access_reports_a_route_without_a_declaration() -> None:
 
 
 def test_allow_refuses_unknown_or_missing_roles() -> None:
-    with pytest.raises(ConfigError, match=r"Unknown role\(s\) \['admin'\]"):
-        allow("admin")
+    with pytest.raises(ConfigError, match=r"Unknown role\(s\) \['root'\]"):
+        allow("root")
     with pytest.raises(ConfigError, match=r"Unknown role\(s\) \(\)"):
         allow()
 

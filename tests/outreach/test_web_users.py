@@ -134,10 +134,10 @@ class TestErrorMessages:
 
     def test_bad_role(self, store: JsonUserStore) -> None:
         with pytest.raises(ConfigError) as error:
-            add_user(store, "root", role="admin", password=PASSWORD)
+            add_user(store, "root", role="superuser", password=PASSWORD)
         assert str(error.value) == (
-            "The role 'admin' is not one of "
-            "('coordinator', 'data_scientist', 'reviewer')."
+            "The role 'superuser' is not one of "
+            "('coordinator', 'data_scientist', 'reviewer', 'admin')."
         )
 
     def test_coordinator_without_scope(self, store: JsonUserStore) -> None:
@@ -286,8 +286,10 @@ def test_cli_users_add_demo_is_idempotent(tmp_path: Path) -> None:
         "koordinator",
         "analytiker",
         "revisor",
+        "administrator",
     ]
     again = runner.invoke(cli, [*out, "users", "add-demo"])
     assert "all existed already" in again.stdout
     store = JsonUserStore(tmp_path / "users.json")
     assert authenticate(store, "revisor", "demo-revisor", now=NOW).status == "ok"
+    assert store.get_user("administrator").role == "admin"

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from outreach.app.users import UsersResult
 
 users_app = typer.Typer(
-    help="Users of the web app (coordinators, data scientists, reviewers)."
+    help="Users of the web app (coordinators, data scientists, reviewers, admins)."
 )
 UsersFileOpt = Annotated[
     Path | None,
@@ -47,7 +47,8 @@ def users_add_command(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Sign-in name (lower case).")],
     role: Annotated[
-        str, typer.Option("--role", help="coordinator, data_scientist or reviewer.")
+        str,
+        typer.Option("--role", help="coordinator, data_scientist, reviewer or admin."),
     ],
     programme: Annotated[
         list[str] | None,

@@ -29,6 +29,12 @@ _SET_FAILURES = """
 update outreach.users set failed_attempts = :failed, locked_until = :until
 where name = :name
 """
+_UPDATE = """
+update outreach.users set role = :role, password_hash = :password_hash,
+programmes = :programmes, municipalities = :municipalities, language = :language,
+failed_attempts = :failed_attempts, locked_until = :locked_until
+where name = :name
+"""
 _RESET = """
 update outreach.users set failed_attempts = 0, locked_until = null
 where name = :name and (failed_attempts > 0 or locked_until is not null)
@@ -61,16 +67,14 @@ class UserTable:
 
     def insert_user(self, user: Any) -> bool:
         """Add a user; False if the name is taken."""
-        record = {
-            **user.as_record(),
-            "programmes": json.dumps(list(user.programmes)),
-            "municipalities": json.dumps(list(user.municipalities)),
-            "locked_until": user.locked_until,
-            "created_at": user.created_at,
-        }
         sql = insert_sql("users", USER_COLUMNS, self.backend.skip_conflicts)
         with self.backend.transaction() as tx:
-            return bool(tx.execute(sql, record))
+            return bool(tx.execute(sql, _record(user)))
+
+    def update_user(self, user: Any) -> bool:
+        """Replace the stored user of that name; False if there was none."""
+        with self.backend.transaction() as tx:
+            return bool(tx.execute(_UPDATE, _record(user)))
 
     def delete_user(self, name: str) -> bool:
         """Remove a user; False if there was none."""
@@ -94,3 +98,14 @@ class UserTable:
         """Forget failed sign-ins after a good one."""
         with self.backend.transaction() as tx:
             tx.execute(_RESET, {"name": name})
+
+
+def _record(user: Any) -> dict[str, Any]:
+    """Return a user's row: scopes as JSON text, times as datetimes."""
+    return {
+        **user.as_record(),
+        "programmes": json.dumps(list(user.programmes)),
+        "municipalities": json.dumps(list(user.municipalities)),
+        "locked_until": user.locked_until,
+        "created_at": user.created_at,
+    }

@@ -9,6 +9,20 @@ __all__ = ["routers"]
 
 def routers() -> list[APIRouter]:
     """Every router of the app, in the order they are included."""
-    from outreach.app.web.routes import coordinator, models, public, reviewer
+    from outreach.app.web.routes import (
+        account,
+        admin,
+        coordinator,
+        models,
+        public,
+        reviewer,
+    )
 
-    return [public.router, coordinator.router, reviewer.router, models.router]
+    return [
+        public.router,
+        coordinator.router,
+        reviewer.router,
+        models.router,
+        account.router,
+        admin.router,
+    ]

@@ -18,7 +18,12 @@ __all__ = ["LANDING", "router"]
 router = APIRouter()
 
 #: Where each role lands after signing in.
-LANDING = {"coordinator": "/lists", "data_scientist": "/models", "reviewer": "/reports"}
+LANDING = {
+    "coordinator": "/lists",
+    "data_scientist": "/models",
+    "reviewer": "/reports",
+    "admin": "/admin/users",
+}
 
 
 def _safe_next(target: str | None) -> str | None:
