@@ -42,6 +42,12 @@ USERS: dict[str, dict[str, Any]] = {
         "municipalities": ["390", "376"],
     },
     "rita": {"role": "reviewer"},
+    "cora": {
+        "role": "coordinator",
+        "programmes": ["diabetes_bus"],
+        "municipalities": ["390"],
+    },
+    "ada": {"role": "admin"},
 }
 #: Set to a folder (e.g. docs/img) to keep the README screenshots there.
 SCREENSHOTS_ENV = "OPSPOR_SCREENSHOTS"

@@ -1,4 +1,4 @@
-"""The web app in a browser: sign-in, scope, reasons, recording, Excel, roles, CSRF."""
+"""The web app in a browser: sign-in, scope, reasons, recording, Excel, roles, admin."""
 
 from __future__ import annotations
 
@@ -186,3 +186,28 @@ def test_forged_form_without_the_csrf_token_is_refused(page, served, password) -
         "select count(*) from outreach.contacts where citizen_id = $c",
         {"c": citizen},
     ) == [(0,)]
+
+
+def test_admin_resets_a_password_and_the_old_session_stops_working(
+    page, browser, served, password
+) -> None:
+    coordinator = browser.new_context(viewport={"width": 1200, "height": 800})
+    try:
+        cora = coordinator.new_page()
+        _sign_in(cora, served.url, "cora", password)
+        assert cora.goto(f"{served.url}{LIST}").status == 200
+        _sign_in(page, served.url, "ada", password)
+        assert page.url.endswith("/admin/users")
+        page.click('a[href="/admin/users/cora"]')
+        page.click('form[action="/admin/users/cora/password"] button[type=submit]')
+        page.wait_for_load_state()
+        temporary = page.inner_text("code.temporary").strip()
+        assert "nulstillet" in page.inner_text("main")
+        cora.goto(f"{served.url}{LIST}")
+        assert "/signin" in cora.url  # the old session ended with the reset
+        _sign_in(cora, served.url, "cora", password)
+        assert "/signin" in cora.url  # and the old password with it
+        _sign_in(cora, served.url, "cora", temporary)
+        assert cora.url.endswith("/lists")
+    finally:
+        coordinator.close()
