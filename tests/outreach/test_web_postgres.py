@@ -95,3 +95,20 @@ def test_aggregate_pages_work_with_postgres(pg_app, web) -> None:
     assert "<td>diabetes_harm_365d</td><td>3</td>" in client.get("/models").text
     text = client.get("/audit-log").text
     assert re.search(r"<td>diabetes_bus</td><td>generated</td><td>1</td>", text)
+
+
+def test_admin_changes_users_stored_in_postgres(pg_app, web, postgres_store) -> None:
+    anna = _client(pg_app, web, "anna")
+    admin = _client(pg_app, web, "ada")
+    token = web.csrf_of(admin, "/admin/users/carl")
+    scope = {"programmes": ["diabetes_bus"], "municipalities": "390 376"}
+    admin.post("/admin/users/carl/scope", data={**scope, "csrf_token": token})
+    assert postgres_store.get_user("carl").municipalities == ("390", "376")
+    admin.post("/admin/users/anna/disable", data={"csrf_token": token})
+    assert postgres_store.get_user("anna").disabled
+    assert anna.get(LIST).status_code == 303
+    admin.post("/admin/users/anna/enable", data={"csrf_token": token})
+    assert _client(pg_app, web, "anna").get(LIST).status_code == 200
+    events = postgres_store.read_table("audit_log")["event"].tolist()
+    accounts = {"scope_changed", "user_disabled", "user_enabled"}
+    assert sorted(e for e in events if e in accounts) == sorted(accounts)

@@ -96,7 +96,7 @@ def users_add_command(
 def users_add_demo_command(
     ctx: typer.Context, users_file: UsersFileOpt = None, as_json: JsonOpt = False
 ) -> None:
-    """Add the demo users (koordinator, analytiker, revisor) for the synthetic region."""
+    """Add the demo users (koordinator, analytiker, revisor, administrator)."""
     from outreach.app.stages import UsersRequest, run_users_add_demo
 
     state = cli_state(ctx, as_json=as_json)
