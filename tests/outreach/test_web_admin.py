@@ -122,7 +122,7 @@ def test_adding_a_coordinator_without_scope_is_refused(
     assert response.status_code == 303
     assert web_app.state.opspor.users.get_user("bo") is None
     page = client.get(response.headers["location"]).text
-    assert "Afvist: A coordinator needs at least one" in page
+    assert "Afvist: en koordinator skal have mindst ét program" in page
     assert _events(web_app, "user_added") == []
 
 
@@ -278,3 +278,31 @@ def test_every_role_sees_the_password_link(client_for) -> None:
     for name in ("anna", "rita", "dan", "ada"):
         page = client_for(name).get("/account/password").text
         assert 'href="/account/password"' in page
+
+
+@pytest.mark.parametrize(
+    ("data", "english"),
+    [
+        ({"name": "rita", "role": "reviewer"}, "Refused: the user name is taken"),
+        ({"name": "Bo Bo", "role": "reviewer"}, "Refused: the user name needs 2-40"),
+        (
+            {"name": "bo", "role": "coordinator", "programmes": ["diabetes_bus"]}
+            | {"municipalities": "39"},
+            "Refused: a kommunekode has three digits",
+        ),
+        (
+            {"name": "bo", "role": "reviewer", "password": "short"},
+            "Refused: The password needs at least 8 characters.",
+        ),
+    ],
+)
+def test_refusals_are_said_in_the_interface_language(
+    client_for, web_app, data, english
+) -> None:
+    client = client_for("ada")
+    csrf = client.get("/admin/users?lang=en").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', csrf).group(1)
+    response = client.post("/admin/users", data={**data, "csrf_token": token})
+    assert response.status_code == 303
+    assert english in client.get("/admin/users").text
+    assert web_app.state.opspor.users.get_user("bo") is None

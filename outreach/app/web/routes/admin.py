@@ -21,10 +21,19 @@ from outreach.app.accounts import (
     temporary_password,
 )
 from outreach.app.users import (
+    BAD_LANGUAGE,
+    BAD_MUNICIPALITY,
+    BAD_NAME,
+    BAD_ROLE,
     LANGUAGES,
     MIN_PASSWORD,
     NO_USER,
     ROLES,
+    SCOPE_NEEDED,
+    SCOPE_REFUSED,
+    SHORT_PASSWORD,
+    UNKNOWN_PROGRAMME,
+    USER_EXISTS,
     User,
     add_user,
 )
@@ -39,6 +48,21 @@ router = APIRouter()
 Admin = Annotated[User, allow("admin")]
 _NO_STORE = {"Cache-Control": "no-store"}
 _USERS = "/admin/users"
+#: The start of each refusal of :mod:`outreach.app.users` -> interface text key.
+_REASONS = {
+    template.split("{")[0]: key
+    for template, key in (
+        (BAD_NAME, "refused_name"),
+        (BAD_ROLE, "refused_role"),
+        (BAD_LANGUAGE, "refused_language"),
+        (SCOPE_NEEDED, "refused_scope_needed"),
+        (SCOPE_REFUSED, "refused_scope_refused"),
+        (BAD_MUNICIPALITY, "refused_municipality"),
+        (UNKNOWN_PROGRAMME, "refused_programme"),
+        (SHORT_PASSWORD, "password_short"),
+        (USER_EXISTS, "refused_exists"),
+    )
+}
 
 
 def audit_account(
@@ -49,6 +73,15 @@ def audit_account(
         append_event(
             None, event, actor=actor.name, counts={"user": name, **what}, store=store
         )
+
+
+def _reason(request: Request, error: ConfigError) -> str:
+    """Say why a change was refused, in the interface language."""
+    t = translator(language_of(request))
+    text = str(error)
+    prefixes = sorted(_REASONS, key=len, reverse=True)
+    key = next((_REASONS[p] for p in prefixes if text.startswith(p)), None)
+    return t("admin_refused", reason=t(key, n=MIN_PASSWORD) if key else text)
 
 
 def _codes(text: str) -> list[str]:
@@ -88,7 +121,6 @@ def add_user_page(
 ) -> Response:
     """Add a user with the typed or a temporary password (shown once)."""
     ctx = web_context(request)
-    t = translator(language_of(request))
     given = password or temporary_password()
     scope = {"programmes": programmes or [], "municipalities": _codes(municipalities)}
     try:
@@ -101,7 +133,7 @@ def add_user_page(
             **scope,
         )
     except ConfigError as error:
-        flash(request, "error", t("admin_refused", reason=str(error)))
+        flash(request, "error", _reason(request, error))
         return RedirectResponse(_USERS, status_code=303)
     audit_account(ctx, "user_added", user, name.strip().lower(), role=role, **scope)
     return _password_shown(request, name.strip().lower(), None if password else given)
@@ -140,7 +172,7 @@ def reset_page(
     try:
         _, given = reset_password(ctx.users, name, password or None)
     except ConfigError as error:
-        flash(request, "error", t("admin_refused", reason=str(error)))
+        flash(request, "error", _reason(request, error))
         return RedirectResponse(_user_url(name), status_code=303)
     ended = ctx.sessions.end_all(name)
     audit_account(ctx, "password_reset", user, name, sessions_ended=ended)
@@ -190,7 +222,7 @@ def scope_page(
     try:
         change_scope(ctx.users, name, **scope)
     except ConfigError as error:
-        flash(request, "error", t("admin_refused", reason=str(error)))
+        flash(request, "error", _reason(request, error))
         return RedirectResponse(_user_url(name), status_code=303)
     audit_account(ctx, "scope_changed", user, name, **scope)
     flash(request, "ok", t("scope_changed_done", name=name))
