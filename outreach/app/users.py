@@ -11,7 +11,8 @@ fifteen minutes (one address is throttled after five, see
 :mod:`outreach.app.web.throttle`, so one address cannot lock an account), and a
 locked account answers like a wrong password, so the lock does not tell a real
 user name from an unknown one. A coordinator is scoped to programmes and
-municipalities; the other roles see aggregates only and carry no scope.
+municipalities; the other roles see aggregates only (an admin: the users) and
+carry no scope. An admin's later changes are in :mod:`outreach.app.accounts`.
 """
 
 from __future__ import annotations

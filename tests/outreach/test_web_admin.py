@@ -306,3 +306,10 @@ def test_refusals_are_said_in_the_interface_language(
     assert response.status_code == 303
     assert english in client.get("/admin/users").text
     assert web_app.state.opspor.users.get_user("bo") is None
+
+
+def test_reviewers_audit_log_counts_account_events(client_for, web) -> None:
+    _post(client_for("ada"), "/admin/users/dan/disable", {}, web)
+    page = client_for("rita").get("/audit-log")
+    assert page.status_code == 200
+    assert re.search(r"<td>user_disabled</td><td>1</td>", page.text)

@@ -6,8 +6,10 @@ the routes: coordinators see this week's list for their municipalities, each
 citizen's reasons, printable stop sheets and the Excel file, and record
 outcomes through :func:`outreach.recording.record_contacts`; data scientists
 and reviewers see aggregates only (models, features, fairness reports, model
-cards, governance packs, monitoring reports, the audit-log summary). Every
-list view, download and recorded outcome is appended to the outreach audit log.
+cards, governance packs, monitoring reports, the audit-log summary); admins
+manage the users (:mod:`outreach.app.web.routes.admin`) and everyone changes
+their own password. Every list view, download, recorded outcome and account
+change is appended to the outreach audit log.
 """
 
 from __future__ import annotations

@@ -220,7 +220,7 @@ def allow(*roles: str) -> Any:
     Parameters
     ----------
     *roles : str
-        Some of ``coordinator``, ``data_scientist``, ``reviewer``.
+        Some of ``coordinator``, ``data_scientist``, ``reviewer``, ``admin``.
 
     Returns
     -------
