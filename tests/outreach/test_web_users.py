@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from features.errors import ConfigError, NotFoundError
+from outreach.app.accounts import set_disabled
 from outreach.app.cli import app as cli
 from outreach.app.users import (
     LOCK_MINUTES,
@@ -239,8 +240,12 @@ def test_cli_users_add_list_remove(tmp_path: Path) -> None:
     assert json.loads(added.stdout)["users"][0]["municipalities"] == ["390", "376"]
     listed = runner.invoke(cli, [*out, "users", "list"])
     assert "anna" in listed.stdout and "390,376" in listed.stdout
+    assert "disabled" not in listed.stdout
     store = JsonUserStore(tmp_path / "users.json")
     assert authenticate(store, "anna", PASSWORD, now=NOW).status == "ok"
+    set_disabled(store, "anna", True)
+    assert "disabled" in runner.invoke(cli, [*out, "users", "list"]).stdout
+    assert authenticate(store, "anna", PASSWORD, now=NOW).status == "bad"
     removed = runner.invoke(cli, [*out, "users", "remove", "anna"])
     assert removed.exit_code == 0
     assert store.get_user("anna") is None

@@ -37,6 +37,7 @@ def _render_users(r: UsersResult) -> str:
         f"  {u['name']:16} {u['role']:15} {','.join(u['programmes']) or '-':24} "
         f"{','.join(u['municipalities']) or '-'}"
         + (f"  locked until {u['locked_until']}" if u["locked_until"] else "")
+        + ("  disabled" if u.get("disabled") else "")
         for u in r.users
     ]
     return "\n".join(lines)
