@@ -39,6 +39,7 @@ POLICY: dict[str, tuple[str, ...] | str] = {
     "GET /monitoring/{programme}": AGGREGATES,
     "GET /monitoring/{programme}/{week}/{name}": AGGREGATES,
     "GET /audit-log": AGGREGATES,
+    "GET /audit-log.csv": AGGREGATES,
     "GET /models": AGGREGATES,
     "GET /models/{name}/{version}": AGGREGATES,
     "GET /features": AGGREGATES,

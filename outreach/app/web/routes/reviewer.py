@@ -6,8 +6,12 @@ to no coordinator, and none reads a person-level table.
 
 from __future__ import annotations
 
+import csv
+import io
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
@@ -18,7 +22,7 @@ from outreach.app.web import artifacts
 from outreach.app.web.auth import AGGREGATE_ROLES, allow
 from outreach.app.web.context import render, web_context
 
-__all__ = ["router"]
+__all__ = ["AUDIT_CSV_COLUMNS", "router"]
 
 router = APIRouter()
 Aggregates = Annotated[User, allow(*AGGREGATE_ROLES)]
@@ -27,6 +31,11 @@ _FILE_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
     "frame-ancestors 'self'; sandbox allow-popups"
 )
+#: The columns of the audit-log CSV: list events only, no person-level field.
+AUDIT_CSV_COLUMNS = (
+    "at", "event", "actor", "programme", "week", "list_id", "model_uri",
+    "extract_hash", "counts",
+)  # fmt: skip
 
 
 @router.get("/reports")
@@ -133,13 +142,68 @@ def monitoring_file(
     return _file(artifacts.monitoring_file(out, programme, week, name))
 
 
+def _audit_filters(request: Request) -> dict[str, Any]:
+    """Read the audit-log filters of the query string (empty ones are None)."""
+    query = request.query_params
+    found: dict[str, Any] = {}
+    for name in ("event", "programme", "actor"):
+        value = query.get(name, "").strip()
+        found[name] = value or None
+    for name in ("since", "until"):
+        found[name] = _iso_date(query.get(name, ""))
+    return found
+
+
+def _iso_date(text: str) -> date | None:
+    """Parse ``YYYY-MM-DD``; anything else is no filter."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        return None
+
+
+def _audit(
+    request: Request, *, summary: bool
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, list[str]]]:
+    """Return the filters, the summary (or event) rows and the log's facets."""
+    filters = _audit_filters(request)
+    try:
+        with web_context(request).operational() as store:
+            read = store.audit_summary if summary else store.audit_events
+            rows = read(filters)
+            facets = store.audit_facets()
+    except NotFoundError:
+        rows, facets = [], {"event": [], "programme": [], "actor": []}
+    return filters, rows, facets
+
+
 @router.get("/audit-log")
 def audit_log_page(request: Request, user: Aggregates) -> Response:
-    """Show counts of list events per programme: generated, viewed, exported..."""
-    ctx = web_context(request)
-    try:
-        with ctx.operational() as store:
-            rows = store.audit_summary()
-    except NotFoundError:
-        rows = []
-    return render(request, "audit_log.html.j2", rows=rows)
+    """Show counts of list events per programme, filtered by date, event, etc."""
+    filters, rows, facets = _audit(request, summary=True)
+    return render(
+        request,
+        "audit_log.html.j2",
+        rows=rows,
+        filters=filters,
+        facets=facets,
+        csv_query=urlencode({k: v for k, v in filters.items() if v is not None}),
+    )
+
+
+@router.get("/audit-log.csv")
+def audit_log_csv(request: Request, user: Aggregates) -> Response:
+    """Send the filtered audit-log rows (list events, never a citizen) as CSV."""
+    _, rows, _ = _audit(request, summary=False)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=AUDIT_CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: row.get(k) for k in AUDIT_CSV_COLUMNS} for row in rows)
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="audit_log.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
