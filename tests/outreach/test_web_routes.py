@@ -34,6 +34,8 @@ POLICY: dict[str, tuple[str, ...] | str] = {
     "GET /reports": AGGREGATES,
     "GET /reports/fairness/{programme}/{scope}": AGGREGATES,
     "GET /reports/files/{folder}/{scope}/{name}": AGGREGATES,
+    "GET /governance/{programme}/{day}": AGGREGATES,
+    "POST /governance/{programme}/{day}": ("reviewer",),
     "GET /governance/{programme}/{day}/{name:path}": AGGREGATES,
     "GET /monitoring": AGGREGATES,
     "GET /monitoring/{programme}": AGGREGATES,

@@ -11,21 +11,28 @@ import io
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, Response
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from features.errors import NotFoundError
+from features.errors import ConfigError, NotFoundError
 from outreach.app.users import User
-from outreach.app.web import artifacts
+from outreach.app.web import artifacts, signoffs
 from outreach.app.web.auth import AGGREGATE_ROLES, allow
-from outreach.app.web.context import render, web_context
+from outreach.app.web.context import flash, language_of, render, web_context
+from outreach.app.web.i18n import translator
+from outreach.list_audit import append_event
 
 __all__ = ["AUDIT_CSV_COLUMNS", "router"]
 
 router = APIRouter()
 Aggregates = Annotated[User, allow(*AGGREGATE_ROLES)]
+Reviewer = Annotated[User, allow("reviewer")]
+_SIGNOFF_REFUSALS = {
+    signoffs.COMMENT_TOO_LONG: "signoff_too_long",
+    signoffs.COMMENT_HAS_CPR: "signoff_has_cpr",
+}
 #: Report files are static documents: no scripts, inline styles and data: images only.
 _FILE_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
@@ -88,6 +95,68 @@ def report_file(
     """Send a file of a fairness audit or a model card (``models/<name@version>``)."""
     out = web_context(request).settings.output_dir
     return _file(artifacts.report_file(out / "reports", folder, scope, name))
+
+
+@router.get("/governance/{programme}/{day}")
+def pack_page(request: Request, user: Aggregates, programme: str, day: str) -> Response:
+    """Show a governance pack: its files, hash now and sign-offs (stale or not)."""
+    folder = signoffs.pack_folder(
+        web_context(request).settings.output_dir, programme, day
+    )
+    return render(
+        request,
+        "pack.html.j2",
+        programme=programme,
+        day=day,
+        files=signoffs.pack_files(folder),
+        pack_hash=signoffs.pack_hash(folder),
+        signoffs=signoffs.read_signoffs(folder),
+        max_comment=signoffs.MAX_COMMENT_CHARS,
+        can_sign=user.role == "reviewer",
+    )
+
+
+@router.post("/governance/{programme}/{day}")
+def sign_off_pack(
+    request: Request,
+    user: Reviewer,
+    programme: str,
+    day: str,
+    pack_hash: Annotated[str, Form()] = "",
+    comment: Annotated[str, Form()] = "",
+) -> Response:
+    """Record the reviewer's sign-off of the pack (audited); show the pack again."""
+    ctx = web_context(request)
+    t = translator(language_of(request))
+    folder = signoffs.pack_folder(ctx.settings.output_dir, programme, day)
+    target = f"/governance/{quote(programme)}/{quote(day)}"
+    try:
+        record = signoffs.record_signoff(
+            folder,
+            actor=user.name,
+            at=ctx.clock(),
+            comment=comment,
+            seen_hash=pack_hash,
+        )
+    except ConfigError as refused:
+        reason = _SIGNOFF_REFUSALS.get(str(refused), "signoff_changed")
+        flash(
+            request,
+            "error",
+            t("refused", reason=t(reason, limit=signoffs.MAX_COMMENT_CHARS)),
+        )
+        return RedirectResponse(target, status_code=303)
+    with ctx.operational() as store:
+        append_event(
+            None,
+            "signed_off",
+            store=store,
+            actor=user.name,
+            programme=programme,
+            counts={"pack": day, "pack_hash": record["pack_hash"], "via": "web"},
+        )
+    flash(request, "ok", t("signoff_saved"))
+    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/governance/{programme}/{day}/{name:path}")
