@@ -217,8 +217,9 @@ def _write_pack_page(folder: Path, current: str) -> None:
         '<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8">'
         f"<title>Sign-offs – {html.escape(folder.parent.name)} – {folder.name}</title>"
         "</head>\n<body>\n<h1>Sign-offs</h1>\n"
-        f"<p>Pack hash now: <code>{current}</code>. A stale sign-off was given "
-        "to files that have changed since.</p>\n<table>\n<tr><th>Reviewer</th>"
+        f"<p>Pack hash at the latest sign-off: <code>{current}</code>. A stale "
+        "sign-off was given to files that had changed by then; the app's page of "
+        "the pack tells the state now.</p>\n<table>\n<tr><th>Reviewer</th>"
         "<th>At (UTC)</th><th>Pack hash</th><th>Comment</th><th>State</th></tr>\n"
         f'{rows}</table>\n<p><a href="index.html">Back to the pack</a></p>\n'
         "</body>\n</html>\n",
