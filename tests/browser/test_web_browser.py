@@ -202,7 +202,7 @@ def _governance_pack(served: Any) -> Path:
 
 
 def test_reviewer_signs_off_a_governance_pack_and_sees_it_recorded(
-    page, served, password
+    page, served, shots, password
 ) -> None:
     folder = _governance_pack(served)
     _sign_in(page, served.url, "rita", password)
@@ -212,8 +212,9 @@ def test_reviewer_signs_off_a_governance_pack_and_sees_it_recorded(
     page.wait_for_load_state()
     assert "Godkendelsen er registreret." in page.inner_text("p.flash")
     row = page.locator("table.signoffs tbody tr").first.inner_text()
-    assert "rita" in row and "Læst og godkendt." in row and "Gælder" in row
+    assert "rita" in row and "Læst og godkendt." in row and "Gyldig" in row
     assert (folder.parent / "2026-11-27.signoffs.jsonl").is_file()
+    _screenshot(page, shots / "web-signoff.png")
     (folder / "data_protection.md").write_text("# Changed\n", encoding="utf-8")
     page.reload()
     assert page.locator("table.signoffs tr.stale").count() == 1

@@ -102,7 +102,7 @@ def test_reviewer_sign_off_is_recorded_shown_and_audited(
     page = rita.get(PACK).text
     assert re.search(
         r"<td>rita</td><td>2026-11-27T09:00:00Z</td><td>Read and approved.</td>"
-        r"<td>(Gælder|Current)</td>",
+        r"<td>(Gyldig|Current)</td>",
         page,
     )
     record = json.loads(
