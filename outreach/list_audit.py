@@ -33,13 +33,16 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-AuditEvent = Literal["generated", "regenerated", "viewed", "exported", "recorded"]
+AuditEvent = Literal[
+    "generated", "regenerated", "viewed", "exported", "recorded", "signed_off"
+]
 AUDIT_EVENTS: tuple[str, ...] = (
     "generated",
     "regenerated",
     "viewed",
     "exported",
     "recorded",
+    "signed_off",
 )
 _BAD_EVENT = "Unknown audit event {event!r}; expected one of {events}."
 _BAD_FORMAT = "The audit log can be exported as csv or json, not {suffix!r}."
@@ -73,7 +76,7 @@ def append_event(
     ----------
     con : duckdb.DuckDBPyConnection or None
         The warehouse (None when ``store`` is given).
-    event : {"generated", "regenerated", "viewed", "exported", "recorded"}
+    event : {"generated", "regenerated", "viewed", "exported", "recorded", "signed_off"}
         What happened.
     actor : str
         Who did it.

@@ -95,5 +95,6 @@ def test_append_event_refuses_unknown_event(con) -> None:
         append_event(con, "deleted", actor="x")
     assert str(error.value) == (
         "Unknown audit event 'deleted'; expected one of "
-        "('generated', 'regenerated', 'viewed', 'exported', 'recorded')."
+        "('generated', 'regenerated', 'viewed', 'exported', 'recorded', "
+        "'signed_off')."
     )

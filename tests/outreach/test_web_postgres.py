@@ -95,3 +95,8 @@ def test_aggregate_pages_work_with_postgres(pg_app, web) -> None:
     assert "<td>diabetes_harm_365d</td><td>3</td>" in client.get("/models").text
     text = client.get("/audit-log").text
     assert re.search(r"<td>diabetes_bus</td><td>generated</td><td>1</td>", text)
+    text = client.get("/audit-log?event=viewed&since=2000-01-01").text
+    assert "<td>generated</td>" not in text
+    rows = client.get("/audit-log.csv?event=generated&until=2999-12-31").text
+    assert rows.splitlines()[1].split(",")[1:3] == ["generated", "planner"]
+    assert client.get("/audit-log.csv?until=2000-01-01").text.count("\n") == 1
