@@ -34,13 +34,16 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-AuditEvent = Literal["generated", "regenerated", "viewed", "exported", "recorded"]
+AuditEvent = Literal[
+    "generated", "regenerated", "viewed", "exported", "recorded", "signed_off"
+]
 AUDIT_EVENTS: tuple[str, ...] = (
     "generated",
     "regenerated",
     "viewed",
     "exported",
     "recorded",
+    "signed_off",
 )
 #: What an admin or a user changes about accounts (who, whom, what; never a password).
 ACCOUNT_EVENTS: tuple[str, ...] = (
@@ -83,7 +86,7 @@ def append_event(
     ----------
     con : duckdb.DuckDBPyConnection or None
         The warehouse (None when ``store`` is given).
-    event : {"generated", "regenerated", "viewed", "exported", "recorded"}
+    event : {"generated", "regenerated", "viewed", "exported", "recorded", "signed_off"}
         What happened.
     actor : str
         Who did it.

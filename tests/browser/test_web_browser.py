@@ -211,3 +211,35 @@ def test_admin_resets_a_password_and_the_old_session_stops_working(
         assert cora.url.endswith("/lists")
     finally:
         coordinator.close()
+
+
+def _governance_pack(served: Any) -> Path:
+    """A small governance pack (files, manifest, index) in the app's output folder."""
+    folder = served.out / "governance" / "diabetes_bus" / "2026-11-27"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "data_protection.md").write_text("# Data protection\n", encoding="utf-8")
+    (folder / "manifest.json").write_text('{"files": {}}\n', encoding="utf-8")
+    (folder / "index.html").write_text(
+        "<!DOCTYPE html><html><body><h1>Governance pack</h1></body></html>\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+def test_reviewer_signs_off_a_governance_pack_and_sees_it_recorded(
+    page, served, shots, password
+) -> None:
+    folder = _governance_pack(served)
+    _sign_in(page, served.url, "rita", password)
+    page.click('a[href="/governance/diabetes_bus/2026-11-27"]')
+    page.fill("form.signoff textarea[name=comment]", "Læst og godkendt.")
+    page.click("form.signoff button[type=submit]")
+    page.wait_for_load_state()
+    assert "Godkendelsen er registreret." in page.inner_text("p.flash")
+    row = page.locator("table.signoffs tbody tr").first.inner_text()
+    assert "rita" in row and "Læst og godkendt." in row and "Gyldig" in row
+    assert (folder.parent / "2026-11-27.signoffs.jsonl").is_file()
+    _screenshot(page, shots / "web-signoff.png")
+    (folder / "data_protection.md").write_text("# Changed\n", encoding="utf-8")
+    page.reload()
+    assert page.locator("table.signoffs tr.stale").count() == 1

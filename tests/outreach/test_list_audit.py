@@ -96,6 +96,6 @@ def test_append_event_refuses_unknown_event(con) -> None:
     assert str(error.value) == (
         "Unknown audit event 'deleted'; expected one of "
         "('generated', 'regenerated', 'viewed', 'exported', 'recorded', "
-        "'user_added', 'user_disabled', 'user_enabled', 'password_reset', "
-        "'scope_changed', 'password_changed')."
+        "'signed_off', 'user_added', 'user_disabled', 'user_enabled', "
+        "'password_reset', 'scope_changed', 'password_changed')."
     )

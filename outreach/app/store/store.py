@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUDIT_COLUMNS",
+    "AUDIT_FILTERS",
     "CONTACT_COLUMNS",
     "HOLDOUT_COLUMNS",
     "LIST_COLUMNS",
@@ -133,13 +134,31 @@ from outreach.contacts
 where list_id = :list_id
 group by citizen_id
 """
+#: The audit-log filters (all optional): ``None`` lets every row through.
+AUDIT_FILTERS = ("since", "until", "event", "programme", "actor")
+_AUDIT_WHERE = """
+where (cast(:since as date) is null or cast("at" as date) >= cast(:since as date))
+    and (cast(:until as date) is null or cast("at" as date) <= cast(:until as date))
+    and (cast(:event as text) is null or event = :event)
+    and (cast(:programme as text) is null or programme = :programme)
+    and (cast(:actor as text) is null or actor = :actor)
+"""
+_AUDIT_EVENTS = f"""
+select "at", event, actor, programme, week, list_id, model_uri, extract_hash, counts
+from outreach.audit_log
+{_AUDIT_WHERE}
+order by "at", {{order}}
+"""
+_AUDIT_FACETS = """
+select distinct event, programme, actor from outreach.audit_log
+"""
 _AUDIT_LOG = """
 select event, actor, "at", programme, week, list_id, model_uri, extract_hash, counts
 from outreach.audit_log
 where cast(:programme as text) is null or programme = :programme
 order by "at", {order}
 """
-_AUDIT_SUMMARY = """
+_AUDIT_SUMMARY = f"""
 select
     programme,
     event,
@@ -150,6 +169,7 @@ select
     min("at") as first_at,
     max("at") as last_at
 from outreach.audit_log
+{_AUDIT_WHERE}
 group by programme, event
 order by programme, event
 """
@@ -263,9 +283,41 @@ class OperationalStore(UserTable):
         sql = _AUDIT_LOG.format(order=self.backend.insertion_order)
         return self.backend.frame(sql, {"programme": programme})
 
-    def audit_summary(self) -> list[dict[str, Any]]:
-        """Return event counts per programme and event (aggregates only)."""
-        return self.backend.rows(_AUDIT_SUMMARY)
+    def audit_summary(
+        self, filters: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Return event counts per programme and event (aggregates only).
+
+        ``filters`` maps names in :data:`AUDIT_FILTERS` to a value (dates as
+        :class:`datetime.date`, inclusive) or None for no filter.
+        """
+        return self.backend.rows(_AUDIT_SUMMARY, _filters(filters))
+
+    def audit_events(
+        self, filters: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Return the audit-log rows passing ``filters`` in time order."""
+        sql = _AUDIT_EVENTS.format(order=self.backend.insertion_order)
+        return self.backend.rows(sql, _filters(filters))
+
+    def audit_facets(self) -> dict[str, list[str]]:
+        """Return the distinct events, programmes and actors in the log."""
+        rows = self.backend.rows(_AUDIT_FACETS)
+        return {
+            key: sorted({str(r[key]) for r in rows if r[key] is not None})
+            for key in ("event", "programme", "actor")
+        }
+
+
+def _filters(filters: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Every audit filter by name, None where not given."""
+    given = dict(filters or {})
+    unknown = set(given) - set(AUDIT_FILTERS)
+    if unknown:
+        raise ConfigError(
+            f"Unknown audit filters {sorted(unknown)}; expected {AUDIT_FILTERS}."
+        )
+    return {name: given.get(name) for name in AUDIT_FILTERS}
 
 
 def _table(name: str) -> str:
