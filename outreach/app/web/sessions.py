@@ -18,14 +18,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from features.settings import EngineSettings
+from outreach.app.web.sqlite_file import SqliteFile
 
 __all__ = ["SESSIONS_FILE", "SessionLimits", "SessionStore", "session_store"]
 
@@ -79,25 +77,13 @@ class SessionStore:
 
     def __init__(self, path: Path, limits: SessionLimits) -> None:
         self.path = Path(path)
+        self._file = SqliteFile(self.path, _SCHEMA)
         self.limits = limits
-        self._ready = False
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """Yield a connection inside one transaction (committed on success)."""
-        if not self._ready:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.touch(mode=0o600, exist_ok=True)
-        with closing(sqlite3.connect(self.path, timeout=10)) as con, con:
-            if not self._ready:
-                con.execute(_SCHEMA)
-                self._ready = True
-            yield con
 
     def start(self, user_name: str, now: datetime) -> str:
         """Record a new session of a user; return its id (for the cookie only)."""
         session_id = secrets.token_urlsafe(32)
-        with self._connect() as con:
+        with self._file.transaction() as con:
             oldest = (now - self.limits.absolute).isoformat()
             con.execute("delete from sessions where started_at < ?", (oldest,))
             con.execute(
@@ -112,7 +98,7 @@ class SessionStore:
         An idle or too old session is deleted on the way.
         """
         key = _hash(session_id)
-        with self._connect() as con:
+        with self._file.transaction() as con:
             row = con.execute(
                 "select user_name, started_at, last_seen from sessions "
                 "where id_hash = ?",
@@ -140,12 +126,12 @@ class SessionStore:
 
     def end(self, session_id: str) -> None:
         """End one session (sign-out)."""
-        with self._connect() as con:
+        with self._file.transaction() as con:
             con.execute("delete from sessions where id_hash = ?", (_hash(session_id),))
 
     def end_all(self, user_name: str) -> int:
         """End every session of a user; return how many there were."""
-        with self._connect() as con:
+        with self._file.transaction() as con:
             cursor = con.execute(
                 "delete from sessions where user_name = ?", (user_name,)
             )

@@ -17,11 +17,10 @@ address and its count.
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from outreach.app.web.sqlite_file import SqliteFile
 
 __all__ = ["MAX_ADDRESS_FAILURES", "WINDOW_MINUTES", "SignInThrottle"]
 
@@ -55,27 +54,14 @@ class SignInThrottle:
         window: timedelta = timedelta(minutes=WINDOW_MINUTES),
     ) -> None:
         self.path = Path(path)
+        self._file = SqliteFile(self.path, _SCHEMA, _INDEX)
         self.max_failures = max_failures
         self.window = window
-        self._ready = False
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """Yield a connection inside one transaction (committed on success)."""
-        if not self._ready:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.touch(mode=0o600, exist_ok=True)
-        with closing(sqlite3.connect(self.path, timeout=10)) as con, con:
-            if not self._ready:
-                con.execute(_SCHEMA)
-                con.execute(_INDEX)
-                self._ready = True
-            yield con
 
     def blocked_until(self, address: str, now: datetime) -> datetime | None:
         """Return when the address may try again, or None if it may now."""
         since = (now - self.window).isoformat()
-        with self._connect() as con:
+        with self._file.transaction() as con:
             con.execute("delete from signin_failures where at <= ?", (since,))
             recent = con.execute(
                 "select at from signin_failures where address = ? order by at",
@@ -87,7 +73,7 @@ class SignInThrottle:
 
     def record_failure(self, address: str, now: datetime) -> None:
         """Count one failed sign-in from the address."""
-        with self._connect() as con:
+        with self._file.transaction() as con:
             con.execute(
                 "insert into signin_failures values (?, ?)", (address, now.isoformat())
             )
