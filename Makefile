@@ -50,7 +50,7 @@ demo: $(STAMP)
 
 # The linters run first: a lint failure stops the tests.
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -q -n auto --dist loadfile
+	$(BIN)/python -m pytest -q -n auto --dist loadfile --durations=25
 
 # ruff and mypy strict over the five packages (mypy's packages, strictness and
 # cache dir .mypy_cache are in pyproject.toml), sqlfluff over their SQL (.sqlfluff).
