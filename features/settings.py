@@ -58,6 +58,9 @@ class EngineSettings:
         A web session unused this long ends (default 30).
     session_max_hours : int
         A web session ends this long after sign-in, used or not (default 12).
+    access_log_retention_days : int
+        Entries of the per-citizen access log older than this are purged
+        (default 1826, five years).
     """
 
     output_dir: Path = Path("build")
@@ -72,9 +75,14 @@ class EngineSettings:
     tls: bool = False
     session_idle_minutes: int = 30
     session_max_hours: int = 12
+    access_log_retention_days: int = 1826
 
     def __post_init__(self) -> None:
-        for name in ("session_idle_minutes", "session_max_hours"):
+        for name in (
+            "session_idle_minutes",
+            "session_max_hours",
+            "access_log_retention_days",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(
                     _BAD_VALUE.format(
@@ -226,5 +234,9 @@ ENV_VARIABLES: dict[str, tuple[tuple[str, ...], Callable[[str], object]]] = {
     "session_max_hours": (
         ("OPSPOR_SESSION_MAX_HOURS",),
         _whole("OPSPOR_SESSION_MAX_HOURS"),
+    ),
+    "access_log_retention_days": (
+        ("OPSPOR_ACCESS_LOG_RETENTION_DAYS",),
+        _whole("OPSPOR_ACCESS_LOG_RETENTION_DAYS"),
     ),
 }

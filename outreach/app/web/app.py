@@ -31,6 +31,7 @@ from features.settings import EngineSettings
 from outreach.actor import now_utc
 from outreach.app.store import postgres_store
 from outreach.app.users import JsonUserStore, UserStore
+from outreach.app.web.access import require_access_entry
 from outreach.app.web.auth import (
     SESSION_COOKIE,
     SessionCodec,
@@ -203,6 +204,7 @@ def create_app(
         throttle=SignInThrottle(settings.output_dir / SESSIONS_FILE),
         operational_url=url,
     )
+    app.middleware("http")(require_access_entry)  # inside _sessions' headers
     app.middleware("http")(_sessions)
     add_error_pages(app)
     for router in routers():

@@ -23,6 +23,7 @@ import pandas as pd
 from features.errors import ConfigError, NotFoundError
 from outreach.app.store import OperationalStore
 from outreach.app.users import User
+from outreach.app.web.access import Access
 from outreach.app.web.auth import Forbidden
 from outreach.app.web.context import WebContext
 from outreach.exports import ListHeader, display_table, export_list, render_stop_sheets
@@ -139,9 +140,12 @@ def _table(rows: pd.DataFrame, programme: Programme) -> list[dict[str, Any]]:
 
 
 def open_list(
-    ctx: WebContext, user: User, programme_name: str, week: str
+    ctx: WebContext, user: User, programme_name: str, week: str, access: Access
 ) -> ScopedList:
-    """Return the frozen list of a week in the user's municipalities; audit the view.
+    """Return the frozen list of a week in the user's municipalities; log the view.
+
+    The aggregate audit log counts the view; the access log gets one entry per
+    citizen shown.
 
     Raises
     ------
@@ -163,6 +167,7 @@ def open_list(
         )
         recorded = store.recorded_on(result.list_id)
     scoped = _in_scope(rows, user)
+    _log_rows(access, "viewed_list", scoped, result)
     return ScopedList(
         programme,
         result,
@@ -205,7 +210,12 @@ def _stale_extract(
 
 
 def open_citizen(
-    ctx: WebContext, user: User, programme_name: str, week: str, citizen_id: str
+    ctx: WebContext,
+    user: User,
+    programme_name: str,
+    week: str,
+    citizen_id: str,
+    access: Access,
 ) -> tuple[ScopedList, dict[str, Any], list[dict[str, Any]]]:
     """One listed citizen in scope: the list, their row and recorded outcomes.
 
@@ -225,9 +235,26 @@ def open_citizen(
         if match.empty:
             raise NotFoundError(NOT_ON_YOUR_LIST.format(list_id=list_id))
         _audit(store, "viewed", user, run, {"rows": 1, "page": "citizen"})
+        _log_rows(access, "viewed_citizen", match, run)
         contacts = store.contacts_of(list_id, citizen_id)
     row = {**match.iloc[0].to_dict(), **_table(match, programme)[0]}
     return ScopedList(programme, run, match), row, contacts
+
+
+def _log_rows(access: Access, action: str, rows: pd.DataFrame, run: Any) -> None:
+    """Write one access-log entry per citizen in ``rows`` of a list run."""
+
+    def value(name: str) -> str:
+        found = run[name] if isinstance(run, Mapping) else getattr(run, name)
+        return str(found)
+
+    access.log(
+        action,
+        rows["citizen_id"].astype(str),
+        programme=value("programme"),
+        week=value("week"),
+        list_id=value("list_id"),
+    )
 
 
 def _audit(
@@ -261,8 +288,11 @@ def record_outcome(
     week: str,
     citizen_id: str,
     values: Mapping[str, Any],
+    access: Access,
 ) -> RecordResult:
     """Record one outcome for a citizen in scope, validated like ``opspor record``.
+
+    A change that is stored (or was already known) is access-logged as ``changed``.
 
     Parameters
     ----------
@@ -296,7 +326,16 @@ def record_outcome(
             today=ctx.today(),
             store=store,
         )
-        return run_record(ctx.settings, request)
+        result = run_record(ctx.settings, request)
+    if not result.refused:
+        access.log(
+            "changed",
+            [citizen_id],
+            programme=programme_name,
+            week=week,
+            list_id=result.list_id,
+        )
+    return result
 
 
 def _header(run: Mapping[str, Any], programme: Programme) -> ListHeader:
@@ -331,18 +370,23 @@ def _scoped_rows(
     week: str,
     event: str,
     counts: Mapping[str, Any],
+    access: tuple[Access, str],
 ) -> tuple[Programme, dict[str, Any], pd.DataFrame]:
-    """Return the scoped rows of a list, audited as ``event``."""
+    """Return the scoped rows of a list, audited as ``event``, access-logged.
+
+    ``access`` is the recorder and the access-log action of the rows.
+    """
     programme = _programme(ctx, user, programme_name)
     with ctx.operational() as store:
         run = _run_or_404(store, programme, week)
         rows = _in_scope(store.read_list(str(run["list_id"])), user)
         _audit(store, event, user, run, {**counts, "rows": len(rows)})
+    _log_rows(access[0], access[1], rows, run)
     return programme, run, rows
 
 
 def download_xlsx(
-    ctx: WebContext, user: User, programme_name: str, week: str
+    ctx: WebContext, user: User, programme_name: str, week: str, access: Access
 ) -> tuple[str, bytes]:
     """Build the Excel file of the scoped list (List, Record sheets); audit the export.
 
@@ -352,7 +396,13 @@ def download_xlsx(
         File name and content.
     """
     programme, run, rows = _scoped_rows(
-        ctx, user, programme_name, week, "exported", {"formats": ["xlsx"], "files": 1}
+        ctx,
+        user,
+        programme_name,
+        week,
+        "exported",
+        {"formats": ["xlsx"], "files": 1},
+        (access, "downloaded"),
     )
     with tempfile.TemporaryDirectory(prefix="opspor-web-") as folder:
         paths = export_list(
@@ -362,9 +412,17 @@ def download_xlsx(
     return f"{programme.name}-{week}.xlsx", content
 
 
-def stop_sheets(ctx: WebContext, user: User, programme_name: str, week: str) -> str:
+def stop_sheets(
+    ctx: WebContext, user: User, programme_name: str, week: str, access: Access
+) -> str:
     """Render the printable stop sheets of the scoped list; audit the view."""
     programme, run, rows = _scoped_rows(
-        ctx, user, programme_name, week, "viewed", {"page": "stop_sheets"}
+        ctx,
+        user,
+        programme_name,
+        week,
+        "viewed",
+        {"page": "stop_sheets"},
+        (access, "viewed_stop_sheets"),
     )
     return render_stop_sheets(display_table(rows), _header(run, programme), programme)
