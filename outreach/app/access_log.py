@@ -26,13 +26,17 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from features.db import connect
 from features.settings import EngineSettings
-from outreach.app.web.sqlite_file import SqliteFile
+from outreach.actor import now_utc, resolve_actor
+from outreach.app.store import operational_store
+from outreach.recording import read_record_file
 
 __all__ = [
     "ACCESS_ACTIONS",
@@ -42,6 +46,12 @@ __all__ = [
     "AccessFilter",
     "AccessLog",
     "access_log",
+    "entries_csv",
+    "export_for_cli",
+    "listed_pseudonyms",
+    "log_cli_access",
+    "purge_now",
+    "recorded_pseudonyms",
     "suppress_counts",
 ]
 
@@ -141,6 +151,9 @@ class AccessLog:
     def __init__(self, path: Path, retention_days: int) -> None:
         self.path = Path(path)
         self.retention_days = retention_days
+        # Imported here: outreach.app.web's package imports the app, which imports this.
+        from outreach.app.web.sqlite_file import SqliteFile
+
         self._file = SqliteFile(self.path, *_SCHEMA)
 
     def record(
@@ -226,13 +239,18 @@ class AccessLog:
         ``exported_access_log`` entry per pseudonym in it, by ``actor``.
         """
         rows = self.entries(where)
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
         entry = AccessEntry(actor=actor, action="exported_access_log", via=via)
         self.record(entry, (r["pseudonym"] for r in rows), at)
-        return buffer.getvalue()
+        return entries_csv(rows)
+
+
+def entries_csv(rows: Iterable[Mapping[str, Any]]) -> str:
+    """Return access-log entries as CSV text (the export's columns)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
 
 
 def access_log(settings: EngineSettings) -> AccessLog:
@@ -260,3 +278,64 @@ def suppress_counts(
             }
         )
     return out
+
+
+def log_cli_access(
+    settings: EngineSettings,
+    action: str,
+    pseudonyms: Iterable[str],
+    *,
+    user: str | None = None,
+    **where: str | None,
+) -> int:
+    """Write the entries of one CLI command (the actor as ``--user`` resolves).
+
+    Parameters
+    ----------
+    settings : EngineSettings
+        The output root (and the retention).
+    action : str
+        One of :data:`ACCESS_ACTIONS`.
+    pseudonyms : iterable of str
+        Every citizen printed, exported or changed.
+    user : str, optional
+        ``--user``; default ``$USER``, else ``cli``.
+    **where : str or None
+        ``programme``, ``week``, ``list_id``.
+
+    Returns
+    -------
+    int
+        Entries written.
+    """
+    entry = AccessEntry(actor=resolve_actor(user), action=action, via="cli", **where)
+    return access_log(settings).record(entry, pseudonyms, now_utc())
+
+
+def listed_pseudonyms(settings: EngineSettings, list_id: str) -> list[str]:
+    """Return the pseudonyms on a stored list (what an export of it holds)."""
+    with closing(connect(settings.warehouse, read_only=True)) as con:
+        store = operational_store(con, settings=settings)
+        return [str(p) for p in store.read_list(list_id)["citizen_id"]]
+
+
+def recorded_pseudonyms(
+    file: Path | None, entries: Iterable[Mapping[str, Any]]
+) -> list[str]:
+    """Return the pseudonyms a record sheet or ``--citizen`` entry names."""
+    rows = [v for _, v in read_record_file(file)] if file else list(entries)
+    return sorted({str(r["citizen_id"]).strip() for r in rows if r.get("citizen_id")})
+
+
+def export_for_cli(
+    settings: EngineSettings, where: AccessFilter, user: str | None
+) -> str:
+    """Return the matching entries as CSV; log the export by ``--user``."""
+    return access_log(settings).export_csv(
+        where, actor=resolve_actor(user), at=now_utc(), via="cli"
+    )
+
+
+def purge_now(settings: EngineSettings) -> int:
+    """Delete the entries older than the retention; return how many went."""
+    return access_log(settings).purge(now_utc())

@@ -10,10 +10,12 @@ __all__ = ["routers"]
 def routers() -> list[APIRouter]:
     """Every router of the app, in the order they are included."""
     from outreach.app.web.routes import (
+        access_log,
         account,
         admin,
         coordinator,
         models,
+        programme,
         public,
         reviewer,
     )
@@ -25,4 +27,6 @@ def routers() -> list[APIRouter]:
         models.router,
         account.router,
         admin.router,
+        programme.router,
+        access_log.router,
     ]
