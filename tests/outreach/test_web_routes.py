@@ -55,6 +55,11 @@ POLICY: dict[str, tuple[str, ...] | str] = {
     "POST /admin/users/{name}/disable": ADMIN,
     "POST /admin/users/{name}/enable": ADMIN,
     "POST /admin/users/{name}/scope": ADMIN,
+    "GET /programmes": ("coordinator", *AGGREGATES),
+    "GET /programmes/{programme}/report": ("coordinator", *AGGREGATES),
+    "GET /programmes/{programme}/evaluation": ("coordinator", *AGGREGATES),
+    "GET /access-log": ("reviewer", "admin"),
+    "GET /access-log.csv": ADMIN,
 }
 USER_OF_ROLE = {
     "coordinator": "anna",

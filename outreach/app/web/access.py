@@ -31,6 +31,7 @@ from fastapi.routing import APIRoute
 
 from outreach.app.access_log import AccessEntry, AccessLog, access_log
 from outreach.app.web.auth import SignInRequired, current_user
+from outreach.app.web.auth import _walk as walk_routes
 
 __all__ = [
     "Access",
@@ -127,9 +128,9 @@ PersonAccess = Annotated[Access, person_level()]
 def person_level_routes(app: Any) -> set[str]:
     """Return ``"GET /path"`` of every route that declares :func:`person_level`."""
     found = set()
-    for route in app.routes:
+    for prefix, route, _ in walk_routes(app.routes):
         if isinstance(route, APIRoute) and _declares(route.dependant):
-            found.add(f"{','.join(sorted(route.methods or ()))} {route.path}")
+            found.add(f"{','.join(sorted(route.methods or ()))} {prefix}{route.path}")
     return found
 
 
