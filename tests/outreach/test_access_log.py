@@ -1,4 +1,4 @@
-"""The per-citizen access log: the file, every person-level route, counts, export, CLI."""
+"""The per-citizen access log: the file, person-level routes, counts, export, CLI."""
 
 from __future__ import annotations
 
