@@ -243,3 +243,40 @@ def test_reviewer_signs_off_a_governance_pack_and_sees_it_recorded(
     (folder / "data_protection.md").write_text("# Changed\n", encoding="utf-8")
     page.reload()
     assert page.locator("table.signoffs tr.stale").count() == 1
+
+
+def test_reviewer_sees_access_counts_without_pseudonyms_and_an_admin_exports(
+    page, browser, served, password
+) -> None:
+    listed = _list_areas(served, WEEK)
+    citizen = next(i for i, area in sorted(listed.items()) if area in SCOPE)
+    coordinator = browser.new_context(viewport={"width": 1200, "height": 800})
+    try:
+        anna = coordinator.new_page()
+        _sign_in(anna, served.url, "anna", password)
+        anna.goto(f"{served.url}{LIST}")
+        anna.goto(f"{served.url}{LIST}/citizens/{citizen}")
+    finally:
+        coordinator.close()
+    _sign_in(page, served.url, "rita", password)
+    page.click('nav a[href="/access-log"]')
+    counts = page.inner_text("#access-counts")
+    assert "anna" in counts and "så ugens liste" in counts and "så en borger" in counts
+    html = page.content()
+    assert not [i for i in listed if i in html]  # no pseudonym anywhere on the page
+    assert not page.is_visible("#access-export")
+    page.click('form[action="/signout"] button[type=submit]')
+    _sign_in(page, served.url, "ada", password)
+    page.click('nav a[href="/access-log"]')
+    page.fill("#access-export input[name=actor]", "anna")
+    page.fill("#access-export input[name=pseudonym]", citizen)
+    with page.expect_download() as info:
+        page.click("#access-export button[type=submit]")
+    text = Path(info.value.path()).read_text(encoding="utf-8")
+    assert text.splitlines()[0].startswith("at,actor,action,pseudonym")
+    assert {tuple(line.split(",")[1:4]) for line in text.splitlines()[1:]} == {
+        ("anna", "viewed_list", citizen),
+        ("anna", "viewed_citizen", citizen),
+    }
+    page.goto(f"{served.url}/access-log")
+    assert "udtræk af adgangsloggen" in page.inner_text("#access-counts")
