@@ -9,7 +9,8 @@ and reviewers see aggregates only (models, features, fairness reports, model
 cards, governance packs, monitoring reports, the audit-log summary); admins
 manage the users (:mod:`outreach.app.web.routes.admin`) and everyone changes
 their own password. Every list view, download, recorded outcome and account
-change is appended to the outreach audit log.
+change is appended to the outreach audit log; every person-level page, download
+and change also to the per-citizen access log (:mod:`outreach.app.web.access`).
 """
 
 from __future__ import annotations

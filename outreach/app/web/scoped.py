@@ -6,7 +6,9 @@ through :func:`outreach.stages.run_record` (the validation of ``opspor
 record``), and the Excel file and stop sheets from :mod:`outreach.exports`.
 This module only narrows rows to the user's programmes and municipalities,
 server-side, and audits what was shown: a programme outside the scope answers
-403, a citizen outside it 404, exactly like a citizen who is not listed.
+403, a citizen outside it 404, exactly like a citizen who is not listed. Each
+function that shows, sends or changes citizens also takes the route's
+:class:`~outreach.app.web.access.Access` and writes the per-citizen access log.
 """
 
 from __future__ import annotations
