@@ -274,9 +274,10 @@ def test_reviewer_sees_access_counts_without_pseudonyms_and_an_admin_exports(
         page.click("#access-export button[type=submit]")
     text = Path(info.value.path()).read_text(encoding="utf-8")
     assert text.splitlines()[0].startswith("at,actor,action,pseudonym")
-    assert {tuple(line.split(",")[1:4]) for line in text.splitlines()[1:]} == {
-        ("anna", "viewed_list", citizen),
-        ("anna", "viewed_citizen", citizen),
-    }
+    exported = {tuple(line.split(",")[1:4]) for line in text.splitlines()[1:]}
+    assert {(a, p) for a, _, p in exported} == {("anna", citizen)}  # the filters hold
+    assert {("anna", "viewed_list", citizen), ("anna", "viewed_citizen", citizen)} <= (
+        exported
+    )  # earlier tests in this module may have opened or downloaded it too
     page.goto(f"{served.url}/access-log")
     assert "udtræk af adgangsloggen" in page.inner_text("#access-counts")

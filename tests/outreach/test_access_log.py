@@ -274,6 +274,8 @@ def test_reviewers_see_counts_without_pseudonyms(client_for, web_app) -> None:
     assert f"<td>{n_listed}</td>" in table  # the list view: not a small cell
     assert "så en borger" in table and "&lt;10" in table  # one citizen: suppressed
     assert 'id="access-export"' not in page.text
+    narrowed = client_for("rita").get("/access-log?pseudonym=P00001").text
+    assert "så ugens liste" in narrowed  # a reviewer cannot filter by pseudonym
     english = client_for("rita").get("/access-log?lang=en")
     assert "viewed the week&#39;s list" in english.text
 
