@@ -46,6 +46,7 @@ __all__ = [
     "ScopedList",
     "coordinator_overview",
     "download_xlsx",
+    "log_shown",
     "open_citizen",
     "open_list",
     "record_outcome",
@@ -141,12 +142,11 @@ def _table(rows: pd.DataFrame, programme: Programme) -> list[dict[str, Any]]:
 
 
 def open_list(
-    ctx: WebContext, user: User, programme_name: str, week: str, access: Access
+    ctx: WebContext, user: User, programme_name: str, week: str
 ) -> ScopedList:
-    """Return the frozen list of a week in the user's municipalities; log the view.
+    """Return the frozen list of a week in the user's municipalities; audit the view.
 
-    The aggregate audit log counts the view; the access log gets one entry per
-    citizen shown.
+    The route writes the access log of the rows it shows (:func:`log_shown`).
 
     Raises
     ------
@@ -168,7 +168,6 @@ def open_list(
         )
         recorded = store.recorded_on(result.list_id)
     scoped = _in_scope(rows, user)
-    _log_rows(access, "viewed_list", scoped, result)
     return ScopedList(
         programme,
         result,
@@ -242,19 +241,27 @@ def open_citizen(
     return ScopedList(programme, run, match), row, contacts
 
 
-def _log_rows(access: Access, action: str, rows: pd.DataFrame, run: Any) -> None:
-    """Write one access-log entry per citizen in ``rows`` of a list run."""
+def log_shown(access: Access, view: ScopedList, table: list[dict[str, Any]]) -> None:
+    """Write one ``viewed_list`` entry per display row shown of a scoped list."""
+    access.log(
+        "viewed_list",
+        [str(row["_citizen_id"]) for row in table],
+        programme=view.programme.name,
+        week=str(view.run.week),
+        list_id=str(view.run.list_id),
+    )
 
-    def value(name: str) -> str:
-        found = run[name] if isinstance(run, Mapping) else getattr(run, name)
-        return str(found)
 
+def _log_rows(
+    access: Access, action: str, rows: pd.DataFrame, run: Mapping[str, Any]
+) -> None:
+    """Write one access-log entry per citizen in ``rows`` of a stored list run."""
     access.log(
         action,
         rows["citizen_id"].astype(str),
-        programme=value("programme"),
-        week=value("week"),
-        list_id=value("list_id"),
+        programme=str(run["programme"]),
+        week=str(run["week"]),
+        list_id=str(run["list_id"]),
     )
 
 

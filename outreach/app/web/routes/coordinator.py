@@ -41,7 +41,8 @@ def list_page(
     request: Request, user: Coordinator, access: PersonAccess, programme: str, week: str
 ) -> Response:
     """One week's list in the user's municipalities (audited as viewed)."""
-    view = scoped.open_list(web_context(request), user, programme, week, access)
+    view = scoped.open_list(web_context(request), user, programme, week)
+    scoped.log_shown(access, view, view.table)
     return render(
         request,
         "list.html.j2",
