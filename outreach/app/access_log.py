@@ -61,6 +61,8 @@ ACCESS_ACTIONS = (
     "viewed_list",
     "viewed_citizen",
     "viewed_stop_sheets",
+    "viewed_upload",
+    "viewed_opt_outs",
     "downloaded",
     "exported",
     "changed",
@@ -322,9 +324,23 @@ def listed_pseudonyms(settings: EngineSettings, list_id: str) -> list[str]:
 def recorded_pseudonyms(
     file: Path | None, entries: Iterable[Mapping[str, Any]]
 ) -> list[str]:
-    """Return the pseudonyms a record sheet or ``--citizen`` entry names."""
+    """Return the pseudonyms a record sheet or ``--citizen`` entry gives an outcome.
+
+    A sheet lists every citizen of the list; only rows with an outcome change one.
+    """
     rows = [v for _, v in read_record_file(file)] if file else list(entries)
-    return sorted({str(r["citizen_id"]).strip() for r in rows if r.get("citizen_id")})
+    return sorted(
+        {
+            str(r["citizen_id"]).strip()
+            for r in rows
+            if r.get("citizen_id") and _filled(r.get("outcome"))
+        }
+    )
+
+
+def _filled(value: Any) -> bool:
+    """Tell whether a sheet cell holds something (not None, NaN or blank)."""
+    return value is not None and value == value and bool(str(value).strip())
 
 
 def export_for_cli(

@@ -23,6 +23,7 @@ from outreach.app.access_log import (
     AccessEntry,
     AccessFilter,
     AccessLog,
+    recorded_pseudonyms,
     suppress_counts,
 )
 from outreach.app.cli import app as cli
@@ -350,3 +351,17 @@ def test_cli_exports_and_records_are_logged_and_an_admin_can_export(
     log = AccessLog(Path(out) / ACCESS_LOG_FILE, 1826)
     assert log.entries(AccessFilter(actor="ada"))[0]["pseudonym"] == "P00000"
     assert _cli("--output-dir", out, "access-log", "purge", "--json")["purged"] == 0
+
+
+def test_a_record_sheet_logs_only_the_rows_with_an_outcome(tmp_path: Path) -> None:
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text(
+        "citizen_id,outcome,outcome_date,opt_out,note\n"
+        "P00000,reached,2026-11-26,,\n"
+        "P00001,,,,\n"
+        "P00002, ,,,\n",
+        encoding="utf-8",
+    )
+    assert recorded_pseudonyms(sheet, ()) == ["P00000"]
+    entry = {"citizen_id": "P00004", "outcome": "declined"}
+    assert recorded_pseudonyms(None, [entry]) == ["P00004"]
