@@ -354,6 +354,7 @@ def record_contacts(
     store: OperationalStore | None = None,
     partial: bool = False,
     areas: Collection[str] | None = None,
+    source: str | None = None,
 ) -> RecordResult:
     """Record what happened to citizens on a frozen list.
 
@@ -383,6 +384,9 @@ def record_contacts(
     areas : collection of str, optional
         Only citizens listed in these municipalities may be recorded (a
         coordinator's scope); others are refused like citizens not listed.
+    source : str, optional
+        What the contacts were recorded from (default: the file's path, or
+        ``"entry"``).
 
     Returns
     -------
@@ -426,7 +430,7 @@ def record_contacts(
         list_id=list_id,
         programme=programme,
         week=week,
-        source=str(file) if file else "entry",
+        source=source or (str(file) if file else "entry"),
     )
     result = RecordResult(
         list_id=list_id,

@@ -50,6 +50,7 @@ __all__ = [
     "commit_upload",
     "opt_out_register",
     "preview_upload",
+    "scoped_run",
     "upload_sheet",
     "withdraw_from_register",
 ]
@@ -87,7 +88,7 @@ def _uploads(ctx: WebContext) -> UploadStore:
     return UploadStore(ctx.settings.output_dir / "web-uploads")
 
 
-def _run(
+def scoped_run(
     ctx: WebContext, store: OperationalStore, user: User, programme: str, week: str
 ) -> dict[str, Any]:
     """Return the frozen run of a programme in scope (403/404 as for the list)."""
@@ -116,7 +117,7 @@ def upload_sheet(
     filename, content = file
     suffix = check_sheet(filename, content)
     with ctx.operational() as store:
-        run = _run(ctx, store, user, programme, week)
+        run = scoped_run(ctx, store, user, programme, week)
     uploads = _uploads(ctx)
     upload = uploads.new(
         user=user.name,
@@ -151,7 +152,7 @@ def preview_upload(
     if upload.committed_at is not None:
         return SheetPreview(upload, [], 0, 0)
     with ctx.operational() as store:
-        _run(ctx, store, user, programme, week)
+        scoped_run(ctx, store, user, programme, week)
         check = check_record_file(
             store,
             _uploads(ctx).file_of(upload),
@@ -209,7 +210,7 @@ def commit_upload(
         return CommitResult(upload, None)
     uploads = _uploads(ctx)
     with ctx.operational() as store:
-        run = _run(ctx, store, user, programme, week)
+        run = scoped_run(ctx, store, user, programme, week)
         if str(run["list_id"]) != upload.list_id:
             raise ConfigError(LIST_CHANGED)
         result = record_contacts(
@@ -221,6 +222,7 @@ def commit_upload(
             today=ctx.today(),
             store=store,
             areas=user.municipalities,
+            source="web-upload",
         )
     if result.refused:
         return CommitResult(upload, result)
@@ -253,7 +255,7 @@ def change_outcome(
     """
     programme, week, citizen_id, contact_id = where
     with ctx.operational() as store:
-        run = _run(ctx, store, user, programme, week)
+        run = scoped_run(ctx, store, user, programme, week)
         listed = set(
             _in_scope(store.read_list(str(run["list_id"])), user)["citizen_id"]
         )
