@@ -2,8 +2,8 @@
 
 Scope checks over the outreach functions, as :mod:`outreach.app.web.scoped`
 does for lists: an uploaded record sheet is checked by
-:func:`outreach.recording.check_record_file` and committed by
-:func:`outreach.recording.record_contacts` (all or nothing), both narrowed to
+:func:`outreach.recording.check_record_file` and committed through
+:func:`outreach.stages.run_record` (all or nothing), both narrowed to
 the coordinator's municipalities; corrections and retractions go through
 :mod:`outreach.corrections`, the opt-out register through
 :mod:`outreach.opt_outs`. A programme outside the scope answers 403, a citizen
@@ -32,12 +32,8 @@ from outreach.app.web.uploads import Upload, UploadStore, check_sheet, sha256_of
 from outreach.corrections import ChangeResult, correct_contact, retract_contact
 from outreach.list_audit import append_event
 from outreach.opt_outs import OptOutResult, add_opt_out, withdraw_opt_out
-from outreach.recording import (
-    RecordResult,
-    check_record_file,
-    explain_refusal,
-    record_contacts,
-)
+from outreach.recording import RecordResult, check_record_file, explain_refusal
+from outreach.stages import RecordRequest, run_record
 
 __all__ = [
     "LIST_CHANGED",
@@ -213,17 +209,17 @@ def commit_upload(
         run = scoped_run(ctx, store, user, programme, week)
         if str(run["list_id"]) != upload.list_id:
             raise ConfigError(LIST_CHANGED)
-        result = record_contacts(
-            None,
-            programme=programme,
-            week=week,
+        request = RecordRequest(
+            programme,
+            week,
             file=uploads.file_of(upload),
             actor=user.name,
             today=ctx.today(),
             store=store,
-            areas=user.municipalities,
+            areas=tuple(user.municipalities),
             source="web-upload",
         )
+        result = run_record(ctx.settings, request)
     if result.refused:
         return CommitResult(upload, result)
     counts = {"recorded": result.n_recorded, "duplicates": result.n_duplicates}
