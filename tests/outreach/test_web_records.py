@@ -165,6 +165,17 @@ def test_upload_refuses_other_files(anna, web_app, name, content, message) -> No
     assert not folder.exists() or not list(folder.iterdir())
 
 
+def test_a_body_far_over_the_limit_is_refused_before_it_is_read(anna) -> None:
+    token = _csrf(anna, UPLOAD)
+    response = anna.post(
+        UPLOAD,
+        data={"csrf_token": token},
+        files={"sheet": ("week.csv", b"x" * (MAX_UPLOAD_BYTES + 100 * 1024))},
+    )
+    assert response.status_code == 413
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
 def test_a_csv_without_the_header_is_refused_on_preview(anna) -> None:
     preview_url = _upload(anna, "week.csv", b"a,b\n1,2\n").headers["location"]
     response = anna.get(preview_url)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from features.errors import ConfigError
@@ -67,9 +67,21 @@ def upload_page(
     )
 
 
+#: Room for the form's other fields and the multipart framing around the file.
+_BODY_SLACK = 64 * 1024
+
+
+def _small_body(request: Request) -> None:
+    """Answer 413 before the form is read when the declared body is far too large."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_UPLOAD_BYTES + _BODY_SLACK:
+        raise HTTPException(status_code=413)
+
+
 @router.post("/lists/{programme}/{week}/upload")
 async def upload_post(
     request: Request,
+    _: Annotated[None, Depends(_small_body)],
     user: Coordinator,
     programme: str,
     week: str,
