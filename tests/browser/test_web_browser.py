@@ -295,6 +295,8 @@ def test_coordinator_uploads_the_record_sheet_and_corrects_an_outcome(
     history = page.inner_text("table.history")
     assert "rettet" in history and "Forkert række i arket" in history
     assert "gældende" in history
+    page.locator("h2", has_text="Registrerede udfald").scroll_into_view_if_needed()
+    page.evaluate("window.scrollBy(0, 300)")
     _screenshot(page, shots / "web-correction.png")
     assert _rows(
         served,
