@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import re
+from datetime import datetime
 
 import pytest
 from openpyxl import load_workbook
@@ -401,3 +402,39 @@ def test_an_opt_out_added_in_the_app_keeps_the_citizen_off_the_next_list(
         ).fetchall()
     assert result.counts["excluded"]["opt_out"] >= 1
     assert (IN_SCOPE,) not in listed and listed
+
+
+def test_an_upload_is_not_committed_to_a_list_generated_again(anna, web_app, web):
+    from outreach.lists import build_weekly_list
+    from outreach.programmes import load_programme
+
+    content = _csv([(IN_SCOPE, "reached", "2026-11-24", "", "", "")])
+    preview_url = _upload(anna, "week.csv", content).headers["location"]
+    token = _csrf(anna, preview_url)
+    with web_app.state.opspor.warehouse.connection() as con:
+        build_weekly_list(con, load_programme("diabetes_bus"), week=web.WEEK,
+                          model_uri=web.MODEL_URI, actor="planner",
+                          regenerate=True, reason="new extract")  # fmt: skip
+    response = anna.post(preview_url, data={"csrf_token": token})
+    assert response.headers["location"] == UPLOAD
+    assert "Listen er dannet igen" in anna.get(UPLOAD).text
+    assert _contacts(web_app) == []
+
+
+def test_upload_store_gives_an_upload_only_to_its_user_and_list(tmp_path) -> None:
+    from features.errors import NotFoundError
+    from outreach.app.web.uploads import UploadStore
+
+    store = UploadStore(tmp_path / "up")
+    upload = store.new(user="anna", programme="p", week="2026-W48", list_id="L",
+                       suffix=".csv", sha256="h", uploaded_at="t")  # fmt: skip
+    store.save(upload, b"citizen_id,outcome\n")
+    assert (
+        store.load(upload.token, user="anna", programme="p", week="2026-W48") == upload
+    )
+    for who, week in (("bo", "2026-W48"), ("anna", "2026-W49")):
+        with pytest.raises(NotFoundError):
+            store.load(upload.token, user=who, programme="p", week=week)
+    done = store.mark_committed(upload, {"recorded": 0}, datetime(2026, 11, 27))
+    assert done.committed_at == "2026-11-27T00:00:00"
+    assert not store.file_of(upload).exists()
