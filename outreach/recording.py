@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import logging
 import re
+import zipfile
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -55,6 +56,7 @@ _FALSE = {"", "0", "false", "no", "nej", "n"}
 MAX_NOTE_CHARS = 500
 NO_HEADER = "{path} has no header row with the columns {columns}."
 BAD_FILE = "Outcomes can be read from .csv or .xlsx files, not {suffix!r}."
+UNREADABLE = "{path} cannot be read as a {suffix} record sheet."
 NO_ENTRIES = "Give outcomes to record: a file or at least one entry."
 # Row refusals: the coordinator sees these next to the row number.
 EMPTY_CITIZEN = "citizen_id is empty"
@@ -154,16 +156,17 @@ def read_record_file(path: Path) -> list[tuple[int, dict[str, Any]]]:
     Raises
     ------
     ConfigError
-        Another suffix, or no header row naming ``citizen_id`` and ``outcome``.
+        Another suffix, a file that cannot be read as one (a damaged workbook,
+        a CSV that is not UTF-8), or no header row naming ``citizen_id`` and
+        ``outcome``.
     """
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            lines = list(csv.reader(fh))
-    elif suffix == ".xlsx":
-        lines = _xlsx_lines(path)
-    else:
+    if suffix not in (".csv", ".xlsx"):
         raise ConfigError(BAD_FILE.format(suffix=suffix))
+    try:
+        lines = _csv_lines(path) if suffix == ".csv" else _xlsx_lines(path)
+    except (csv.Error, UnicodeDecodeError, zipfile.BadZipFile, KeyError) as error:
+        raise ConfigError(UNREADABLE.format(path=path, suffix=suffix)) from error
     for index, line in enumerate(lines):
         names = [str(c).strip().lower() if c is not None else "" for c in line]
         if "citizen_id" in names and "outcome" in names:
@@ -172,6 +175,12 @@ def read_record_file(path: Path) -> list[tuple[int, dict[str, Any]]]:
                 for offset, row in enumerate(lines[index + 1 :], start=1)
             ]
     raise ConfigError(NO_HEADER.format(path=path, columns=list(RECORD_COLUMNS)))
+
+
+def _csv_lines(path: Path) -> list[list[Any]]:
+    """Return all rows of a UTF-8 CSV file as lists."""
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return list(csv.reader(fh))
 
 
 def _xlsx_lines(path: Path) -> list[list[Any]]:

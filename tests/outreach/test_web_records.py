@@ -177,11 +177,15 @@ def test_a_body_far_over_the_limit_is_refused_before_it_is_read(anna) -> None:
     assert response.headers["x-content-type-options"] == "nosniff"
 
 
-def test_a_csv_without_the_header_is_refused_on_preview(anna) -> None:
-    preview_url = _upload(anna, "week.csv", b"a,b\n1,2\n").headers["location"]
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("week.csv", b"a,b\n1,2\n"), ("week.xlsx", b"PK\x03\x04 but no workbook")],
+)
+def test_a_sheet_that_cannot_be_read_is_refused_on_preview(anna, name, content):
+    preview_url = _upload(anna, name, content).headers["location"]
     response = anna.get(preview_url)
     assert response.status_code == 303 and response.headers["location"] == UPLOAD
-    assert "ingen overskriftsrække" in anna.get(UPLOAD).text
+    assert "kan ikke læses som et registreringsark" in anna.get(UPLOAD).text
 
 
 def test_an_upload_is_only_its_uploaders(anna, client_for, web_app) -> None:

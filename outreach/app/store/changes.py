@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from outreach.app.store.backends import Backend, insert_sql
+from outreach.app.store.backends import Backend, Transaction, insert_sql
 
 __all__ = [
     "CHANGE_COLUMNS",
@@ -166,10 +166,8 @@ class ChangeTable:
         return True
 
 
-def _insert_replacement(tx: Any, contact: Mapping[str, Any]) -> None:
+def _insert_replacement(tx: Transaction, contact: Mapping[str, Any]) -> None:
     """Insert the correcting contact; raise :class:`_Clash` if its key is taken."""
-    from outreach.app.store.store import CONTACT_COLUMNS
-
     if tx.fetch(_SAME_KEY, contact)[0][0]:
         raise _Clash
-    tx.execute(insert_sql("contacts", CONTACT_COLUMNS), contact)
+    tx.execute(insert_sql("contacts", sorted(contact)), contact)
