@@ -145,8 +145,10 @@ def commit_page(
     ctx = web_context(request)
     try:
         done = records.commit_upload(ctx, user, programme, week, token)
-    except ConfigError:
-        flash(request, "error", t("upload_list_changed"))
+    except ConfigError as error:
+        changed = str(error) == records.LIST_CHANGED
+        text = t("upload_list_changed") if changed else t("upload_no_header")
+        flash(request, "error", text)
         return RedirectResponse(f"{_list_url(programme, week)}/upload", status_code=303)
     if done.result is None:
         flash(request, "info", t("upload_committed_before"))
