@@ -442,3 +442,12 @@ def test_upload_store_gives_an_upload_only_to_its_user_and_list(tmp_path) -> Non
     done = store.mark_committed(upload, {"recorded": 0}, datetime(2026, 11, 27))
     assert done.committed_at == "2026-11-27T00:00:00"
     assert not store.file_of(upload).exists()
+
+
+def test_without_a_loaded_extract_the_register_shows_nobody(anna, web_app) -> None:
+    _post_register(anna, "/opt-outs", citizen_id=IN_SCOPE, reason="phoned in")
+    _query(web_app, "drop table raw.citizens cascade")
+    page = anna.get("/opt-outs")
+    assert page.status_code == 200 and IN_SCOPE not in page.text
+    added = _post_register(anna, "/opt-outs", citizen_id=IN_SCOPE_2, reason="x")
+    assert added.status_code == 404

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from features.errors import ConfigError, NotFoundError
@@ -284,13 +285,17 @@ class OptOutRegister:
 
 
 def _areas_of(ctx: WebContext, ids: list[str]) -> dict[str, str]:
-    """Citizen id -> municipality code in the loaded extract (absent: unknown)."""
+    """Return citizen id -> municipality code in the loaded extract (absent: unknown).
+
+    Without a loaded extract nobody is in scope: the register shows nothing and
+    no opt-out can be added or withdrawn here.
+    """
     if not ids:
         return {}
     try:
         with ctx.warehouse.connection() as con:
             rows = con.execute(_AREAS_OF, {"ids": ids}).fetchall()
-    except NotFoundError:
+    except (NotFoundError, duckdb.CatalogException):  # no warehouse or no extract
         return {}
     return {str(citizen): str(area) for citizen, area in rows}
 
