@@ -36,6 +36,13 @@ def _csrf(client, path: str) -> str:
     return match.group(1)
 
 
+def _token(client) -> str:
+    """The session's CSRF token, read once (it stays the same for the session)."""
+    if not hasattr(client, "csrf_token"):
+        client.csrf_token = _csrf(client, "/lists")
+    return str(client.csrf_token)
+
+
 def _filled_xlsx(client, outcomes: dict[str, tuple]) -> bytes:
     """Download the app's Excel file and fill the Record sheet's rows."""
     book = load_workbook(io.BytesIO(client.get(f"{LIST}/download.xlsx").content))
@@ -61,7 +68,7 @@ def _csv(rows: list[tuple]) -> bytes:
 
 
 def _upload(client, name: str, content: bytes):
-    token = _csrf(client, UPLOAD)
+    token = _token(client)
     return client.post(
         UPLOAD, data={"csrf_token": token}, files={"sheet": (name, content)}
     )
@@ -223,7 +230,7 @@ def _record(client, citizen: str, outcome: str, day: str = "2026-11-25") -> None
     client.post(
         page,
         data={
-            "csrf_token": _csrf(client, page),
+            "csrf_token": _token(client),
             "outcome": outcome,
             "outcome_date": day,
         },
@@ -233,7 +240,7 @@ def _record(client, citizen: str, outcome: str, day: str = "2026-11-25") -> None
 def _change(client, citizen: str, contact_id: str, action: str, **values: str):
     page = f"{LIST}/citizens/{citizen}"
     url = f"{page}/contacts/{contact_id}/{action}"
-    return client.post(url, data={"csrf_token": _csrf(client, page), **values})
+    return client.post(url, data={"csrf_token": _token(client), **values})
 
 
 def test_correcting_an_outcome_keeps_the_original_and_audits_the_reason(
@@ -327,7 +334,7 @@ def test_a_contact_of_another_citizen_is_not_found(anna, web_app) -> None:
 
 
 def _post_register(client, path: str, **values: str):
-    return client.post(path, data={"csrf_token": _csrf(client, "/opt-outs"), **values})
+    return client.post(path, data={"csrf_token": _token(client), **values})
 
 
 def test_opt_out_register_add_view_and_withdraw(anna, web_app) -> None:
