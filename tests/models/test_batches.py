@@ -24,7 +24,6 @@ from models.matrix import cohort_batches, feature_kinds, read_cohort_frame
 from models.score import load_registered_model, rank_citizens, score_citizens
 from tests.models.conftest import TOY_EXTRACT_DATE, Trained
 
-WHOLE = 10**9
 SMALL = 400
 REASON_KEY = ["citizen_id", "reason_rank"]
 
@@ -108,24 +107,21 @@ def _same_reasons(got: pd.DataFrame, want: pd.DataFrame) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["toy", "toy_hgb", "toy_rule"])
+@pytest.mark.parametrize("name", ["toy", "toy_hgb"])
 def test_batched_scores_and_reasons_equal_unbatched(
     trained: Trained, name: str
 ) -> None:
-    whole_scores, whole_reasons = _run(trained, name, WHOLE)
+    # toy: the linear model, whose centring mean spans batches; toy_hgb: SHAP.
+    # (The rule baseline's reasons are the rules each row meets: per row.)
     scores, reasons = _run(trained, name, SMALL)
     assert len(scores) > 3 * SMALL  # really several batches
-    pd.testing.assert_frame_equal(scores, whole_scores)
-    _same_reasons(reasons, whole_reasons)
-    in_memory, in_memory_reasons, registered = _unbatched(trained, name)
-    assert scores["citizen_id"].tolist() == in_memory["citizen_id"].tolist()
-    assert scores["risk_rank"].tolist() == in_memory["risk_rank"].tolist()
+    whole, whole_reasons, registered = _unbatched(trained, name)
+    assert scores["citizen_id"].tolist() == whole["citizen_id"].tolist()
+    assert scores["risk_rank"].tolist() == whole["risk_rank"].tolist()
     # The logistic model's matrix product rounds differently by batch (1e-16).
-    np.testing.assert_allclose(
-        scores["risk_score"], in_memory["risk_score"], rtol=1e-12
-    )
-    in_memory_reasons = in_memory_reasons.assign(model_uri=registered.model_uri)
-    _same_reasons(reasons, in_memory_reasons[reasons.columns])
+    np.testing.assert_allclose(scores["risk_score"], whole["risk_score"], rtol=1e-12)
+    whole_reasons = whole_reasons.assign(model_uri=registered.model_uri)
+    _same_reasons(reasons, whole_reasons[reasons.columns])
 
 
 @pytest.mark.slow
