@@ -268,6 +268,8 @@ def feature_means(model: Any, batches: Iterable[pd.DataFrame]) -> NDArray[np.flo
     total: NDArray[np.float64] | None = None
     rows = 0
     for X in batches:
+        if X.empty:  # a batch nobody in it was scored (scikit-learn refuses 0 rows)
+            continue
         Xt = np.asarray(preprocess.transform(X), dtype=np.float64)
         total = Xt.sum(axis=0) if total is None else total + Xt.sum(axis=0)
         rows += len(Xt)

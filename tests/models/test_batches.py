@@ -153,3 +153,52 @@ def test_cohort_batches_cover_the_cohort_once(trained: Trained) -> None:
     ids = pd.concat(parts)["citizen_id"].tolist()
     assert ids == whole["citizen_id"].tolist()
     assert batches[-1][1] is None
+
+
+def _linear_pipeline() -> tuple[Any, pd.DataFrame, dict[str, str]]:
+    """A small fitted pipeline shaped like Opspor's: preprocess, then estimator."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    rng = np.random.default_rng(7)
+    X = pd.DataFrame(
+        {
+            "age_years": rng.normal(60, 10, 300),
+            "n_no_shows_365d": rng.poisson(1.0, 300).astype(float),
+            "sex": rng.choice(["F", "M"], 300),
+        }
+    )
+    y = (X["n_no_shows_365d"] + rng.normal(0, 1, 300) > 1).astype(int)
+    preprocess = ColumnTransformer(
+        [
+            ("num", StandardScaler(), ["age_years", "n_no_shows_365d"]),
+            ("cat", OneHotEncoder(), ["sex"]),
+        ]
+    )
+    pipeline = Pipeline(
+        [("preprocess", preprocess), ("estimator", LogisticRegression())]
+    ).fit(X, y)
+    kinds = {"age_years": "numeric", "n_no_shows_365d": "numeric", "sex": "categorical"}
+    return pipeline, X, kinds
+
+
+def test_linear_contributions_centred_over_all_batches_equal_unbatched() -> None:
+    from models.explain import feature_means
+
+    pipeline, X, kinds = _linear_pipeline()
+    whole = feature_contributions(pipeline, X, kinds=kinds)
+    parts = [X.iloc[:0], X.iloc[:110], X.iloc[110:111], X.iloc[111:]]
+    centre = feature_means(pipeline, parts)
+    batched = pd.concat(
+        [
+            feature_contributions(pipeline, part, kinds=kinds, center=centre)
+            for part in parts
+            if not part.empty
+        ]
+    )
+    np.testing.assert_allclose(batched.to_numpy(), whole.to_numpy(), rtol=1e-12)
+    # Centred on its own rows only, a batch would explain something else.
+    alone = feature_contributions(pipeline, X.iloc[:110], kinds=kinds)
+    assert not np.allclose(alone.to_numpy(), whole.iloc[:110].to_numpy())
