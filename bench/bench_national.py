@@ -26,7 +26,8 @@ The steps:
 ``weekly``
     The Monday job for ``diabetes_bus`` in the extract's week: features for the
     one as-of date, then :func:`outreach.weekly.run_weekly` (score, explain,
-    list, fairness audit, monitor), each stage timed.
+    list, fairness audit, monitor), each stage timed. It runs last because it
+    needs the champion that ``training`` registers.
 
 DuckDB gets ``OPSPOR_DUCKDB_MEMORY_LIMIT`` (``--memory-limit``) and spills to
 ``OPSPOR_DUCKDB_TEMP_DIRECTORY`` inside the work folder. The work folder (a
