@@ -17,6 +17,7 @@ def routers() -> list[APIRouter]:
         models,
         programme,
         public,
+        records,
         reviewer,
     )
 
@@ -29,4 +30,5 @@ def routers() -> list[APIRouter]:
         admin.router,
         programme.router,
         access_log.router,
+        records.router,
     ]
