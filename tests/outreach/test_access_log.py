@@ -35,7 +35,22 @@ from tests.outreach.test_web_routes import COORDINATOR, PARAMS, POLICY
 LIST = "/lists/diabetes_bus/2026-W48"
 NOW = datetime(2026, 11, 27, 9, 0, 0)
 #: Coordinator routes that show no citizen (aggregates or navigation).
-COORDINATOR_AGGREGATE_ROUTES = {"GET /lists"}
+COORDINATOR_AGGREGATE_ROUTES = {
+    "GET /lists",
+    "GET /lists/{programme}/{week}/upload",  # the upload form
+    "POST /lists/{programme}/{week}/upload",  # kept, not shown: the preview logs
+}
+_CONTACT = "/lists/{programme}/{week}/citizens/{citizen_id}/contacts/{contact_id}"
+#: Routes of sheets, corrections and opt-outs, walked in one journey below.
+RECORDS_ROUTES = {
+    "GET /lists/{programme}/{week}/upload/{token}": "viewed_upload",
+    "POST /lists/{programme}/{week}/upload/{token}": "changed",
+    f"POST {_CONTACT}/correct": "changed",
+    f"POST {_CONTACT}/retract": "changed",
+    "GET /opt-outs": "viewed_opt_outs",
+    "POST /opt-outs": "changed",
+    "POST /opt-outs/{citizen_id}/withdraw": "changed",
+}
 #: The action each person-level route logs, and whether it logs the whole list.
 PERSON_LEVEL = {
     "GET /lists/{programme}/{week}": ("anna", "viewed_list", "list"),
@@ -182,7 +197,7 @@ def test_every_coordinator_route_is_person_level_unless_named_aggregate(
     coordinator_only = {k for k, v in POLICY.items() if v == COORDINATOR}
     declared = person_level_routes(web_app)
     assert coordinator_only - COORDINATOR_AGGREGATE_ROUTES <= declared
-    assert declared == set(PERSON_LEVEL)
+    assert declared == set(PERSON_LEVEL) | set(RECORDS_ROUTES)
 
 
 def _url(path: str) -> str:
@@ -220,6 +235,67 @@ def test_every_person_level_route_writes_the_access_log(
         assert pseudonyms == {"P00000"}
     else:
         assert pseudonyms == {expected}
+
+
+def _new(web_app, before: int) -> set[tuple[str, str]]:
+    """(action, pseudonym) of the entries written since ``before``."""
+    return {(e["action"], e["pseudonym"]) for e in _entries(web_app)[before:]}
+
+
+def _contact_id(web_app, citizen: str) -> str:
+    with web_app.state.opspor.warehouse.connection() as con:
+        rows = con.execute(
+            "select contact_id from outreach.current_contacts where citizen_id = $c",
+            {"c": citizen},
+        ).fetchall()
+    return str(rows[0][0])
+
+
+def test_sheets_corrections_and_opt_outs_write_the_access_log(
+    client_for, web_app
+) -> None:
+    anna = client_for("anna")
+    sheet = (
+        b"citizen_id,outcome,outcome_date,recorded_by,opt_out,note\n"
+        b"P00000,reached,2026-11-25,,,\nP00001,,,,,\n"
+    )
+    upload = f"{LIST}/upload"
+    posted = anna.post(
+        upload,
+        data={"csrf_token": _csrf(anna, upload)},
+        files={"sheet": ("sheet.csv", sheet)},
+    )
+    preview = posted.headers["location"]
+    before = len(_entries(web_app))
+    assert anna.get(preview).status_code == 200
+    assert _new(web_app, before) == {("viewed_upload", "P00000")}
+    token = _csrf(anna, preview)
+    before = len(_entries(web_app))
+    assert anna.post(preview, data={"csrf_token": token}).status_code == 303
+    assert _new(web_app, before) == {("changed", "P00000")}  # not the blank P00001
+    page = f"{LIST}/citizens/P00000"
+    for action, values in (
+        ("correct", {"outcome": "screened", "outcome_date": "2026-11-25"}),
+        ("retract", {}),
+    ):
+        url = f"{page}/contacts/{_contact_id(web_app, 'P00000')}/{action}"
+        token = _csrf(anna, page)
+        before = len(_entries(web_app))
+        data = {"csrf_token": token, "reason": "typed wrong", **values}
+        assert anna.post(url, data=data).status_code == 303
+        assert _new(web_app, before) == {("changed", "P00000")}, action
+    for url, values in (
+        ("/opt-outs", {"citizen_id": "P00001", "reason": "phoned in"}),
+        ("/opt-outs/P00001/withdraw", {"reason": "asked to be contacted"}),
+    ):
+        token = _csrf(anna, "/opt-outs")
+        before = len(_entries(web_app))
+        response = anna.post(url, data={"csrf_token": token, **values})
+        assert response.status_code == 303
+        assert _new(web_app, before) == {("changed", "P00001")}, url
+    before = len(_entries(web_app))
+    assert anna.get("/opt-outs").status_code == 200
+    assert _new(web_app, before) == {("viewed_opt_outs", "P00001")}  # withdrawn row
 
 
 def test_a_refused_change_or_an_out_of_scope_citizen_logs_nothing(
