@@ -1,4 +1,4 @@
-"""A small MLflow registry with two versions of one model, for the web app's model pages.
+"""A small MLflow registry: two versions of one model, for the web app's model pages.
 
 Training a model per test is slow, and so is logging a fitted model, so each
 version is a run holding the files :func:`models.tracking.log_training_run`
@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 NAME = "toy_web"
 CAPACITY_K = 40
@@ -26,40 +25,43 @@ N_TEST = 400
 FINGERPRINT = {"extract_hash": "ab" * 32, "test_index_date": "2025-06-01"}
 
 
-def _evaluation(noise: float, plot_dir: Path) -> tuple[dict[str, Any], dict, list]:
-    """Metrics (with bootstrap intervals), test summary and plots of one version."""
-    from models.validate import evaluate_predictions, k_values, save_plots
-
+def _test_set(noise: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels, risk and ranking of 400 test rows; more noise ranks worse."""
     rng = np.random.default_rng(7)
     y = (rng.random(N_TEST) < 0.2).astype(float)
     risk = np.clip(0.2 + (y - 0.2) * (1 - noise) + rng.normal(0, 0.1, N_TEST), 0, 1)
-    order = np.argsort(-risk, kind="stable").astype(np.intp)
-    ks = k_values(capacity_k=CAPACITY_K, k_shares=(0.05,), n_test=N_TEST, n_cohort=N_TEST)
+    return y, risk, np.argsort(-risk, kind="stable").astype(np.intp)
+
+
+def _evaluation(noise: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Metrics (with bootstrap intervals) and the test summary of one version."""
+    from models.validate import evaluate_predictions, k_values
+
+    y, risk, order = _test_set(noise)
+    ks = k_values(
+        capacity_k=CAPACITY_K, k_shares=(0.05,), n_test=N_TEST, n_cohort=N_TEST
+    )
     metrics = evaluate_predictions(
         y, risk, order, ks=ks, n_bootstrap=50, random_state=1
     )
-    plots = save_plots(
-        y, risk, order, out_dir=plot_dir, capacity_k=ks["capacity"], title=NAME
-    )
     summary = {"n": N_TEST, "events": int(y.sum()), "k": ks}
-    return {n: m.as_dict() for n, m in metrics.items()}, summary, plots
+    return {n: m.as_dict() for n, m in metrics.items()}, summary
 
 
-def _log_version(client: Any, experiment: str, noise: float) -> None:
+def _log_version(client: Any, experiment: str, noise: float, plots: list) -> None:
     """Log one run with the evaluation files and plots, and register it as a version."""
-    with tempfile.TemporaryDirectory() as tmp:
-        metrics, summary, plots = _evaluation(noise, Path(tmp))
-        run_id = client.create_run(experiment).info.run_id
-        texts = {
-            "evaluation/metrics.json": metrics,
-            "evaluation/test_predictions_summary.json": summary,
-            "data/fingerprint.json": FINGERPRINT,
-        }
-        for artifact, data in texts.items():
-            client.log_text(run_id, json.dumps(data), artifact)
-        for path in plots:
-            client.log_artifact(run_id, str(path), artifact_path="plots")
-        client.set_terminated(run_id)
+    metrics, summary = _evaluation(noise)
+    run_id = client.create_run(experiment).info.run_id
+    texts = {
+        "evaluation/metrics.json": metrics,
+        "evaluation/test_predictions_summary.json": summary,
+        "data/fingerprint.json": FINGERPRINT,
+    }
+    for artifact, data in texts.items():
+        client.log_text(run_id, json.dumps(data), artifact)
+    for path in plots:
+        client.log_artifact(run_id, str(path), artifact_path="plots")
+    client.set_terminated(run_id)
     client.create_model_version(NAME, f"runs:/{run_id}/model", run_id=run_id)
 
 
@@ -77,6 +79,13 @@ def build_registry(out: Path) -> Any:
     location = settings.artifact_dir.resolve().as_uri()
     experiment = client.create_experiment("toy_outcome", artifact_location=location)
     client.create_registered_model(NAME)
-    for noise in (0.8, 0.4):
-        _log_version(client, experiment, noise)
+    from models.validate import save_plots
+
+    with tempfile.TemporaryDirectory() as tmp:
+        y, risk, order = _test_set(0.4)  # drawn once: both runs log these figures
+        plots = save_plots(
+            y, risk, order, out_dir=Path(tmp), capacity_k=CAPACITY_K, title=NAME
+        )
+        for noise in (0.8, 0.4):
+            _log_version(client, experiment, noise, plots)
     return settings

@@ -1,4 +1,4 @@
-"""The data scientist's model pages: grouped metrics, two versions compared, MLflow figures."""
+"""Model pages for data scientists: grouped metrics, two versions, MLflow figures."""
 
 from __future__ import annotations
 
@@ -161,4 +161,3 @@ def test_artifact_route_is_closed_to_coordinators(client_for, dan) -> None:
     url = f"/models/{NAME}/1/artifacts/plots/calibration.png"
     assert client_for("anna").get(url).status_code == 403
     assert client_for("rita").get(url).status_code == 200
-
