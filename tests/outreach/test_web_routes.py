@@ -45,6 +45,11 @@ POLICY: dict[str, tuple[str, ...] | str] = {
     "GET /audit-log.csv": AGGREGATES,
     "GET /models": AGGREGATES,
     "GET /models/{name}/{version}": AGGREGATES,
+    "GET /models/{name}/compare": AGGREGATES,
+    "GET /models/{name}/{version}/artifacts/{path:path}": AGGREGATES,
+    "GET /loads": AGGREGATES,
+    "GET /loads/{load_id}": AGGREGATES,
+    "GET /reports/cards/{card}": AGGREGATES,
     "GET /features": AGGREGATES,
     "GET /account/password": ALL,
     "POST /account/password": ALL,
@@ -72,6 +77,9 @@ PARAMS = {
     "day": "2026-11-27",
     "version": "3",
     "name:path": "index.html",
+    "path:path": "plots/calibration.png",
+    "load_id": "a1a1a1a1a1a1",
+    "card": "diabetes_harm_365d@3",
 }
 
 

@@ -29,14 +29,17 @@ __all__ = [
     "AGGREGATE_FILES",
     "ARTIFACT_MEDIA_TYPES",
     "NO_ARTIFACT",
+    "NO_REGISTRY",
     "VersionView",
     "artifact_of",
     "compare_versions",
     "group_metrics",
     "read_version",
+    "registered_versions",
 ]
 
 NO_ARTIFACT = "No such figure or aggregate file of this model version."
+NO_REGISTRY = "No model registry yet; train a model with `opspor train` first."
 #: What may be sent of a run: figures anywhere, and these aggregate files.
 ARTIFACT_MEDIA_TYPES = {".png": "image/png", ".json": "application/json"}
 AGGREGATE_FILES = (
@@ -173,6 +176,30 @@ def _ks(summary: Mapping[str, Any]) -> dict[str, int]:
     return {str(n): int(k) for n, k in raw.items() if isinstance(k, int)}
 
 
+def _check_registry(settings: EngineSettings) -> None:
+    """Raise NotFoundError when the embedded store was never created.
+
+    Opening it would create it (and run MLflow's migrations) on a page view.
+    """
+    embedded = not settings.mlflow_uri
+    if embedded and not (settings.output_dir / "mlflow.db").is_file():
+        raise NotFoundError(NO_REGISTRY)
+
+
+def registered_versions(settings: EngineSettings, name: str) -> list[str]:
+    """Return the registered versions of a model, newest first.
+
+    Raises
+    ------
+    NotFoundError
+        There is no model registry yet.
+    """
+    from models.tracking import list_versions
+
+    _check_registry(settings)
+    return list_versions(settings, name)
+
+
 def read_version(settings: EngineSettings, name: str, version: str) -> VersionView:
     """Read what one registered version logged: metrics, k, fingerprint, figures.
 
@@ -194,6 +221,7 @@ def read_version(settings: EngineSettings, name: str, version: str) -> VersionVi
     """
     from models import tracking
 
+    _check_registry(settings)
     ref = tracking.resolve_model(settings, f"{name}@{version}")
     text = tracking.try_load_run_text
     summary = _json_object(

@@ -73,13 +73,12 @@ def model_page(request: Request, user: Aggregates, name: str, version: str) -> R
     """Show a registered version's metrics (grouped, with intervals) and figures."""
     if not (_REF.match(name) and _REF.match(version)):
         raise NotFoundError(artifacts.NO_FILE)
-    from models.tracking import list_versions
-
     ctx = web_context(request)
     view, others, error = None, [], None
     try:
         view = versions.read_version(ctx.settings, name, version)
-        others = [v for v in list_versions(ctx.settings, name) if v != view.version]
+        known = versions.registered_versions(ctx.settings, name)
+        others = [v for v in known if v != view.version]
     except Exception as exc:  # noqa: BLE001 - the registry may be absent or partial; say so on the page
         log.warning(
             "could not read the metrics of a model version: %s", type(exc).__name__

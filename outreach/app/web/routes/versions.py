@@ -50,10 +50,8 @@ def _read(request: Request, name: str, version: str) -> versions.VersionView:
 
 def _versions_of(request: Request, name: str) -> list[str]:
     """Return the registered versions of a model, newest first ([] when unreadable)."""
-    from models.tracking import list_versions
-
     try:
-        return list_versions(web_context(request).settings, name)
+        return versions.registered_versions(web_context(request).settings, name)
     except Exception as exc:  # noqa: BLE001 - the registry may be absent; the form stays empty
         log.warning("could not list the versions of a model: %s", type(exc).__name__)
         return []
