@@ -47,6 +47,11 @@ def _view(metrics: dict, **changes) -> VersionView:
     return VersionView(**{**values, **changes})
 
 
+def _da(value: float, spec: str = ".3f") -> str:
+    """A number as the Danish pages write it."""
+    return format(value, spec).replace(".", ",")
+
+
 def _estimate(value: float) -> dict[str, float]:
     return {"value": value, "ci_low": value - 0.1, "ci_high": value + 0.1}
 
@@ -99,7 +104,7 @@ def test_model_page_groups_metrics_with_intervals_and_shows_figures(
     assert "precision_at_capacity.value" not in page.text  # no dotted keys
     assert DA["dsm_precision"] in page.text
     assert DA["ds_group_at_k"].format(k_name=DA["ds_k_capacity"], k=40) in page.text
-    interval = f"{logged['ci_low']:.3f} – {logged['ci_high']:.3f}"
+    interval = f"{_da(logged['ci_low'])} – {_da(logged['ci_high'])}"
     assert interval in page.text
     assert f'src="/models/{NAME}/2/artifacts/plots/calibration.png"' in page.text
     assert f'action="/models/{NAME}/compare"' in page.text
@@ -110,8 +115,8 @@ def test_compare_page_shows_both_versions_and_the_difference(dan, registry) -> N
     assert page.status_code == 200
     a = _logged(registry, "1")["precision_at_capacity"]["value"]
     b = _logged(registry, "2")["precision_at_capacity"]["value"]
-    assert f"{a:.3f}" in page.text and f"{b:.3f}" in page.text
-    assert f'<td class="difference">{b - a:+.3f}</td>' in page.text
+    assert _da(a) in page.text and _da(b) in page.text  # Danish decimal comma
+    assert f'<td class="difference">{_da(b - a, "+.3f")}</td>' in page.text
     assert DA["ds_no_paired_interval"] in page.text  # none is invented
     assert DA["ds_other_test_data"] not in page.text  # same extract and test date
     assert f"/models/{NAME}/1/artifacts/plots/precision_at_k.png" in page.text

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
@@ -36,6 +36,7 @@ __all__ = [
     "group_metrics",
     "read_version",
     "registered_versions",
+    "run_files",
 ]
 
 NO_ARTIFACT = "No such figure or aggregate file of this model version."
@@ -297,20 +298,38 @@ def _metric_key(group: Mapping[str, Any], metric: str) -> str:
     return f"{metric}_at_{k_name}" if k_name is not None else metric
 
 
-def artifact_of(view: VersionView, path: str) -> str:
-    """Check that ``path`` is a figure or aggregate file the version's run logged.
+def run_files(
+    settings: EngineSettings, name: str, version: str
+) -> tuple[str, list[str]]:
+    """Return a version's run id and every file its run logged.
+
+    Raises
+    ------
+    NotFoundError
+        No registry, or no such registered model or version.
+    """
+    from models import tracking
+
+    _check_registry(settings)
+    run_id = tracking.resolve_model(settings, f"{name}@{version}").run_id
+    return run_id, tracking.list_run_artifacts(settings, run_id)
+
+
+def artifact_of(files: Sequence[str], path: str) -> str:
+    """Check that ``path`` is a figure or aggregate file a version's run logged.
 
     Parameters
     ----------
-    view : VersionView
-        The version, with the figures of its run.
+    files : sequence of str
+        Every file the run logged (:func:`run_files`).
     path : str
         The artifact path from the URL.
 
     Returns
     -------
     str
-        ``path``, now known to be one of the run's figures or an aggregate file.
+        ``path``, now known to be one of the run's PNG figures or one of
+        :data:`AGGREGATE_FILES`.
 
     Raises
     ------
@@ -320,6 +339,7 @@ def artifact_of(view: VersionView, path: str) -> str:
     parts = path.split("/")
     if not all(_ARTIFACT_PART.match(p) and ".." not in p for p in parts):
         raise NotFoundError(NO_ARTIFACT)
-    if path in view.figures or (path in AGGREGATE_FILES and path in view.files):
+    allowed = PurePosixPath(path).suffix == ".png" or path in AGGREGATE_FILES
+    if allowed and path in files:
         return path
     raise NotFoundError(NO_ARTIFACT)

@@ -43,11 +43,6 @@ def _check(*refs: str) -> None:
         raise NotFoundError(versions.NO_ARTIFACT)
 
 
-def _read(request: Request, name: str, version: str) -> versions.VersionView:
-    """Read a version; NotFoundError as is, any other failure logged and raised."""
-    return versions.read_version(web_context(request).settings, name, version)
-
-
 def _versions_of(request: Request, name: str) -> list[str]:
     """Return the registered versions of a model, newest first ([] when unreadable)."""
     try:
@@ -62,7 +57,9 @@ def _comparison(
 ) -> tuple[dict[str, Any] | None, str | None]:
     """Compare two versions, or say (by the exception's type only) why not."""
     try:
-        left, right = _read(request, name, a), _read(request, name, b)
+        settings = web_context(request).settings
+        left = versions.read_version(settings, name, a)
+        right = versions.read_version(settings, name, b)
     except Exception as exc:  # noqa: BLE001 - a missing version or registry is shown on the page
         log.warning("could not compare two model versions: %s", type(exc).__name__)
         return None, type(exc).__name__  # its text may name the MLflow store's path
@@ -102,11 +99,11 @@ def version_artifact(
     from models.tracking import read_run_artifact
 
     _check(name, version)
-    view = _read(request, name, version)
-    checked = versions.artifact_of(view, path)
     settings = web_context(request).settings
+    run_id, files = versions.run_files(settings, name, version)
+    checked = versions.artifact_of(files, path)
     return Response(
-        read_run_artifact(settings, view.run_id, checked),
+        read_run_artifact(settings, run_id, checked),
         media_type=versions.ARTIFACT_MEDIA_TYPES[PurePosixPath(checked).suffix],
         headers={"Content-Security-Policy": ARTIFACT_CSP, "Cache-Control": "no-store"},
     )
