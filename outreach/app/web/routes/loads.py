@@ -27,11 +27,12 @@ router = APIRouter()
 Aggregates = Annotated[User, allow(*AGGREGATE_ROLES)]
 
 
-def _current(ctx: WebContext) -> tuple[str | None, list[dict[str, Any]]]:
-    """Return the loaded extract's hash and quarantine counts (None, [] if none)."""
+def _current(ctx: WebContext, *, counts: bool) -> tuple[str | None, list[Any]]:
+    """Return the loaded extract's hash and, if asked, its quarantine counts."""
     try:
         with ctx.warehouse.connection() as con:
-            return loads.current_extract_hash(con), loads.quarantine_by_column(con)
+            current = loads.current_extract_hash(con)
+            return current, loads.quarantine_by_column(con) if counts else []
     except NotFoundError:
         return None, []
 
@@ -42,7 +43,7 @@ def loads_page(request: Request, user: Aggregates) -> Response:
     ctx = web_context(request)
     reports = loads.load_reports(ctx.settings.output_dir)
     trend = loads.load_trend(reports)
-    current, _ = _current(ctx)
+    current, _ = _current(ctx, counts=False)
     return render(
         request,
         "loads.html.j2",
@@ -70,7 +71,7 @@ def load_page(request: Request, user: Aggregates, load_id: str) -> Response:
         for row in rows
         if row["id"] == load_id
     }
-    current, by_column = _current(ctx)
+    current, by_column = _current(ctx, counts=True)
     is_current = current is not None and current == report["extract_hash"]
     return render(
         request,
