@@ -78,6 +78,23 @@ def test_group_metrics_puts_each_metric_in_its_table_capacity_first() -> None:
     assert groups[3]["rows"][0]["value"] is None  # an infinite slope is not a number
 
 
+def test_version_shows_only_the_latest_monitoring_week_of_each_programme() -> None:
+    files = [
+        "plots/calibration.png",
+        "monitoring/bus/2026-W47/volume.png",
+        "monitoring/bus/2026-W48/volume.png",
+        "monitoring/bus/2026-W48/monitoring.json",
+        "monitoring/smi/2026-W40/scores.png",
+        "shap/summary.png",
+    ]
+    assert _view({}, files=files).figures == [
+        "plots/calibration.png",
+        "monitoring/bus/2026-W48/volume.png",
+        "monitoring/smi/2026-W40/scores.png",
+        "shap/summary.png",
+    ]
+
+
 def test_compare_versions_subtracts_point_estimates_and_flags_other_data() -> None:
     a = _view({"precision_at_capacity": _estimate(0.5), "roc_auc": _estimate(0.7)})
     b = _view(

@@ -55,6 +55,7 @@ _GROUPS = (
     ("calibration", ("calibration_intercept", "calibration_slope", "brier_score")),
     ("base_rate", ("prevalence",)),
 )
+_MONITORING = "monitoring"
 _ARTIFACT_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
 
 
@@ -74,13 +75,30 @@ class VersionView:
 
     @property
     def figures(self) -> list[str]:
-        """The run's PNG figures (calibration, precision@k, SHAP summary, ...)."""
-        return [f for f in self.files if PurePosixPath(f).suffix == ".png"]
+        """The run's PNG figures (calibration, precision@k, SHAP summary, ...).
+
+        Of the figures ``opspor monitor`` adds each week
+        (``monitoring/<programme>/<week>/``), only each programme's latest week.
+        """
+        pngs = [f for f in self.files if PurePosixPath(f).suffix == ".png"]
+        latest: dict[str, str] = {}
+        for path in pngs:
+            parts = path.split("/")
+            if parts[0] == _MONITORING and len(parts) == 4:
+                latest[parts[1]] = max(latest.get(parts[1], ""), parts[2])
+        return [p for p in pngs if _shown(p.split("/"), latest)]
 
     @property
     def groups(self) -> list[dict[str, Any]]:
         """The metrics as grouped tables (see :func:`group_metrics`)."""
         return group_metrics(self.metrics, self.ks)
+
+
+def _shown(parts: Sequence[str], latest: Mapping[str, str]) -> bool:
+    """Tell whether a figure is shown: not a monitoring figure of an older week."""
+    if parts[0] != _MONITORING or len(parts) != 4:
+        return True
+    return latest.get(parts[1]) == parts[2]
 
 
 def _estimate(raw: Any) -> dict[str, float | None]:
