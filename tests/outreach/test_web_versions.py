@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import duckdb
 import pytest
 
 from outreach.app.web.i18n import TEXT
@@ -138,6 +139,30 @@ def test_compare_page_shows_both_versions_and_the_difference(dan, registry) -> N
     assert DA["ds_other_test_data"] not in page.text  # same extract and test date
     assert f"/models/{NAME}/1/artifacts/plots/precision_at_k.png" in page.text
     assert f"/models/{NAME}/2/artifacts/plots/precision_at_k.png" in page.text
+
+
+def test_compare_page_shows_a_paired_promotion_of_the_two_versions(
+    client_for, web_settings, registry
+) -> None:
+    from models.promote import PROMOTIONS_DDL
+
+    con = duckdb.connect(str(web_settings.warehouse))
+    try:
+        con.execute("create schema if not exists models")
+        con.execute(PROMOTIONS_DDL)
+        con.execute(
+            "insert into models.promotions values ('2026-11-20 10:00', $name, '2',"
+            " '1', 'promoted', 'precision', 40, '2025-06-01', 400, 0.61, 0.52,"
+            " false, null)",
+            {"name": NAME},
+        )
+    finally:
+        con.close()
+    shutil.copy(registry.output_dir / "mlflow.db", web_settings.output_dir)
+    page = client_for("dan").get(f"/models/{NAME}/compare?a=1&b=2").text
+    assert DA["ds_paired_title"] in page
+    assert "<td>precision@40</td><td>2025-06-01</td><td>400</td>" in page
+    assert "<td>0,610</td><td>0,520</td><td>promoted</td>" in page
 
 
 def test_compare_page_without_versions_compares_the_newest_two(dan) -> None:

@@ -20,6 +20,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from features.db import table_exists
 from features.errors import NotFoundError
 from outreach.app.users import User
 from outreach.app.web import versions
@@ -33,6 +34,17 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 Aggregates = Annotated[User, allow(*AGGREGATE_ROLES)]
 _REF = re.compile(r"^[A-Za-z0-9_.-]+$")
+#: Decisions of ``opspor promote`` between two versions: scored on the same rows.
+_PAIRED = """
+select strftime(decided_at, '%Y-%m-%d %H:%M') as decided_at, challenger_version,
+       champion_version, decision, metric, k, cast(test_date as varchar) as test_date,
+       n_test, challenger_value, champion_value, forced
+from models.promotions
+where name = $name
+  and ((challenger_version = $a and champion_version = $b)
+    or (challenger_version = $b and champion_version = $a))
+order by decided_at desc
+"""
 #: A figure or a JSON file is data, never a document: nothing runs, nothing loads.
 ARTIFACT_CSP = "default-src 'none'; frame-ancestors 'self'; sandbox"
 
@@ -63,7 +75,22 @@ def _comparison(
     except Exception as exc:  # noqa: BLE001 - a missing version or registry is shown on the page
         log.warning("could not compare two model versions: %s", type(exc).__name__)
         return None, type(exc).__name__  # its text may name the MLflow store's path
-    return {"a": left, "b": right, **versions.compare_versions(left, right)}, None
+    paired = _promotions(request, name, left.version, right.version)
+    compared = versions.compare_versions(left, right)
+    return {"a": left, "b": right, "promotions": paired, **compared}, None
+
+
+def _promotions(request: Request, name: str, a: str, b: str) -> list[dict[str, Any]]:
+    """Return what ``opspor promote`` decided between the two versions, newest first."""
+    try:
+        with web_context(request).warehouse.connection() as con:
+            if not table_exists(con, "models", "promotions"):
+                return []
+            frame = con.execute(_PAIRED, {"name": name, "a": a, "b": b}).df()
+    except NotFoundError:
+        return []
+    frame = frame.astype(object).where(frame.notna(), None)
+    return [dict(r) for r in frame.to_dict(orient="records")]
 
 
 @router.get("/models/{name}/compare")
