@@ -61,32 +61,29 @@ order by table_name, n desc, reason, column_name
 """
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    """Return ``value`` as a dict when it is a JSON object, else {}."""
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
 def _counts(raw: Any) -> dict[str, Any]:
-    """One table's counts from a report (0 where missing)."""
-    raw = raw if isinstance(raw, Mapping) else {}
-    reasons = raw.get("quarantine_reasons")
+    """Return one table's counts from a report (0 where missing)."""
+    raw = _mapping(raw)
     return {
         "read": int(raw.get("read") or 0),
         "loaded": int(raw.get("loaded") or 0),
         "quarantined": int(raw.get("quarantined") or 0),
-        "reasons": dict(reasons) if isinstance(reasons, Mapping) else {},
+        "reasons": _mapping(raw.get("quarantine_reasons")),
     }
 
 
 def _summary(load_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
     """Return what the pages show of one report (no file paths)."""
-    tables = data.get("tables")
-    coverage = data.get("coverage")
     report: dict[str, Any] = {key: str(data.get(key) or "") for key in _FIELDS}
-    report["tables"] = (
-        {str(t): _counts(c) for t, c in (tables or {}).items()}
-        if isinstance(tables, Mapping)
-        else {}
-    )
-    report["coverage"] = dict(coverage) if isinstance(coverage, Mapping) else {}
-    for key in ("normalised", "ignored_columns"):
-        value = data.get(key)
-        report[key] = dict(value) if isinstance(value, Mapping) else {}
+    tables = _mapping(data.get("tables"))
+    report["tables"] = {str(t): _counts(c) for t, c in tables.items()}
+    for key in ("coverage", "normalised", "ignored_columns"):
+        report[key] = _mapping(data.get(key))
     report["id"] = load_id
     report["reconciles"] = all(
         c["read"] == c["loaded"] + c["quarantined"] for c in report["tables"].values()
