@@ -17,6 +17,7 @@ def routers() -> list[APIRouter]:
         loads,
         models,
         public,
+        records,
         reviewer,
         versions,
     )
@@ -31,4 +32,5 @@ def routers() -> list[APIRouter]:
         loads.router,
         account.router,
         admin.router,
+        records.router,
     ]
