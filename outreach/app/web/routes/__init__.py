@@ -14,18 +14,24 @@ def routers() -> list[APIRouter]:
         account,
         admin,
         coordinator,
+        framed,
+        loads,
         models,
         programme,
         public,
         records,
         reviewer,
+        versions,
     )
 
     return [
         public.router,
         coordinator.router,
         reviewer.router,
+        framed.router,
+        versions.router,  # before models: /models/{name}/compare is not a version
         models.router,
+        loads.router,
         account.router,
         admin.router,
         programme.router,
