@@ -1,6 +1,7 @@
--- Per scored citizen: new complications by where they were first recorded.
--- Grain: citizen_id (one model_uri x as_of_date: the cohort that model ranked).
--- Point in time: first records in [$as_of_date - $lookback_days, $as_of_date).
+-- Per scored citizen and complication group: where new ones were first recorded.
+-- Grain: citizen_id x complication_group (scored by one model_uri x as_of_date;
+-- only citizens with a new complication).
+-- Point in time: first records in [covered start + $washout_days, $as_of_date).
 with
 
 scores as (
@@ -8,16 +9,13 @@ scores as (
     where model_uri = $model_uri and as_of_date = $as_of_date
 ),
 
-admissions as (
-    select
-        citizen_id, contact_type, primary_diagnosis, start_date,
-        coalesce(end_date, start_date) as end_date
+acute as (
+    select citizen_id, start_date, coalesce(end_date, start_date) as end_date
     from raw.hospital_contacts
-    where contact_type in ('acute_admission', 'planned_admission')
+    where contact_type = 'acute_admission'
 ),
 
--- complication records (macro complication_group); an admission's primary
--- diagnosis counts as a hospital record on its first day
+-- an acute admission's primary diagnosis is a hospital record on its first day
 records as (
     select
         citizen_id, diagnosis_date as record_date, source,
@@ -25,12 +23,22 @@ records as (
     from raw.diagnoses
     union all
     select
-        citizen_id, start_date as record_date, 'hospital' as source,
-        complication_group('SKS', primary_diagnosis) as complication_group
-    from admissions
+        a.citizen_id, a.start_date as record_date, 'hospital' as source,
+        complication_group('SKS', a.primary_diagnosis) as complication_group
+    from raw.hospital_contacts as a
+    where a.contact_type = 'acute_admission'
 ),
 
-history as (select min(record_date) as history_start from records),
+-- both tables hold history from here (the later of their coverage starts)
+covered as (
+    select coalesce(
+        (
+            select max(coverage_from) from raw.coverage
+            where table_name in ('diagnoses', 'hospital_contacts')
+        ),
+        (select min(record_date) from records)
+    ) as covered_start
+),
 
 first_records as (
     select
@@ -41,36 +49,28 @@ first_records as (
     group by all
 ),
 
--- first recorded in the window, after the washout that re-records old ones
+-- new after the washout that re-records complications known before coverage
 new_records as (
     select
-        f.citizen_id, f.first_source = 'hospital' and exists (
-            select 1 from admissions as a
+        f.citizen_id, f.complication_group,
+        f.first_source = 'hospital' and exists (
+            select 1 from acute as a
             where a.citizen_id = f.citizen_id
                 and f.first_date between a.start_date and a.end_date
         ) as at_admission
-    from first_records as f, history as h, scores as s
+    from first_records as f, covered as c, scores as s
     where s.citizen_id = f.citizen_id
-        and f.first_date >= s.as_of_date - cast($lookback_days as integer)
-        and f.first_date >= h.history_start + cast($washout_days as integer)
+        and f.first_date >= c.covered_start + cast($washout_days as integer)
         and f.first_date < s.as_of_date
-),
-
-found as (
-    select
-        citizen_id, count(*) filter (where not at_admission) as n_care,
-        count(*) filter (where at_admission) as n_admission
-    from new_records
-    group by citizen_id
 ),
 
 final as (
     select
-        scores.citizen_id,
-        coalesce(found.n_care, 0) as n_complications_found_at_care,
-        coalesce(found.n_admission, 0) as n_complications_found_at_admission
-    from scores
-    left join found on found.citizen_id = scores.citizen_id
+        citizen_id, complication_group,
+        count(*) filter (where not at_admission) as n_found_at_care,
+        count(*) filter (where at_admission) as n_found_at_admission
+    from new_records
+    group by all
 )
 
 select * from final
