@@ -35,6 +35,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+_LABEL_TABLES = ("diagnoses", "hospital_contacts", "coverage")
 #: audit_ascertainment.sql's counts -> the frame's column prefix (the group follows).
 _LABEL_COUNTS = dict(
     zip(("n_found_at_care", "n_found_at_admission"), LABEL_PREFIXES, strict=True)
@@ -177,8 +178,8 @@ def _with_label_counts(
     One pair of columns per complication group, ``n_found_at_care__<group>`` and
     ``n_found_at_admission__<group>``, zero for citizens with none.
     """
-    if not all(table_exists(con, "raw", t) for t in ("diagnoses", "hospital_contacts")):
-        log.info("No raw diagnoses or contacts: the label check is skipped")
+    if not all(table_exists(con, "raw", t) for t in _LABEL_TABLES):
+        log.info("No raw diagnoses, contacts or coverage: the label check is skipped")
         return frame
     found = run_report_sql(
         con,

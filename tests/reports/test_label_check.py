@@ -32,8 +32,10 @@ DIAGNOSES = [
     ("A", "2026-02-01", "DE116", "hospital"),
     # B: eye recorded during a planned admission -> at care (not acute)
     ("B", "2022-03-03", "DE113", "hospital"),
-    # B: kidney recorded inside an acute diabetes admission -> at admission
+    # B: kidney recorded inside an acute admission for something else -> at care
     ("B", "2024-01-01", "DE102", "hospital"),
+    # B: foot recorded before B was a known diabetic -> not counted
+    ("B", "2020-12-01", "DE106", "hospital"),
     # C is not scored
     ("C", "2022-01-01", "DE112", "gp"),
 ]
@@ -48,12 +50,19 @@ CONTACTS = [
 
 @pytest.fixture
 def warehouse(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """Scores of A and B, their diagnoses and contacts, coverage from 2020-03-01."""
+    """Scores of A and B, their entry dates, diagnoses, contacts; coverage from 2020-03."""
     create_macros(con)
-    for schema in ("raw", "scoring"):
+    for schema in ("raw", "scoring", "marts"):
         con.execute(f"create schema {schema}")
     scores = pd.DataFrame(
         {"citizen_id": ["A", "B"], "as_of_date": AS_OF, "model_uri": URI}
+    )
+    entry = pd.DataFrame(
+        {
+            "citizen_id": ["A", "B", "C"],
+            "as_of_date": AS_OF,
+            "diabetes_entry_date": [date(2020, 1, 1), date(2021, 1, 1), None],
+        }
     )
     diagnoses = pd.DataFrame(
         DIAGNOSES, columns=["citizen_id", "diagnosis_date", "code", "source"]
@@ -84,6 +93,7 @@ def warehouse(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
         ("raw.diagnoses", diagnoses),
         ("raw.hospital_contacts", contacts),
         ("raw.coverage", coverage),
+        ("marts.scoring_features", entry),
     ]:
         con.register("given", frame)
         con.execute(f"create table {name} as select * from given")
@@ -112,7 +122,7 @@ def test_audit_ascertainment_counts_new_complications_by_where_first_recorded(
         ("A", "kidney"): (0, 1),
         ("A", "nerve"): (1, 0),
         ("B", "eye"): (1, 0),
-        ("B", "kidney"): (0, 1),
+        ("B", "kidney"): (1, 0),
         ("B", "nerve"): (0, 1),
     }
 
@@ -139,7 +149,8 @@ def test_label_counts_are_pivoted_into_the_frame_with_zeros(warehouse) -> None:
     scope = AuditScope(URI, AS_OF)
     out = _with_label_counts(warehouse, frame, scope, washout_days=100)
     assert out["citizen_id"].tolist() == ["B", "A", "D"]
-    assert out["n_found_at_admission__kidney"].tolist() == [1, 1, 0]
+    assert out["n_found_at_admission__kidney"].tolist() == [0, 1, 0]
+    assert out["n_found_at_care__kidney"].tolist() == [1, 0, 0]
     assert out["n_found_at_care__nerve"].tolist() == [0, 1, 0]
     assert out["n_found_at_care__eye"].tolist() == [1, 0, 0]
     assert out["n_found_at_admission__eye"].tolist() == [0, 0, 0]
