@@ -93,7 +93,7 @@ def _audit(settings: Any, as_of: date, config: Any) -> Any:
 def _truth_completeness(
     truth_path: Path, cohort: pd.DataFrame, citizens: pd.DataFrame, config: Any
 ) -> dict[str, dict[str, float]]:
-    """Recorded / true complications per education group, as a ratio to the reference."""
+    """Recorded / true complications by education group, over the reference's."""
     truth = pd.read_parquet(
         truth_path,
         columns=["citizen_id", "n_complications_true", "n_complications_recorded"],
@@ -104,7 +104,7 @@ def _truth_completeness(
         grouping = config.grouping(name)
         group = rows["education_level"].fillna("unknown").astype(str)
         if grouping.value_map:
-            group = group.map(lambda v: grouping.value_map.get(v, "unknown"))
+            group = group.map(dict(grouping.value_map)).fillna("unknown")
         sums = rows.groupby(group)[["n_complications_recorded", "n_complications_true"]]
         totals = sums.sum()
         share = totals["n_complications_recorded"] / totals["n_complications_true"]
@@ -193,9 +193,7 @@ def _judge(
     return {
         "seed": seed,
         "ascertainment_bias": description["ascertainment_bias"],
-        "engagement_education_gradient": description[
-            "engagement_education_gradient"
-        ],
+        "engagement_education_gradient": description["engagement_education_gradient"],
         "history_years": description["history_years"],
         "as_of_date": str(as_of),
         "n_cohort": n_cohort,

@@ -50,7 +50,7 @@ CONTACTS = [
 
 @pytest.fixture
 def warehouse(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """Scores of A and B, their entry dates, diagnoses, contacts; coverage from 2020-03."""
+    """Scores of A and B, entry dates, diagnoses, contacts; coverage from 2020-03."""
     create_macros(con)
     for schema in ("raw", "scoring", "marts"):
         con.execute(f"create schema {schema}")
