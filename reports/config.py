@@ -160,8 +160,8 @@ class FairnessConfig:
         Flag thresholds.
     ascertainment_margin : float
         ``label_ascertainment`` flags a group only when the upper end of its
-        interval (found-at-care / hospital-recorded harm, as a ratio to the
-        reference group's) is below ``1 - margin``.
+        interval (found at care / expected from those found at an acute
+        admission, as a ratio to the reference group's) is below ``1 - margin``.
     ascertainment_washout_days : int
         The label check counts first records over the whole covered history of
         diagnoses and hospital contacts, from this many days after its start (a

@@ -56,9 +56,11 @@ def test_audit_fairness_flags_planted_label_problem(planted_audit) -> None:
     cell = basic["label_ascertainment"]
     assert cell["ratio"]["estimate"] < 0.8 and cell["ratio"]["ci_high"] < 0.8
     assert label[0].message.startswith("For citizens with ")
-    assert "complications found at attended care per harm recorded in hospital" in (
-        label[0].message
+    assert (
+        "complications found at attended care per complication found at an acute "
+        "admission were" in label[0].message
     )
+    assert "inden for samme komplikationstype og aldersgruppe" in label[0].message_da
 
 
 def test_audit_fairness_care_gap_without_recording_bias_raises_no_label_flag(
