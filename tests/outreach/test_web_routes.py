@@ -32,6 +32,15 @@ POLICY: dict[str, tuple[str, ...] | str] = {
     "POST /lists/{programme}/{week}/citizens/{citizen_id}": COORDINATOR,
     "GET /lists/{programme}/{week}/stops": COORDINATOR,
     "GET /lists/{programme}/{week}/download.xlsx": COORDINATOR,
+    "GET /lists/{programme}/{week}/upload": COORDINATOR,
+    "POST /lists/{programme}/{week}/upload": COORDINATOR,
+    "GET /lists/{programme}/{week}/upload/{token}": COORDINATOR,
+    "POST /lists/{programme}/{week}/upload/{token}": COORDINATOR,
+    "POST /lists/{programme}/{week}/citizens/{citizen_id}/contacts/{contact_id}/correct": COORDINATOR,  # noqa: E501
+    "POST /lists/{programme}/{week}/citizens/{citizen_id}/contacts/{contact_id}/retract": COORDINATOR,  # noqa: E501
+    "GET /opt-outs": COORDINATOR,
+    "POST /opt-outs": COORDINATOR,
+    "POST /opt-outs/{citizen_id}/withdraw": COORDINATOR,
     "GET /reports": AGGREGATES,
     "GET /reports/fairness/{programme}/{scope}": AGGREGATES,
     "GET /reports/files/{folder}/{scope}/{name}": AGGREGATES,
@@ -72,6 +81,8 @@ PARAMS = {
     "day": "2026-11-27",
     "version": "3",
     "name:path": "index.html",
+    "token": "t" * 32,
+    "contact_id": "c" * 32,
 }
 
 

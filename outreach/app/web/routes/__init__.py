@@ -15,6 +15,7 @@ def routers() -> list[APIRouter]:
         coordinator,
         models,
         public,
+        records,
         reviewer,
     )
 
@@ -25,4 +26,5 @@ def routers() -> list[APIRouter]:
         models.router,
         account.router,
         admin.router,
+        records.router,
     ]
