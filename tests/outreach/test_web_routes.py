@@ -32,6 +32,8 @@ POLICY: dict[str, tuple[str, ...] | str] = {
     "POST /lists/{programme}/{week}/citizens/{citizen_id}": COORDINATOR,
     "GET /lists/{programme}/{week}/stops": COORDINATOR,
     "GET /lists/{programme}/{week}/download.xlsx": COORDINATOR,
+    "POST /lists/{programme}/generate": COORDINATOR,
+    "POST /lists/{programme}/{week}/regenerate": COORDINATOR,
     "GET /reports": AGGREGATES,
     "GET /reports/fairness/{programme}/{scope}": AGGREGATES,
     "GET /reports/files/{folder}/{scope}/{name}": AGGREGATES,

@@ -135,7 +135,11 @@ def _table(rows: pd.DataFrame, programme: Programme) -> list[dict[str, Any]]:
     shown = display_table(rows, programme)
     records = shown.to_dict(orient="records")
     ids = rows["citizen_id"].astype(str).tolist()
-    return [{**r, "_citizen_id": i} for r, i in zip(records, ids, strict=True)]
+    stops = rows["stop"].astype(str).tolist()
+    return [
+        {**r, "_citizen_id": i, "_stop": s}
+        for r, i, s in zip(records, ids, stops, strict=True)
+    ]
 
 
 def open_list(

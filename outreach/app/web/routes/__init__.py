@@ -16,6 +16,7 @@ def routers() -> list[APIRouter]:
         models,
         public,
         reviewer,
+        week,
     )
 
     return [
@@ -25,4 +26,5 @@ def routers() -> list[APIRouter]:
         models.router,
         account.router,
         admin.router,
+        week.router,
     ]
