@@ -67,6 +67,7 @@ LIST_COLUMNS = (
 #: Used to audit fairness, never shown on a list and never a feature.
 AUDIT_ONLY_COLUMNS = ("education_level", "origin")
 
+
 def _municipality_names() -> dict[str, str]:
     """Read the 98 kommunekoder and names (``outreach/data/municipalities.csv``)."""
     text = resources.files("outreach").joinpath("data", "municipalities.csv")

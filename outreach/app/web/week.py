@@ -183,10 +183,8 @@ def stale_extracts(
     }
 
 
-def overview_extract(
-    ctx: WebContext, overview: list[dict[str, Any]]
-) -> dict[str, Any]:
-    """The loaded extract's age today, and the programmes it is too old for.
+def overview_extract(ctx: WebContext, overview: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return the loaded extract's age today and the programmes it is too old for.
 
     Returns
     -------

@@ -36,7 +36,7 @@ def _list_url(programme: str, week: str) -> str:
 
 
 def _reason_problem(request: Request, reason: str) -> str | None:
-    """The note rules applied to a reason, worded in the interface language."""
+    """Return why a reason breaks the note rules, in the interface language."""
     t = translator(language_of(request))
     problem = note_problem(reason)
     if problem is None:
@@ -81,7 +81,7 @@ def _run(
     if (regenerate or allow_stale) and not reason.strip():
         problem = t("reason_required")
     if problem is not None:
-        flash(request, "error", t("refused", reason=problem))
+        flash(request, "error", t("generate_refused", detail=problem))
         return RedirectResponse(back, status_code=303)
     try:
         result = generate_list(
