@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import io
 import json
 import re
 
+import duckdb
 import pytest
 
 from features.errors import ConfigError
@@ -329,3 +331,83 @@ def test_every_code_the_data_can_hold_has_words() -> None:
     for language in ("da", "en"):
         missing = {c for c in codes if f"code_{c}" not in TEXT[language]}
         assert missing == set(), language
+
+
+# --- no code in the Danish pages ----------------------------------------------
+_SNAKE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+
+
+def _visible(page: str) -> str:
+    """The text a reader sees: no tags, attributes, scripts or styles."""
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+def _codes_in(text: str, identifiers: tuple[str, ...]) -> set[str]:
+    """snake_case words left once the run's identifiers (model, list id) are gone."""
+    for identifier in identifiers:
+        text = text.replace(identifier, " ")
+    return set(_SNAKE.findall(text))
+
+
+@pytest.fixture
+def coded_list(web_settings) -> str:
+    """W48 rebuilt after adding journal events and a citizen in supported housing.
+
+    P00000 (390, rank 1) lives in supported housing and attended a foot examination
+    in March; P00003 (390) missed an annual diabetes control in October.
+    """
+    con = duckdb.connect(str(web_settings.warehouse))
+    try:
+        con.execute(
+            "update raw.citizens set living_situation = 'supported_housing'"
+            " where citizen_id = 'P00000'"
+        )
+        con.execute(
+            "insert into raw.appointments values"
+            " ('A1', 'P00000', date '2026-03-02', 'foot_examination', 'hospital_outpatient', 'attended'),"  # noqa: E501
+            " ('A2', 'P00003', date '2026-10-01', 'diabetes_annual_control', 'gp', 'no_show')"  # noqa: E501
+        )
+        result = run_list(
+            web_settings,
+            ListRequest(
+                load_programme("diabetes_bus"),
+                "2026-W48",
+                formats=(),
+                model_uri="models:/diabetes_harm_365d/3",
+                actor="planner",
+                regenerate=True,
+                reason="journal events added",
+            ),
+        )
+    finally:
+        con.close()
+    return result.list_id
+
+
+def test_danish_pages_show_no_raw_code(client_for, coded_list) -> None:
+    from openpyxl import load_workbook
+
+    client = client_for("anna")
+    citizen = f"{LIST}/citizens/P00003"
+    token = _csrf(client, citizen)
+    client.post(
+        citizen,
+        data={"csrf_token": token, "outcome": "reached", "outcome_date": "2026-11-26"},
+    )
+    ids = (coded_list, "models:/diabetes_harm_365d/3")
+    page = client.get(LIST).text
+    assert "botilbud · Vordingborg" in page and "fodundersøgelse: mødt" in page
+    assert "årskontrol for diabetes: udeblev" in page
+    assert "<td>kontaktet</td>" in client.get(citizen).text
+    for path in (LIST, f"{LIST}/citizens/P00000", citizen, f"{LIST}/stops", "/lists"):
+        assert _codes_in(_visible(client.get(path).text), ids) == set(), path
+    book = load_workbook(io.BytesIO(client.get(f"{LIST}/download.xlsx").content))
+    cells = " ".join(
+        str(c) for r in book["List"].iter_rows(values_only=True) for c in r if c
+    )
+    assert "botilbud · Vordingborg" in cells
+    assert "fodundersøgelse: mødt" in cells
+    assert not {"supported_housing", "foot_examination", "no_show"} & set(
+        _SNAKE.findall(cells)
+    )  # the sheet's column names stay machine names (the record sheet reads them)

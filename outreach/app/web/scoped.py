@@ -24,6 +24,7 @@ from features.errors import ConfigError, NotFoundError
 from outreach.app.store import OperationalStore
 from outreach.app.users import User
 from outreach.app.web.auth import Forbidden
+from outreach.app.web.codes import plain_text
 from outreach.app.web.context import WebContext
 from outreach.exports import ListHeader, display_table, export_list, render_stop_sheets
 from outreach.list_audit import append_event
@@ -342,7 +343,19 @@ def _scoped_rows(
         run = _run_or_404(store, programme, week)
         rows = _in_scope(store.read_list(str(run["list_id"])), user)
         _audit(store, event, user, run, {**counts, "rows": len(rows)})
-    return programme, run, rows
+    return programme, run, _in_words(rows, programme.reasons_language)
+
+
+def _in_words(rows: pd.DataFrame, language: str) -> pd.DataFrame:
+    """Return the rows with stops, last contacts and languages in plain words."""
+    columns = ("stop", "last_contact_outcome", "preferred_language")
+    return rows.assign(
+        **{
+            c: [None if pd.isna(v) else plain_text(v, language) for v in rows[c]]
+            for c in columns
+            if c in rows
+        }
+    )
 
 
 def download_xlsx(
