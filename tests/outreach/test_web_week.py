@@ -411,3 +411,9 @@ def test_danish_pages_show_no_raw_code(client_for, coded_list) -> None:
     assert not {"supported_housing", "foot_examination", "no_show"} & set(
         _SNAKE.findall(cells)
     )  # the sheet's column names stay machine names (the record sheet reads them)
+
+
+def test_generating_for_an_unknown_programme_is_not_found(client_for) -> None:
+    client = client_for("anna")
+    response = _post(client, "/lists/no_such_bus/generate", week="2026-W49")
+    assert response.status_code == 404

@@ -40,6 +40,7 @@ __all__ = [
     "Finding",
     "ScopeRefusal",
     "can_regenerate",
+    "coordinated_programme",
     "extract_age",
     "find_rows",
     "generate_list",
@@ -71,8 +72,16 @@ class Finding:
     not_found: bool
 
 
-def _programme(ctx: WebContext, user: User, name: str) -> Programme:
-    """Return the programme if it exists (404) and is in the user's scope (403)."""
+def coordinated_programme(ctx: WebContext, user: User, name: str) -> Programme:
+    """Return the programme if it exists (404) and is in the user's scope (403).
+
+    Raises
+    ------
+    NotFoundError
+        No such programme.
+    Forbidden
+        The programme is not one of the user's.
+    """
     if name not in ctx.programmes:
         raise NotFoundError(UNKNOWN_PROGRAMME.format(name=name))
     if name not in user.programmes:
@@ -88,7 +97,7 @@ def can_regenerate(user: User, programme: Programme) -> bool:
 def generate_list(
     ctx: WebContext,
     user: User,
-    programme_name: str,
+    programme: Programme,
     week: str,
     *,
     regenerate: bool = False,
@@ -103,8 +112,8 @@ def generate_list(
         The app.
     user : User
         A coordinator of the programme (the actor in the audit log).
-    programme_name : str
-        The programme.
+    programme : Programme
+        One of the user's (:func:`coordinated_programme`).
     week : str
         ISO week such as ``2026-W49``.
     regenerate : bool
@@ -121,14 +130,11 @@ def generate_list(
 
     Raises
     ------
-    Forbidden
-        The programme is outside the user's scope.
     ScopeRefusal
         ``regenerate`` by a coordinator who lacks some municipality.
     OpsporError
         Whatever the stage refuses (no scores, a stale extract, a bad reason).
     """
-    programme = _programme(ctx, user, programme_name)
     if regenerate and not can_regenerate(user, programme):
         mine = ", ".join(user.municipalities)
         raise ScopeRefusal(

@@ -17,10 +17,11 @@ from fastapi.responses import RedirectResponse, Response
 from features.errors import OpsporError
 from outreach.app.users import User
 from outreach.app.web.auth import allow
+from outreach.app.web.codes import count_text
 from outreach.app.web.context import flash, language_of, web_context
 from outreach.app.web.errors import without_paths
 from outreach.app.web.i18n import translator
-from outreach.app.web.week import ScopeRefusal, generate_list
+from outreach.app.web.week import ScopeRefusal, coordinated_programme, generate_list
 from outreach.lists import ListResult, StaleDataError
 from outreach.recording import MAX_NOTE_CHARS, NOTE_HAS_CPR, note_problem
 
@@ -57,11 +58,11 @@ def _refused(request: Request, error: Exception) -> None:
 
 def _done(request: Request, result: ListResult) -> None:
     """Flash what happened: generated, regenerated, or the frozen list returned."""
-    t = translator(language_of(request))
     key = {"generated": "list_generated", "regenerated": "list_regenerated"}.get(
         result.status, "list_frozen"
     )
-    flash(request, "ok", t(key, week=result.week, n=result.counts.get("listed", 0)))
+    n = int(result.counts.get("listed", 0))
+    flash(request, "ok", count_text(language_of(request), key, n, week=result.week))
 
 
 def _run(
@@ -76,6 +77,8 @@ def _run(
 ) -> Response:
     """Generate through the stage; show the list, or come back with the refusal."""
     t = translator(language_of(request))
+    ctx = web_context(request)
+    chosen = coordinated_programme(ctx, user, programme)
     back = _list_url(programme, week) if regenerate else "/lists"
     problem = _reason_problem(request, reason)
     if (regenerate or allow_stale) and not reason.strip():
@@ -85,9 +88,9 @@ def _run(
         return RedirectResponse(back, status_code=303)
     try:
         result = generate_list(
-            web_context(request),
+            ctx,
             user,
-            programme,
+            chosen,
             week,
             regenerate=regenerate,
             reason=reason,
