@@ -300,6 +300,8 @@ def test_pages_name_the_municipalities(client_for) -> None:
     assert "390 Vordingborg, 376 Guldborgsund" in client.get(LIST).text
     citizen = client.get(f"{LIST}/citizens/P00000").text
     assert "<dd>390 Vordingborg</dd>" in citizen
+    users = client_for("ada").get("/admin/users").text
+    assert "<td>390 Vordingborg, 376 Guldborgsund</td>" in users
 
 
 def test_codes_read_as_words_in_both_languages() -> None:
