@@ -264,9 +264,12 @@ def run_weekly(settings: EngineSettings, request: WeeklyRequest) -> WeeklyResult
         No extract loaded, or the programme's model is not registered.
     StaleDataError
         The extract is too old for the week (checked before any scoring).
+    ConfigError
+        A reason the audit log may not keep (as for ``run_list``).
     """
     from outreach.weekly import run_weekly as run_monday_job
 
+    _check_reason(request.reason)
     return run_monday_job(
         settings,
         programme=request.programme,

@@ -199,6 +199,16 @@ def test_run_list_refuses_a_cpr_reason_for_the_cli_too(web_settings) -> None:
     )
 
 
+def test_run_weekly_refuses_a_cpr_reason_before_any_work(web_settings) -> None:
+    from outreach.stages import WeeklyRequest, run_weekly
+
+    request = WeeklyRequest(
+        load_programme("diabetes_bus"), "2026-W48", allow_stale=True, reason=CPR
+    )
+    with pytest.raises(ConfigError, match="cannot be kept in the audit log"):
+        run_weekly(web_settings, request)
+
+
 def test_only_a_coordinator_of_every_municipality_may_regenerate(
     client_for, regional, web_app
 ) -> None:
