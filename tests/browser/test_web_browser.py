@@ -247,6 +247,66 @@ def test_reviewer_signs_off_a_governance_pack_and_sees_it_recorded(
     assert page.locator("table.signoffs tr.stale").count() == 1
 
 
+def _fill_record_sheet(saved: Path, outcomes: dict[str, tuple[str, str]]) -> None:
+    """Fill outcome and date of some rows of the downloaded Record sheet."""
+    book = load_workbook(saved)
+    for row in book["Record"].iter_rows(min_row=2):
+        chosen = outcomes.get(str(row[0].value).lstrip("'"))
+        if chosen:
+            row[1].value, row[2].value = chosen
+    book.save(saved)
+
+
+def test_coordinator_uploads_the_record_sheet_and_corrects_an_outcome(
+    page, served, shots, password, tmp_path
+) -> None:
+    _sign_in(page, served.url, "anna", password)
+    page.goto(f"{served.url}{LIST}")
+    first, second = _shown_ids(page)[-2:]  # rows no other test records
+    with page.expect_download() as download:
+        page.click("text=Hent Excel")
+    saved = tmp_path / "record.xlsx"
+    download.value.save_as(saved)
+    _fill_record_sheet(
+        saved, {first: ("reached", "2026-11-24"), second: ("screened", "2026-11-25")}
+    )
+
+    page.click("text=Indlæs registreringsark")
+    page.set_input_files("input[name=sheet]", str(saved))
+    page.click("form.upload button[type=submit]")
+    page.wait_for_load_state()
+    assert "2 udfyldte rækker, heraf 0 afvist" in page.inner_text("p.summary")
+    assert page.locator("table.preview tr.ok").count() == 2
+    _screenshot(page, shots / "web-upload-preview.png")
+    page.click("form.commit button[type=submit]")
+    page.wait_for_load_state()
+    assert "2 nye udfald" in page.inner_text("p.flash")
+    assert _rows(
+        served,
+        "select citizen_id, outcome from outreach.current_contacts"
+        " where source = 'web-upload' order by citizen_id",
+    ) == sorted([(first, "reached"), (second, "screened")])
+
+    page.goto(f"{served.url}{LIST}/citizens/{first}")
+    page.click("details.correct summary")
+    page.select_option("details.correct select[name=outcome]", "screened")
+    page.fill("details.correct input[name=reason]", "Forkert række i arket")
+    page.click("details.correct button[type=submit]")
+    page.wait_for_load_state()
+    assert "Udfaldet er rettet" in page.inner_text("p.flash")
+    history = page.inner_text("table.history")
+    assert "rettet" in history and "Forkert række i arket" in history
+    assert "gældende" in history
+    page.locator("h2", has_text="Registrerede udfald").scroll_into_view_if_needed()
+    page.evaluate("window.scrollBy(0, 300)")
+    _screenshot(page, shots / "web-correction.png")
+    assert _rows(
+        served,
+        "select outcome from outreach.current_contacts where citizen_id = $c",
+        {"c": first},
+    ) == [("screened",)]
+
+
 def test_coordinator_generates_the_week_filters_a_stop_and_prints_its_sheet(
     page, served, shots, password
 ) -> None:

@@ -34,6 +34,15 @@ POLICY: dict[str, tuple[str, ...] | str] = {
     "GET /lists/{programme}/{week}/download.xlsx": COORDINATOR,
     "POST /lists/{programme}/generate": COORDINATOR,
     "POST /lists/{programme}/{week}/regenerate": COORDINATOR,
+    "GET /lists/{programme}/{week}/upload": COORDINATOR,
+    "POST /lists/{programme}/{week}/upload": COORDINATOR,
+    "GET /lists/{programme}/{week}/upload/{token}": COORDINATOR,
+    "POST /lists/{programme}/{week}/upload/{token}": COORDINATOR,
+    "POST /lists/{programme}/{week}/citizens/{citizen_id}/contacts/{contact_id}/correct": COORDINATOR,  # noqa: E501
+    "POST /lists/{programme}/{week}/citizens/{citizen_id}/contacts/{contact_id}/retract": COORDINATOR,  # noqa: E501
+    "GET /opt-outs": COORDINATOR,
+    "POST /opt-outs": COORDINATOR,
+    "POST /opt-outs/{citizen_id}/withdraw": COORDINATOR,
     "GET /reports": AGGREGATES,
     "GET /reports/fairness/{programme}/{scope}": AGGREGATES,
     "GET /reports/files/{folder}/{scope}/{name}": AGGREGATES,
@@ -74,6 +83,8 @@ PARAMS = {
     "day": "2026-11-27",
     "version": "3",
     "name:path": "index.html",
+    "token": "t" * 32,
+    "contact_id": "c" * 32,
 }
 
 

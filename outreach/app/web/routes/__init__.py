@@ -15,6 +15,7 @@ def routers() -> list[APIRouter]:
         coordinator,
         models,
         public,
+        records,
         reviewer,
         week,
     )
@@ -26,5 +27,6 @@ def routers() -> list[APIRouter]:
         models.router,
         account.router,
         admin.router,
+        records.router,
         week.router,
     ]
