@@ -310,6 +310,7 @@ def test_pages_name_the_municipalities(client_for) -> None:
     assert "390 Vordingborg, 376 Guldborgsund" in client.get(LIST).text
     citizen = client.get(f"{LIST}/citizens/P00000").text
     assert "<dd>390 Vordingborg</dd>" in citizen
+    assert "390 Vordingborg, 376 Guldborgsund" in client.get("/opt-outs").text
     users = client_for("ada").get("/admin/users").text
     assert "<td>390 Vordingborg, 376 Guldborgsund</td>" in users
 
@@ -412,7 +413,8 @@ def test_danish_pages_show_no_raw_code(client_for, coded_list) -> None:
     assert "botilbud · Vordingborg" in page and "fodundersøgelse: mødt" in page
     assert "årskontrol for diabetes: udeblev" in page
     assert "<td>kontaktet</td>" in client.get(citizen).text
-    for path in (LIST, f"{LIST}/citizens/P00000", citizen, f"{LIST}/stops", "/lists"):
+    pages = (LIST, f"{LIST}/citizens/P00000", citizen, f"{LIST}/stops", "/lists")
+    for path in (*pages, "/opt-outs"):
         assert _codes_in(_visible(client.get(path).text), ids) == set(), path
     book = load_workbook(io.BytesIO(client.get(f"{LIST}/download.xlsx").content))
     cells = " ".join(
