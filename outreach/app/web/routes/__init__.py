@@ -13,10 +13,13 @@ def routers() -> list[APIRouter]:
         account,
         admin,
         coordinator,
+        framed,
+        loads,
         models,
         public,
         records,
         reviewer,
+        versions,
         week,
     )
 
@@ -24,7 +27,10 @@ def routers() -> list[APIRouter]:
         public.router,
         coordinator.router,
         reviewer.router,
+        framed.router,
+        versions.router,  # before models: /models/{name}/compare is not a version
         models.router,
+        loads.router,
         account.router,
         admin.router,
         records.router,
