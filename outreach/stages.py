@@ -273,9 +273,9 @@ def run_weekly(settings: EngineSettings, request: WeeklyRequest) -> WeeklyResult
     ConfigError
         A reason the audit log may not keep (as for ``run_list``).
     """
+    _check_reason(request.reason)  # before the heavy imports of the weekly job
     from outreach.weekly import run_weekly as run_monday_job
 
-    _check_reason(request.reason)
     return run_monday_job(
         settings,
         programme=request.programme,
