@@ -119,6 +119,8 @@ class FeatureInfo:
     reason: Mapping[str, str] = field(default_factory=dict)
     reason_missing: Mapping[str, str] = field(default_factory=dict)
     reason_by_value: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: The singular of ``reason`` for a count of exactly one ("1 måling").
+    reason_one: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,7 @@ def _info(column: Mapping[str, Any]) -> FeatureInfo:
         name=column["name"],
         unit=str(column.get("unit") or ""),
         reason=dict(column.get("reason") or {}),
+        reason_one=dict(column.get("reason_one") or {}),
         reason_missing=dict(column.get("reason_missing") or {}),
         reason_by_value={
             k: dict(v) for k, v in (column.get("reason_by_value") or {}).items()
@@ -351,7 +354,14 @@ def format_reason(info: FeatureInfo, value: Any, *, language: Language) -> str |
         and _shows_zero(template, shown)
     ):
         return None
+    if _is_one(shown) and language in info.reason_one:
+        template = info.reason_one[language]  # "1 måling", not "1 målinger"
     return template.format(value=shown)
+
+
+def _is_one(value: Any) -> bool:
+    """Tell whether a shown value is the number one (not True, not text)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == 1
 
 
 def _shows_zero(template: str, value: Any) -> bool:

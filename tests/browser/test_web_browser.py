@@ -82,7 +82,9 @@ def test_coordinator_records_downloads_and_next_week_omits_the_opt_out(
 
     screened, declined = shown[0], shown[1]
     page.click(f"text={screened}")
-    assert "udeblevne kontroller" in page.inner_text("ol.reasons")
+    assert re.search(
+        r"udeblevne kontroller|udebleven kontrol", page.inner_text("ol.reasons")
+    )
     _screenshot(page, shots / "web-reasons.png")
     assert _record(page, "undersøgt") == "Registreret: undersøgt."
 
@@ -367,3 +369,36 @@ def test_coordinator_uploads_the_record_sheet_and_corrects_an_outcome(
         "select outcome from outreach.current_contacts where citizen_id = $c",
         {"c": first},
     ) == [("screened",)]
+
+
+def test_coordinator_generates_the_week_filters_a_stop_and_prints_its_sheet(
+    page, served, shots, password
+) -> None:
+    week = "2026-W50"  # W49 belongs to the recording test above
+    _sign_in(page, served.url, "anna", password)
+    page.click("section.programme details.generate summary")
+    page.fill("form.generate input[name=week]", week)
+    page.click("form.generate button[type=submit]")
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/lists/diabetes_bus/{week}")
+    assert page.inner_text("p.flash").startswith(f"Listen for uge {week} er dannet:")
+    areas = _list_areas(served, week)
+    assert len(areas) == 40 and set(areas.values()) == {"390", "376", "360"}
+    assert sorted(_shown_ids(page)) == sorted(c for c, a in areas.items() if a in SCOPE)
+
+    page.select_option("form.filter select[name=stop]", label="Vordingborg")
+    page.click("form.filter button[type=submit]")
+    page.wait_for_load_state()
+    shown = _shown_ids(page)
+    assert shown and {areas[c] for c in shown} == {"390"}
+    _screenshot(page, shots / "web-week.png")
+
+    page.click(f"text={shown[0]}")
+    assert page.inner_text("ol.reasons")
+    page.go_back()
+    with page.expect_popup() as popup:
+        page.click("text=Udskriv stopark")
+    sheet = popup.value
+    sheet.wait_for_load_state()
+    assert "Stop: Vordingborg" in sheet.inner_text("body")
+    assert sheet.pdf(format="A4")[:4] == b"%PDF"

@@ -39,6 +39,8 @@ COORDINATOR_AGGREGATE_ROUTES = {
     "GET /lists",
     "GET /lists/{programme}/{week}/upload",  # the upload form
     "POST /lists/{programme}/{week}/upload",  # kept, not shown: the preview logs
+    "POST /lists/{programme}/generate",  # redirects to the list page, which logs
+    "POST /lists/{programme}/{week}/regenerate",
 }
 _CONTACT = "/lists/{programme}/{week}/citizens/{citizen_id}/contacts/{contact_id}"
 #: Routes of sheets, corrections and opt-outs, walked in one journey below.

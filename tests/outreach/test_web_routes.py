@@ -32,6 +32,8 @@ POLICY: dict[str, tuple[str, ...] | str] = {
     "POST /lists/{programme}/{week}/citizens/{citizen_id}": COORDINATOR,
     "GET /lists/{programme}/{week}/stops": COORDINATOR,
     "GET /lists/{programme}/{week}/download.xlsx": COORDINATOR,
+    "POST /lists/{programme}/generate": COORDINATOR,
+    "POST /lists/{programme}/{week}/regenerate": COORDINATOR,
     "GET /lists/{programme}/{week}/upload": COORDINATOR,
     "POST /lists/{programme}/{week}/upload": COORDINATOR,
     "GET /lists/{programme}/{week}/upload/{token}": COORDINATOR,

@@ -26,6 +26,7 @@ from outreach.app.store import OperationalStore
 from outreach.app.users import User
 from outreach.app.web.access import Access
 from outreach.app.web.auth import Forbidden
+from outreach.app.web.codes import plain_text
 from outreach.app.web.context import WebContext
 from outreach.exports import display_table, export_list, render_stop_sheets
 from outreach.list_audit import append_event
@@ -138,7 +139,11 @@ def _table(rows: pd.DataFrame, programme: Programme) -> list[dict[str, Any]]:
     shown = display_table(rows, programme)
     records = shown.to_dict(orient="records")
     ids = rows["citizen_id"].astype(str).tolist()
-    return [{**r, "_citizen_id": i} for r, i in zip(records, ids, strict=True)]
+    stops = rows["stop"].astype(str).tolist()
+    return [
+        {**r, "_citizen_id": i, "_stop": s}
+        for r, i, s in zip(records, ids, stops, strict=True)
+    ]
 
 
 def open_list(
@@ -365,7 +370,19 @@ def _scoped_rows(
         rows = _in_scope(store.read_list(str(run["list_id"])), user)
         _audit(store, event, user, run, {**counts, "rows": len(rows)})
     _log_rows(access[0], access[1], rows, run)
-    return programme, run, rows
+    return programme, run, _in_words(rows, programme.reasons_language)
+
+
+def _in_words(rows: pd.DataFrame, language: str) -> pd.DataFrame:
+    """Return the rows with stops, last contacts and languages in plain words."""
+    columns = ("stop", "last_contact_outcome", "preferred_language")
+    return rows.assign(
+        **{
+            c: [None if pd.isna(v) else plain_text(v, language) for v in rows[c]]
+            for c in columns
+            if c in rows
+        }
+    )
 
 
 def download_xlsx(

@@ -22,6 +22,7 @@ def routers() -> list[APIRouter]:
         records,
         reviewer,
         versions,
+        week,
     )
 
     return [
@@ -37,4 +38,5 @@ def routers() -> list[APIRouter]:
         programme.router,
         access_log.router,
         records.router,
+        week.router,
     ]

@@ -14,6 +14,7 @@ from outreach.app.web.access import PersonAccess
 from outreach.app.web.auth import allow
 from outreach.app.web.context import flash, language_of, render, web_context
 from outreach.app.web.i18n import translator
+from outreach.app.web.week import can_regenerate, find_rows, overview_extract
 from outreach.recording import MAX_NOTE_CHARS, NOTE_HAS_CPR, OUTCOMES, note_problem
 
 __all__ = ["router"]
@@ -33,22 +34,43 @@ def lists_page(request: Request, user: Coordinator) -> Response:
     """Show the programmes in the user's scope and their weekly lists."""
     ctx = web_context(request)
     overview = scoped.coordinator_overview(ctx, user)
-    return render(request, "lists.html.j2", overview=overview)
+    extract = overview_extract(ctx, overview)
+    return render(
+        request,
+        "lists.html.j2",
+        overview=overview,
+        note_max=MAX_NOTE_CHARS,
+        **extract,
+    )
 
 
 @router.get("/lists/{programme}/{week}")
 def list_page(
-    request: Request, user: Coordinator, access: PersonAccess, programme: str, week: str
+    request: Request,
+    user: Coordinator,
+    access: PersonAccess,
+    programme: str,
+    week: str,
+    stop: str = "",
+    q: str = "",
 ) -> Response:
-    """One week's list in the user's municipalities (audited as viewed)."""
+    """One week's list in the user's municipalities (audited as viewed).
+
+    ``?stop=`` keeps one stop and ``?q=`` finds one pseudonym, both among the
+    user's rows only (:func:`outreach.app.web.week.find_rows`).
+    """
     view = scoped.open_list(web_context(request), user, programme, week)
-    scoped.log_shown(access, view, view.table)
+    finding = find_rows(view.table, stop, q)
+    scoped.log_shown(access, view, finding.rows)
     return render(
         request,
         "list.html.j2",
         view=view,
         prog=view.programme,
         list_url=_list_url(programme, week),
+        finding=finding,
+        may_regenerate=can_regenerate(user, view.programme),
+        note_max=MAX_NOTE_CHARS,
     )
 
 
