@@ -501,7 +501,7 @@ def robustness(
     """Run :mod:`bench.robustness` and write its section of the results."""
     from bench import robustness as rb
 
-    names = tuple(s for s in specs.split(",") if s)
+    names = rb.with_rule(tuple(s for s in specs.split(",") if s))
     body = rb.run(seeds, work / "robustness", citizens, names)
     body["machine"] = _machine()
     rule = next((s for s in names if s.endswith("_rule")), None)

@@ -37,6 +37,7 @@ from features.errors import NotFoundError
 from features.provenance import stamp_derived
 from features.settings import EngineSettings
 from models.baseline import RuleBaselineClassifier
+from models.blend import BlendClassifier
 from models.broad import broad_reason_rows
 from models.calibrate import limited_threads, raw_pipeline
 from models.matrix import MISSING_CATEGORY, feature_kinds, read_cohort_frame
@@ -196,6 +197,8 @@ def feature_contributions(
         Same index as ``X``; for the rule baseline, 1.0 per rule met.
     """
     pipeline = raw_pipeline(model)
+    if isinstance(pipeline, BlendClassifier):
+        return pipeline.contributions(X, kinds, _component_contributions)
     estimator = pipeline.named_steps["estimator"]
     features = list(kinds)
     if isinstance(estimator, RuleBaselineClassifier):
@@ -219,6 +222,13 @@ def feature_contributions(
         list(preprocess.get_feature_names_out()), features, categorical
     )
     return _group(values, sources, features).set_axis(X.index)
+
+
+def _component_contributions(
+    model: Any, X: pd.DataFrame, kinds: Mapping[str, str]
+) -> pd.DataFrame:
+    """One blended model's contributions (keyword-free, for BlendClassifier)."""
+    return feature_contributions(model, X, kinds=kinds)
 
 
 def _shap() -> Any:
