@@ -42,6 +42,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+TUNING_RESULTS = Path(__file__).parent / "results" / "robustness_tuning.json"
 RESULTS = Path(__file__).resolve().parent / "results" / "models.json"
 TARGET_TRAIN_SECONDS = 180.0
 TARGET_SCORE_EXPLAIN_SECONDS = 60.0
@@ -506,7 +507,11 @@ def robustness(
     body["machine"] = _machine()
     rule = next((s for s in names if s.endswith("_rule")), None)
     body["tables"] = {s: rb.table(body["worlds"], s, rule) for s in names if s != rule}
-    _write(f"robustness_{citizens}", body)
+    if min(seeds) >= rb.FIRST_TUNING_WORLD:  # tuning worlds: their own file
+        body["purpose"] = "tuning (worlds 101 and up; never the reported 1-10)"
+        TUNING_RESULTS.write_text(json.dumps(body, indent=2, default=str) + "\n")
+    else:
+        _write(f"robustness_{citizens}", body)
     for name, text in body["tables"].items():
         sys.stderr.write(f"\n{name}\n{text}\n{json.dumps(body['summary'][name])}\n")
     return body

@@ -39,6 +39,7 @@ import pandas as pd
 
 DEFAULT_SPECS = ("diabetes_harm_365d", "diabetes_harm_365d_rule")
 RULE_SPEC = "diabetes_harm_365d_rule"
+FIRST_TUNING_WORLD = 101  # seeds from here on choose things; 1-10 are reported
 TRUE_RISK = "true_risk_harm_365d"
 TRUE_EVENT = "true_event_harm_365d"
 PER_CITIZENS = 1000  # k = 100 per 100,000 citizens
