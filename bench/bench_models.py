@@ -497,13 +497,27 @@ def _seeds(text: str) -> list[int]:
 
 
 def robustness(
-    work: Path, citizens: int, seeds: list[int], specs: str
+    work: Path,
+    citizens: int,
+    seeds: list[int],
+    specs: str,
+    *,
+    summarise_only: bool = False,
 ) -> dict[str, Any]:
-    """Run :mod:`bench.robustness` and write its section of the results."""
+    """Run :mod:`bench.robustness` and write its section of the results.
+
+    With ``summarise_only`` nothing is run: the worlds already in
+    ``worlds.jsonl`` (of ``seeds``; a run stopped or resumed on other seeds)
+    are summarised and written.
+    """
     from bench import robustness as rb
 
     names = rb.with_rule(tuple(s for s in specs.split(",") if s))
-    body = rb.run(seeds, work / "robustness", citizens, names)
+    if summarise_only:
+        worlds = rb.read_worlds(work / "robustness", seeds)
+        body = rb.collect(worlds, citizens, names)
+    else:
+        body = rb.run(seeds, work / "robustness", citizens, names)
     body["machine"] = _machine()
     rule = next((s for s in names if s.endswith("_rule")), None)
     body["tables"] = {s: rb.table(body["worlds"], s, rule) for s in names if s != rule}
@@ -531,6 +545,11 @@ def main(argv: list[str] | None = None) -> int:
         help="robustness: specs to train in every world (comma separated)",
     )
     parser.add_argument(
+        "--summarise-only",
+        action="store_true",
+        help="robustness: summarise the worlds already in --work's worlds.jsonl",
+    )
+    parser.add_argument(
         "--work",
         type=Path,
         default=Path(os.environ.get("OPSPOR_OUTPUT_DIR", "build")) / "bench_models",
@@ -541,7 +560,11 @@ def main(argv: list[str] | None = None) -> int:
         body = experiment(args.work, args.citizens or 200_000)
     elif args.what == "robustness":
         body = robustness(
-            args.work, args.citizens or 200_000, _seeds(args.worlds), args.specs
+            args.work,
+            args.citizens or 200_000,
+            _seeds(args.worlds),
+            args.specs,
+            summarise_only=args.summarise_only,
         )
     else:
         body = benchmark(args.work, args.citizens or 1_000_000)

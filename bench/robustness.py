@@ -491,9 +491,29 @@ def run(
             f.write(json.dumps(world, default=str) + "\n")
         ratios = {s: world["specs"][s]["ratio_to_true_risk"] for s in specs}
         print(json.dumps({"world": seed, "seconds": world["seconds"], **ratios}))
+    return collect(worlds, citizens, specs)
+
+
+def collect(
+    worlds: list[dict[str, Any]], citizens: int, specs: tuple[str, ...]
+) -> dict[str, Any]:
+    """Per-world figures and the summary per spec."""
     return {
         "citizens": citizens,
-        "seeds": seeds,
+        "seeds": [w["world"] for w in worlds],
         "worlds": worlds,
         "summary": {s: summarise(worlds, s) for s in specs},
     }
+
+
+def read_worlds(work: Path, seeds: list[int]) -> list[dict[str, Any]]:
+    """The worlds a stopped or resumed run kept in ``worlds.jsonl`` (last of each seed).
+
+    Runs append there as each world ends, so a run cut short, or continued on
+    further seeds, is summarised without repeating a world.
+    """
+    kept: dict[int, dict[str, Any]] = {}
+    for line in (work / "worlds.jsonl").read_text(encoding="utf-8").splitlines():
+        world = json.loads(line)
+        kept[world["world"]] = world
+    return [kept[s] for s in seeds if s in kept]

@@ -87,3 +87,15 @@ def test_education_summary_looks_at_biased_worlds_only() -> None:
     assert summary["basic_share_ratio_biased"] == [0.8]
     assert summary["basic_share_ratio_biased_unknown"] == 1
     assert summary["worst_basic_share_ratio_biased"] == 0.8
+
+
+def test_read_worlds_keeps_the_last_run_of_each_asked_seed(tmp_path) -> None:
+    import json
+
+    from bench.robustness import read_worlds
+
+    lines = [{"world": 102, "n": 1}, {"world": 101, "n": 1}, {"world": 102, "n": 2}]
+    path = tmp_path / "worlds.jsonl"
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    worlds = read_worlds(tmp_path, [101, 102, 103])
+    assert [(w["world"], w["n"]) for w in worlds] == [(101, 1), (102, 2)]
