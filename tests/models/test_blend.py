@@ -212,6 +212,7 @@ def test_reweight_spec_is_checked() -> None:
 
 
 def test_blend_spec_trains_scores_and_explains(trained: object) -> None:
+    from models.explain import explain_scores
     from models.score import load_registered_model, score_citizens
     from models.train import train_model
     from tests.models.conftest import TOY_EXTRACT_DATE, write_spec
@@ -227,3 +228,7 @@ def test_blend_spec_trains_scores_and_explains(trained: object) -> None:
     assert inner.names == ["toy", "toy_hgb"]
     scored = score_citizens(settings, model="toy_blend", as_of=TOY_EXTRACT_DATE)
     assert scored.n_scored > 0
+    explained = explain_scores(
+        settings, model="toy_blend", as_of=TOY_EXTRACT_DATE, language="en"
+    )
+    assert explained.n_citizens == scored.n_scored and explained.n_reasons > 0
