@@ -43,7 +43,7 @@ def frame() -> tuple[pd.DataFrame, np.ndarray]:
 def _component(
     X: pd.DataFrame, y: np.ndarray, columns: list[str], method: str
 ) -> object:
-    kinds = {c: "numeric" for c in columns}
+    kinds = dict.fromkeys(columns, "numeric")
     spec = _spec(features=columns)
     pipe = build_pipeline(spec, kinds).fit(X[columns][:600], y[:600])
     return calibrate_model(pipe, X[columns][600:], y[600:], method=method)
@@ -218,7 +218,9 @@ def test_blend_spec_trains_scores_and_explains(trained: object) -> None:
     from tests.models.conftest import TOY_EXTRACT_DATE, write_spec
 
     settings, specs = trained.settings, trained.specs  # type: ignore[attr-defined]
-    extra = '[params]\nmodels = ["toy", "toy_hgb"]\nweights = [1.0, 1.0]\n'
+    extra = (
+        'refit = false\n[params]\nmodels = ["toy", "toy_hgb"]\nweights = [1.0, 1.0]\n'
+    )
     path = write_spec(specs, "toy_blend", "blend", extra)
     result = train_model(ModelSpec.from_toml(path), settings=settings)
     assert result.estimator == "blend"
