@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 OUT    ?= build
 DEMO_EXTRACT := $(OUT)/extracts/region_demo
 
-.PHONY: demo test venv lint bench clean
+.PHONY: demo test venv lint bench bench-national clean
 
 venv: $(STAMP)
 
@@ -70,6 +70,11 @@ lint: $(STAMP)
 BENCHES := bench_synth bench_load bench_features bench_models bench_lists bench_web bench_monitor
 bench: $(STAMP)
 	for b in $(BENCHES); do $(BIN)/python -m bench.$$b || exit 1; done
+
+# National scale (issue 18): 6,000,000 citizens against a 1,000,000 baseline in one
+# session (hours on 2 cores; ~50 GB of disk at the peak, removed at the end).
+bench-national: $(STAMP)
+	$(BIN)/python -m bench.bench_national
 
 clean:
 	rm -rf $(OUT) $(VENV)

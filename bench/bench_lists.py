@@ -137,7 +137,8 @@ SETUP = [
 HISTORY = [
     "create schema if not exists outreach",
     """
-    insert into outreach.contacts
+    insert into outreach.contacts (list_id, programme, week, citizen_id, outcome,
+        outcome_date, recorded_by, opt_out, note, recorded_at, source)
     select 'old', 'diabetes_bus', '2026-W40', 'c' || lpad((i * 7)::varchar, 8, '0'),
            (['reached', 'screened', 'declined', 'unreachable'])[1 + i % 4],
            date '2026-11-20' - (i % 200)::int, 'bench', false, null, now()::timestamp,
@@ -146,6 +147,7 @@ HISTORY = [
     """,
     """
     insert into outreach.opt_outs
+        (citizen_id, opted_out_date, list_id, recorded_by, recorded_at)
     select 'c' || lpad((i * 13)::varchar, 8, '0'), date '2026-10-01', 'old', 'bench',
            now()::timestamp
     from range(1, 2001) as t(i)

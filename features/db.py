@@ -20,6 +20,7 @@ from features.errors import ConfigError, WarehouseBusyError
 from features.settings import EngineSettings
 
 __all__ = [
+    "BAD_DUCKDB_SETTING",
     "WAREHOUSE_BUSY",
     "check_identifier",
     "connect",
@@ -38,6 +39,16 @@ WAREHOUSE_BUSY = (
     "(a load, the weekly job, or the web app on the embedded store)."
 )
 _LOCK_RETRY_SECONDS = 0.05
+BAD_DUCKDB_SETTING = (
+    "DuckDB refused the engine's DuckDB settings (OPSPOR_DUCKDB_MEMORY_LIMIT, "
+    "OPSPOR_DUCKDB_THREADS, OPSPOR_DUCKDB_TEMP_DIRECTORY): {error}"
+)
+#: One statement per DuckDB setting the engine controls; the value is bound.
+_SET = {
+    "memory_limit": "set memory_limit = $value",
+    "threads": "set threads = $value",
+    "temp_directory": "set temp_directory = $value",
+}
 _HOLDER = re.compile(r"PID (\d+)")
 
 
@@ -49,9 +60,17 @@ def check_identifier(name: str, what: str = "Identifier") -> str:
 
 
 def connect(
-    path: Path | str | None = None, *, read_only: bool = False
+    path: Path | str | None = None,
+    *,
+    read_only: bool = False,
+    settings: EngineSettings | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """Open the warehouse (``None`` or ``":memory:"`` for an in-memory database).
+
+    Every connection gets the engine's DuckDB settings (``memory_limit``,
+    ``threads``, ``temp_directory``; see :meth:`EngineSettings.duckdb_config`),
+    so a large step spills to disk instead of failing. This is the one place
+    they are applied.
 
     Parameters
     ----------
@@ -59,6 +78,8 @@ def connect(
         DuckDB file; its parent folder is created.
     read_only : bool
         Open without write access (the web app and reports).
+    settings : EngineSettings, optional
+        Lock wait and DuckDB settings; default :meth:`EngineSettings.from_env`.
 
     Returns
     -------
@@ -68,21 +89,39 @@ def connect(
     ------
     WarehouseBusyError
         Another process still holds the file after ``OPSPOR_LOCK_WAIT`` seconds.
+    ConfigError
+        DuckDB refuses one of the engine's DuckDB settings.
     """
+    settings = settings or EngineSettings.from_env()
     if path is None or str(path) == ":memory:":
-        return _quiet(duckdb.connect(":memory:"))
+        return _configured(duckdb.connect(":memory:"), settings.duckdb_config())
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + _lock_wait()
+    config = settings.duckdb_config(path)
+    deadline = time.monotonic() + settings.lock_wait
     while True:
         try:
-            return _quiet(duckdb.connect(str(path), read_only=read_only))
+            return _configured(duckdb.connect(str(path), read_only=read_only), config)
         except duckdb.IOException as error:
             if "lock" not in str(error).lower():
                 raise
             if time.monotonic() >= deadline:
                 raise _busy(path, error) from error
             time.sleep(_LOCK_RETRY_SECONDS)
+
+
+def _configured(
+    con: duckdb.DuckDBPyConnection, config: Mapping[str, str]
+) -> duckdb.DuckDBPyConnection:
+    """Apply the engine's DuckDB settings; ConfigError if DuckDB refuses one."""
+    try:
+        for name, value in config.items():
+            # Names are our constants; values are bound, never spliced.
+            con.execute(_SET[name], {"value": value})
+    except duckdb.Error as error:
+        con.close()
+        raise ConfigError(BAD_DUCKDB_SETTING.format(error=error)) from error
+    return _quiet(con)
 
 
 def _quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
@@ -95,11 +134,6 @@ def _quiet(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     with suppress(duckdb.InvalidInputException):
         con.execute("set enable_progress_bar = false")
     return con
-
-
-def _lock_wait() -> float:
-    """Seconds to wait for a held warehouse (``OPSPOR_LOCK_WAIT``, default 10)."""
-    return EngineSettings.from_env().lock_wait
 
 
 def _busy(path: Path, error: duckdb.Error) -> WarehouseBusyError:

@@ -419,7 +419,8 @@ def _stage_database(
     """Open a throw-away DuckDB file beside the warehouse (0700, removed on exit)."""
     with staging_folder(warehouse, prefix=STAGE_PREFIX) as folder:
         path = folder / "stage.duckdb"
-        con = duckdb.connect(str(path))
+        # connect(): the stage gets the engine's memory limit and temp directory.
+        con = connect(path)
         con.execute("set preserve_insertion_order = true")
         try:
             yield con, path

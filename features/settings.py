@@ -11,17 +11,30 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from features.errors import ConfigError
 
-__all__ = ["ENV_VARIABLES", "EngineSettings", "LOCK_WAIT_DEFAULT", "LOG_LEVELS"]
+__all__ = [
+    "ENV_VARIABLES",
+    "EngineSettings",
+    "LOCK_WAIT_DEFAULT",
+    "LOG_LEVELS",
+    "MEMORY_RULE",
+]
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOCK_WAIT_DEFAULT = 10.0
 _BAD_VALUE = "The {name!r} setting from {source} must be {rule}. Got {value!r} instead."
+#: DuckDB's own memory units (1000^i and 1024^i), e.g. ``12GB`` or ``1.5GiB``.
+_MEMORY = re.compile(r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+MEMORY_RULE = (
+    "an amount of memory such as '12GB' or '1.5GiB' "
+    "(KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,15 @@ class EngineSettings:
         A web session unused this long ends (default 30).
     session_max_hours : int
         A web session ends this long after sign-in, used or not (default 12).
+    duckdb_memory_limit : str or None
+        DuckDB's ``memory_limit`` on every connection, e.g. ``"12GB"``; above it
+        a query spills to ``duckdb_temp_directory`` instead of growing. ``None``
+        keeps DuckDB's default (80 % of RAM).
+    duckdb_threads : int or None
+        DuckDB's worker threads; ``None`` keeps DuckDB's default (all cores).
+    duckdb_temp_directory : Path or None
+        Where DuckDB spills; ``None`` means ``duckdb_tmp`` beside the warehouse
+        (under ``output_dir`` unless ``db_path`` moves it).
     """
 
     output_dir: Path = Path("build")
@@ -72,8 +94,12 @@ class EngineSettings:
     tls: bool = False
     session_idle_minutes: int = 30
     session_max_hours: int = 12
+    duckdb_memory_limit: str | None = None
+    duckdb_threads: int | None = None
+    duckdb_temp_directory: Path | None = None
 
     def __post_init__(self) -> None:
+        self._check_duckdb()
         for name in ("session_idle_minutes", "session_max_hours"):
             if getattr(self, name) < 1:
                 raise ConfigError(
@@ -102,6 +128,52 @@ class EngineSettings:
                     value=self.log_level,
                 )
             )
+
+    def _check_duckdb(self) -> None:
+        """Refuse DuckDB settings that DuckDB would refuse, naming the rule."""
+        limit = self.duckdb_memory_limit
+        if limit is not None and not _MEMORY.match(limit.strip()):
+            raise ConfigError(
+                _BAD_VALUE.format(
+                    name="duckdb_memory_limit",
+                    source="EngineSettings",
+                    rule=MEMORY_RULE,
+                    value=limit,
+                )
+            )
+        if self.duckdb_threads is not None and self.duckdb_threads < 1:
+            raise ConfigError(
+                _BAD_VALUE.format(
+                    name="duckdb_threads",
+                    source="EngineSettings",
+                    rule="a whole number of at least 1",
+                    value=self.duckdb_threads,
+                )
+            )
+
+    def duckdb_config(self, warehouse: Path | None = None) -> dict[str, str]:
+        """Return the DuckDB settings every connection gets (``set name = value``).
+
+        Parameters
+        ----------
+        warehouse : Path, optional
+            The database file opened; its folder holds the default temp
+            directory (``None``: an in-memory database, under ``output_dir``).
+
+        Returns
+        -------
+        dict
+            ``memory_limit`` and ``threads`` when configured, and always
+            ``temp_directory``.
+        """
+        folder = warehouse.parent if warehouse is not None else self.output_dir
+        temp = self.duckdb_temp_directory or folder / "duckdb_tmp"
+        config = {"temp_directory": str(temp)}
+        if self.duckdb_memory_limit is not None:
+            config["memory_limit"] = self.duckdb_memory_limit.strip()
+        if self.duckdb_threads is not None:
+            config["threads"] = str(self.duckdb_threads)
+        return config
 
     @property
     def warehouse(self) -> Path:
@@ -148,7 +220,7 @@ class EngineSettings:
             if given is not None:
                 values[name] = parse(given)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        for key in ("output_dir", "db_path"):
+        for key in ("output_dir", "db_path", "duckdb_temp_directory"):
             if key in values and not isinstance(values[key], Path):
                 values[key] = Path(str(values[key]))
         return replace(cls(), **values)  # type: ignore[arg-type]
@@ -227,4 +299,7 @@ ENV_VARIABLES: dict[str, tuple[tuple[str, ...], Callable[[str], object]]] = {
         ("OPSPOR_SESSION_MAX_HOURS",),
         _whole("OPSPOR_SESSION_MAX_HOURS"),
     ),
+    "duckdb_memory_limit": (("OPSPOR_DUCKDB_MEMORY_LIMIT",), str.strip),
+    "duckdb_threads": (("OPSPOR_DUCKDB_THREADS",), _whole("OPSPOR_DUCKDB_THREADS")),
+    "duckdb_temp_directory": (("OPSPOR_DUCKDB_TEMP_DIRECTORY",), Path),
 }

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -88,10 +89,14 @@ def staging_folder(warehouse: Path, *, prefix: str = STAGE_PREFIX) -> Iterator[P
     remove_stale_staging(warehouse)
     folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     try:
-        with (folder / _OWNER).open("a+b") as owner:
+        with (folder / (_OWNER + ".new")).open("a+b") as owner:
             # Held while the folder lives; a killed process's lock is released by
-            # the kernel, which tells the next load the folder is abandoned.
+            # the kernel, which tells the next load the folder is abandoned. The
+            # file is locked before it takes its name: a concurrent load that
+            # finds an owner file therefore never finds it unlocked while this
+            # load lives (it once did, between open and flock, and removed it).
             fcntl.flock(owner.fileno(), fcntl.LOCK_EX)
+            os.replace(folder / (_OWNER + ".new"), folder / _OWNER)
             yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -14,6 +14,14 @@ gets the ``reason_missing`` text) become reasons, worded by the feature
 catalogue's templates (:mod:`features.catalogue`); a broad covariate's come from
 ``marts.broad_covariate_ref`` (:mod:`models.broad`). They go to
 ``scoring.reasons``.
+
+Memory is bounded by the batch, not the cohort: the scored citizens are read,
+explained and written ``batch_size`` at a time (id order,
+:func:`models.matrix.cohort_batches`), all inside one transaction so a re-run
+still replaces the reasons at once. SHAP values are per row, so batches change
+nothing; the linear model's centring mean is taken over all explained citizens
+in a first pass (:func:`feature_means`), so its contributions equal the
+unbatched ones up to float rounding (a test checks identical reasons).
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ import logging
 import re
 import string
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -40,15 +48,24 @@ from models.baseline import RuleBaselineClassifier
 from models.blend import BlendClassifier
 from models.broad import broad_reason_rows
 from models.calibrate import limited_threads, raw_pipeline
-from models.matrix import MISSING_CATEGORY, feature_kinds, read_cohort_frame
+from models.matrix import (
+    MISSING_CATEGORY,
+    CitizenBatch,
+    batch_condition,
+    cohort_batches,
+    feature_kinds,
+    read_cohort_frame,
+)
 from models.score import RegisteredModel, load_registered_model
 
 __all__ = [
+    "EXPLAIN_BATCH_CITIZENS",
     "ExplainResult",
     "FeatureInfo",
     "explain_scores",
     "feature_catalogue",
     "feature_contributions",
+    "feature_means",
     "format_reason",
     "top_reasons",
 ]
@@ -56,6 +73,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 Language = Literal["da", "en"]
+#: Citizens explained per batch (SHAP values and preprocessed features in memory).
+EXPLAIN_BATCH_CITIZENS = 50_000
 NO_SCORES = (
     "No scores for {uri} at {as_of}; "
     "run `opspor score --model {ref} --as-of {as_of}` first."
@@ -178,7 +197,11 @@ def _group(
 
 
 def feature_contributions(
-    model: Any, X: pd.DataFrame, *, kinds: Mapping[str, str]
+    model: Any,
+    X: pd.DataFrame,
+    *,
+    kinds: Mapping[str, str],
+    center: NDArray[np.float64] | None = None,
 ) -> pd.DataFrame:
     """Return each feature's contribution to each row's raw score (log-odds).
 
@@ -190,6 +213,10 @@ def feature_contributions(
         The features of the rows to explain.
     kinds : Mapping
         ``feature -> "categorical" | "numeric"``.
+    center : ndarray, optional
+        The linear model's centring point in preprocessed columns
+        (:func:`feature_means` over every citizen explained); default: the mean
+        of ``X``'s rows. Ignored by the other estimators.
 
     Returns
     -------
@@ -210,7 +237,8 @@ def feature_contributions(
     preprocess = pipeline.named_steps["preprocess"]
     Xt = np.asarray(preprocess.transform(X), dtype=np.float64)
     if hasattr(estimator, "coef_"):
-        values = estimator.coef_[0] * (Xt - Xt.mean(axis=0))
+        mean = Xt.mean(axis=0) if center is None else center
+        values = estimator.coef_[0] * (Xt - mean)
     else:
         explainer = _shap().TreeExplainer(estimator)
         with limited_threads():
@@ -229,6 +257,33 @@ def _component_contributions(
 ) -> pd.DataFrame:
     """One blended model's contributions (keyword-free, for BlendClassifier)."""
     return feature_contributions(model, X, kinds=kinds)
+
+
+def feature_means(model: Any, batches: Iterable[pd.DataFrame]) -> NDArray[np.float64]:
+    """Return the mean preprocessed row over all ``batches`` (the linear centre).
+
+    Parameters
+    ----------
+    model : estimator
+        The calibrated model (or the raw pipeline).
+    batches : iterable of pandas.DataFrame
+        The features of the rows to explain, a batch at a time.
+
+    Returns
+    -------
+    ndarray
+        One value per preprocessed column; empty if there were no rows.
+    """
+    preprocess = raw_pipeline(model).named_steps["preprocess"]
+    total: NDArray[np.float64] | None = None
+    rows = 0
+    for X in batches:
+        if X.empty:  # a batch nobody in it was scored (scikit-learn refuses 0 rows)
+            continue
+        Xt = np.asarray(preprocess.transform(X), dtype=np.float64)
+        total = Xt.sum(axis=0) if total is None else total + Xt.sum(axis=0)
+        rows += len(Xt)
+    return np.empty(0) if total is None or rows == 0 else total / rows
 
 
 def _shap() -> Any:
@@ -388,27 +443,31 @@ def top_reasons(
 # --- the entry point -------------------------------------------------------------
 
 
-def _scored_frame(
-    con: duckdb.DuckDBPyConnection, registered: RegisteredModel, *, as_of: date
-) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Return the features of the citizens this model scored at ``as_of``."""
-    spec = registered.spec
-    kinds = feature_kinds(con, spec.model_features, spec=spec.name)
-    scored = (
-        con.execute(
-            "select citizen_id from scoring.scores where model_uri = $uri and "
-            "as_of_date = $d",
-            {"uri": registered.model_uri, "d": as_of},
-        ).df()
-        if _has_scores(con)
-        else pd.DataFrame({"citizen_id": []})
-    )
+def _scored_batch(
+    con: duckdb.DuckDBPyConnection,
+    registered: RegisteredModel,
+    batch: CitizenBatch,
+    *,
+    as_of: date,
+    kinds: dict[str, str],
+) -> pd.DataFrame:
+    """Return the features of the citizens of one batch this model scored."""
     frame = read_cohort_frame(
-        con, cohort=spec.cohort, as_of=as_of, features=list(kinds), kinds=kinds
+        con,
+        cohort=registered.spec.cohort,
+        as_of=as_of,
+        features=list(kinds),
+        kinds=kinds,
+        batch=batch,
     )
-    return frame[frame["citizen_id"].isin(set(scored["citizen_id"]))].reset_index(
-        drop=True
-    ), kinds
+    bounds, params = batch_condition(batch, "citizen_id")
+    scored = con.execute(
+        "select citizen_id from scoring.scores where model_uri = $uri and"
+        f" as_of_date = $d{bounds}",
+        {"uri": registered.model_uri, "d": as_of, **params},
+    ).fetchall()
+    ids = {str(row[0]) for row in scored}
+    return frame[frame["citizen_id"].isin(ids)].reset_index(drop=True)
 
 
 def _has_scores(con: duckdb.DuckDBPyConnection) -> bool:
@@ -417,34 +476,106 @@ def _has_scores(con: duckdb.DuckDBPyConnection) -> bool:
     return table_exists(con, "scoring", "scores")
 
 
-def _write_reasons(
+def _linear_centre(
+    model: Any, frames: Iterable[pd.DataFrame], features: list[str]
+) -> NDArray[np.float64] | None:
+    """Return the linear model's centre over every citizen explained, else None.
+
+    A blend has none: a linear model inside it is centred on each batch's mean.
+    """
+    pipeline = raw_pipeline(model)
+    if isinstance(pipeline, BlendClassifier):
+        return None
+    if not hasattr(pipeline.named_steps["estimator"], "coef_"):
+        return None
+    return feature_means(model, (frame[features] for frame in frames))
+
+
+def _insert_reasons(
     con: duckdb.DuckDBPyConnection,
     reasons: pd.DataFrame,
     *,
     model_uri: str,
-    as_of: date,
     language: str,
 ) -> None:
-    """Replace this model's reasons at this date in one transaction."""
-    con.execute("create schema if not exists scoring")
-    con.execute(REASONS_DDL)
+    """Append one batch's reasons (inside the caller's transaction)."""
     con.register("_reasons", reasons.assign(model_uri=model_uri, language=language))
     try:
-        with transaction(con):
-            con.execute(
-                "delete from scoring.reasons"
-                " where model_uri = $uri and as_of_date = $d and language = $lang",
-                {"uri": model_uri, "d": as_of, "lang": language},
-            )
-            con.execute(
-                "insert into scoring.reasons select citizen_id, cast(as_of_date as "
-                "date),"
-                " cast(reason_rank as integer), feature, feature_value, contribution,"
-                " reason_text, model_uri, language from _reasons"
-            )
-            stamp_derived(con, "reasons", as_of_dates=[as_of], model_uri=model_uri)
+        con.execute(
+            "insert into scoring.reasons select citizen_id, cast(as_of_date as date),"
+            " cast(reason_rank as integer), feature, feature_value, contribution,"
+            " reason_text, model_uri, language from _reasons"
+        )
     finally:
         con.unregister("_reasons")
+
+
+@dataclass(frozen=True)
+class _Explaining:
+    """What every batch of one ``explain_scores`` call shares."""
+
+    registered: RegisteredModel
+    kinds: dict[str, str]
+    catalogue: Mapping[str, FeatureInfo]
+    centre: NDArray[np.float64] | None
+    top: int
+    language: Language
+
+
+def _explain_batch(
+    con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, job: _Explaining
+) -> int:
+    """Explain one batch and append its reasons; return the number of reasons."""
+    contributions = feature_contributions(
+        job.registered.model,
+        frame[list(job.kinds)],
+        kinds=job.kinds,
+        center=job.centre,
+    )
+    reasons = top_reasons(
+        frame,
+        contributions,
+        catalogue=job.catalogue,
+        top=job.top,
+        language=job.language,
+    )
+    _insert_reasons(
+        con, reasons, model_uri=job.registered.model_uri, language=job.language
+    )
+    return len(reasons)
+
+
+def _replace_reasons(
+    con: duckdb.DuckDBPyConnection,
+    frames: Iterator[pd.DataFrame],
+    job: _Explaining,
+    *,
+    as_of: date,
+    ref: str,
+) -> tuple[int, int]:
+    """Replace this model's reasons at this date, batch by batch, in one transaction.
+
+    Returns the numbers of citizens and reasons; NotFoundError (rolled back) if
+    the model scored nobody at ``as_of``.
+    """
+    uri = job.registered.model_uri
+    con.execute("create schema if not exists scoring")
+    con.execute(REASONS_DDL)
+    n_citizens = n_reasons = 0
+    with transaction(con):
+        con.execute(
+            "delete from scoring.reasons"
+            " where model_uri = $uri and as_of_date = $d and language = $lang",
+            {"uri": uri, "d": as_of, "lang": job.language},
+        )
+        for frame in frames:
+            if not frame.empty:
+                n_citizens += len(frame)
+                n_reasons += _explain_batch(con, frame, job)
+        if n_citizens == 0:
+            raise NotFoundError(NO_SCORES.format(uri=uri, as_of=as_of, ref=ref))
+        stamp_derived(con, "reasons", as_of_dates=[as_of], model_uri=uri)
+    return n_citizens, n_reasons
 
 
 def explain_scores(
@@ -454,6 +585,7 @@ def explain_scores(
     as_of: date,
     top: int = 3,
     language: Language = "da",
+    batch_size: int = EXPLAIN_BATCH_CITIZENS,
 ) -> ExplainResult:
     """Explain every score a model wrote at ``as_of`` and store the reasons.
 
@@ -469,6 +601,8 @@ def explain_scores(
         Reasons per citizen at most.
     language : {"da", "en"}
         Language of ``reason_text``.
+    batch_size : int
+        Citizens read and explained at a time; the reasons do not depend on it.
 
     Returns
     -------
@@ -480,33 +614,30 @@ def explain_scores(
         The model is unknown or has not scored this date.
     """
     registered = load_registered_model(settings, model)
-    con = connect(settings.warehouse)
+    con = connect(settings.warehouse, settings=settings)
     try:
-        frame, kinds = _scored_frame(con, registered, as_of=as_of)
-        if frame.empty:
+        if not _has_scores(con):
             raise NotFoundError(
                 NO_SCORES.format(uri=registered.model_uri, as_of=as_of, ref=model)
             )
-        contributions = feature_contributions(
-            registered.model, frame[list(kinds)], kinds=kinds
-        )
+        spec = registered.spec
+        kinds = feature_kinds(con, spec.model_features, spec=spec.name)
+        batches = cohort_batches(con, cohort=spec.cohort, as_of=as_of, size=batch_size)
+
+        def frames() -> Iterator[pd.DataFrame]:
+            for batch in batches:
+                yield _scored_batch(con, registered, batch, as_of=as_of, kinds=kinds)
+
         catalogue = feature_catalogue()
         catalogue.update(
             (row["name"], _info(row)) for row in broad_reason_rows(con, list(kinds))
         )
-        reasons = top_reasons(
-            frame,
-            contributions,
-            catalogue=catalogue,
-            top=top,
-            language=language,
-        )
-        _write_reasons(
-            con, reasons, model_uri=registered.model_uri, as_of=as_of, language=language
+        centre = _linear_centre(registered.model, frames(), list(kinds))
+        job = _Explaining(registered, kinds, catalogue, centre, top, language)
+        n_citizens, n_reasons = _replace_reasons(
+            con, frames(), job, as_of=as_of, ref=model
         )
     finally:
         con.close()
-    logger.info("explained %s citizens with %s reasons", len(frame), len(reasons))
-    return ExplainResult(
-        registered.model_uri, as_of, len(frame), len(reasons), language
-    )
+    logger.info("explained %s citizens with %s reasons", n_citizens, n_reasons)
+    return ExplainResult(registered.model_uri, as_of, n_citizens, n_reasons, language)

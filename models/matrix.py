@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from functools import cache
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 
 import duckdb
 import numpy as np
@@ -32,10 +32,13 @@ from models.broad import add_broad_columns, is_broad_covariate
 
 __all__ = [
     "SPLITS",
+    "CitizenBatch",
     "TrainingMatrix",
     "assign_splits",
+    "batch_condition",
     "build_training_matrix",
     "citizen_groups",
+    "cohort_batches",
     "ensure_features",
     "feature_kinds",
     "fresh_dates",
@@ -56,6 +59,8 @@ SPLITS: tuple[str, ...] = (
     "refit_calibration",
 )
 Split = Literal["train", "calibration", "test"]
+#: A run of citizens in id order: ``[first id, first id of the next run)``.
+CitizenBatch = tuple[str, str | None]
 MISSING_FEATURES = (
     "The spec {spec!r} names features that marts.scoring_features "
     "does not have: {missing}."
@@ -415,6 +420,7 @@ def read_cohort_frame(
     as_of: date,
     features: Sequence[str],
     kinds: dict[str, str],
+    batch: CitizenBatch | None = None,
 ) -> pd.DataFrame:
     """Return the features of every cohort member alive and resident at ``as_of``.
 
@@ -431,6 +437,8 @@ def read_cohort_frame(
         ``marts.broad_covariates`` (0 or NULL where a citizen lacks one).
     kinds : dict
         ``feature -> "categorical" | "numeric"``.
+    batch : (str, str or None), optional
+        Only the citizens of one :func:`cohort_batches` batch.
 
     Returns
     -------
@@ -438,14 +446,67 @@ def read_cohort_frame(
         ``citizen_id``, ``as_of_date`` and the features, sorted by citizen.
     """
     check_identifier(cohort, "Cohort")
+    bounds, params = batch_condition(batch, "m.citizen_id")
     sql = (
         f"select m.citizen_id, m.as_of_date{_select_columns(features)}"
         " from marts.scoring_features as m"
         f" where m.as_of_date = $as_of and m.{cohort} and m.is_alive_resident"
-        " order by m.citizen_id"
+        f"{bounds} order by m.citizen_id"
     )
-    frame = con.execute(sql, {"as_of": as_of}).df()
+    frame = con.execute(sql, {"as_of": as_of, **params}).df()
     return prepare_features(add_broad_columns(con, frame, _broad(features)), kinds)
+
+
+def batch_condition(
+    batch: CitizenBatch | None, column: str
+) -> tuple[str, dict[str, Any]]:
+    """Return ``" and <column> >= $lo [and <column> < $hi]"`` and its parameters.
+
+    ``column`` is one of our constants (``"citizen_id"``, ``"m.citizen_id"``);
+    the ids are bound. ``None`` (no batch) gives no condition.
+    """
+    if batch is None:
+        return "", {}
+    if batch[1] is None:
+        return f" and {column} >= $lo", {"lo": batch[0]}
+    return f" and {column} >= $lo and {column} < $hi", {"lo": batch[0], "hi": batch[1]}
+
+
+def cohort_batches(
+    con: duckdb.DuckDBPyConnection, *, cohort: str, as_of: date, size: int
+) -> list[CitizenBatch]:
+    """Split the cohort at ``as_of`` into runs of ``size`` citizens, in id order.
+
+    Scoring and explaining read one batch at a time, so their memory is set by
+    ``size`` and the number of features, not by the number of citizens.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Warehouse with ``marts.scoring_features``.
+    cohort : str
+        Cohort flag column.
+    as_of : date
+        The as-of date.
+    size : int
+        Citizens per batch (at least 1).
+
+    Returns
+    -------
+    list of (str, str or None)
+        ``[first id, first id of the next batch)``; the last batch is open.
+        Empty when the cohort is.
+    """
+    check_identifier(cohort, "Cohort")
+    starts = con.execute(
+        "select citizen_id from (select m.citizen_id, row_number() over"
+        " (order by m.citizen_id) as n from marts.scoring_features as m"
+        f" where m.as_of_date = $as_of and m.{cohort} and m.is_alive_resident)"
+        " where (n - 1) % $size = 0 order by citizen_id",
+        {"as_of": as_of, "size": max(1, size)},
+    ).fetchall()
+    ids = [str(row[0]) for row in starts]
+    return [(ids[i], ids[i + 1] if i + 1 < len(ids) else None) for i in range(len(ids))]
 
 
 def citizen_groups(

@@ -26,6 +26,7 @@ from outreach.app.store import OperationalStore, operational_store
 __all__ = [
     "ACCOUNT_EVENTS",
     "AUDIT_EVENTS",
+    "CHANGE_EVENTS",
     "AuditExport",
     "append_event",
     "export_audit_log",
@@ -53,6 +54,13 @@ ACCOUNT_EVENTS: tuple[str, ...] = (
     "password_reset",
     "scope_changed",
     "password_changed",
+)
+#: Changes to what was recorded: corrections, retractions, the opt-out register.
+CHANGE_EVENTS: tuple[str, ...] = (
+    "corrected",
+    "retracted",
+    "opt_out_added",
+    "opt_out_withdrawn",
 )
 _BAD_EVENT = "Unknown audit event {event!r}; expected one of {events}."
 _BAD_FORMAT = "The audit log can be exported as csv or json, not {suffix!r}."
@@ -100,10 +108,9 @@ def append_event(
     ConfigError
         ``event`` is not one of :data:`AUDIT_EVENTS`.
     """
-    if event not in AUDIT_EVENTS + ACCOUNT_EVENTS:
-        raise ConfigError(
-            _BAD_EVENT.format(event=event, events=AUDIT_EVENTS + ACCOUNT_EVENTS)
-        )
+    known = AUDIT_EVENTS + ACCOUNT_EVENTS + CHANGE_EVENTS
+    if event not in known:
+        raise ConfigError(_BAD_EVENT.format(event=event, events=known))
     (store or operational_store(con)).append_event(
         {
             "event": event,

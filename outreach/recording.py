@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+import re
+import zipfile
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -33,9 +35,15 @@ from outreach.lists import NO_LIST, parse_week
 __all__ = [
     "MAX_NOTE_CHARS",
     "OUTCOMES",
+    "REFUSALS",
     "RecordResult",
+    "SheetCheck",
+    "check_record_file",
+    "explain_refusal",
     "note_problem",
+    "parse_record_row",
     "read_record_file",
+    "reason_problem",
     "record_contacts",
 ]
 
@@ -48,6 +56,7 @@ _FALSE = {"", "0", "false", "no", "nej", "n"}
 MAX_NOTE_CHARS = 500
 NO_HEADER = "{path} has no header row with the columns {columns}."
 BAD_FILE = "Outcomes can be read from .csv or .xlsx files, not {suffix!r}."
+UNREADABLE = "{path} cannot be read as a {suffix} record sheet."
 NO_ENTRIES = "Give outcomes to record: a file or at least one entry."
 # Row refusals: the coordinator sees these next to the row number.
 EMPTY_CITIZEN = "citizen_id is empty"
@@ -60,9 +69,56 @@ EARLY_DATE = "outcome_date {value} is before the list week (starts {start})"
 BAD_OPT_OUT = "opt_out {value!r} is not yes/no"
 OPT_OUT_NOT_DECLINED = "opt_out is only possible with outcome declined"
 NOT_ON_LIST = "the citizen is not on list {list_id}"
+NOT_IN_AREAS = "the citizen is not on list {list_id} in your municipalities"
 NOTE_TOO_LONG = "note has {n} characters; at most {limit} are allowed"
 NOTE_HAS_CPR = "note holds a CPR-shaped number; a note must not identify a person"
 TWO_OUTCOMES = "the citizen has {n} different outcomes in this sheet (rows {rows})"
+EMPTY_REASON = "a reason is required"
+REASON_TOO_LONG = "reason has {n} characters; at most {limit} are allowed"
+REASON_HAS_CPR = "reason holds a CPR-shaped number; it must not identify a person"
+#: Every row refusal: its code (the web app's text key) -> (template, column).
+REFUSALS: dict[str, tuple[str, str]] = {
+    "empty_citizen": (EMPTY_CITIZEN, "citizen_id"),
+    "empty_outcome": (EMPTY_OUTCOME, "outcome"),
+    "bad_outcome": (BAD_OUTCOME, "outcome"),
+    "empty_date": (EMPTY_DATE, "outcome_date"),
+    "bad_date": (BAD_DATE, "outcome_date"),
+    "future_date": (FUTURE_DATE, "outcome_date"),
+    "early_date": (EARLY_DATE, "outcome_date"),
+    "bad_opt_out": (BAD_OPT_OUT, "opt_out"),
+    "opt_out_not_declined": (OPT_OUT_NOT_DECLINED, "opt_out"),
+    "not_in_areas": (NOT_IN_AREAS, "citizen_id"),  # before its shorter prefix
+    "not_on_list": (NOT_ON_LIST, "citizen_id"),
+    "note_too_long": (NOTE_TOO_LONG, "note"),
+    "note_has_cpr": (NOTE_HAS_CPR, "note"),
+    "two_outcomes": (TWO_OUTCOMES, "citizen_id"),
+    "empty_reason": (EMPTY_REASON, "reason"),
+    "reason_too_long": (REASON_TOO_LONG, "reason"),
+    "reason_has_cpr": (REASON_HAS_CPR, "reason"),
+}
+
+
+@dataclass(frozen=True)
+class SheetCheck:
+    """A record sheet checked against a frozen list, nothing written.
+
+    ``rows`` holds (row number, the row's values, the parsed contact, a refusal
+    reason, or None for a row not yet filled in), in sheet order.
+    """
+
+    list_id: str
+    run: dict[str, Any]
+    rows: list[tuple[int, dict[str, Any], dict[str, Any] | str | None]]
+
+    @property
+    def refused(self) -> list[dict[str, Any]]:
+        """Return the refused rows: row number and reason."""
+        return [{"row": n, "reason": p} for n, _, p in self.rows if isinstance(p, str)]
+
+    @property
+    def contacts(self) -> list[dict[str, Any]]:
+        """Return the parsed contacts of the good rows."""
+        return [p for _, _, p in self.rows if isinstance(p, dict)]
 
 
 @dataclass(frozen=True)
@@ -100,16 +156,17 @@ def read_record_file(path: Path) -> list[tuple[int, dict[str, Any]]]:
     Raises
     ------
     ConfigError
-        Another suffix, or no header row naming ``citizen_id`` and ``outcome``.
+        Another suffix, a file that cannot be read as one (a damaged workbook,
+        a CSV that is not UTF-8), or no header row naming ``citizen_id`` and
+        ``outcome``.
     """
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            lines = list(csv.reader(fh))
-    elif suffix == ".xlsx":
-        lines = _xlsx_lines(path)
-    else:
+    if suffix not in (".csv", ".xlsx"):
         raise ConfigError(BAD_FILE.format(suffix=suffix))
+    try:
+        lines = _csv_lines(path) if suffix == ".csv" else _xlsx_lines(path)
+    except (csv.Error, UnicodeDecodeError, zipfile.BadZipFile, KeyError) as error:
+        raise ConfigError(UNREADABLE.format(path=path, suffix=suffix)) from error
     for index, line in enumerate(lines):
         names = [str(c).strip().lower() if c is not None else "" for c in line]
         if "citizen_id" in names and "outcome" in names:
@@ -118,6 +175,12 @@ def read_record_file(path: Path) -> list[tuple[int, dict[str, Any]]]:
                 for offset, row in enumerate(lines[index + 1 :], start=1)
             ]
     raise ConfigError(NO_HEADER.format(path=path, columns=list(RECORD_COLUMNS)))
+
+
+def _csv_lines(path: Path) -> list[list[Any]]:
+    """Return all rows of a UTF-8 CSV file as lists."""
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return list(csv.reader(fh))
 
 
 def _xlsx_lines(path: Path) -> list[list[Any]]:
@@ -180,7 +243,57 @@ def note_problem(note: Any) -> str | None:
     return None
 
 
-def _parse_row(
+def reason_problem(reason: Any) -> str | None:
+    """Return why a correction's or withdrawal's reason may not be kept, or None.
+
+    A reason is required, at most :data:`MAX_NOTE_CHARS` long and holds no
+    CPR-shaped number (it goes into the audit log).
+    """
+    text = _text(reason)
+    if not text:
+        return EMPTY_REASON
+    if len(text) > MAX_NOTE_CHARS:
+        return REASON_TOO_LONG.format(n=len(text), limit=MAX_NOTE_CHARS)
+    if holds_cpr(text):
+        return REASON_HAS_CPR
+    return None
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    """Compile a regular expression matching a refusal template's filled-in text."""
+    parts = re.split(r"\{(\w+)(?:![rs])?\}", template)
+    body = "".join(
+        re.escape(part) if i % 2 == 0 else f"(?P<{part}>.*?)"
+        for i, part in enumerate(parts)
+    )
+    return re.compile(f"^{body}$", re.DOTALL)
+
+
+_PATTERNS = {code: _pattern(t) for code, (t, _) in REFUSALS.items()}
+
+
+def explain_refusal(reason: str) -> tuple[str, str, dict[str, str]]:
+    """Return a refusal's code, column and filled-in values (for translation).
+
+    Parameters
+    ----------
+    reason : str
+        A refusal reason from this module.
+
+    Returns
+    -------
+    (str, str, dict)
+        The code in :data:`REFUSALS` (``"other"`` when unknown), the column it
+        is about (``""`` when unknown) and the template's values.
+    """
+    for code, pattern in _PATTERNS.items():
+        match = pattern.match(reason)
+        if match:
+            return code, REFUSALS[code][1], match.groupdict()
+    return "other", "", {}
+
+
+def parse_record_row(
     values: Mapping[str, Any],
     *,
     listed: set[str],
@@ -188,8 +301,14 @@ def _parse_row(
     week_start: date,
     today: date,
     actor: str,
+    outside: str = NOT_ON_LIST,
 ) -> dict[str, Any] | str | None:
-    """Parse one row: a contact, a refusal reason, or None when not yet recorded."""
+    """Parse one row: a contact, a refusal reason, or None when not yet recorded.
+
+    ``listed`` are the citizens that may be recorded; ``outside`` the refusal
+    for any other (:data:`NOT_ON_LIST`, or :data:`NOT_IN_AREAS` when
+    ``listed`` is narrowed to a coordinator's municipalities).
+    """
     citizen = _text(values.get("citizen_id")).lstrip("'")
     outcome = _text(values.get("outcome")).lower()
     if not outcome:
@@ -221,7 +340,7 @@ def _parse_row(
     if problem is not None:
         return problem
     if citizen not in listed:
-        return NOT_ON_LIST.format(list_id=list_id)
+        return outside.format(list_id=list_id)
     return {
         "citizen_id": citizen,
         "outcome": outcome,
@@ -243,6 +362,8 @@ def record_contacts(
     today: date | None = None,
     store: OperationalStore | None = None,
     partial: bool = False,
+    areas: Collection[str] | None = None,
+    source: str | None = None,
 ) -> RecordResult:
     """Record what happened to citizens on a frozen list.
 
@@ -269,6 +390,12 @@ def record_contacts(
     partial : bool
         Record the good rows even when others are refused (default: a sheet
         with any refused row records nothing).
+    areas : collection of str, optional
+        Only citizens listed in these municipalities may be recorded (a
+        coordinator's scope); others are refused like citizens not listed.
+    source : str, optional
+        What the contacts were recorded from (default: the file's path, or
+        ``"entry"``).
 
     Returns
     -------
@@ -282,7 +409,6 @@ def record_contacts(
     ConfigError
         Nothing to record, or an unreadable file.
     """
-    week_start = parse_week(week)
     actor = resolve_actor(actor)
     rows = (
         read_record_file(file)
@@ -292,23 +418,19 @@ def record_contacts(
     if file is None and not entries:
         raise ConfigError(NO_ENTRIES)
     store = store or operational_store(con)
-    run = store.current_run(programme, week)
-    if run is None:
-        raise NotFoundError(NO_LIST.format(programme=programme, week=week))
-    list_id = str(run["list_id"])
-    listed = set(store.read_list(list_id)["citizen_id"].astype(str))
-    context: dict[str, Any] = {
-        "listed": listed,
-        "list_id": list_id,
-        "week_start": week_start,
-        "today": today or date.today(),
-        "actor": actor,
-    }
-    parsed = [(number, _parse_row(values, **context)) for number, values in rows]
-    if file is not None:  # one sheet gives one outcome per citizen
-        parsed = _refuse_two_outcomes(parsed)
-    refused = [{"row": n, "reason": p} for n, p in parsed if isinstance(p, str)]
-    good = [p for _, p in parsed if isinstance(p, dict)]
+    check = _check_rows(
+        store,
+        rows,
+        programme=programme,
+        week=week,
+        sheet=file is not None,
+        context={"today": today or date.today(), "actor": actor},
+        areas=areas,
+    )
+    list_id, run = check.list_id, check.run
+    parsed = [(number, p) for number, _, p in check.rows]
+    refused = check.refused
+    good = check.contacts
     if refused and not partial:
         good = []
     stored, duplicates, opt_outs = _store_contacts(
@@ -317,7 +439,7 @@ def record_contacts(
         list_id=list_id,
         programme=programme,
         week=week,
-        source=str(file) if file else "entry",
+        source=source or (str(file) if file else "entry"),
     )
     result = RecordResult(
         list_id=list_id,
@@ -335,6 +457,94 @@ def record_contacts(
     _audit(store, result, actor, run)
     log.info("list %s: %s outcomes recorded, %s refused", list_id, stored, len(refused))
     return result
+
+
+def check_record_file(
+    store: OperationalStore,
+    file: Path,
+    *,
+    programme: str,
+    week: str,
+    actor: str,
+    today: date,
+    areas: Collection[str] | None = None,
+) -> SheetCheck:
+    """Check a filled-in record sheet as :func:`record_contacts` would; write nothing.
+
+    Parameters
+    ----------
+    store : OperationalStore
+        Where the frozen list lives.
+    file : Path
+        ``.csv`` or ``.xlsx`` record sheet.
+    programme, week : str
+        The list.
+    actor : str
+        The default ``recorded_by``.
+    today : date
+        The date outcomes may not be after.
+    areas : collection of str, optional
+        Narrow the citizens that may be recorded to these municipalities.
+
+    Returns
+    -------
+    SheetCheck
+
+    Raises
+    ------
+    NotFoundError
+        No frozen list for the programme and week.
+    ConfigError
+        An unreadable file.
+    """
+    return _check_rows(
+        store,
+        read_record_file(file),
+        programme=programme,
+        week=week,
+        sheet=True,
+        context={"today": today, "actor": actor},
+        areas=areas,
+    )
+
+
+def _check_rows(
+    store: OperationalStore,
+    rows: Sequence[tuple[int, Mapping[str, Any]]],
+    *,
+    programme: str,
+    week: str,
+    sheet: bool,
+    context: Mapping[str, Any],
+    areas: Collection[str] | None,
+) -> SheetCheck:
+    """Parse rows against the frozen list (one outcome per citizen in a sheet)."""
+    week_start = parse_week(week)
+    run = store.current_run(programme, week)
+    if run is None:
+        raise NotFoundError(NO_LIST.format(programme=programme, week=week))
+    list_id = str(run["list_id"])
+    rows_on_list = store.read_list(list_id)
+    if areas is not None:
+        rows_on_list = rows_on_list[rows_on_list["area"].astype(str).isin(areas)]
+    options: dict[str, Any] = {
+        **context,
+        "listed": set(rows_on_list["citizen_id"].astype(str)),
+        "list_id": list_id,
+        "week_start": week_start,
+        "outside": NOT_ON_LIST if areas is None else NOT_IN_AREAS,
+    }
+    parsed = [(n, parse_record_row(values, **options)) for n, values in rows]
+    if sheet:
+        parsed = _refuse_two_outcomes(parsed)
+    return SheetCheck(
+        list_id,
+        run,
+        [
+            (n, dict(values), p)
+            for (n, values), (_, p) in zip(rows, parsed, strict=True)
+        ],
+    )
 
 
 def _refuse_two_outcomes(

@@ -139,6 +139,10 @@ class RecordRequest:
         The date outcomes may not be after (default: today).
     store : OperationalStore, optional
         An open operational store (the web app's); default: the warehouse's.
+    areas : tuple of str, optional
+        Only citizens listed in these municipalities may be recorded.
+    source : str, optional
+        What the outcomes were recorded from (default: the file or ``entry``).
     """
 
     programme: str
@@ -149,6 +153,8 @@ class RecordRequest:
     partial: bool = False
     today: date | None = None
     store: OperationalStore | None = field(default=None, compare=False, repr=False)
+    areas: tuple[str, ...] | None = None
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -296,6 +302,8 @@ def _record(
         today=request.today,
         store=request.store,
         partial=request.partial,
+        areas=request.areas,
+        source=request.source,
     )
 
 

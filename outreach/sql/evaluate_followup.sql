@@ -40,7 +40,7 @@ people as (
 
 reached as (
     select distinct list_id, citizen_id
-    from outreach.contacts
+    from outreach.current_contacts
     where outcome in ('reached', 'screened', 'declined')
 ),
 

@@ -30,7 +30,7 @@ contacts as (
         bool_or(outcome in ('reached', 'screened', 'declined')) as is_reached,
         bool_or(outcome = 'screened') as is_screened,
         bool_or(outcome = 'declined') as is_declined
-    from outreach.contacts
+    from outreach.current_contacts
     group by list_id, citizen_id
 ),
 

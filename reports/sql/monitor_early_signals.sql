@@ -13,7 +13,7 @@ people as (
 ),
 
 contacts as (
-    select citizen_id, outcome from outreach.contacts
+    select citizen_id, outcome from outreach.current_contacts
     where list_id = $list_id
 ),
 

@@ -305,7 +305,8 @@ def test_engine_settings_reads_the_environment() -> None:
 REPORTS_MAY_READ = {
     "lists": "the frozen list: who was selected (audit of a week, monitoring)",
     "holdouts": "the randomised hold-out beside each list (monitoring's comparison)",
-    "contacts": "recorded outcomes for the early signals of monitoring",
+    "current_contacts": "recorded outcomes (none corrected or retracted since) for"
+    " the early signals of monitoring",
     "list_runs": "which week, as-of date and model each list was built with",
     "audit_log": "counts of events for the governance pack's audit-log summary",
 }

@@ -243,3 +243,89 @@ def test_reviewer_signs_off_a_governance_pack_and_sees_it_recorded(
     (folder / "data_protection.md").write_text("# Changed\n", encoding="utf-8")
     page.reload()
     assert page.locator("table.signoffs tr.stale").count() == 1
+
+
+def test_data_scientist_compares_two_versions_and_sees_their_plots(
+    page, served, password, shots
+) -> None:
+    from tests.outreach.model_registry import NAME, build_registry
+
+    build_registry(served.out)  # the app's own MLflow store: two versions of toy_web
+    _sign_in(page, served.url, "dan", password)
+    page.goto(f"{served.url}/models/{NAME}/2?lang=en")
+    assert page.locator("table.metrics caption").first.inner_text() == (
+        "At capacity (k = 40)"
+    )
+    page.select_option("form.compare select[name=b]", "1")
+    page.click("form.compare button[type=submit]")
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/models/{NAME}/compare?a=2&b=1")
+    first = page.locator("table.compare tbody tr").first
+    assert first.locator("th").inner_text() == "Precision@k"
+    assert re.fullmatch(r"[+-]\d\.\d{3}", first.locator("td.difference").inner_text())
+    assert page.is_visible("text=No paired interval of the difference is logged")
+    images = page.locator("figure.figure img")
+    assert images.count() == 6  # three figures of each version
+    widths = images.evaluate_all("imgs => imgs.map(i => i.naturalWidth)")
+    assert all(w > 0 for w in widths)  # served by the artifact route, allowed by CSP
+    _screenshot(page, shots / "web-compare.png")
+
+
+def _fill_record_sheet(saved: Path, outcomes: dict[str, tuple[str, str]]) -> None:
+    """Fill outcome and date of some rows of the downloaded Record sheet."""
+    book = load_workbook(saved)
+    for row in book["Record"].iter_rows(min_row=2):
+        chosen = outcomes.get(str(row[0].value).lstrip("'"))
+        if chosen:
+            row[1].value, row[2].value = chosen
+    book.save(saved)
+
+
+def test_coordinator_uploads_the_record_sheet_and_corrects_an_outcome(
+    page, served, shots, password, tmp_path
+) -> None:
+    _sign_in(page, served.url, "anna", password)
+    page.goto(f"{served.url}{LIST}")
+    first, second = _shown_ids(page)[-2:]  # rows no other test records
+    with page.expect_download() as download:
+        page.click("text=Hent Excel")
+    saved = tmp_path / "record.xlsx"
+    download.value.save_as(saved)
+    _fill_record_sheet(
+        saved, {first: ("reached", "2026-11-24"), second: ("screened", "2026-11-25")}
+    )
+
+    page.click("text=Indlæs registreringsark")
+    page.set_input_files("input[name=sheet]", str(saved))
+    page.click("form.upload button[type=submit]")
+    page.wait_for_load_state()
+    assert "2 udfyldte rækker, heraf 0 afvist" in page.inner_text("p.summary")
+    assert page.locator("table.preview tr.ok").count() == 2
+    _screenshot(page, shots / "web-upload-preview.png")
+    page.click("form.commit button[type=submit]")
+    page.wait_for_load_state()
+    assert "2 nye udfald" in page.inner_text("p.flash")
+    assert _rows(
+        served,
+        "select citizen_id, outcome from outreach.current_contacts"
+        " where source = 'web-upload' order by citizen_id",
+    ) == sorted([(first, "reached"), (second, "screened")])
+
+    page.goto(f"{served.url}{LIST}/citizens/{first}")
+    page.click("details.correct summary")
+    page.select_option("details.correct select[name=outcome]", "screened")
+    page.fill("details.correct input[name=reason]", "Forkert række i arket")
+    page.click("details.correct button[type=submit]")
+    page.wait_for_load_state()
+    assert "Udfaldet er rettet" in page.inner_text("p.flash")
+    history = page.inner_text("table.history")
+    assert "rettet" in history and "Forkert række i arket" in history
+    assert "gældende" in history
+    page.locator("h2", has_text="Registrerede udfald").scroll_into_view_if_needed()
+    page.evaluate("window.scrollBy(0, 300)")
+    _screenshot(page, shots / "web-correction.png")
+    assert _rows(
+        served,
+        "select outcome from outreach.current_contacts where citizen_id = $c",
+        {"c": first},
+    ) == [("screened",)]

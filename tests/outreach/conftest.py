@@ -497,7 +497,8 @@ def postgres_store(postgres_url: str) -> Any:
     with store.backend.pool.connection() as conn:
         conn.execute(
             "truncate outreach.list_runs, outreach.lists, outreach.holdouts,"
-            " outreach.contacts, outreach.opt_outs, outreach.audit_log, outreach.users"
+            " outreach.contacts, outreach.opt_outs, outreach.audit_log, outreach.users,"
+            " outreach.contact_changes, outreach.opt_out_withdrawals"
         )
     return store
 

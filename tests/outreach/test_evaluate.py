@@ -77,3 +77,34 @@ def test_evaluate_outreach_not_enough_weeks_yet(
         "extract date 2026-11-23, with 0 held-out citizen(s); at least 20 are needed."
     )
     assert result.estimates == []
+
+
+def _reached_group(con, plan) -> int:
+    estimates = evaluate_outreach(con, plan, n_boot=50).estimates
+    return next(
+        e["n_treated"] for e in estimates if e["comparison"] == "reached_vs_held_out"
+    )
+
+
+def test_evaluate_outreach_counts_reached_from_the_current_outcomes(evaluated) -> None:
+    from outreach.app.store import duckdb_store
+    from outreach.corrections import retract_contact
+    from outreach.recording import record_contacts
+
+    con, plan, result, listed, _ = evaluated
+    entries = [
+        {"citizen_id": c, "outcome": "reached", "outcome_date": "2026-07-21"}
+        for c in listed
+    ]
+    record_contacts(con, programme=plan.name, week=W30, entries=entries,
+                    today=date(2026, 7, 24))  # fmt: skip
+    before = _reached_group(con, plan)
+    store = duckdb_store(con)
+    run = store.current_run(plan.name, W30)
+    top = store.read_list(result.list_id).sort_values("risk_rank")["citizen_id"]
+    for citizen in top[:10]:
+        contact = store.contacts_of(result.list_id, citizen)[0]
+        retract_contact(store, run, citizen, contact["contact_id"], reason="no",
+                        actor="t")  # fmt: skip
+    assert before > 10
+    assert _reached_group(con, plan) == before - 10

@@ -97,5 +97,6 @@ def test_append_event_refuses_unknown_event(con) -> None:
         "Unknown audit event 'deleted'; expected one of "
         "('generated', 'regenerated', 'viewed', 'exported', 'recorded', "
         "'signed_off', 'user_added', 'user_disabled', 'user_enabled', "
-        "'password_reset', 'scope_changed', 'password_changed')."
+        "'password_reset', 'scope_changed', 'password_changed', 'corrected', "
+        "'retracted', 'opt_out_added', 'opt_out_withdrawn')."
     )

@@ -37,7 +37,7 @@ def _contact(
     con.execute(
         "insert into outreach.contacts values ('old', 'test_bus', '2026-W30', $c, "
         "$o, $d, 'x', false,"
-        " null, now(), 'test')",
+        " null, now(), 'test', null, null, null)",
         {"c": citizen, "o": outcome, "d": when},
     )
 
@@ -203,7 +203,7 @@ def test_build_weekly_list_excludes_opted_out_from_both_registers(
     ensure_outreach_tables(con)
     con.execute(
         "insert into outreach.opt_outs values ('P00001', '2026-10-01', 'old', 'x', "
-        "now())"
+        "now(), null)"
     )
     result = build_weekly_list(con, make_programme(), week=upstream.WEEK)
     listed = _ids(con, result.list_id)

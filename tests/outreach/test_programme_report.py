@@ -108,3 +108,42 @@ def test_build_programme_report_needs_lists(region) -> None:
         == "No frozen lists for programme 'test_bus' week 2026-W48. Run `opspor "
         "list` first."
     )
+
+
+def _change_first(con, citizen: str, action: str, values: dict | None = None) -> None:
+    """Correct or retract the first recorded outcome of a citizen."""
+    from outreach.app.store import duckdb_store
+    from outreach.corrections import correct_contact, retract_contact
+
+    store = duckdb_store(con)
+    run = store.current_run("test_bus", "2026-W48")
+    contact = store.contacts_of(run["list_id"], citizen)[0]
+    if action == "retract":
+        done = retract_contact(
+            store, run, citizen, contact["contact_id"], reason="wrong", actor="t"
+        )
+    else:
+        listed = set(store.read_list(run["list_id"])["citizen_id"])
+        done = correct_contact(
+            store, run, citizen, contact["contact_id"], values=values or {},
+            reason="wrong", actor="t", today=TODAY, listed=listed,
+        )  # fmt: skip
+    assert done.refusal is None
+
+
+def test_programme_report_counts_the_current_outcomes_only(reported) -> None:
+    ids = read_list(reported, "test_bus-2026-W48-r1")["citizen_id"].tolist()
+    _change_first(reported, ids[29], "retract")  # the one declined
+    _change_first(
+        reported, ids[0], "correct",
+        {"outcome": "screened", "outcome_date": "2026-11-25"},
+    )  # fmt: skip
+    overall = _row(
+        build_programme_report(reported, "test_bus"), "week", "2026-W48", "all"
+    )
+    assert {k: overall[k] for k in ("listed", "reached", "screened", "declined")} == {
+        "listed": 30,
+        "reached": 11,
+        "screened": 9,
+        "declined": 0,
+    }

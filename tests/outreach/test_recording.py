@@ -344,3 +344,75 @@ def test_record_contacts_refuses_notes_too_long_or_with_a_cpr_number(
 )
 def test_holds_cpr_finds_the_shape_anywhere_in_a_note(text: str, expected: bool):
     assert holds_cpr(text) is expected
+
+
+def test_check_record_file_parses_every_row_and_writes_nothing(
+    listed, tmp_path: Path
+) -> None:
+    from outreach.app.store import duckdb_store
+    from outreach.recording import check_record_file
+
+    con, plan, result, ids = listed
+    areas = read_list(con, result.list_id).set_index("citizen_id")["area"]
+    mine = [c for c in ids if areas[c] == "390"]
+    other = next(c for c in ids if areas[c] != "390")
+    sheet = _csv(
+        tmp_path / "filled.csv",
+        [
+            [mine[0], "Screened", "2026-11-24", "", "", ""],
+            [other, "reached", "2026-11-24", "", "", ""],
+            [mine[1], "", "", "", "", ""],
+        ],
+    )
+    store = duckdb_store(con)
+    check = check_record_file(store, sheet, programme=plan.name, week="2026-W48",
+                              actor="anna", today=TODAY, areas=["390"])  # fmt: skip
+    assert [(n, type(p).__name__) for n, _, p in check.rows] == [
+        (2, "dict"), (3, "str"), (4, "NoneType"),
+    ]  # fmt: skip
+    assert check.contacts[0]["outcome"] == "screened"
+    assert check.refused == [
+        {"row": 3, "reason": f"the citizen is not on list {result.list_id} in your"
+         " municipalities"},
+    ]  # fmt: skip
+    assert store.read_table("contacts").empty
+    recorded = record_contacts(con, programme=plan.name, week="2026-W48", file=sheet,
+                               today=TODAY, areas=["390"], source="upload")  # fmt: skip
+    assert recorded.n_recorded == 0 and len(recorded.refused) == 1
+
+
+@pytest.mark.parametrize(
+    ("reason", "expected"),
+    [
+        ("outcome 'visited' is not one of reached, screened, declined, unreachable,"
+         " wrong_contact_data", ("bad_outcome", "outcome", {"value": "'visited'"})),
+        ("outcome_date 2026-12-24 is in the future",
+         ("future_date", "outcome_date", {"value": "2026-12-24"})),
+        ("the citizen is not on list L-1 in your municipalities",
+         ("not_in_areas", "citizen_id", {"list_id": "L-1"})),
+        ("the citizen is not on list L-1",
+         ("not_on_list", "citizen_id", {"list_id": "L-1"})),
+        ("note has 501 characters; at most 500 are allowed",
+         ("note_too_long", "note", {"n": "501", "limit": "500"})),
+        ("the citizen has 2 different outcomes in this sheet (rows 2, 5)",
+         ("two_outcomes", "citizen_id", {"n": "2", "rows": "2, 5"})),
+        ("something else", ("other", "", {})),
+    ],
+)  # fmt: skip
+def test_explain_refusal_names_the_code_column_and_values(reason, expected) -> None:
+    from outreach.recording import explain_refusal
+
+    assert explain_refusal(reason) == expected
+
+
+def test_every_refusal_has_danish_and_english_text() -> None:
+    from outreach.app.web.i18n import TEXT
+    from outreach.corrections import CHANGE_REFUSALS
+    from outreach.recording import REFUSALS
+
+    codes = [*REFUSALS, *CHANGE_REFUSALS, "already_opted_out", "not_opted_out"]
+    for language in ("da", "en"):
+        missing = [c for c in codes if f"refusal_{c}" not in TEXT[language]]
+        assert missing == [], language
+    columns = {column for _, column in REFUSALS.values()}
+    assert all(f"column_{c}" in TEXT["da"] for c in columns)

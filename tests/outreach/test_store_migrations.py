@@ -136,7 +136,7 @@ def test_upgrade_schema_creates_exactly_the_v0_schema(empty: Backend) -> None:
     _create_v0(empty)
     before = _shape(empty)
     _drop_outreach(empty)
-    applied = upgrade_schema(empty)
+    applied = upgrade_schema(empty, MIGRATIONS[:1])
     assert [m.label for m in applied] == ["0001_baseline"]
     assert _shape(empty) == before
     assert len(before["columns"]) >= 63
@@ -180,6 +180,7 @@ def _insert_v0_rows(backend: Backend) -> None:
 def _counts(store: OperationalStore) -> dict[str, int]:
     """Rows per operational table."""
     tables = ("list_runs", "lists", "holdouts", "contacts", "opt_outs", "audit_log")
+    assert store.read_table("contact_changes").empty
     return {t: len(store.read_table(t)) for t in tables}
 
 
@@ -188,7 +189,7 @@ def test_upgrade_from_v0_keeps_rows_and_the_new_code_works(empty: Backend) -> No
     _insert_v0_rows(empty)
     assert schema_version(empty) == 0
     store = OperationalStore(empty)
-    assert schema_version(empty) == HEAD == 1
+    assert schema_version(empty) == HEAD == 2
     assert _counts(store) == {
         "list_runs": 1, "lists": 2, "holdouts": 0, "contacts": 1, "opt_outs": 1,
         "audit_log": 1,
@@ -247,7 +248,7 @@ def test_store_status_reads_postgres_without_changing_it(postgres_url: str) -> N
         settings = EngineSettings(operational_db=backend.url)
         status = store_status(settings)
         assert (status.backend, status.version) == ("postgresql", 0)
-        assert status.pending == ["0001_baseline"]
+        assert status.pending == ["0001_baseline", "0002_contact_changes"]
         assert schema_version(backend) == 0
         upgraded = upgrade_store(settings)
         assert (upgraded.from_version, upgraded.version) == (0, HEAD)
@@ -266,18 +267,19 @@ def _step_two(fail: bool) -> Migration:
         second = "select * from outreach.no_such_table" if fail else "select 1"
         return ["create table outreach.step_two (id integer)", second]
 
-    return Migration(2, "step_two", statements)
+    return Migration(HEAD + 1, "step_two", statements)
 
 
 def test_upgrade_schema_applies_only_the_pending_migrations(empty: Backend) -> None:
     upgrade_schema(empty)
     steps = (*MIGRATIONS, _step_two(fail=False))
-    assert [m.label for m in upgrade_schema(empty, steps)] == ["0002_step_two"]
+    assert [m.label for m in upgrade_schema(empty, steps)] == ["0003_step_two"]
     assert upgrade_schema(empty, steps) == []
     versions = empty.rows("select version, name from outreach.schema_version")
     assert sorted((r["version"], r["name"]) for r in versions) == [
         (1, "baseline"),
-        (2, "step_two"),
+        (2, "contact_changes"),
+        (3, "step_two"),
     ]
 
 
@@ -285,7 +287,7 @@ def test_failed_migration_leaves_the_store_as_it_was(empty: Backend) -> None:
     upgrade_schema(empty)
     with pytest.raises(Exception, match="no_such_table"):
         upgrade_schema(empty, (*MIGRATIONS, _step_two(fail=True)))
-    assert schema_version(empty) == 1
+    assert schema_version(empty) == HEAD
     tables = empty.rows(
         "select table_name from information_schema.tables"
         " where table_schema = 'outreach' and table_name = 'step_two'"
@@ -299,14 +301,17 @@ def test_store_status_and_upgrade_commands(tmp_path: Path) -> None:
     assert status.exit_code == 0, status.output
     assert json.loads(status.stdout) == {
         "backend": "duckdb", "location": str(warehouse), "version": 0, "head": HEAD,
-        "pending": ["0001_baseline"],
+        "pending": ["0001_baseline", "0002_contact_changes"],
     }  # fmt: skip
     assert not warehouse.exists()
     upgrade = runner.invoke(app, ["--db", str(warehouse), "store", "upgrade"])
     assert upgrade.exit_code == 0, upgrade.output
-    assert "from version 0 to 1: applied 0001_baseline" in upgrade.stdout
+    assert (
+        "from version 0 to 2: applied 0001_baseline, 0002_contact_changes"
+        in upgrade.stdout
+    )
     again = runner.invoke(app, ["store", "status", "--db", str(warehouse)])
-    assert "schema version 1 of 1; pending migrations: none" in again.stdout
+    assert "schema version 2 of 2; pending migrations: none" in again.stdout
 
 
 class TestErrorMessages:
@@ -322,7 +327,7 @@ class TestErrorMessages:
         assert str(error.value) == NEWER_STORE.format(found=7, head=HEAD)
         assert str(error.value) == (
             "The operational store is at schema version 7, newer than this Opspor"
-            " knows (1). Upgrade Opspor before using this store."
+            " knows (2). Upgrade Opspor before using this store."
         )
 
     def test_store_upgrade_refuses_a_newer_store(self, tmp_path: Path) -> None:
@@ -335,3 +340,25 @@ class TestErrorMessages:
         assert "ConfigError: The operational store is at schema version 9" in (
             result.stderr
         )
+
+
+def test_upgrade_to_0002_gives_old_contacts_ids_and_keeps_them_current(
+    empty: Backend,
+) -> None:
+    _create_v0(empty)
+    _insert_v0_rows(empty)
+    store = OperationalStore(empty)
+    old = store.contacts_of(LIST_ID, "P00002")
+    assert len(old) == 1 and len(old[0]["contact_id"]) == 32
+    assert old[0]["action"] is None
+    assert store.recorded_on(LIST_ID) == {"P00002": "declined"}
+    assert store.read_table("opt_outs")["reason"].isna().all()
+    change = {
+        "contact_id": old[0]["contact_id"], "list_id": LIST_ID,
+        "citizen_id": "P00002", "action": "retracted", "reason": "wrong person",
+        "changed_by": "bo", "changed_at": AT,
+    }  # fmt: skip
+    assert store.change_contact(change, None) == "changed"
+    assert store.change_contact(change, None) == "changed_already"
+    assert store.recorded_on(LIST_ID) == {}
+    assert store.contacts_of(LIST_ID, "P00002")[0]["action"] == "retracted"

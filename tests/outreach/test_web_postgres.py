@@ -117,3 +117,37 @@ def test_admin_changes_users_stored_in_postgres(pg_app, web, postgres_store) -> 
     events = postgres_store.read_table("audit_log")["event"].tolist()
     accounts = {"scope_changed", "user_disabled", "user_enabled"}
     assert sorted(e for e in events if e in accounts) == sorted(accounts)
+
+
+def test_upload_correction_and_opt_outs_write_to_postgres(
+    pg_app, web, postgres_store
+) -> None:
+    client = _client(pg_app, web, "anna")
+    upload = f"{LIST}/upload"
+    sheet = b"citizen_id,outcome,outcome_date\nP00000,reached,2026-11-24\n"
+    preview = client.post(
+        upload,
+        data={"csrf_token": web.csrf_of(client, upload)},
+        files={"sheet": ("week.csv", sheet)},
+    ).headers["location"]
+    client.post(preview, data={"csrf_token": web.csrf_of(client, preview)})
+    contacts = postgres_store.read_table("contacts")
+    assert contacts[["citizen_id", "source"]].values.tolist() == [
+        ["P00000", "web-upload"]
+    ]
+    page = f"{LIST}/citizens/P00000"
+    client.post(
+        f"{page}/contacts/{contacts['contact_id'][0]}/retract",
+        data={"csrf_token": web.csrf_of(client, page), "reason": "wrong row"},
+    )
+    assert postgres_store.recorded_on("diabetes_bus-2026-W48-r1") == {}
+    token = web.csrf_of(client, "/opt-outs")
+    client.post("/opt-outs", data={"csrf_token": token, "citizen_id": "P00001",
+                                   "reason": "phoned"})  # fmt: skip
+    client.post("/opt-outs/P00001/withdraw", data={"csrf_token": token, "reason": "x"})
+    assert postgres_store.opt_out_register() == []
+    assert len(postgres_store.opt_out_withdrawals()) == 1
+    events = postgres_store.read_table("audit_log")["event"].tolist()
+    assert {"recorded", "retracted", "opt_out_added", "opt_out_withdrawn"} <= set(
+        events
+    )

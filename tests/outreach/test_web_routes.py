@@ -32,6 +32,15 @@ POLICY: dict[str, tuple[str, ...] | str] = {
     "POST /lists/{programme}/{week}/citizens/{citizen_id}": COORDINATOR,
     "GET /lists/{programme}/{week}/stops": COORDINATOR,
     "GET /lists/{programme}/{week}/download.xlsx": COORDINATOR,
+    "GET /lists/{programme}/{week}/upload": COORDINATOR,
+    "POST /lists/{programme}/{week}/upload": COORDINATOR,
+    "GET /lists/{programme}/{week}/upload/{token}": COORDINATOR,
+    "POST /lists/{programme}/{week}/upload/{token}": COORDINATOR,
+    "POST /lists/{programme}/{week}/citizens/{citizen_id}/contacts/{contact_id}/correct": COORDINATOR,  # noqa: E501
+    "POST /lists/{programme}/{week}/citizens/{citizen_id}/contacts/{contact_id}/retract": COORDINATOR,  # noqa: E501
+    "GET /opt-outs": COORDINATOR,
+    "POST /opt-outs": COORDINATOR,
+    "POST /opt-outs/{citizen_id}/withdraw": COORDINATOR,
     "GET /reports": AGGREGATES,
     "GET /reports/fairness/{programme}/{scope}": AGGREGATES,
     "GET /reports/files/{folder}/{scope}/{name}": AGGREGATES,
@@ -45,6 +54,11 @@ POLICY: dict[str, tuple[str, ...] | str] = {
     "GET /audit-log.csv": AGGREGATES,
     "GET /models": AGGREGATES,
     "GET /models/{name}/{version}": AGGREGATES,
+    "GET /models/{name}/compare": AGGREGATES,
+    "GET /models/{name}/{version}/artifacts/{path:path}": AGGREGATES,
+    "GET /loads": AGGREGATES,
+    "GET /loads/{load_id}": AGGREGATES,
+    "GET /reports/cards/{card}": AGGREGATES,
     "GET /features": AGGREGATES,
     "GET /account/password": ALL,
     "POST /account/password": ALL,
@@ -72,6 +86,11 @@ PARAMS = {
     "day": "2026-11-27",
     "version": "3",
     "name:path": "index.html",
+    "path:path": "plots/calibration.png",
+    "load_id": "a1a1a1a1a1a1",
+    "card": "diabetes_harm_365d@3",
+    "token": "t" * 32,
+    "contact_id": "c" * 32,
 }
 
 

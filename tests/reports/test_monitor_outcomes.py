@@ -114,7 +114,8 @@ def warehouse() -> Warehouse:
     con.execute("create table labels.diabetes_harm_365d as select * from sim_labels")
     # early signals: the first 6 listed of every week reached, 3 screened
     con.execute(
-        "insert into outreach.contacts"
+        "insert into outreach.contacts (list_id, programme, week, citizen_id,"
+        " outcome, outcome_date, recorded_by, opt_out, note, recorded_at, source)"
         " select list_id, 'diabetes_bus', week, citizen_id,"
         " case when rank <= 3 then 'screened' else 'reached' end, DATE '2025-06-01',"
         " 't', false, null, now(), 'cli' from outreach.lists where rank <= 6"

@@ -38,6 +38,7 @@ from outreach.app.store.schema import (
     SCHEMA,
     BackendName,
     baseline_metadata,
+    changes_metadata,
     dialect_of,
     version_table,
 )
@@ -110,8 +111,48 @@ def _baseline(backend: BackendName) -> list[str]:
     return create_ddl(baseline_metadata(backend), backend)
 
 
+#: Contacts that no later change corrected or retracted: what every reader counts.
+CURRENT_CONTACTS_VIEW = """
+create or replace view outreach.current_contacts as
+select c.*
+from outreach.contacts as c
+where not exists (
+    select 1 from outreach.contact_changes as x where x.contact_id = c.contact_id
+)
+"""
+_CONTACT_IDS = """
+update outreach.contacts
+set contact_id = md5(
+    list_id || '|' || citizen_id || '|' || outcome || '|' || cast(outcome_date as text)
+)
+where contact_id is null
+"""
+
+
+def _changes(backend: BackendName) -> list[str]:
+    """0002: contact ids, corrections and retractions, reasons on opt-outs.
+
+    Existing contacts get an id derived from their key (list, citizen, outcome,
+    date); new ones get a random id. Nothing is rewritten but the new columns.
+    """
+    tables = create_ddl(changes_metadata(backend), backend)[1:]
+    return [
+        *(
+            f"alter table outreach.contacts add column if not exists {name} text"
+            for name in ("contact_id", "corrects", "reason")
+        ),
+        _CONTACT_IDS,
+        "alter table outreach.opt_outs add column if not exists reason text",
+        *tables,
+        CURRENT_CONTACTS_VIEW,
+    ]
+
+
 #: Every migration in order; append, never edit one that has shipped.
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "baseline", _baseline),)
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "baseline", _baseline),
+    Migration(2, "contact_changes", _changes),
+)
 HEAD = MIGRATIONS[-1].version
 
 _VERSION = "select coalesce(max(version), 0) as version from outreach.schema_version"

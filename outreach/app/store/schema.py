@@ -39,6 +39,7 @@ __all__ = [
     "BackendName",
     "DuckDBDialect",
     "baseline_metadata",
+    "changes_metadata",
     "dialect_of",
     "version_table",
 ]
@@ -236,3 +237,43 @@ def _users(metadata: MetaData) -> None:
         Column("locked_until", DateTime),
         Column("created_at", DateTime),
     )
+
+
+def changes_metadata(backend: BackendName) -> MetaData:
+    """Return migration 0002's new tables: corrections and opt-out withdrawals.
+
+    Both are append-only. A row of ``contact_changes`` says that one contact
+    (by ``contact_id``) was corrected (``replaced_by`` names the new contact) or
+    retracted, by whom, when and why; PostgreSQL keys it on ``contact_id`` so
+    two app processes cannot change the same contact twice. A withdrawn opt-out
+    leaves the register and is kept, with the withdrawal, in
+    ``opt_out_withdrawals``.
+    """
+    metadata = MetaData(schema=SCHEMA)
+    keyed = backend == "postgresql"
+    Table(
+        "contact_changes",
+        metadata,
+        Column("contact_id", Text, primary_key=keyed, nullable=False),
+        Column("list_id", Text, nullable=False),
+        Column("citizen_id", Text, nullable=False),
+        Column("action", Text, nullable=False),
+        Column("replaced_by", Text),
+        Column("reason", Text, nullable=False),
+        Column("changed_by", Text, nullable=False),
+        Column("changed_at", DateTime, nullable=False),
+    )
+    Table(
+        "opt_out_withdrawals",
+        metadata,
+        Column("citizen_id", Text, nullable=False),
+        Column("opted_out_date", Date, nullable=False),
+        Column("list_id", Text),
+        Column("recorded_by", Text, nullable=False),
+        Column("recorded_at", DateTime, nullable=False),
+        Column("reason", Text),
+        Column("withdrawn_by", Text, nullable=False),
+        Column("withdrawn_at", DateTime, nullable=False),
+        Column("withdrawal_reason", Text, nullable=False),
+    )
+    return metadata

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ from outreach.app.store.backends import (
     PostgresBackend,
     insert_sql,
 )
+from outreach.app.store.changes import ChangeTable
 from outreach.app.store.migrations import upgrade_schema
 from outreach.app.store.users import UserTable
 
@@ -59,6 +61,8 @@ OPERATIONAL_TABLES = (
     "contacts",
     "opt_outs",
     "audit_log",
+    "contact_changes",
+    "opt_out_withdrawals",
 )
 NO_CONNECTION = (
     "No DuckDB connection and no OPSPOR_OPERATIONAL_DB: the operational store "
@@ -80,7 +84,8 @@ HOLDOUT_COLUMNS = (
 )  # fmt: skip
 CONTACT_COLUMNS = (
     "list_id", "programme", "week", "citizen_id", "outcome", "outcome_date",
-    "recorded_by", "opt_out", "note", "recorded_at", "source",
+    "recorded_by", "opt_out", "note", "recorded_at", "source", "contact_id",
+    "corrects", "reason",
 )  # fmt: skip
 AUDIT_COLUMNS = (
     "event", "actor", "at", "programme", "week", "list_id", "model_uri",
@@ -106,11 +111,9 @@ update outreach.list_runs set status = 'superseded'
 where programme = :p and week = :w and status = 'frozen'
 """
 _READ_LIST = "select * from outreach.lists where list_id = :id order by rank"
-_INSERT_CONTACT = """
-insert into outreach.contacts
-select
-    :list_id, :programme, :week, :citizen_id, :outcome, :outcome_date,
-    :recorded_by, :opt_out, :note, :recorded_at, :source
+_INSERT_CONTACT = f"""
+insert into outreach.contacts ({", ".join(CONTACT_COLUMNS)})
+select {", ".join(":" + c for c in CONTACT_COLUMNS)}
 where not exists (
     select 1 from outreach.contacts
     where list_id = :list_id and citizen_id = :citizen_id and outcome = :outcome
@@ -119,18 +122,23 @@ where not exists (
 """
 _INSERT_OPT_OUT = """
 insert into outreach.opt_outs
-select :citizen_id, :outcome_date, :list_id, :recorded_by, :recorded_at
+    (citizen_id, opted_out_date, list_id, recorded_by, recorded_at, reason)
+select :citizen_id, :outcome_date, :list_id, :recorded_by, :recorded_at, null
 where not exists (select 1 from outreach.opt_outs where citizen_id = :citizen_id)
 """
 _CONTACTS_OF = """
-select outcome, outcome_date, recorded_by, opt_out, note, recorded_at
-from outreach.contacts
-where list_id = :list_id and citizen_id = :citizen_id
-order by recorded_at, outcome_date
+select
+    c.contact_id, c.outcome, c.outcome_date, c.recorded_by, c.opt_out, c.note,
+    c.recorded_at, c.source, c.corrects, x.action, x.reason as change_reason,
+    x.changed_by, x.changed_at, x.replaced_by
+from outreach.contacts as c
+left join outreach.contact_changes as x on x.contact_id = c.contact_id
+where c.list_id = :list_id and c.citizen_id = :citizen_id
+order by c.recorded_at, c.outcome_date
 """
 _RECORDED_ON = """
 select citizen_id, string_agg(outcome, ', ' order by recorded_at) as outcomes
-from outreach.contacts
+from outreach.current_contacts
 where list_id = :list_id
 group by citizen_id
 """
@@ -175,7 +183,7 @@ order by programme, event
 """
 
 
-class OperationalStore(UserTable):
+class OperationalStore(UserTable, ChangeTable):
     """The operational tables on one backend, brought up to date when opened.
 
     Parameters
@@ -250,7 +258,7 @@ class OperationalStore(UserTable):
         stored = repeats = opt_outs = 0
         skip = self.backend.skip_conflicts
         with self.backend.transaction() as tx:
-            for contact in contacts:
+            for contact in map(_with_id, contacts):
                 inserted = tx.execute(_INSERT_CONTACT + skip, contact)
                 stored += inserted
                 repeats += 1 - inserted
@@ -307,6 +315,16 @@ class OperationalStore(UserTable):
             key: sorted({str(r[key]) for r in rows if r[key] is not None})
             for key in ("event", "programme", "actor")
         }
+
+
+def _with_id(contact: Mapping[str, Any]) -> dict[str, Any]:
+    """Give a contact its own random id and no correction fields unless given."""
+    return {
+        "contact_id": uuid.uuid4().hex,
+        "corrects": None,
+        "reason": None,
+        **contact,
+    }
 
 
 def _filters(filters: Mapping[str, Any] | None) -> dict[str, Any]:

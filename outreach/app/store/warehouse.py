@@ -2,11 +2,12 @@
 
 The list SQL (exclusions, last contact, invariant checks) runs in DuckDB next to
 the scores, so :func:`stage_operational_tables` first copies the opt-out
-register and the recorded contacts into the DuckDB temp tables ``ops_opt_outs``
-and ``ops_contacts``. :func:`sync_to_warehouse` copies every operational table
-into the warehouse's ``outreach`` schema for the analytical reports (fairness
-audit of a week, programme report, evaluation). :func:`ensure_outreach_tables`
-brings the warehouse's own ``outreach.*`` tables to the current schema version.
+register and the current contacts (none a later change corrected or retracted)
+into the DuckDB temp tables ``ops_opt_outs`` and ``ops_contacts``.
+:func:`sync_to_warehouse` copies every operational table into the warehouse's
+``outreach`` schema for the analytical reports (fairness audit of a week,
+programme report, evaluation). :func:`ensure_outreach_tables` brings the
+warehouse's own ``outreach.*`` tables to the current schema version.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ _STAGED = {
         "recorded_by varchar, recorded_at timestamp",
     ),
     "ops_contacts": (
-        "contacts",
+        "current_contacts",
         "list_id varchar, programme varchar, week varchar, citizen_id varchar, "
         "outcome varchar, outcome_date date, recorded_by varchar, opt_out boolean, "
         "note varchar, recorded_at timestamp, source varchar",
@@ -68,10 +69,12 @@ def stage_operational_tables(
     """
     for temp, (table, columns) in _STAGED.items():
         con.execute(f"create or replace temp table {temp} ({columns})")
+        names = ", ".join(column.split()[0] for column in columns.split(", "))
+        rows = f"select {names} from outreach.{table}"
         if store.lives_in(con):
-            con.execute(f"insert into {temp} by name select * from outreach.{table}")
+            con.execute(f"insert into {temp} by name {rows}")
         else:
-            _insert_frame(con, temp, store.read_table(table))
+            _insert_frame(con, temp, store.backend.frame(rows))
 
 
 def sync_to_warehouse(
