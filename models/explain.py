@@ -45,6 +45,7 @@ from features.errors import NotFoundError
 from features.provenance import stamp_derived
 from features.settings import EngineSettings
 from models.baseline import RuleBaselineClassifier
+from models.blend import BlendClassifier
 from models.broad import broad_reason_rows
 from models.calibrate import limited_threads, raw_pipeline
 from models.matrix import (
@@ -226,6 +227,8 @@ def feature_contributions(
         Same index as ``X``; for the rule baseline, 1.0 per rule met.
     """
     pipeline = raw_pipeline(model)
+    if isinstance(pipeline, BlendClassifier):
+        return pipeline.contributions(X, kinds, _component_contributions)
     estimator = pipeline.named_steps["estimator"]
     features = list(kinds)
     if isinstance(estimator, RuleBaselineClassifier):
@@ -250,6 +253,13 @@ def feature_contributions(
         list(preprocess.get_feature_names_out()), features, categorical
     )
     return _group(values, sources, features).set_axis(X.index)
+
+
+def _component_contributions(
+    model: Any, X: pd.DataFrame, kinds: Mapping[str, str]
+) -> pd.DataFrame:
+    """One blended model's contributions (keyword-free, for BlendClassifier)."""
+    return feature_contributions(model, X, kinds=kinds)
 
 
 def feature_means(model: Any, batches: Iterable[pd.DataFrame]) -> NDArray[np.float64]:
@@ -479,8 +489,14 @@ def _has_scores(con: duckdb.DuckDBPyConnection) -> bool:
 def _linear_centre(
     model: Any, frames: Iterable[pd.DataFrame], features: list[str]
 ) -> NDArray[np.float64] | None:
-    """Return the linear model's centre over every citizen explained, else None."""
-    if not hasattr(raw_pipeline(model).named_steps["estimator"], "coef_"):
+    """Return the linear model's centre over every citizen explained, else None.
+
+    A blend has none: a linear model inside it is centred on each batch's mean.
+    """
+    pipeline = raw_pipeline(model)
+    if isinstance(pipeline, BlendClassifier):
+        return None
+    if not hasattr(pipeline.named_steps["estimator"], "coef_"):
         return None
     return feature_means(model, (frame[features] for frame in frames))
 
