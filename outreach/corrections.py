@@ -24,7 +24,7 @@ import pandas as pd
 from features.errors import NotFoundError
 from outreach.actor import now_utc
 from outreach.app.store import OperationalStore
-from outreach.list_audit import append_event
+from outreach.list_audit import append_list_event
 from outreach.lists import parse_week
 from outreach.recording import (
     EMPTY_OUTCOME,
@@ -267,18 +267,11 @@ def _audit(
 ) -> None:
     """Append who changed what and why (outcomes and counts, never a citizen id)."""
     run = target.run
-    append_event(
-        None,
+    append_list_event(
+        store,
         action,
-        store=store,
         actor=actor,
-        programme=str(run["programme"]),
-        week=str(run["week"]),
-        list_id=str(run["list_id"]),
-        model_uri=str(run["model_uri"]),
-        extract_hash=None
-        if run.get("extract_hash") is None
-        else str(run["extract_hash"]),
+        run=run,
         counts={
             "contacts": 1,
             "from": str(target.contact["outcome"]),

@@ -127,6 +127,34 @@ def append_event(
     log.info("audit event %s for list %s", event, list_id)
 
 
+def append_list_event(
+    store: OperationalStore,
+    event: str,
+    *,
+    actor: str,
+    run: Mapping[str, Any],
+    counts: Mapping[str, Any],
+) -> None:
+    """Append one event about a stored list run (a row of ``outreach.list_runs``).
+
+    The run gives programme, week, list id, model and extract; ``counts`` are
+    aggregate only (never citizen ids).
+    """
+    extract_hash = run.get("extract_hash")
+    append_event(
+        None,
+        event,
+        store=store,
+        actor=actor,
+        programme=str(run["programme"]),
+        week=str(run["week"]),
+        list_id=str(run["list_id"]),
+        model_uri=str(run["model_uri"]),
+        extract_hash=None if extract_hash is None else str(extract_hash),
+        counts=counts,
+    )
+
+
 def read_audit_log(
     con: duckdb.DuckDBPyConnection | None,
     *,

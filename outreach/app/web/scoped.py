@@ -29,7 +29,7 @@ from outreach.app.web.auth import Forbidden
 from outreach.app.web.codes import plain_text
 from outreach.app.web.context import WebContext
 from outreach.exports import display_table, export_list, render_stop_sheets
-from outreach.list_audit import append_event
+from outreach.list_audit import append_list_event
 from outreach.lists import (
     NO_LIST,
     ListResult,
@@ -278,19 +278,8 @@ def _audit(
     counts: Mapping[str, Any],
 ) -> None:
     """Append one audit event about a list (counts only, never a citizen id)."""
-    append_event(
-        None,
-        event,
-        store=store,
-        actor=user.name,
-        programme=str(run["programme"]),
-        week=str(run["week"]),
-        list_id=str(run["list_id"]),
-        model_uri=str(run["model_uri"]),
-        extract_hash=None
-        if run.get("extract_hash") is None
-        else str(run["extract_hash"]),
-        counts={**counts, "via": "web"},
+    append_list_event(
+        store, event, actor=user.name, run=run, counts={**counts, "via": "web"}
     )
 
 
