@@ -40,12 +40,15 @@ __all__ = [
     "assert_no_person_data",
     "champion_version",
     "download_run_artifacts",
+    "list_run_artifacts",
+    "list_versions",
     "load_model",
     "load_run_text",
     "log_run_figures",
     "log_run_text",
     "log_training_run",
     "parse_model_ref",
+    "read_run_artifact",
     "resolve_model",
     "set_alias",
     "tag_version",
@@ -511,6 +514,49 @@ def tag_version(
 def version_tags(settings: EngineSettings, name: str, version: str) -> dict[str, str]:
     """Return the tags of a model version."""
     return dict(_configure(settings).get_model_version(name, version).tags)
+
+
+def list_versions(settings: EngineSettings, name: str) -> list[str]:
+    """Return the versions of a registered model, newest first ([] when unknown)."""
+    from mlflow.exceptions import MlflowException
+
+    client = _configure(settings)
+    try:
+        found = client.search_model_versions(f"name = '{parse_model_ref(name)[0]}'")
+    except MlflowException:
+        return []
+    return sorted((str(v.version) for v in found), key=int, reverse=True)
+
+
+def list_run_artifacts(settings: EngineSettings, run_id: str) -> list[str]:
+    """Return the path of every file a run logged (its folders walked), sorted.
+
+    Parameters
+    ----------
+    settings : EngineSettings
+        Where the MLflow store is.
+    run_id : str
+        The run.
+
+    Returns
+    -------
+    list of str
+        Artifact paths relative to the run's root, e.g. ``plots/calibration.png``.
+    """
+    client = _configure(settings)
+    found: list[str] = []
+    pending: list[str | None] = [None]
+    while pending:
+        for info in client.list_artifacts(run_id, pending.pop()):
+            (pending if info.is_dir else found).append(str(info.path))
+    return sorted(found)
+
+
+def read_run_artifact(settings: EngineSettings, run_id: str, artifact: str) -> bytes:
+    """Return the bytes of one artifact of a run (the caller checks ``artifact``)."""
+    client = _configure(settings)
+    with tempfile.TemporaryDirectory() as tmp:
+        return Path(client.download_artifacts(run_id, artifact, tmp)).read_bytes()
 
 
 @contextmanager

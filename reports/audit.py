@@ -278,10 +278,7 @@ def run_audit(
             outcome=outcome,
             municipalities=municipalities,
             alternative_outcomes=alternatives,
-            label_window=(
-                config.ascertainment_lookback_days,
-                config.ascertainment_washout_days,
-            ),
+            label_washout_days=config.ascertainment_washout_days,
             compare_models=[_uri(m) for m in others],
         )
     finally:

@@ -82,7 +82,6 @@ CONSTRAINTS: Mapping[str, Rule] = {
     "thresholds.min_recall_ratio": _RATIO,
     "thresholds.max_calibration_gap": _RATIO,
     "label_ascertainment.margin": float_range(0.0, 1.0, closed_high=False),
-    "label_ascertainment.lookback_days": int_range(1),
     "label_ascertainment.washout_days": int_range(0),
 }
 
@@ -161,11 +160,12 @@ class FairnessConfig:
         Flag thresholds.
     ascertainment_margin : float
         ``label_ascertainment`` flags a group only when the upper end of its
-        interval (found-at-care / hospital-recorded harm, as a ratio to the
-        reference group's) is below ``1 - margin``.
-    ascertainment_lookback_days, ascertainment_washout_days : int
-        Window of first records the label check counts, and the days after the
-        extract's first record before a first record counts as new.
+        interval (found at care / expected from those found at an acute
+        admission, as a ratio to the reference group's) is below ``1 - margin``.
+    ascertainment_washout_days : int
+        The label check counts first records over the whole covered history of
+        diagnoses and hospital contacts, from this many days after its start (a
+        complication known before it is re-recorded early, not found anew).
     ascertainment_not_flagged : tuple of str
         Groupings whose label-check figures are shown but never flagged: groups
         defined by the care they receive (GP contact), for which the yardstick
@@ -194,7 +194,6 @@ class FairnessConfig:
     min_recall_ratio: float = 0.8
     max_calibration_gap: float = 0.05
     ascertainment_margin: float = 0.2
-    ascertainment_lookback_days: int = 1825
     ascertainment_washout_days: int = 800
     ascertainment_not_flagged: tuple[str, ...] = ()
     severity: Mapping[str, str] = field(default_factory=dict)
@@ -268,7 +267,6 @@ def _from_mapping(raw: Mapping[str, Any], source: str) -> FairnessConfig:
         min_recall_ratio=thresholds.get("min_recall_ratio", 0.8),
         max_calibration_gap=thresholds.get("max_calibration_gap", 0.05),
         ascertainment_margin=label.get("margin", 0.2),
-        ascertainment_lookback_days=label.get("lookback_days", 1825),
         ascertainment_washout_days=label.get("washout_days", 800),
         ascertainment_not_flagged=tuple(label.get("not_flagged", ())),
         severity=dict(raw.get("severity", {})),
@@ -320,7 +318,6 @@ def _validated(config: FairnessConfig, source: str) -> FairnessConfig:
         "thresholds.min_recall_ratio": config.min_recall_ratio,
         "thresholds.max_calibration_gap": config.max_calibration_gap,
         "label_ascertainment.margin": config.ascertainment_margin,
-        "label_ascertainment.lookback_days": config.ascertainment_lookback_days,
         "label_ascertainment.washout_days": config.ascertainment_washout_days,
     }
     for name, value in values.items():

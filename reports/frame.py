@@ -20,6 +20,7 @@ import pandas as pd
 
 from features.db import check_identifier, read_sql, run_sql, table_exists
 from features.errors import NotFoundError
+from reports.fairness.compute import LABEL_PREFIXES
 
 __all__ = [
     "AuditScope",
@@ -33,6 +34,12 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+_LABEL_TABLES = ("diagnoses", "hospital_contacts", "coverage")
+#: audit_ascertainment.sql's counts -> the frame's column prefix (the group follows).
+_LABEL_COUNTS = dict(
+    zip(("n_found_at_care", "n_found_at_admission"), LABEL_PREFIXES, strict=True)
+)
 
 NO_SCORES = (
     "No scores for model {model_uri!r}{when} in scoring.scores; "
@@ -164,23 +171,36 @@ def _with_label_counts(
     con: duckdb.DuckDBPyConnection,
     frame: pd.DataFrame,
     scope: AuditScope,
-    label_window: tuple[int, int],
+    washout_days: int,
 ) -> pd.DataFrame:
-    """Join the label check's counts per citizen (frame unchanged without raw.*)."""
-    if not all(table_exists(con, "raw", t) for t in ("diagnoses", "hospital_contacts")):
-        log.info("No raw diagnoses or contacts: the label check is skipped")
+    """Join the label check's counts per citizen (frame unchanged without raw.*).
+
+    One pair of columns per complication group, ``n_found_at_care__<group>`` and
+    ``n_found_at_admission__<group>``, zero for citizens with none.
+    """
+    if not all(table_exists(con, "raw", t) for t in _LABEL_TABLES):
+        log.info("No raw diagnoses, contacts or coverage: the label check is skipped")
         return frame
-    scored = {
-        "model_uri": scope.model_uri,
-        "as_of_date": scope.as_of_date,
-        "lookback_days": label_window[0],
-    }
     found = run_report_sql(
-        con, "audit_ascertainment", washout_days=label_window[1], **scored
+        con,
+        "audit_ascertainment",
+        model_uri=scope.model_uri,
+        as_of_date=scope.as_of_date,
+        washout_days=washout_days,
     )
-    acute = run_report_sql(con, "audit_acute_admissions", **scored)
-    counts = found.merge(acute, on="citizen_id", validate="one_to_one")
-    return frame.merge(counts, on="citizen_id", how="left", validate="one_to_one")
+    wide = found.pivot_table(
+        index="citizen_id",
+        columns="complication_group",
+        values=list(_LABEL_COUNTS),
+        aggfunc="sum",
+        fill_value=0,
+    )
+    wide.columns = [f"{_LABEL_COUNTS[v]}{g}" for v, g in wide.columns]
+    joined = frame[["citizen_id"]].merge(
+        wide, left_on="citizen_id", right_index=True, how="left"
+    )
+    counts = joined.drop(columns="citizen_id").fillna(0).astype("int64")
+    return pd.concat([frame, counts.set_axis(frame.index)], axis=1)
 
 
 def _cohort(
@@ -212,7 +232,7 @@ def build_audit_frame(
     outcome: str | None,
     alternative_outcomes: Sequence[str] = (),
     municipalities: Sequence[str] = (),
-    label_window: tuple[int, int] | None = None,
+    label_washout_days: int | None = None,
     compare_models: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Return the audit frame for one scope, without citizen ids.
@@ -229,11 +249,10 @@ def build_audit_frame(
         Other outcomes, joined as ``y_true_<outcome>`` when their table exists.
     municipalities : sequence of str
         Keep only citizens living here (a programme's area); empty keeps all.
-    label_window : (int, int), optional
-        ``(lookback_days, washout_days)`` of the label check; with it, and when
-        the warehouse holds ``raw.diagnoses`` and ``raw.hospital_contacts``, the
-        counts of ``reports/sql/audit_ascertainment.sql`` and
-        ``audit_acute_admissions.sql`` are joined.
+    label_washout_days : int, optional
+        Washout of the label check; with it, and when the warehouse holds
+        ``raw.diagnoses`` and ``raw.hospital_contacts``, the counts of
+        ``reports/sql/audit_ascertainment.sql`` are joined.
     compare_models : sequence of str
         Other model URIs whose scores at the same date are joined as
         ``y_score__<uri>`` (null where that model did not score the citizen).
@@ -256,8 +275,8 @@ def build_audit_frame(
             found = read_labels(con, other, as_of_date=scope.as_of_date)
             if found is not None:
                 frame = _with_label(frame, found, f"y_true_{other}")
-    if label_window is not None:
-        frame = _with_label_counts(con, frame, scope, label_window)
+    if label_washout_days is not None:
+        frame = _with_label_counts(con, frame, scope, label_washout_days)
     for uri in compare_models:
         other = run_sql(
             con,

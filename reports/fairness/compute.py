@@ -35,7 +35,7 @@ __all__ = [
     "BAD_CAPACITY",
     "BASE_SPECS",
     "EMPTY_FRAME",
-    "LABEL_COLUMNS",
+    "LABEL_PREFIXES",
     "LABEL_METRIC",
     "LABEL_STRATA",
     "MISSING_COLUMNS",
@@ -44,6 +44,7 @@ __all__ = [
     "citizen_arrays",
     "citizen_vectors",
     "curve_ks",
+    "label_groups",
     "estimate_grouping",
     "group_codes",
     "mitigation_selections",
@@ -76,12 +77,11 @@ BASE_SPECS: dict[str, RatioSpec] = {
 }
 
 
-#: Columns of reports/sql/audit_ascertainment.sql read by the label check.
-LABEL_COLUMNS = (
-    "n_complications_found_at_care",
-    "n_complications_found_at_admission",
-    "n_acute_diabetes_admissions",
-)
+#: Frame column prefixes of the label check, one pair per complication group
+#: (``<prefix><group>``): new complications first recorded at attended care and at
+#: an acute admission (reports/sql/audit_ascertainment.sql, pivoted by
+#: :mod:`reports.frame`).
+LABEL_PREFIXES = ("n_found_at_care__", "n_found_at_admission__")
 
 
 LABEL_METRIC = "label_ascertainment"
@@ -299,12 +299,8 @@ def _care_vectors(
         values = _float(frame[col])
         v[f"care:{col}"] = np.nan_to_num(values)
         v[f"care_n:{col}"] = (~np.isnan(values)) * 1.0
-    if all(c in frame.columns for c in (*LABEL_COLUMNS, LABEL_STRATA)):
-        care, admission, acute = (
-            np.nan_to_num(_float(frame[c])) for c in LABEL_COLUMNS
-        )
-        v["found_at_care"] = care
-        v["expected_at_care"] = _expected_at_care(frame, care, admission + acute)
+    if label_groups(frame):
+        v["found_at_care"], v["expected_at_care"] = _label_vectors(frame)
     for col in _present(frame, config.alternative_outcomes):
         alt = np.nan_to_num(_float(frame[col]))
         v[f"alt_pos:{col}"], v[f"alt_sel_pos:{col}"] = alt, alt * sel
@@ -341,25 +337,42 @@ def _selection_vectors(
     return v
 
 
-def _expected_at_care(
-    frame: pd.DataFrame, found: FloatArray, hospital: FloatArray
-) -> FloatArray:
-    """Complications each citizen would have found at care at the cohort's rate.
+def label_groups(frame: pd.DataFrame) -> list[str]:
+    """Complication groups with both label-check columns (none without age bands)."""
+    if LABEL_STRATA not in frame.columns:
+        return []
+    care, admission = LABEL_PREFIXES
+    return [
+        c[len(care) :]
+        for c in frame.columns
+        if c.startswith(care) and f"{admission}{c[len(care) :]}" in frame.columns
+    ]
 
-    Hospital-recorded harm times the cohort's found-at-care / hospital ratio in
-    the citizen's age band (indirect standardisation): young citizens, type 1
-    diabetes among them, have many acute admissions per complication whatever
-    their care, so comparing raw ratios across groups of different ages would
-    read age as under-recording.
+
+def _label_vectors(frame: pd.DataFrame) -> tuple[FloatArray, FloatArray]:
+    """Found at care, and expected at care at the cohort's rate, per citizen.
+
+    The yardstick is the complications first recorded at an acute admission,
+    which need no control. Within each complication group and age band, a
+    citizen's expected care-found complications are their admission-found ones
+    times the cohort's care/admission ratio there (indirect standardisation):
+    the groups differ in how often an admission finds them, and the young, type
+    1 diabetes among them, differ in their mix. A group x band without any
+    admission-found complication has no yardstick and counts on neither side.
     """
     bands = frame[LABEL_STRATA].astype("object").fillna("unknown").to_numpy()
-    expected = np.zeros(len(found))
-    for band in pd.unique(bands):
-        inside = bands == band
-        total = hospital[inside].sum()
-        if total > 0:
-            expected[inside] = hospital[inside] * found[inside].sum() / total
-    return expected
+    found, expected = np.zeros(len(frame)), np.zeros(len(frame))
+    for group in label_groups(frame):
+        care, admission = (
+            np.nan_to_num(_float(frame[p + group])) for p in LABEL_PREFIXES
+        )
+        for band in pd.unique(bands):
+            inside = bands == band
+            total = admission[inside].sum()
+            if total > 0:
+                found[inside] += care[inside]
+                expected[inside] += admission[inside] * care[inside].sum() / total
+    return found, expected
 
 
 def _present(frame: pd.DataFrame, columns: Mapping[str, str]) -> list[str]:
@@ -377,7 +390,7 @@ def ratio_specs(
     specs = dict(BASE_SPECS)
     for col in _present(frame, config.care_gap):
         specs[f"care_gap:{col}"] = RatioSpec(f"care:{col}", f"care_n:{col}")
-    if all(c in frame.columns for c in (*LABEL_COLUMNS, LABEL_STRATA)):
+    if label_groups(frame):
         specs[LABEL_METRIC] = RatioSpec("found_at_care", "expected_at_care")
     for col in _present(frame, config.alternative_outcomes):
         specs[f"alt_recall:{col}"] = RatioSpec(f"alt_sel_pos:{col}", f"alt_pos:{col}")

@@ -68,10 +68,9 @@ def ratio_message(
             text += " The list may favour citizens who are already in regular care."
         return text
     return (
-        f"For citizens {who}, complications found at attended care per harm recorded "
-        f"in hospital (acute diabetes admissions, complications first found at an "
-        f"admission) were {ratio:.2f} times those {ref} within the same age bands "
-        f"{ci}: their outcome may be "
+        f"For citizens {who}, complications found at attended care per complication "
+        f"found at an acute admission were {ratio:.2f} times those {ref}, within the "
+        f"same complication groups and age bands {ci}: their outcome may be "
         "under-recorded, so a model trained on it may under-rank them."
     )
 
@@ -305,15 +304,14 @@ def _label_sentence(
     if not labels:
         if not label_checked(results):
             return (
-                "The label check (complications found at attended care against harm "
-                "recorded in hospital) could not be made: no such records were "
+                "The label check (complications found at attended care against those "
+                "found at an acute admission) could not be made: no such records were "
                 f"counted for this cohort{calib}."
             )
         return (
-            "Complications found at attended care, per harm recorded in hospital "
-            "(acute diabetes admissions, complications first found at an "
-            "admission), gave no sign that the outcome is under-recorded in any "
-            f"group{calib}."
+            "Complications found at attended care, per complication found at an "
+            "acute admission, gave no sign that the outcome is under-recorded in "
+            f"any group{calib}."
         )
     seen: list[str] = []
     for flag in _in_grouping_order(config, labels):
@@ -327,7 +325,8 @@ def _label_sentence(
     )
     return (
         f"The outcome may be under-recorded for {shown}: fewer of their "
-        "complications were found at attended care per harm recorded in hospital, "
+        "complications were found at attended care per complication found at an "
+        "acute admission, "
         f"which makes a model trained on it under-rank them{calib}."
     )
 

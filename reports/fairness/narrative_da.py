@@ -123,9 +123,9 @@ def ratio_message_da(
         return text
     return (
         f"For borgere {who} blev der fundet {_dec(ratio)} gange så mange "
-        "komplikationer ved fremmøde i forhold til den skade, hospitalet "
-        "registrerer (akutte diabetesindlæggelser, komplikationer fundet under "
-        f"indlæggelse), som for borgere {ref} i samme aldersgruppe {ci}: deres "
+        "komplikationer ved fremmøde pr. komplikation fundet ved en akut "
+        f"indlæggelse som for borgere {ref}, inden for samme komplikationstype og "
+        f"aldersgruppe {ci}: deres "
         "udfald kan være underregistreret, så en model trænet på det kan rangere "
         "dem for lavt."
     )
@@ -286,20 +286,20 @@ def _label_da(
         shown = _flagged_groups_da(config, labels)
         return (
             f"Udfaldet kan være underregistreret for {shown}: færre af deres "
-            "komplikationer blev fundet ved fremmøde i forhold til den skade, "
-            "hospitalet registrerer, så en model trænet på det kan rangere dem for "
+            "komplikationer blev fundet ved fremmøde pr. komplikation fundet ved en "
+            "akut indlæggelse, så en model trænet på det kan rangere dem for "
             f"lavt{calib}."
         )
     if not label_checked(results):
         return (
-            "Registreringstjekket (komplikationer fundet ved fremmøde mod skade "
-            "registreret på hospitalet) kunne ikke laves for denne kohorte"
+            "Registreringstjekket (komplikationer fundet ved fremmøde mod dem fundet "
+            "ved en akut indlæggelse) kunne ikke laves for denne kohorte"
             f"{calib}."
         )
     return (
-        "Komplikationer fundet ved fremmøde, set i forhold til skade registreret på "
-        "hospitalet, viste intet tegn på, at udfaldet er underregistreret i nogen "
-        f"gruppe{calib}."
+        "Komplikationer fundet ved fremmøde, set i forhold til dem fundet ved en "
+        "akut indlæggelse, viste intet tegn på, at udfaldet er underregistreret i "
+        f"nogen gruppe{calib}."
     )
 
 

@@ -154,7 +154,6 @@ def _settings_dict(config: FairnessConfig) -> dict[str, Any]:
         "min_recall_ratio": config.min_recall_ratio,
         "max_calibration_gap": config.max_calibration_gap,
         "ascertainment_margin": config.ascertainment_margin,
-        "ascertainment_lookback_days": config.ascertainment_lookback_days,
         "ascertainment_washout_days": config.ascertainment_washout_days,
         "ascertainment_not_flagged": list(config.ascertainment_not_flagged),
         "care_gap": dict(config.care_gap),

@@ -48,6 +48,7 @@ USERS: dict[str, dict[str, Any]] = {
         "municipalities": ["390"],
     },
     "ada": {"role": "admin"},
+    "dan": {"role": "data_scientist"},
 }
 #: Set to a folder (e.g. docs/img) to keep the README screenshots there.
 SCREENSHOTS_ENV = "OPSPOR_SCREENSHOTS"

@@ -245,6 +245,32 @@ def test_reviewer_signs_off_a_governance_pack_and_sees_it_recorded(
     assert page.locator("table.signoffs tr.stale").count() == 1
 
 
+def test_data_scientist_compares_two_versions_and_sees_their_plots(
+    page, served, password, shots
+) -> None:
+    from tests.outreach.model_registry import NAME, build_registry
+
+    build_registry(served.out)  # the app's own MLflow store: two versions of toy_web
+    _sign_in(page, served.url, "dan", password)
+    page.goto(f"{served.url}/models/{NAME}/2?lang=en")
+    assert page.locator("table.metrics caption").first.inner_text() == (
+        "At capacity (k = 40)"
+    )
+    page.select_option("form.compare select[name=b]", "1")
+    page.click("form.compare button[type=submit]")
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/models/{NAME}/compare?a=2&b=1")
+    first = page.locator("table.compare tbody tr").first
+    assert first.locator("th").inner_text() == "Precision@k"
+    assert re.fullmatch(r"[+-]\d\.\d{3}", first.locator("td.difference").inner_text())
+    assert page.is_visible("text=No paired interval of the difference is logged")
+    images = page.locator("figure.figure img")
+    assert images.count() == 6  # three figures of each version
+    widths = images.evaluate_all("imgs => imgs.map(i => i.naturalWidth)")
+    assert all(w > 0 for w in widths)  # served by the artifact route, allowed by CSP
+    _screenshot(page, shots / "web-compare.png")
+
+
 def _fill_record_sheet(saved: Path, outcomes: dict[str, tuple[str, str]]) -> None:
     """Fill outcome and date of some rows of the downloaded Record sheet."""
     book = load_workbook(saved)

@@ -73,13 +73,14 @@ def simulate_frame(
         score = np.clip(true_p + rng.normal(0, 0.02, n), 0, 1)
         recorded = rng.random(n) < 0.97
         hba1c = rng.poisson(2.0, n)
-    # Label check counts: hospital-recorded harm tracks need alike in every group;
-    # complications found at care follow attendance only when planted.
-    found_rate = 1.4 * true_p * (0.3 + 0.7 * engage if biased else 0.8)
+    # Label check counts: complications found at an admission track need alike in
+    # every group; those found at care follow attendance only when planted.
+    found_rate = 2.8 * true_p * (0.3 + 0.7 * engage if biased else 0.8)
     label_counts = {
-        "n_complications_found_at_care": rng.poisson(found_rate),
-        "n_complications_found_at_admission": rng.poisson(0.1 * true_p),
-        "n_acute_diabetes_admissions": rng.poisson(0.6 * true_p),
+        "n_found_at_care__kidney": rng.poisson(found_rate),
+        "n_found_at_admission__kidney": rng.poisson(2.8 * true_p),
+        "n_found_at_care__eye": rng.poisson(found_rate),
+        "n_found_at_admission__eye": np.zeros(n, dtype=int),
     }
     y_true = pd.array((event & recorded).astype(int), dtype="Int64")
     y_true[rng.random(n) < 0.05] = pd.NA

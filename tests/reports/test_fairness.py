@@ -70,9 +70,11 @@ def test_audit_fairness_flags_planted_label_problem(planted_audit) -> None:
     cell = basic["label_ascertainment"]
     assert cell["ratio"]["estimate"] < 0.8 and cell["ratio"]["ci_high"] < 0.8
     assert label[0].message.startswith("For citizens with ")
-    assert "complications found at attended care per harm recorded in hospital" in (
-        label[0].message
+    assert (
+        "complications found at attended care per complication found at an acute "
+        "admission were" in label[0].message
     )
+    assert "inden for samme komplikationstype og aldersgruppe" in label[0].message_da
 
 
 def test_audit_fairness_care_gap_without_recording_bias_raises_no_label_flag(
@@ -421,20 +423,25 @@ def test_audit_fairness_calibration_gap_fires_on_constructed_case(
 
 def test_audit_fairness_label_ratio_from_hand_made_counts(simulate, config) -> None:
     # One age band; 1000 citizens with basic and 1000 with long education.
-    # basic: 400 hospital-recorded harms, 200 complications found at care;
-    # long: 400 and 400. Cohort ratio 600/800, so expected at care 300 in each
-    # group: basic 200/300, long 400/300, ratio to the reference exactly 0.5.
+    # Kidney: basic 200 found at an admission and 200 at care, long 200 and 400;
+    # nerve: 100 at an admission in each group, none at care. Cohort kidney ratio
+    # 600/400 = 1.5, so expected at care 300 in each group (nerve adds 0): basic
+    # 200/300, long 400/300, ratio to the reference exactly 0.5. Eye complications,
+    # never found at an admission, count on neither side however many there are.
     frame = simulate(n=2000, seed=9)
     basic = np.arange(2000) < 1000
     index = np.arange(2000) % 1000
     frame = frame.assign(
         education_level=np.where(basic, "basic", "long_tertiary"),
         age_band="60-74",
-        n_acute_diabetes_admissions=(index < 300).astype(int),
-        n_complications_found_at_admission=((index >= 300) & (index < 400)).astype(int),
-        n_complications_found_at_care=np.where(basic, index < 200, index < 400).astype(
-            int
-        ),
+        n_found_at_admission__kidney=(index < 200).astype(int),
+        n_found_at_care__kidney=np.where(
+            basic, (index >= 200) & (index < 400), (index >= 200) & (index < 600)
+        ).astype(int),
+        n_found_at_admission__nerve=((index >= 900) & (index < 1000)).astype(int),
+        n_found_at_care__nerve=0,
+        n_found_at_admission__eye=0,
+        n_found_at_care__eye=np.where(basic, index < 50, index < 900).astype(int),
     )
     audit = audit_fairness(frame, config=config, k=200)
     groups = audit.groupings["education_level"]["groups"]
@@ -489,8 +496,8 @@ def test_audit_fairness_danish_summary_when_nothing_is_observed(
 def test_audit_fairness_label_check_shown_not_flagged_for_care_groupings(
     planted_audit,
 ) -> None:
-    none = planted_audit.groupings["gp_contact_level"]["groups"]["none"]
-    assert none["label_ascertainment"]["ratio"]["ci_high"] < 0.8  # shown ...
+    low = planted_audit.groupings["gp_contact_level"]["groups"]["low"]
+    assert low["label_ascertainment"]["ratio"]["ci_high"] < 0.8  # shown ...
     assert (
         not [  # ... never flagged: GP contact is itself care received
             f

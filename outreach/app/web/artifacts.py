@@ -83,7 +83,8 @@ def fairness_reports(output_dir: Path) -> list[dict[str, Any]]:
     -------
     list of dict
         ``programme, scope, model_uri, as_of_date, k, n_cohort, n_selected,
-        n_flags, n_breaches, summary``.
+        n_flags, n_breaches, summary, summary_da`` (empty when the audit wrote
+        no Danish) and ``flags`` (as in ``fairness.json``).
     """
     found = []
     for path in (output_dir / "reports").glob("*/*/fairness.json"):
@@ -105,6 +106,8 @@ def fairness_reports(output_dir: Path) -> list[dict[str, Any]]:
                 "n_flags": len(flags),
                 "n_breaches": sum(1 for f in flags if f.get("severity") == "breach"),
                 "summary": list(data.get("summary") or []),
+                "summary_da": list(data.get("summary_da") or []),
+                "flags": [f for f in flags if isinstance(f, dict)],
                 "mtime": path.stat().st_mtime,
             }
         )

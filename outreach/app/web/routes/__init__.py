@@ -13,17 +13,23 @@ def routers() -> list[APIRouter]:
         account,
         admin,
         coordinator,
+        framed,
+        loads,
         models,
         public,
         records,
         reviewer,
+        versions,
     )
 
     return [
         public.router,
         coordinator.router,
         reviewer.router,
+        framed.router,
+        versions.router,  # before models: /models/{name}/compare is not a version
         models.router,
+        loads.router,
         account.router,
         admin.router,
         records.router,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
@@ -19,11 +18,11 @@ from fastapi.responses import Response
 from features.db import table_exists
 from features.errors import NotFoundError
 from outreach.app.users import User
-from outreach.app.web import artifacts
+from outreach.app.web import artifacts, versions
 from outreach.app.web.auth import AGGREGATE_ROLES, allow
 from outreach.app.web.context import WebContext, render, web_context
 
-__all__ = ["flatten_metrics", "router"]
+__all__ = ["router"]
 
 log = logging.getLogger(__name__)
 
@@ -69,33 +68,17 @@ def models_page(request: Request, user: Aggregates) -> Response:
     )
 
 
-def flatten_metrics(
-    metrics: Mapping[str, Any], prefix: str = ""
-) -> list[tuple[str, Any]]:
-    """Nested metric dicts as (dotted name, value) pairs, in order."""
-    flat: list[tuple[str, Any]] = []
-    for key, value in metrics.items():
-        name = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, Mapping):
-            flat.extend(flatten_metrics(value, name))
-        else:
-            flat.append((name, value))
-    return flat
-
-
 @router.get("/models/{name}/{version}")
 def model_page(request: Request, user: Aggregates, name: str, version: str) -> Response:
-    """Show the metrics one registered version logged (from the model registry)."""
+    """Show a registered version's metrics (grouped, with intervals) and figures."""
     if not (_REF.match(name) and _REF.match(version)):
         raise NotFoundError(artifacts.NO_FILE)
-    from reports.model_card import read_model_metadata
-
     ctx = web_context(request)
-    metrics: list[tuple[str, Any]] = []
-    error = None
+    view, others, error = None, [], None
     try:
-        metadata = read_model_metadata(ctx.settings, f"{name}@{version}")
-        metrics = flatten_metrics(metadata.get("metrics") or {})
+        view = versions.read_version(ctx.settings, name, version)
+        known = versions.registered_versions(ctx.settings, name)
+        others = [v for v in known if v != view.version]
     except Exception as exc:  # noqa: BLE001 - the registry may be absent or partial; say so on the page
         log.warning(
             "could not read the metrics of a model version: %s", type(exc).__name__
@@ -110,7 +93,8 @@ def model_page(request: Request, user: Aggregates, name: str, version: str) -> R
         "model.html.j2",
         name=name,
         version=version,
-        metrics=metrics,
+        view=view,
+        others=others,
         error=error,
         card=card if has_card else None,
     )
