@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from models.broad import (
 )
 from models.matrix import feature_kinds, read_cohort_frame
 from models.spec import ModelSpec
-from tests.models.conftest import make_mart
+from tests.models.conftest import fewer_rounds, make_mart
 
 D = date(2025, 1, 1)
 LONG = [
@@ -189,16 +188,6 @@ def test_no_curated_mart_column_looks_like_a_broad_covariate() -> None:
     assert all(is_broad_covariate(twin) for twin in CURATED_TWINS)
 
 
-def _fewer_rounds(spec: ModelSpec) -> ModelSpec:
-    """The spec with fewer boosting rounds and bootstrap draws (a test, not a model).
-
-    Which broad covariates are chosen, the logged spec and the reasons do not
-    depend on either.
-    """
-    params = {**spec.params, "max_iter": 120, "learning_rate": 0.15}
-    return replace(spec, params=params, n_bootstrap=30)
-
-
 @pytest.mark.slow
 def test_small_region_trains_scores_and_explains_with_broad_covariates(
     tmp_path: Path,
@@ -217,7 +206,7 @@ def test_small_region_trains_scores_and_explains_with_broad_covariates(
     settings = EngineSettings(output_dir=tmp_path / "build")
     load_extract(generated.out_dir, settings=settings)
     name = "diabetes_harm_365d_broad"
-    trained = train_model(_fewer_rounds(load_spec(name)), settings=settings)
+    trained = train_model(fewer_rounds(load_spec(name)), settings=settings)
     registered = load_registered_model(settings, name)
     broad = registered.spec.broad_covariates or ()
     # Chosen on the training rows, recorded in the logged spec, part of the model.
