@@ -42,6 +42,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+TUNING_RESULTS = Path(__file__).parent / "results" / "robustness_tuning.json"
 RESULTS = Path(__file__).resolve().parent / "results" / "models.json"
 TARGET_TRAIN_SECONDS = 180.0
 TARGET_SCORE_EXPLAIN_SECONDS = 60.0
@@ -496,17 +497,35 @@ def _seeds(text: str) -> list[int]:
 
 
 def robustness(
-    work: Path, citizens: int, seeds: list[int], specs: str
+    work: Path,
+    citizens: int,
+    seeds: list[int],
+    specs: str,
+    *,
+    summarise_only: bool = False,
 ) -> dict[str, Any]:
-    """Run :mod:`bench.robustness` and write its section of the results."""
+    """Run :mod:`bench.robustness` and write its section of the results.
+
+    With ``summarise_only`` nothing is run: the worlds already in
+    ``worlds.jsonl`` (of ``seeds``; a run stopped or resumed on other seeds)
+    are summarised and written.
+    """
     from bench import robustness as rb
 
-    names = tuple(s for s in specs.split(",") if s)
-    body = rb.run(seeds, work / "robustness", citizens, names)
+    names = rb.with_rule(tuple(s for s in specs.split(",") if s))
+    if summarise_only:
+        worlds = rb.read_worlds(work / "robustness", seeds)
+        body = rb.collect(worlds, citizens, names)
+    else:
+        body = rb.run(seeds, work / "robustness", citizens, names)
     body["machine"] = _machine()
     rule = next((s for s in names if s.endswith("_rule")), None)
     body["tables"] = {s: rb.table(body["worlds"], s, rule) for s in names if s != rule}
-    _write(f"robustness_{citizens}", body)
+    if min(seeds) >= rb.FIRST_TUNING_WORLD:  # tuning worlds: their own file
+        body["purpose"] = "tuning (worlds 101 and up; never the reported 1-10)"
+        TUNING_RESULTS.write_text(json.dumps(body, indent=2, default=str) + "\n")
+    else:
+        _write(f"robustness_{citizens}", body)
     for name, text in body["tables"].items():
         sys.stderr.write(f"\n{name}\n{text}\n{json.dumps(body['summary'][name])}\n")
     return body
@@ -526,6 +545,11 @@ def main(argv: list[str] | None = None) -> int:
         help="robustness: specs to train in every world (comma separated)",
     )
     parser.add_argument(
+        "--summarise-only",
+        action="store_true",
+        help="robustness: summarise the worlds already in --work's worlds.jsonl",
+    )
+    parser.add_argument(
         "--work",
         type=Path,
         default=Path(os.environ.get("OPSPOR_OUTPUT_DIR", "build")) / "bench_models",
@@ -536,7 +560,11 @@ def main(argv: list[str] | None = None) -> int:
         body = experiment(args.work, args.citizens or 200_000)
     elif args.what == "robustness":
         body = robustness(
-            args.work, args.citizens or 200_000, _seeds(args.worlds), args.specs
+            args.work,
+            args.citizens or 200_000,
+            _seeds(args.worlds),
+            args.specs,
+            summarise_only=args.summarise_only,
         )
     else:
         body = benchmark(args.work, args.citizens or 1_000_000)

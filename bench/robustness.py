@@ -38,6 +38,8 @@ import numpy as np
 import pandas as pd
 
 DEFAULT_SPECS = ("diabetes_harm_365d", "diabetes_harm_365d_rule")
+RULE_SPEC = "diabetes_harm_365d_rule"
+FIRST_TUNING_WORLD = 101  # seeds from here on choose things; 1-10 are reported
 TRUE_RISK = "true_risk_harm_365d"
 TRUE_EVENT = "true_event_harm_365d"
 PER_CITIZENS = 1000  # k = 100 per 100,000 citizens
@@ -103,6 +105,30 @@ def wilson(hits: int, n: int, z: float = 1.96) -> list[float]:
 def top_k(scores: pd.Series, k: int) -> pd.Index:
     """Index labels of the k highest scores (ties broken by index order)."""
     return scores.sort_values(ascending=False, kind="stable").index[:k]
+
+
+def top_k_ranked(ranks: pd.Series, k: int) -> pd.Index:
+    """Index labels of the k first ranks: the list ``opspor score`` ranked.
+
+    The rank breaks ties in risk (the rule's few levels, isotonic plateaus) as
+    the product does (raw margin, then citizen id), not by row order.
+    """
+    return ranks.sort_values(kind="stable").index[:k]
+
+
+def share_ratio(share: float, reference: float) -> float | None:
+    """``share / reference``, or None (shown as n/a) when the reference is 0."""
+    return share / reference if reference > 0 else None
+
+
+def with_rule(specs: tuple[str, ...]) -> tuple[str, ...]:
+    """The specs, with the coordinator rule added when none is among them.
+
+    The rule's ratio is one of the figures every world reports.
+    """
+    if any(s.endswith("_rule") for s in specs):
+        return specs
+    return (*specs, RULE_SPEC)
 
 
 def calibration(pred: np.ndarray, outcome: np.ndarray) -> dict[str, float]:
@@ -171,7 +197,7 @@ def _scores(settings: Any, spec: str, as_of: date) -> pd.DataFrame:
     con = connect(settings.warehouse)
     try:
         return con.execute(
-            "select citizen_id, risk_score from scoring.scores"
+            "select citizen_id, risk_score, risk_rank from scoring.scores"
             " where as_of_date = $d and model_uri = $uri",
             {"d": as_of, "uri": scored.model_uri},
         ).df()
@@ -276,50 +302,87 @@ def evaluate_world(
         "k": k,
         "true_risk_top_k_expected": best_expected,
         "truth_mean_risk": float(at[TRUE_RISK].mean()),
+        "basic_true_ranking": int((education.reindex(best) == "basic").sum()),
         "basic_share_true_ranking": float((education.reindex(best) == "basic").mean()),
         "specs": {},
     }
     labels = None
+    ceilings: dict[tuple[str, ...], float] = {}
     for spec in specs:
-        scores = _scores(settings, spec, as_of).set_index("citizen_id")["risk_score"]
-        chosen = top_k(scores, k)
-        risk = at[TRUE_RISK].reindex(chosen).fillna(0.0)
-        events = at[TRUE_EVENT].reindex(chosen).fillna(False).astype(int)
-        entry: dict[str, Any] = {
-            "n_scored": len(scores),
-            # share of the true-risk top k the model could rank at all (its cohort)
-            "true_top_k_in_cohort": float(best.isin(scores.index).mean()),
-            "expected_precision_at_k": float(risk.mean()),
-            "ratio_to_true_risk": float(risk.mean() / best_expected),
-            "realised_precision_at_k": float(events.mean()),
-            "realised_ci": wilson(int(events.sum()), k),
-            "basic_share": float((education.reindex(chosen) == "basic").mean()),
-        }
-        entry["basic_share_ratio"] = entry["basic_share"] / max(
-            out["basic_share_true_ranking"], 1e-9
-        )
+        scored = _scores(settings, spec, as_of).set_index("citizen_id")
+        scores = scored["risk_score"]
+        chosen = top_k_ranked(scored["risk_rank"], k)
+        entry = _ranking_entry(at, chosen, scores.index, education, out)
         if not spec.endswith("_rule"):
             if labels is None:
                 labels = _recorded_labels(work, full, spec, as_of)
-            both = labels.join(scores, on="citizen_id", how="inner")
-            entry["calibration_recorded"] = calibration(
-                both["risk_score"].to_numpy(), both["label"].to_numpy()
-            )
-            truth_risk = at[TRUE_RISK].reindex(scores.index).fillna(0.0)
-            entry["calibration_true_risk"] = {
-                "in_the_large": float(scores.mean() - truth_risk.mean())
-            }
+            entry.update(_calibration_entry(labels, scores, at))
             frame, features = _mart(settings, spec, as_of)
-            target = at[TRUE_RISK].reindex(frame["citizen_id"]).fillna(0.0)
-            ceiling = features_ceiling(frame, features, target.to_numpy())
-            ceiling.index = frame["citizen_id"]
-            top = top_k(ceiling, k)
-            entry["features_ceiling_ratio"] = float(
-                at[TRUE_RISK].reindex(top).fillna(0.0).mean() / best_expected
-            )
+            key = tuple(features)
+            if key not in ceilings:  # specs with the same features share it
+                ceilings[key] = _ceiling_ratio(frame, features, at, k, best_expected)
+            entry["features_ceiling_ratio"] = ceilings[key]
         out["specs"][spec] = entry
     out["seconds"] = round(time.perf_counter() - started, 1)
     return out
+
+
+def _ranking_entry(
+    at: pd.DataFrame,
+    chosen: pd.Index,
+    scored: pd.Index,
+    education: pd.Series,
+    world: dict[str, Any],
+) -> dict[str, Any]:
+    """Compare a top k with the truth: expected and realised precision, education."""
+    k = world["k"]
+    risk = at[TRUE_RISK].reindex(chosen).fillna(0.0)
+    events = at[TRUE_EVENT].reindex(chosen).fillna(False).astype(int)
+    basic = int((education.reindex(chosen) == "basic").sum())
+    best = top_k(at[TRUE_RISK], k)
+    return {
+        "n_scored": len(scored),
+        # share of the true-risk top k the model could rank at all (its cohort)
+        "true_top_k_in_cohort": float(best.isin(scored).mean()),
+        "expected_precision_at_k": float(risk.mean()),
+        "ratio_to_true_risk": float(risk.mean() / world["true_risk_top_k_expected"]),
+        "realised_precision_at_k": float(events.mean()),
+        "realised_ci": wilson(int(events.sum()), k),
+        "basic": basic,
+        "basic_share": basic / k,
+        "basic_share_ratio": share_ratio(basic / k, world["basic_share_true_ranking"]),
+    }
+
+
+def _calibration_entry(
+    labels: pd.DataFrame, scores: pd.Series, at: pd.DataFrame
+) -> dict[str, Any]:
+    """Calibration against the recorded outcome and against the true risk."""
+    both = labels.join(scores, on="citizen_id", how="inner")
+    truth_risk = at[TRUE_RISK].reindex(scores.index).fillna(0.0)
+    return {
+        "calibration_recorded": calibration(
+            both["risk_score"].to_numpy(), both["label"].to_numpy()
+        ),
+        "calibration_true_risk": {
+            "in_the_large": float(scores.mean() - truth_risk.mean())
+        },
+    }
+
+
+def _ceiling_ratio(
+    frame: pd.DataFrame,
+    features: list[str],
+    at: pd.DataFrame,
+    k: int,
+    best_expected: float,
+) -> float:
+    """The features' ceiling: their fit to the true risk, as a share of the best."""
+    target = at[TRUE_RISK].reindex(frame["citizen_id"]).fillna(0.0)
+    ceiling = features_ceiling(frame, features, target.to_numpy())
+    ceiling.index = frame["citizen_id"]
+    top = top_k(ceiling, k)
+    return float(at[TRUE_RISK].reindex(top).fillna(0.0).mean() / best_expected)
 
 
 def summarise(worlds: list[dict[str, Any]], spec: str) -> dict[str, Any]:
@@ -351,7 +414,33 @@ def summarise(worlds: list[dict[str, Any]], spec: str) -> dict[str, Any]:
     summary["ranking_met"] = bool(
         summary["median_ratio"] >= 0.90 and summary["worst_ratio"] >= 0.85
     )
+    summary.update(_education_summary(worlds, spec))
     return summary
+
+
+def _education_summary(worlds: list[dict[str, Any]], spec: str) -> dict[str, Any]:
+    """Basic education's share of the top k against the truth's, in biased worlds.
+
+    Worlds whose true-risk top k holds no basic-education citizen give no ratio
+    and are counted apart.
+    """
+    biased = [w for w in worlds if w.get("mechanisms", {}).get("ascertainment_bias")]
+    ratios = [w["specs"][spec]["basic_share_ratio"] for w in biased]
+    known = [r for r in ratios if r is not None]
+    return {
+        "biased_worlds": len(biased),
+        "basic_share_ratio_biased": known,
+        "basic_share_ratio_biased_unknown": len(ratios) - len(known),
+        "worst_basic_share_ratio_biased": min(known) if known else None,
+        "target_basic_share_ratio": 0.95,
+    }
+
+
+def _figure(value: float | None, spec: str = ".2f") -> str:
+    """A number for the table, or n/a when it is missing or not a number."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return format(value, spec)
 
 
 def table(worlds: list[dict[str, Any]], spec: str, rule: str | None) -> str:
@@ -359,7 +448,8 @@ def table(worlds: list[dict[str, Any]], spec: str, rule: str | None) -> str:
     head = (
         "| world | history (y) | ascertainment bias | k | ratio to true-risk ranking "
         "| realised precision@k (95 % CI) | rule's ratio | features' ceiling "
-        "| calibration in the large (pp) | slope | basic share / true ranking's |\n"
+        "| calibration in the large (pp) | slope "
+        "| basic share / true ranking's (basic in top k: model/truth) |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|"
     )
     rows = []
@@ -368,15 +458,19 @@ def table(worlds: list[dict[str, Any]], spec: str, rule: str | None) -> str:
         m = w.get("mechanisms", {})
         cal = s.get("calibration_recorded", {})
         lo, hi = s["realised_ci"]
-        rule_ratio = w["specs"][rule]["ratio_to_true_risk"] if rule else math.nan
+        rule_spec = w["specs"].get(rule) if rule else None
+        rule_ratio = rule_spec["ratio_to_true_risk"] if rule_spec else None
+        citl = cal.get("in_the_large")
+        basic = f"{s.get('basic', '?')}/{w.get('basic_true_ranking', '?')}"
         rows.append(
             f"| {w['world']} | {m.get('history_years', '?')} "
             f"| {m.get('ascertainment_bias', '?')} | {w['k']} "
             f"| {s['ratio_to_true_risk']:.2f} "
             f"| {s['realised_precision_at_k']:.2f} ({lo:.2f}-{hi:.2f}) "
-            f"| {rule_ratio:.2f} | {s.get('features_ceiling_ratio', math.nan):.2f} "
-            f"| {100 * cal.get('in_the_large', math.nan):+.1f} "
-            f"| {cal.get('slope', math.nan):.2f} | {s['basic_share_ratio']:.2f} |"
+            f"| {_figure(rule_ratio)} | {_figure(s.get('features_ceiling_ratio'))} "
+            f"| {_figure(None if citl is None else 100 * citl, '+.1f')} "
+            f"| {_figure(cal.get('slope'))} "
+            f"| {_figure(s['basic_share_ratio'])} ({basic}) |"
         )
     return "\n".join([head, *rows])
 
@@ -386,6 +480,7 @@ def run(
 ) -> dict[str, Any]:
     """Evaluate every world; return per-world figures and the summary per spec."""
     logging.getLogger("mlflow").setLevel(logging.ERROR)
+    specs = with_rule(specs)
     worlds = []
     work.mkdir(parents=True, exist_ok=True)
     for seed in seeds:
@@ -396,9 +491,29 @@ def run(
             f.write(json.dumps(world, default=str) + "\n")
         ratios = {s: world["specs"][s]["ratio_to_true_risk"] for s in specs}
         print(json.dumps({"world": seed, "seconds": world["seconds"], **ratios}))
+    return collect(worlds, citizens, specs)
+
+
+def collect(
+    worlds: list[dict[str, Any]], citizens: int, specs: tuple[str, ...]
+) -> dict[str, Any]:
+    """Per-world figures and the summary per spec."""
     return {
         "citizens": citizens,
-        "seeds": seeds,
+        "seeds": [w["world"] for w in worlds],
         "worlds": worlds,
         "summary": {s: summarise(worlds, s) for s in specs},
     }
+
+
+def read_worlds(work: Path, seeds: list[int]) -> list[dict[str, Any]]:
+    """The worlds a stopped or resumed run kept in ``worlds.jsonl`` (last of each seed).
+
+    Runs append there as each world ends, so a run cut short, or continued on
+    further seeds, is summarised without repeating a world.
+    """
+    kept: dict[int, dict[str, Any]] = {}
+    for line in (work / "worlds.jsonl").read_text(encoding="utf-8").splitlines():
+        world = json.loads(line)
+        kept[world["world"]] = world
+    return [kept[s] for s in seeds if s in kept]

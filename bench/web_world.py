@@ -32,7 +32,10 @@ EXTRA = [
         2.0 as feature_value,
         1.0 / r as contribution,
         case r
-            when 1 then (1 + i % 4)::varchar || ' udeblevne kontroller det seneste år'
+            when 1 then case
+                when i % 4 = 0 then '1 udebleven kontrol det seneste år'
+                else (1 + i % 4)::varchar || ' udeblevne kontroller det seneste år'
+            end
             when 2 then 'Seneste HbA1c ' || (58 + i % 30)::varchar || ' mmol/mol'
             else 'Ingen indløst recept på diabetesmedicin i '
                 || (90 + i % 120)::varchar || ' dage'

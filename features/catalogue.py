@@ -90,6 +90,7 @@ def _entry(contract: Contract, column: Mapping[str, Any]) -> dict[str, Any]:
     }
     entry.update({f: column.get(f) for f in _FIELDS})
     entry["reason"] = dict(column.get("reason") or {})
+    entry["reason_one"] = dict(column.get("reason_one") or {})
     entry["reason_missing"] = dict(column.get("reason_missing") or {})
     entry["reason_by_value"] = {
         str(k): dict(v) for k, v in (column.get("reason_by_value") or {}).items()
@@ -104,8 +105,9 @@ def build_catalogue() -> list[dict[str, Any]]:
     -------
     list of dict
         Keys ``name``, ``role``, ``view``, ``description``, ``window``,
-        ``source_table``, ``unit``, ``reason`` and ``reason_missing`` (each
-        ``{"da": ..., "en": ...}``, empty when not applicable) and
+        ``source_table``, ``unit``, ``reason``, ``reason_one`` (the singular, for
+        a count of one) and ``reason_missing`` (each ``{"da": ..., "en": ...}``,
+        empty when not applicable) and
         ``reason_by_value`` (value -> ``{"da", "en"}``, for a categorical column).
     """
     mart = load_contract(_MART)
@@ -178,9 +180,11 @@ def feature_reasons() -> dict[str, dict[str, Any]]:
     Returns
     -------
     dict
-        ``{name: {"unit", "reason", "reason_missing", "reason_by_value"}}``.
+        ``{name: {"unit", "reason", "reason_one", "reason_missing",
+        "reason_by_value"}}``; ``reason_one`` words a count of exactly one
+        ("1 måling", not "1 målinger").
     """
-    keys = ("reason", "reason_missing", "reason_by_value")
+    keys = ("reason", "reason_one", "reason_missing", "reason_by_value")
     return {
         e["name"]: {"unit": e["unit"], **{k: e[k] for k in keys}}
         for e in build_catalogue()

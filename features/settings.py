@@ -71,6 +71,9 @@ class EngineSettings:
         A web session unused this long ends (default 30).
     session_max_hours : int
         A web session ends this long after sign-in, used or not (default 12).
+    access_log_retention_days : int
+        Entries of the per-citizen access log older than this are purged
+        (default 1826, five years).
     duckdb_memory_limit : str or None
         DuckDB's ``memory_limit`` on every connection, e.g. ``"12GB"``; above it
         a query spills to ``duckdb_temp_directory`` instead of growing. ``None``
@@ -94,13 +97,18 @@ class EngineSettings:
     tls: bool = False
     session_idle_minutes: int = 30
     session_max_hours: int = 12
+    access_log_retention_days: int = 1826
     duckdb_memory_limit: str | None = None
     duckdb_threads: int | None = None
     duckdb_temp_directory: Path | None = None
 
     def __post_init__(self) -> None:
         self._check_duckdb()
-        for name in ("session_idle_minutes", "session_max_hours"):
+        for name in (
+            "session_idle_minutes",
+            "session_max_hours",
+            "access_log_retention_days",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(
                     _BAD_VALUE.format(
@@ -298,6 +306,10 @@ ENV_VARIABLES: dict[str, tuple[tuple[str, ...], Callable[[str], object]]] = {
     "session_max_hours": (
         ("OPSPOR_SESSION_MAX_HOURS",),
         _whole("OPSPOR_SESSION_MAX_HOURS"),
+    ),
+    "access_log_retention_days": (
+        ("OPSPOR_ACCESS_LOG_RETENTION_DAYS",),
+        _whole("OPSPOR_ACCESS_LOG_RETENTION_DAYS"),
     ),
     "duckdb_memory_limit": (("OPSPOR_DUCKDB_MEMORY_LIMIT",), str.strip),
     "duckdb_threads": (("OPSPOR_DUCKDB_THREADS",), _whole("OPSPOR_DUCKDB_THREADS")),

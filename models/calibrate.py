@@ -28,6 +28,7 @@ from threadpoolctl import threadpool_limits
 
 from features.errors import DataError
 from features.settings import EngineSettings
+from models.blend import BlendClassifier
 
 __all__ = [
     "calibrate_model",
@@ -46,7 +47,11 @@ ONE_CLASS = (
 
 
 def calibrate_model(
-    pipeline: Pipeline, X: pd.DataFrame, y: NDArray[Any] | pd.Series, *, method: str
+    pipeline: Pipeline | BlendClassifier,
+    X: pd.DataFrame,
+    y: NDArray[Any] | pd.Series,
+    *,
+    method: str,
 ) -> CalibratedClassifierCV:
     """Fit a calibration map on held-out rows, leaving the pipeline as it is.
 
@@ -130,23 +135,23 @@ def limited_threads() -> Any:
     return threadpool_limits(limits=threads, user_api="openmp")
 
 
-def raw_pipeline(model: Any) -> Pipeline:
-    """Return the fitted, uncalibrated pipeline inside a calibrated model.
+def raw_pipeline(model: Any) -> Pipeline | BlendClassifier:
+    """Return the fitted, uncalibrated pipeline (or blend) inside a calibrated model.
 
     Parameters
     ----------
-    model : CalibratedClassifierCV or Pipeline
-        A model as registered (or a bare pipeline, returned as is).
+    model : CalibratedClassifierCV, Pipeline or BlendClassifier
+        A model as registered (or a bare pipeline or blend, returned as is).
 
     Returns
     -------
-    Pipeline
+    Pipeline or BlendClassifier
     """
     if isinstance(model, CalibratedClassifierCV):
         inner = model.calibrated_classifiers_[0].estimator
         inner = inner.estimator if isinstance(inner, FrozenEstimator) else inner
         return inner
-    if isinstance(model, Pipeline):
+    if isinstance(model, Pipeline | BlendClassifier):
         return model
     raise TypeError(f"Not an Opspor model: {type(model).__name__}")
 

@@ -45,6 +45,7 @@ from features.errors import NotFoundError
 from features.provenance import stamp_derived
 from features.settings import EngineSettings
 from models.baseline import RuleBaselineClassifier
+from models.blend import BlendClassifier
 from models.broad import broad_reason_rows
 from models.calibrate import limited_threads, raw_pipeline
 from models.matrix import (
@@ -119,6 +120,8 @@ class FeatureInfo:
     reason: Mapping[str, str] = field(default_factory=dict)
     reason_missing: Mapping[str, str] = field(default_factory=dict)
     reason_by_value: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: The singular of ``reason`` for a count of exactly one ("1 måling").
+    reason_one: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,7 @@ def _info(column: Mapping[str, Any]) -> FeatureInfo:
         name=column["name"],
         unit=str(column.get("unit") or ""),
         reason=dict(column.get("reason") or {}),
+        reason_one=dict(column.get("reason_one") or {}),
         reason_missing=dict(column.get("reason_missing") or {}),
         reason_by_value={
             k: dict(v) for k, v in (column.get("reason_by_value") or {}).items()
@@ -223,6 +227,8 @@ def feature_contributions(
         Same index as ``X``; for the rule baseline, 1.0 per rule met.
     """
     pipeline = raw_pipeline(model)
+    if isinstance(pipeline, BlendClassifier):
+        return pipeline.contributions(X, kinds, _component_contributions)
     estimator = pipeline.named_steps["estimator"]
     features = list(kinds)
     if isinstance(estimator, RuleBaselineClassifier):
@@ -247,6 +253,13 @@ def feature_contributions(
         list(preprocess.get_feature_names_out()), features, categorical
     )
     return _group(values, sources, features).set_axis(X.index)
+
+
+def _component_contributions(
+    model: Any, X: pd.DataFrame, kinds: Mapping[str, str]
+) -> pd.DataFrame:
+    """One blended model's contributions (keyword-free, for BlendClassifier)."""
+    return feature_contributions(model, X, kinds=kinds)
 
 
 def feature_means(model: Any, batches: Iterable[pd.DataFrame]) -> NDArray[np.float64]:
@@ -351,7 +364,14 @@ def format_reason(info: FeatureInfo, value: Any, *, language: Language) -> str |
         and _shows_zero(template, shown)
     ):
         return None
+    if _is_one(shown) and language in info.reason_one:
+        template = info.reason_one[language]  # "1 måling", not "1 målinger"
     return template.format(value=shown)
+
+
+def _is_one(value: Any) -> bool:
+    """Tell whether a shown value is the number one (not True, not text)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == 1
 
 
 def _shows_zero(template: str, value: Any) -> bool:
@@ -469,8 +489,14 @@ def _has_scores(con: duckdb.DuckDBPyConnection) -> bool:
 def _linear_centre(
     model: Any, frames: Iterable[pd.DataFrame], features: list[str]
 ) -> NDArray[np.float64] | None:
-    """Return the linear model's centre over every citizen explained, else None."""
-    if not hasattr(raw_pipeline(model).named_steps["estimator"], "coef_"):
+    """Return the linear model's centre over every citizen explained, else None.
+
+    A blend has none: a linear model inside it is centred on each batch's mean.
+    """
+    pipeline = raw_pipeline(model)
+    if isinstance(pipeline, BlendClassifier):
+        return None
+    if not hasattr(pipeline.named_steps["estimator"], "coef_"):
         return None
     return feature_means(model, (frame[features] for frame in frames))
 

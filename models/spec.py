@@ -47,12 +47,15 @@ __all__ = [
     "parse_every",
 ]
 
-Estimator = Literal["rule_baseline", "logistic_regression", "hist_gradient_boosting"]
+Estimator = Literal[
+    "rule_baseline", "logistic_regression", "hist_gradient_boosting", "blend"
+]
 Calibration = Literal["isotonic", "sigmoid"]
 ESTIMATORS: tuple[str, ...] = (
     "rule_baseline",
     "logistic_regression",
     "hist_gradient_boosting",
+    "blend",
 )
 CALIBRATIONS: tuple[str, ...] = ("isotonic", "sigmoid")
 FeatureSet = Literal["curated", "broad", "both"]
@@ -101,6 +104,16 @@ BROAD_COHORT = (
     "The 'feature_set' parameter of {caller} must be 'curated' for cohort "
     "{cohort!r}: marts.broad_covariates holds the rows of {cohorts} only. "
     "Got {value!r} instead."
+)
+BAD_BLEND = (
+    "The 'params' parameter of {caller} must hold 'models', a non-empty list of "
+    "unique model names other than the spec's own, and 'weights', as many positive "
+    "numbers. Got {value!r} instead."
+)
+BAD_REWEIGHT = (
+    "The 'reweight' parameter of {caller} must be a table of 'rules' and "
+    "'event_weight' (a positive number), for the gradient boosting or the logistic "
+    "regression. Got {value!r} instead."
 )
 SPEC_NOT_FOUND = (
     "No model spec {name!r}: expected models/specs/{name}.toml "
@@ -161,6 +174,10 @@ CONSTRAINTS: Mapping[str, Rule] = {
     "n_bootstrap": int_range(0),
     "feature_set": one_of(FEATURE_SETS),
     "broad_min_rows": int_range(1),
+    "reweight": Rule(
+        "a table {rules, event_weight} or absent",
+        lambda v: v is None or isinstance(v, Mapping),
+    ),
     "broad_covariates": Rule(
         f"a list of unique broad covariate ids matching {BROAD_ID.pattern} or absent",
         lambda v: v is None or list_of("", pattern=BROAD_ID).ok(v),
@@ -183,10 +200,14 @@ class ModelSpec:
         Boolean cohort flag of ``marts.scoring_features`` scored by the model.
     features : tuple of str
         Feature columns of ``marts.scoring_features``; never an audit attribute.
-    estimator : {"rule_baseline", "logistic_regression", "hist_gradient_boosting"}
-        The estimator at the end of the pipeline.
+    estimator : {"rule_baseline", "logistic_regression", "hist_gradient_boosting", \
+"blend"}
+        The estimator at the end of the pipeline; ``"blend"`` combines registered
+        models (:mod:`models.blend`).
     params : Mapping
-        Estimator parameters (for the rule baseline: ``rules``).
+        Estimator parameters (for the rule baseline: ``rules``; for a blend:
+        ``models`` and ``weights``, and ``features`` must list every feature of
+        those models).
     horizon_days : int
         Outcome window after each index date.
     train_from, train_to : date or None
@@ -234,6 +255,10 @@ class ModelSpec:
         The broad covariates the model uses. ``None`` (the default) means they are
         chosen at training (``broad_min_rows``); the spec logged with a trained
         model names them, so scoring builds exactly these columns.
+    reweight : Mapping or None
+        ``{rules, event_weight}``: training events meeting any rule (tables as
+        the rule baseline's) count ``event_weight`` times (:mod:`models.reweight`);
+        for the gradient boosting and the logistic regression.
     source : str
         Where the spec came from; the caller named in error messages.
     """
@@ -263,6 +288,7 @@ class ModelSpec:
     feature_set: FeatureSet = "curated"
     broad_min_rows: int = 50
     broad_covariates: tuple[str, ...] | None = None
+    reweight: Mapping[str, Any] | None = None
     source: str = "ModelSpec"
 
     def __post_init__(self) -> None:
@@ -292,6 +318,10 @@ class ModelSpec:
         )
         if self.estimator == "rule_baseline":
             _check_rules(self.params.get("rules"), self.features, self.source)
+        if self.estimator == "blend":
+            _check_blend(self.params, self.name, self.source)
+        if self.reweight is not None:
+            _check_reweight(self.reweight, self.features, self.estimator, self.source)
         if self.feature_set != "curated" and self.cohort not in BROAD_COHORTS:
             raise ConfigError(
                 BROAD_COHORT.format(
@@ -435,6 +465,40 @@ def _check_rules(rules: Any, features: tuple[str, ...], caller: str) -> None:
         raise ConfigError(
             BAD_RULE.format(caller=caller, ops=list(RULE_OPERATORS), value=rules)
         )
+
+
+def _check_blend(params: Mapping[str, Any], name: str, caller: str) -> None:
+    models, weights = params.get("models"), params.get("weights")
+    ok = (
+        set(params) == {"models", "weights"}
+        and isinstance(models, list | tuple)
+        and isinstance(weights, list | tuple)
+        and 0 < len(models) == len(weights)
+        and len(set(models)) == len(models)
+        and all(isinstance(m, str) and _NAME.match(m) and m != name for m in models)
+        and all(
+            isinstance(w, int | float) and not isinstance(w, bool) and w > 0
+            for w in weights
+        )
+    )
+    if not ok:
+        raise ConfigError(BAD_BLEND.format(caller=caller, value=dict(params)))
+
+
+def _check_reweight(
+    reweight: Mapping[str, Any], features: tuple[str, ...], estimator: str, caller: str
+) -> None:
+    weight = reweight.get("event_weight")
+    ok = (
+        set(reweight) == {"rules", "event_weight"}
+        and estimator in ("hist_gradient_boosting", "logistic_regression")
+        and isinstance(weight, int | float)
+        and not isinstance(weight, bool)
+        and weight > 0
+    )
+    if not ok:
+        raise ConfigError(BAD_REWEIGHT.format(caller=caller, value=dict(reweight)))
+    _check_rules(reweight["rules"], features, caller)
 
 
 def _plain(value: Any) -> Any:

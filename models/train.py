@@ -33,6 +33,7 @@ from features.db import connect
 from features.errors import ConfigError, DataError
 from features.settings import EngineSettings
 from models.baseline import RuleBaselineClassifier
+from models.blend import BlendClassifier, check_blend_features
 from models.broad import resolve_broad_features
 from models.calibrate import (
     calibrate_model,
@@ -57,6 +58,7 @@ from models.outcomes import (
     read_extract_window,
 )
 from models.reference import log_feature_reference
+from models.reweight import event_weights
 from models.spec import ModelSpec, parse_every
 from models.validate import MetricEstimate, evaluate_predictions, k_values, save_plots
 
@@ -386,7 +388,13 @@ def _estimator(spec: ModelSpec) -> Any:
     )
 
 
-def fit_model(matrix: pd.DataFrame, spec: ModelSpec, kinds: Mapping[str, str]) -> Any:
+def fit_model(
+    matrix: pd.DataFrame,
+    spec: ModelSpec,
+    kinds: Mapping[str, str],
+    *,
+    blend: BlendClassifier | None = None,
+) -> Any:
     """Fit the pipeline on the training split and calibrate it on the calibration split.
 
     Parameters
@@ -397,6 +405,9 @@ def fit_model(matrix: pd.DataFrame, spec: ModelSpec, kinds: Mapping[str, str]) -
         The spec.
     kinds : Mapping
         ``feature -> "categorical" | "numeric"``.
+    blend : BlendClassifier, optional
+        For ``estimator = "blend"``: the registered models to combine
+        (:func:`load_blend`); only the calibration is fitted here.
 
     Returns
     -------
@@ -408,10 +419,14 @@ def fit_model(matrix: pd.DataFrame, spec: ModelSpec, kinds: Mapping[str, str]) -
         check_split(matrix, split, spec=spec.name)
     train = matrix[matrix["split"] == "train"]
     calibration = matrix[matrix["split"] == "calibration"]
+    unfitted = build_pipeline(spec, kinds) if blend is None else blend
+    labels = train["label"].to_numpy()
+    weights: dict[str, Any] = {}
+    if spec.reweight is not None:
+        sample = event_weights(train, labels, spec.reweight)
+        weights = {"estimator__sample_weight": sample}
     with limited_threads():
-        pipeline = build_pipeline(spec, kinds).fit(
-            train[features], train["label"].to_numpy()
-        )
+        pipeline = unfitted.fit(train[features], labels, **weights)
     return calibrate_model(
         pipeline,
         calibration[features],
@@ -421,7 +436,11 @@ def fit_model(matrix: pd.DataFrame, spec: ModelSpec, kinds: Mapping[str, str]) -
 
 
 def refit_model(
-    matrix: pd.DataFrame, spec: ModelSpec, kinds: Mapping[str, str]
+    matrix: pd.DataFrame,
+    spec: ModelSpec,
+    kinds: Mapping[str, str],
+    *,
+    blend: BlendClassifier | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """Refit on every labelled date, the validated test date included.
 
@@ -443,6 +462,8 @@ def refit_model(
         The spec.
     kinds : Mapping
         ``feature -> "categorical" | "numeric"``.
+    blend : BlendClassifier, optional
+        The registered models a blend spec combines.
 
     Returns
     -------
@@ -458,7 +479,7 @@ def refit_model(
         }
     )
     frame = matrix.assign(split=split.fillna(""))
-    model = fit_model(frame, spec, kinds)
+    model = fit_model(frame, spec, kinds, blend=blend)
     latest = matrix[matrix["split"].isin(["refit_train", "refit_calibration"])]
     shift = None
     if spec.calibration == "sigmoid" and latest["label"].nunique() == 2:
@@ -539,6 +560,30 @@ def evaluate_model(
     return Evaluation(metrics, ks, len(test), int(y.sum()), summary), plots
 
 
+def load_blend(settings: EngineSettings, spec: ModelSpec) -> BlendClassifier:
+    """Load the registered champions a blend spec names, as an unfitted blend.
+
+    Raises
+    ------
+    NotFoundError
+        A named model is not registered (train it first).
+    ConfigError
+        The blend spec does not list every feature a named model uses.
+    """
+    from models.score import load_registered_model
+
+    names = [str(m) for m in spec.params["models"]]
+    loaded = [load_registered_model(settings, name) for name in names]
+    features = {r.name: list(r.spec.model_features) for r in loaded}
+    check_blend_features(spec.name, spec.features, features)
+    return BlendClassifier(
+        models=[r.model for r in loaded],
+        features=list(features.values()),
+        weights=[float(w) for w in spec.params["weights"]],
+        names=names,
+    )
+
+
 def _example_row(train: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
     """Return one synthetic row: numeric medians and categorical modes."""
     row: dict[str, Any] = {}
@@ -595,7 +640,8 @@ def train_model(spec: ModelSpec, *, settings: EngineSettings) -> TrainResult:
     finally:
         con.close()
     spec = data.spec  # broad covariates chosen, so the logged spec names them
-    model = fit_model(data.matrix, spec, data.kinds)
+    blend = load_blend(settings, spec) if spec.estimator == "blend" else None
+    model = fit_model(data.matrix, spec, data.kinds, blend=blend)
     test = data.matrix[data.matrix["split"] == "test"]
     rows, events = _counts(data.matrix)
     refit: dict[str, Any] = {}
@@ -605,7 +651,7 @@ def train_model(spec: ModelSpec, *, settings: EngineSettings) -> TrainResult:
         )
         metrics = {name: m.as_dict() for name, m in evaluation.metrics.items()}
         if spec.refit:
-            model, refit = refit_model(data.matrix, spec, data.kinds)
+            model, refit = refit_model(data.matrix, spec, data.kinds, blend=blend)
         fingerprint = {
             "extract_hash": data.window.extract_hash,
             "extract_start": data.window.start.isoformat(),

@@ -54,6 +54,7 @@ _LABELS = {
     "da": {
         "stop": "Stop",
         "citizens": "borgere",
+        "citizen": "borger",
         "week": "Uge",
         "week_start": "fra",
         "as_of": "Opgjort pr.",
@@ -80,6 +81,7 @@ _LABELS = {
     "en": {
         "stop": "Stop",
         "citizens": "citizens",
+        "citizen": "citizen",
         "week": "Week",
         "week_start": "from",
         "as_of": "As of",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,7 @@ def build_programme_report(
     week: str | None = None,
     min_cell_size: int = MIN_CELL_SIZE,
     out_path: Path | None = None,
+    areas: Sequence[str] | None = None,
 ) -> ProgrammeReport:
     """Aggregate recorded outcomes of a programme's lists, overall and by education.
 
@@ -147,6 +149,8 @@ def build_programme_report(
         Groups with fewer listed citizens are suppressed (counts and rates None).
     out_path : Path, optional
         Also write the rows as ``.csv`` or ``.json`` (atomically).
+    areas : sequence of str, optional
+        Only citizens listed in these municipalities (a coordinator's); default all.
 
     Returns
     -------
@@ -166,7 +170,11 @@ def build_programme_report(
         raise NotFoundError(NO_AUDIT)
     frame = con.execute(
         read_sql("outreach", "sql", "report_outcomes.sql"),
-        {"programme": programme, "week": week},
+        {
+            "programme": programme,
+            "week": week,
+            "areas": None if areas is None else list(areas),
+        },
     ).df()
     if frame.empty:
         raise NotFoundError(

@@ -9,6 +9,8 @@ message whose text is pinned in a test. :mod:`outreach.lists` reads it.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import tomllib
 from collections.abc import Mapping
@@ -65,30 +67,16 @@ LIST_COLUMNS = (
 #: Used to audit fairness, never shown on a list and never a feature.
 AUDIT_ONLY_COLUMNS = ("education_level", "origin")
 
-#: Kommunekoder of the synthetic region and Region Zealand; others print as the code.
-MUNICIPALITY_NAMES: Mapping[str, str] = {
-    "101": "København",
-    "253": "Greve",
-    "259": "Køge",
-    "265": "Roskilde",
-    "269": "Solrød",
-    "306": "Odsherred",
-    "316": "Holbæk",
-    "320": "Faxe",
-    "326": "Kalundborg",
-    "329": "Ringsted",
-    "330": "Slagelse",
-    "336": "Stevns",
-    "340": "Sorø",
-    "350": "Lejre",
-    "360": "Lolland",
-    "370": "Næstved",
-    "376": "Guldborgsund",
-    "390": "Vordingborg",
-    "461": "Odense",
-    "751": "Aarhus",
-    "851": "Aalborg",
-}
+
+def _municipality_names() -> dict[str, str]:
+    """Read the 98 kommunekoder and names (``outreach/data/municipalities.csv``)."""
+    text = resources.files("outreach").joinpath("data", "municipalities.csv")
+    rows = csv.DictReader(io.StringIO(text.read_text(encoding="utf-8")))
+    return {row["code"]: row["name"] for row in rows}
+
+
+#: The 98 Danish municipalities by kommunekode; an unknown code prints as itself.
+MUNICIPALITY_NAMES: Mapping[str, str] = _municipality_names()
 
 _MISSING_PARAM = "The {name!r} parameter of {caller} is required but missing."
 _UNKNOWN_PARAMS = "{caller} has unknown parameter(s) {names}; allowed: {allowed}."

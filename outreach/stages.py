@@ -24,15 +24,17 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import duckdb
 
 from features.db import connect
+from features.errors import ConfigError
 from features.settings import EngineSettings
-from outreach.app.store import OperationalStore
+from outreach.app.store import OperationalStore, operational_store
 from outreach.exports import EXPORT_FORMATS
 from outreach.list_audit import AuditExport, export_audit_log
 from outreach.lists import ListResult, build_weekly_list
 from outreach.programmes import Programme
-from outreach.recording import RecordResult, record_contacts
+from outreach.recording import RecordResult, note_problem, record_contacts
 
 __all__ = [
+    "BAD_REASON",
     "AuditLogRequest",
     "AuditLogResult",
     "EvaluateRequest",
@@ -62,6 +64,9 @@ if TYPE_CHECKING:
     from outreach.weekly import WeeklyResult
 
     ProgrammeReportResult: TypeAlias = ProgrammeReport
+#: A regeneration or stale-extract reason goes into the audit log, so it obeys the
+#: rules of a note (:func:`outreach.recording.note_problem`).
+BAD_REASON = "The reason cannot be kept in the audit log: {problem}."
 #: Called with (steps done, steps in all) as the weekly job advances.
 Progress: TypeAlias = Callable[[int, int], None]
 AuditLogResult: TypeAlias = AuditExport
@@ -89,6 +94,9 @@ class ListRequest:
         Why it is regenerated or built stale.
     allow_stale : bool
         Accept an extract older than the programme allows (needs ``reason``).
+    store : OperationalStore, optional
+        The operational store to use (the web app's PostgreSQL store); default:
+        the one ``settings`` names (PostgreSQL, else the warehouse).
     """
 
     programme: Programme
@@ -99,6 +107,7 @@ class ListRequest:
     regenerate: bool = False
     reason: str | None = None
     allow_stale: bool = False
+    store: OperationalStore | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -209,9 +218,14 @@ def run_list(settings: EngineSettings, request: ListRequest) -> ListResult:
 
     Raises
     ------
+    ConfigError
+        A reason that cannot be kept in the audit log (too long, or it holds a
+        CPR-shaped number: checked as notes are), a malformed week, or
+        ``regenerate`` / ``allow_stale`` without a reason.
     NotFoundError
         No extract, features or scores for the as-of date.
     """
+    _check_reason(request.reason)
     with _warehouse(settings) as con:
         return build_weekly_list(
             con,
@@ -224,7 +238,15 @@ def run_list(settings: EngineSettings, request: ListRequest) -> ListResult:
             output_dir=settings.output_dir,
             formats=request.formats,
             allow_stale=request.allow_stale,
+            store=request.store or operational_store(con, settings=settings),
         )
+
+
+def _check_reason(reason: str | None) -> None:
+    """Refuse a reason the audit log may not keep (the note rules of recording)."""
+    problem = None if reason is None else note_problem(reason)
+    if problem is not None:
+        raise ConfigError(BAD_REASON.format(problem=problem))
 
 
 def run_weekly(settings: EngineSettings, request: WeeklyRequest) -> WeeklyResult:
@@ -248,7 +270,10 @@ def run_weekly(settings: EngineSettings, request: WeeklyRequest) -> WeeklyResult
         No extract loaded, or the programme's model is not registered.
     StaleDataError
         The extract is too old for the week (checked before any scoring).
+    ConfigError
+        A reason the audit log may not keep (as for ``run_list``).
     """
+    _check_reason(request.reason)  # before the heavy imports of the weekly job
     from outreach.weekly import run_weekly as run_monday_job
 
     return run_monday_job(

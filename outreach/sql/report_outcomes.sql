@@ -1,6 +1,7 @@
 -- purpose: each citizen on a frozen list of a programme, with education level and what was recorded
 -- grain:   list_id x citizen_id
 -- point in time: education level at the list's as-of date (raw.citizens if absent there); contacts so far
+-- $areas: null for every municipality, else only citizens listed in these (a coordinator's)
 with
 
 runs as (
@@ -15,6 +16,7 @@ listed as (
     select l.list_id, l.citizen_id, r.week, r.as_of_date
     from outreach.lists as l
     inner join runs as r on r.list_id = l.list_id
+    where $areas is null or list_contains($areas, l.area)
 ),
 
 audit as (

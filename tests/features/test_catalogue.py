@@ -58,6 +58,10 @@ def test_build_catalogue_entries_carry_window_source_unit_and_reasons() -> None:
             "da": "{value} uindløste recepter på diabetesmedicin de seneste 90 dage",
             "en": "{value} unredeemed diabetes prescriptions in the last 90 days",
         },
+        "reason_one": {
+            "da": "1 uindløst recept på diabetesmedicin de seneste 90 dage",
+            "en": "1 unredeemed diabetes prescription in the last 90 days",
+        },
         "reason_missing": {},
         "reason_by_value": {},
     }
@@ -76,6 +80,7 @@ def test_feature_reasons_cover_features_and_worded_cohort_columns() -> None:
     assert reasons["has_smi"] == {
         "unit": "boolean",
         "reason": {"da": "Svær psykisk sygdom", "en": "Severe mental illness"},
+        "reason_one": {},
         "reason_missing": {},
         "reason_by_value": {},
     }

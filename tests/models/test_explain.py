@@ -68,6 +68,38 @@ def test_format_reason_days_as_months_and_never() -> None:
     )
 
 
+def test_format_reason_is_singular_for_one() -> None:
+    tests = FeatureInfo(
+        "n_hba1c_730d",
+        "samples",
+        {"da": "{value} målinger af langtidsblodsukker de seneste to år"},
+        reason_one={"da": "1 måling af langtidsblodsukker de seneste to år"},
+    )
+    assert format_reason(tests, 1.0, language="da") == (
+        "1 måling af langtidsblodsukker de seneste to år"
+    )
+    assert format_reason(tests, 2.0, language="da") == (
+        "2 målinger af langtidsblodsukker de seneste to år"
+    )
+    assert format_reason(tests, 1.4, language="da") == (
+        "1.4 målinger af langtidsblodsukker de seneste to år"
+    )
+
+
+def test_every_count_reason_has_its_singular() -> None:
+    from features.catalogue import feature_reasons
+
+    for name, entry in feature_reasons().items():
+        template = entry["reason"].get("da", "")
+        if template.startswith("{value} ") and entry["unit"] != "category":
+            info = FeatureInfo(name, entry["unit"], entry["reason"],
+                               reason_one=entry["reason_one"])  # fmt: skip
+            for language in ("da", "en"):
+                one = format_reason(info, 1, language=language)
+                assert one == entry["reason_one"][language], (name, language)
+                assert one.startswith("1 ") and "{" not in one
+
+
 def test_format_reason_only_when_true() -> None:
     assert (
         format_reason(COUNT, 3.0, language="en")
@@ -227,6 +259,16 @@ def test_format_reason_by_value_for_cohort_columns() -> None:
     assert format_reason(info, "type1", language="en") == "Type 1 diabetes"
     assert format_reason(info, "type2", language="da") == "Type 2-diabetes"
     assert format_reason(info, "missing", language="en") is None
+
+
+def test_living_situation_reads_in_words() -> None:
+    from models.explain import feature_catalogue
+
+    info = feature_catalogue()["living_situation"]
+    assert format_reason(info, "supported_housing", language="da") == (
+        "Boform: botilbud"
+    )
+    assert format_reason(info, "shelter", language="en") == "Living situation: shelter"
 
 
 # --- batches ----------------------------------------------------------------------

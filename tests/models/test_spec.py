@@ -65,7 +65,8 @@ def test_model_spec_unknown_estimator_message() -> None:
         _spec(estimator="random_forest")
     assert str(error.value) == (
         "The 'estimator' parameter of models/specs/x.toml must be a str among "
-        "['rule_baseline', 'logistic_regression', 'hist_gradient_boosting']. "
+        "['rule_baseline', 'logistic_regression', 'hist_gradient_boosting', "
+        "'blend']. "
         "Got 'random_forest' instead."
     )
 

@@ -111,8 +111,11 @@ def test_export_list_html_has_a_page_per_stop_and_no_audit_columns(exported) -> 
         "Guldborgsund",
     } <= stops
     assert html.count('<section class="stop">') == len(stops)
+    sizes = read_list(con, result.list_id)["stop"].value_counts()
+    assert 1 in set(sizes)  # a stop with one citizen: "1 citizen", not "1 citizens"
     for stop in stops:
-        assert f"Stop: {stop} ·" in html
+        noun = "citizen" if sizes[stop] == 1 else "citizens"
+        assert f"Stop: {stop} · {sizes[stop]} {noun}</h2>" in html
     for forbidden in ("education", "origin", "basic", "danish", "risk_score"):
         assert forbidden not in html
     assert "<li>reason 1</li>" in html

@@ -119,6 +119,30 @@ def test_admin_changes_users_stored_in_postgres(pg_app, web, postgres_store) -> 
     assert sorted(e for e in events if e in accounts) == sorted(accounts)
 
 
+def test_coordinator_generates_a_week_into_postgres(
+    pg_app, web, postgres_store, web_settings
+) -> None:
+    client = _client(pg_app, web, "anna")
+    token = re.search(
+        r'name="csrf_token" value="([^"]+)"', client.get("/lists").text
+    ).group(1)
+    response = client.post(
+        "/lists/diabetes_bus/generate", data={"csrf_token": token, "week": "2026-W49"}
+    )
+    assert response.headers["location"] == "/lists/diabetes_bus/2026-W49"
+    run = postgres_store.current_run("diabetes_bus", "2026-W49")
+    assert run is not None and run["generated_by"] == "anna"
+    assert client.get("/lists/diabetes_bus/2026-W49").status_code == 200
+    con = duckdb.connect(str(web_settings.warehouse), read_only=True)
+    try:  # copied into the warehouse for the reports, as `opspor list` does
+        copied = con.execute(
+            "select count(*) from outreach.list_runs where week = '2026-W49'"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    assert copied == 1
+
+
 def test_upload_correction_and_opt_outs_write_to_postgres(
     pg_app, web, postgres_store
 ) -> None:

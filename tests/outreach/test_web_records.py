@@ -267,7 +267,7 @@ def test_correcting_an_outcome_keeps_the_original_and_audits_the_reason(
     ]
     current = _query(web_app, "select outcome from outreach.current_contacts")
     assert current == [("screened",)]
-    assert '<td class="recorded">screened</td>' in anna.get(LIST).text
+    assert '<td class="recorded">undersøgt</td>' in anna.get(LIST).text  # in words
     audit = _query(
         web_app,
         "select actor, counts from outreach.audit_log where event = 'corrected'",

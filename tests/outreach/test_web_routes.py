@@ -32,6 +32,8 @@ POLICY: dict[str, tuple[str, ...] | str] = {
     "POST /lists/{programme}/{week}/citizens/{citizen_id}": COORDINATOR,
     "GET /lists/{programme}/{week}/stops": COORDINATOR,
     "GET /lists/{programme}/{week}/download.xlsx": COORDINATOR,
+    "POST /lists/{programme}/generate": COORDINATOR,
+    "POST /lists/{programme}/{week}/regenerate": COORDINATOR,
     "GET /lists/{programme}/{week}/upload": COORDINATOR,
     "POST /lists/{programme}/{week}/upload": COORDINATOR,
     "GET /lists/{programme}/{week}/upload/{token}": COORDINATOR,
@@ -69,6 +71,11 @@ POLICY: dict[str, tuple[str, ...] | str] = {
     "POST /admin/users/{name}/disable": ADMIN,
     "POST /admin/users/{name}/enable": ADMIN,
     "POST /admin/users/{name}/scope": ADMIN,
+    "GET /programmes": ("coordinator", *AGGREGATES),
+    "GET /programmes/{programme}/report": ("coordinator", *AGGREGATES),
+    "GET /programmes/{programme}/evaluation": ("coordinator", *AGGREGATES),
+    "GET /access-log": ("reviewer", "admin"),
+    "GET /access-log.csv": ADMIN,
 }
 USER_OF_ROLE = {
     "coordinator": "anna",

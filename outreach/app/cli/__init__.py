@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from outreach.app.cli import (
+    access,
     features,
     lists,
     load,
@@ -42,6 +43,7 @@ app.command("record")(record.record_command)
 app.command("evaluate")(record.evaluate_command)
 app.command("programme-report")(record.programme_report_command)
 app.command("audit-log")(record.audit_log_command)
+app.add_typer(access.access_app, name="access-log")
 app.command("train")(models.train_command)
 app.command("promote")(models.promote_command)
 app.command("score")(score.score_command)

@@ -17,6 +17,7 @@ from outreach.app.cli._common import (
     progress_bar,
     run_command,
 )
+from outreach.app.cli.access import log_list_export
 
 if TYPE_CHECKING:
     from outreach.stages import ListResult, WeeklyResult
@@ -84,7 +85,8 @@ def list_command(
         )
         return run_list(state.settings, request)
 
-    run_command(state, call, _render_list)
+    result = run_command(state, call, _render_list)
+    log_list_export(state.settings, result, user)
 
 
 def _render_weekly(r: WeeklyResult) -> str:
@@ -136,4 +138,5 @@ def weekly_command(
             request = WeeklyRequest(prog, week, user, allow_stale, reason, advance)
             return run_weekly(state.settings, request)
 
-    run_command(state, call, _render_weekly)
+    result = run_command(state, call, _render_weekly)
+    log_list_export(state.settings, result, user)

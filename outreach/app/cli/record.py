@@ -17,6 +17,7 @@ from outreach.app.cli._common import (
     cli_state,
     run_command,
 )
+from outreach.app.cli.access import log_recorded
 
 if TYPE_CHECKING:
     from outreach.stages import (
@@ -97,6 +98,7 @@ def record_command(
     result = run_command(
         state, lambda: run_record(state.settings, request), _render_record
     )
+    log_recorded(state.settings, result, request)
     if result.refused:
         raise typer.Exit(1)
 

@@ -9,7 +9,8 @@ and reviewers see aggregates only (models, features, fairness reports, model
 cards, governance packs, monitoring reports, the audit-log summary); admins
 manage the users (:mod:`outreach.app.web.routes.admin`) and everyone changes
 their own password. Every list view, download, recorded outcome and account
-change is appended to the outreach audit log.
+change is appended to the outreach audit log; every person-level page, download
+and change also to the per-citizen access log (:mod:`outreach.app.web.access`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from features.settings import EngineSettings
 from outreach.actor import now_utc
 from outreach.app.store import postgres_store
 from outreach.app.users import JsonUserStore, UserStore
+from outreach.app.web.access import require_access_entry
 from outreach.app.web.auth import (
     SESSION_COOKIE,
     SessionCodec,
@@ -203,6 +205,7 @@ def create_app(
         throttle=SignInThrottle(settings.output_dir / SESSIONS_FILE),
         operational_url=url,
     )
+    app.middleware("http")(require_access_entry)  # inside _sessions' headers
     app.middleware("http")(_sessions)
     add_error_pages(app)
     for router in routers():

@@ -34,6 +34,7 @@ from outreach.app.web.auth import (
     current_user,
     session,
 )
+from outreach.app.web.codes import register
 from outreach.app.web.i18n import DEFAULT_LANGUAGE, TEXT, translator
 from outreach.app.web.sessions import SessionStore
 from outreach.app.web.throttle import SignInThrottle
@@ -107,6 +108,17 @@ class Warehouse:
                 if not self.keep_open:
                     self.close()
 
+    @contextmanager
+    def released(self) -> Iterator[None]:
+        """Hold the lock with the app's connection closed, for a stage's own.
+
+        A stage such as ``run_list`` opens the warehouse itself (read-write, as
+        the CLI does); no request of this process uses it meanwhile.
+        """
+        with self._lock:
+            self.close()
+            yield
+
     def store(self, con: duckdb.DuckDBPyConnection) -> OperationalStore:
         """Return the store over the open connection (its tables checked once)."""
         if self._store is None or not self._store.lives_in(con):
@@ -136,12 +148,14 @@ class WebContext:
     throttle: SignInThrottle
     operational_url: str | None = None
     templates: jinja2.Environment = field(
-        default_factory=lambda: jinja2.Environment(
-            loader=jinja2.PackageLoader("outreach.app.web", "templates"),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
+        default_factory=lambda: register(
+            jinja2.Environment(
+                loader=jinja2.PackageLoader("outreach.app.web", "templates"),
+                autoescape=True,
+                undefined=jinja2.StrictUndefined,
+                trim_blocks=True,
+                lstrip_blocks=True,
+            )
         )
     )
 

@@ -20,6 +20,7 @@ import duckdb
 import pandas as pd
 
 from features.errors import ConfigError, NotFoundError
+from outreach.app.access_log import recorded_pseudonyms
 from outreach.app.store import OperationalStore
 from outreach.app.users import User
 from outreach.app.web.context import WebContext
@@ -48,6 +49,7 @@ __all__ = [
     "opt_out_register",
     "preview_upload",
     "scoped_run",
+    "upload_citizens",
     "upload_sheet",
     "withdraw_from_register",
 ]
@@ -225,6 +227,19 @@ def commit_upload(
         return CommitResult(upload, result)
     counts = {"recorded": result.n_recorded, "duplicates": result.n_duplicates}
     return CommitResult(uploads.mark_committed(upload, counts, ctx.clock()), result)
+
+
+def upload_citizens(
+    ctx: WebContext, user: User, programme: str, week: str, token: str
+) -> list[str]:
+    """Return the pseudonyms an uncommitted upload gives an outcome (access log).
+
+    Read before the commit, which removes the file.
+    """
+    upload = _load(ctx, user, programme, week, token)
+    if upload.committed_at is not None:
+        return []
+    return recorded_pseudonyms(_uploads(ctx).file_of(upload), ())
 
 
 def change_outcome(

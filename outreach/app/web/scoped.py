@@ -6,7 +6,9 @@ through :func:`outreach.stages.run_record` (the validation of ``opspor
 record``), and the Excel file and stop sheets from :mod:`outreach.exports`.
 This module only narrows rows to the user's programmes and municipalities,
 server-side, and audits what was shown: a programme outside the scope answers
-403, a citizen outside it 404, exactly like a citizen who is not listed.
+403, a citizen outside it 404, exactly like a citizen who is not listed. Each
+function that shows, sends or changes citizens also takes the route's
+:class:`~outreach.app.web.access.Access` and writes the per-citizen access log.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ import pandas as pd
 from features.errors import ConfigError, NotFoundError
 from outreach.app.store import OperationalStore
 from outreach.app.users import User
+from outreach.app.web.access import Access
 from outreach.app.web.auth import Forbidden
+from outreach.app.web.codes import plain_text
 from outreach.app.web.context import WebContext
 from outreach.exports import display_table, export_list, render_stop_sheets
 from outreach.list_audit import append_event
@@ -43,6 +47,7 @@ __all__ = [
     "ScopedList",
     "coordinator_overview",
     "download_xlsx",
+    "log_shown",
     "open_citizen",
     "open_list",
     "record_outcome",
@@ -134,13 +139,19 @@ def _table(rows: pd.DataFrame, programme: Programme) -> list[dict[str, Any]]:
     shown = display_table(rows, programme)
     records = shown.to_dict(orient="records")
     ids = rows["citizen_id"].astype(str).tolist()
-    return [{**r, "_citizen_id": i} for r, i in zip(records, ids, strict=True)]
+    stops = rows["stop"].astype(str).tolist()
+    return [
+        {**r, "_citizen_id": i, "_stop": s}
+        for r, i, s in zip(records, ids, stops, strict=True)
+    ]
 
 
 def open_list(
     ctx: WebContext, user: User, programme_name: str, week: str
 ) -> ScopedList:
     """Return the frozen list of a week in the user's municipalities; audit the view.
+
+    The route writes the access log of the rows it shows (:func:`log_shown`).
 
     Raises
     ------
@@ -204,7 +215,12 @@ def _stale_extract(
 
 
 def open_citizen(
-    ctx: WebContext, user: User, programme_name: str, week: str, citizen_id: str
+    ctx: WebContext,
+    user: User,
+    programme_name: str,
+    week: str,
+    citizen_id: str,
+    access: Access,
 ) -> tuple[ScopedList, dict[str, Any], list[dict[str, Any]]]:
     """One listed citizen in scope: the list, their row and recorded outcomes.
 
@@ -224,9 +240,34 @@ def open_citizen(
         if match.empty:
             raise NotFoundError(NOT_ON_YOUR_LIST.format(list_id=list_id))
         _audit(store, "viewed", user, run, {"rows": 1, "page": "citizen"})
+        _log_rows(access, "viewed_citizen", match, run)
         contacts = store.contacts_of(list_id, citizen_id)
     row = {**match.iloc[0].to_dict(), **_table(match, programme)[0]}
     return ScopedList(programme, run, match), row, contacts
+
+
+def log_shown(access: Access, view: ScopedList, table: list[dict[str, Any]]) -> None:
+    """Write one ``viewed_list`` entry per display row shown of a scoped list."""
+    access.log(
+        "viewed_list",
+        [str(row["_citizen_id"]) for row in table],
+        programme=view.programme.name,
+        week=str(view.run.week),
+        list_id=str(view.run.list_id),
+    )
+
+
+def _log_rows(
+    access: Access, action: str, rows: pd.DataFrame, run: Mapping[str, Any]
+) -> None:
+    """Write one access-log entry per citizen in ``rows`` of a stored list run."""
+    access.log(
+        action,
+        rows["citizen_id"].astype(str),
+        programme=str(run["programme"]),
+        week=str(run["week"]),
+        list_id=str(run["list_id"]),
+    )
 
 
 def _audit(
@@ -260,8 +301,11 @@ def record_outcome(
     week: str,
     citizen_id: str,
     values: Mapping[str, Any],
+    access: Access,
 ) -> RecordResult:
     """Record one outcome for a citizen in scope, validated like ``opspor record``.
+
+    A change that is stored (or was already known) is access-logged as ``changed``.
 
     Parameters
     ----------
@@ -295,7 +339,16 @@ def record_outcome(
             today=ctx.today(),
             store=store,
         )
-        return run_record(ctx.settings, request)
+        result = run_record(ctx.settings, request)
+    if not result.refused:
+        access.log(
+            "changed",
+            [citizen_id],
+            programme=programme_name,
+            week=week,
+            list_id=result.list_id,
+        )
+    return result
 
 
 def _scoped_rows(
@@ -305,18 +358,35 @@ def _scoped_rows(
     week: str,
     event: str,
     counts: Mapping[str, Any],
+    access: tuple[Access, str],
 ) -> tuple[Programme, dict[str, Any], pd.DataFrame]:
-    """Return the scoped rows of a list, audited as ``event``."""
+    """Return the scoped rows of a list, audited as ``event``, access-logged.
+
+    ``access`` is the recorder and the access-log action of the rows.
+    """
     programme = _programme(ctx, user, programme_name)
     with ctx.operational() as store:
         run = _run_or_404(store, programme, week)
         rows = _in_scope(store.read_list(str(run["list_id"])), user)
         _audit(store, event, user, run, {**counts, "rows": len(rows)})
-    return programme, run, rows
+    _log_rows(access[0], access[1], rows, run)
+    return programme, run, _in_words(rows, programme.reasons_language)
+
+
+def _in_words(rows: pd.DataFrame, language: str) -> pd.DataFrame:
+    """Return the rows with stops, last contacts and languages in plain words."""
+    columns = ("stop", "last_contact_outcome", "preferred_language")
+    return rows.assign(
+        **{
+            c: [None if pd.isna(v) else plain_text(v, language) for v in rows[c]]
+            for c in columns
+            if c in rows
+        }
+    )
 
 
 def download_xlsx(
-    ctx: WebContext, user: User, programme_name: str, week: str
+    ctx: WebContext, user: User, programme_name: str, week: str, access: Access
 ) -> tuple[str, bytes]:
     """Build the Excel file of the scoped list (List, Record sheets); audit the export.
 
@@ -326,7 +396,13 @@ def download_xlsx(
         File name and content.
     """
     programme, run, rows = _scoped_rows(
-        ctx, user, programme_name, week, "exported", {"formats": ["xlsx"], "files": 1}
+        ctx,
+        user,
+        programme_name,
+        week,
+        "exported",
+        {"formats": ["xlsx"], "files": 1},
+        (access, "downloaded"),
     )
     with tempfile.TemporaryDirectory(prefix="opspor-web-") as folder:
         paths = export_list(
@@ -336,10 +412,18 @@ def download_xlsx(
     return f"{programme.name}-{week}.xlsx", content
 
 
-def stop_sheets(ctx: WebContext, user: User, programme_name: str, week: str) -> str:
+def stop_sheets(
+    ctx: WebContext, user: User, programme_name: str, week: str, access: Access
+) -> str:
     """Render the printable stop sheets of the scoped list; audit the view."""
     programme, run, rows = _scoped_rows(
-        ctx, user, programme_name, week, "viewed", {"page": "stop_sheets"}
+        ctx,
+        user,
+        programme_name,
+        week,
+        "viewed",
+        {"page": "stop_sheets"},
+        (access, "viewed_stop_sheets"),
     )
     return render_stop_sheets(
         display_table(rows), run_header(run, programme), programme

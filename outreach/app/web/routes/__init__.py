@@ -10,16 +10,19 @@ __all__ = ["routers"]
 def routers() -> list[APIRouter]:
     """Every router of the app, in the order they are included."""
     from outreach.app.web.routes import (
+        access_log,
         account,
         admin,
         coordinator,
         framed,
         loads,
         models,
+        programme,
         public,
         records,
         reviewer,
         versions,
+        week,
     )
 
     return [
@@ -32,5 +35,8 @@ def routers() -> list[APIRouter]:
         loads.router,
         account.router,
         admin.router,
+        programme.router,
+        access_log.router,
         records.router,
+        week.router,
     ]

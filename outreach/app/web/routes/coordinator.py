@@ -10,9 +10,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from outreach.app.users import User
 from outreach.app.web import scoped
+from outreach.app.web.access import PersonAccess
 from outreach.app.web.auth import allow
 from outreach.app.web.context import flash, language_of, render, web_context
 from outreach.app.web.i18n import translator
+from outreach.app.web.week import can_regenerate, find_rows, overview_extract
 from outreach.recording import MAX_NOTE_CHARS, NOTE_HAS_CPR, OUTCOMES, note_problem
 
 __all__ = ["router"]
@@ -32,31 +34,60 @@ def lists_page(request: Request, user: Coordinator) -> Response:
     """Show the programmes in the user's scope and their weekly lists."""
     ctx = web_context(request)
     overview = scoped.coordinator_overview(ctx, user)
-    return render(request, "lists.html.j2", overview=overview)
+    extract = overview_extract(ctx, overview)
+    return render(
+        request,
+        "lists.html.j2",
+        overview=overview,
+        note_max=MAX_NOTE_CHARS,
+        **extract,
+    )
 
 
 @router.get("/lists/{programme}/{week}")
 def list_page(
-    request: Request, user: Coordinator, programme: str, week: str
+    request: Request,
+    user: Coordinator,
+    access: PersonAccess,
+    programme: str,
+    week: str,
+    stop: str = "",
+    q: str = "",
 ) -> Response:
-    """One week's list in the user's municipalities (audited as viewed)."""
+    """One week's list in the user's municipalities (audited as viewed).
+
+    ``?stop=`` keeps one stop and ``?q=`` finds one pseudonym, both among the
+    user's rows only (:func:`outreach.app.web.week.find_rows`).
+    """
     view = scoped.open_list(web_context(request), user, programme, week)
+    finding = find_rows(view.table, stop, q)
+    scoped.log_shown(access, view, finding.rows)
     return render(
         request,
         "list.html.j2",
         view=view,
         prog=view.programme,
         list_url=_list_url(programme, week),
+        finding=finding,
+        may_regenerate=can_regenerate(user, view.programme),
+        note_max=MAX_NOTE_CHARS,
     )
 
 
 @router.get("/lists/{programme}/{week}/citizens/{citizen_id}")
 def citizen_page(
-    request: Request, user: Coordinator, programme: str, week: str, citizen_id: str
+    request: Request,
+    user: Coordinator,
+    access: PersonAccess,
+    programme: str,
+    week: str,
+    citizen_id: str,
 ) -> Response:
     """Why a citizen is on the list, what was recorded, and the form to record more."""
     ctx = web_context(request)
-    view, row, contacts = scoped.open_citizen(ctx, user, programme, week, citizen_id)
+    view, row, contacts = scoped.open_citizen(
+        ctx, user, programme, week, citizen_id, access
+    )
     return render(
         request,
         "citizen.html.j2",
@@ -75,6 +106,7 @@ def citizen_page(
 def record_page(
     request: Request,
     user: Coordinator,
+    access: PersonAccess,
     programme: str,
     week: str,
     citizen_id: str,
@@ -98,7 +130,9 @@ def record_page(
         "opt_out": opt_out,
         "note": note,
     }
-    result = scoped.record_outcome(ctx, user, programme, week, citizen_id, values)
+    result = scoped.record_outcome(
+        ctx, user, programme, week, citizen_id, values, access
+    )
     if result.refused:
         flash(request, "error", t("refused", reason=result.refused[0]["reason"]))
     elif result.n_duplicates:
@@ -112,10 +146,10 @@ def record_page(
 
 @router.get("/lists/{programme}/{week}/stops")
 def stops_page(
-    request: Request, user: Coordinator, programme: str, week: str
+    request: Request, user: Coordinator, access: PersonAccess, programme: str, week: str
 ) -> Response:
     """Printable stop sheets of the user's part of the list (audited as viewed)."""
-    html = scoped.stop_sheets(web_context(request), user, programme, week)
+    html = scoped.stop_sheets(web_context(request), user, programme, week, access)
     return HTMLResponse(
         html, headers={**_NO_STORE, "Content-Security-Policy": _SHEET_CSP}
     )
@@ -123,10 +157,12 @@ def stops_page(
 
 @router.get("/lists/{programme}/{week}/download.xlsx")
 def download_page(
-    request: Request, user: Coordinator, programme: str, week: str
+    request: Request, user: Coordinator, access: PersonAccess, programme: str, week: str
 ) -> Response:
     """Send the Excel file of the user's part of the list (audited as exported)."""
-    name, content = scoped.download_xlsx(web_context(request), user, programme, week)
+    name, content = scoped.download_xlsx(
+        web_context(request), user, programme, week, access
+    )
     return Response(
         content,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from features.errors import ConfigError
 from outreach.app.users import User
 from outreach.app.web import records
+from outreach.app.web.access import Access, PersonAccess
 from outreach.app.web.auth import allow
 from outreach.app.web.context import flash, language_of, render, web_context
 from outreach.app.web.i18n import translator
@@ -111,7 +112,12 @@ def _upload_error(t: Any, error: ConfigError) -> str:
 
 @router.get("/lists/{programme}/{week}/upload/{token}")
 def preview_page(
-    request: Request, user: Coordinator, programme: str, week: str, token: str
+    request: Request,
+    user: Coordinator,
+    access: PersonAccess,
+    programme: str,
+    week: str,
+    token: str,
 ) -> Response:
     """Every filled-in row of an upload, checked: what would be recorded, what not."""
     t = translator(language_of(request))
@@ -122,6 +128,13 @@ def preview_page(
     except ConfigError:
         flash(request, "error", t("upload_refused", reason=t("upload_no_header")))
         return RedirectResponse(f"{_list_url(programme, week)}/upload", status_code=303)
+    access.log(
+        "viewed_upload",
+        [r["citizen_id"] for r in preview.rows if r["citizen_id"]],
+        programme=programme,
+        week=week,
+        list_id=preview.upload.list_id,
+    )
     for row in preview.rows:
         if row["status"] == "refused":
             row["message"] = _refusal(t, row["reason"])
@@ -138,12 +151,18 @@ def preview_page(
 
 @router.post("/lists/{programme}/{week}/upload/{token}")
 def commit_page(
-    request: Request, user: Coordinator, programme: str, week: str, token: str
+    request: Request,
+    user: Coordinator,
+    access: PersonAccess,
+    programme: str,
+    week: str,
+    token: str,
 ) -> Response:
     """Record the previewed upload, all rows or none; a second commit writes nothing."""
     t = translator(language_of(request))
     ctx = web_context(request)
     try:
+        citizens = records.upload_citizens(ctx, user, programme, week, token)
         done = records.commit_upload(ctx, user, programme, week, token)
     except ConfigError as error:
         changed = str(error) == records.LIST_CHANGED
@@ -160,6 +179,13 @@ def commit_page(
         return RedirectResponse(target, status_code=303)
     else:
         result = done.result
+        access.log(
+            "changed",
+            citizens,
+            programme=programme,
+            week=week,
+            list_id=result.list_id,
+        )
         text = t("upload_recorded", n=result.n_recorded, known=result.n_duplicates)
         flash(request, "ok", text)
     return RedirectResponse(_list_url(programme, week), status_code=303)
@@ -172,6 +198,7 @@ _CONTACT = "/lists/{programme}/{week}/citizens/{citizen_id}/contacts/{contact_id
 def correct_page(
     request: Request,
     user: Coordinator,
+    access: PersonAccess,
     programme: str,
     week: str,
     citizen_id: str,
@@ -189,13 +216,14 @@ def correct_page(
         "reason": reason,
     }
     where = (programme, week, citizen_id, contact_id)
-    return _changed(request, user, where, "correct", values)
+    return _changed(request, (user, access), where, "correct", values)
 
 
 @router.post(_CONTACT + "/retract")
 def retract_page(
     request: Request,
     user: Coordinator,
+    access: PersonAccess,
     programme: str,
     week: str,
     citizen_id: str,
@@ -204,32 +232,38 @@ def retract_page(
 ) -> Response:
     """Undo a recorded outcome, with a reason (it stays in the history)."""
     where = (programme, week, citizen_id, contact_id)
-    return _changed(request, user, where, "retract", {"reason": reason})
+    return _changed(request, (user, access), where, "retract", {"reason": reason})
 
 
 def _changed(
     request: Request,
-    user: User,
+    who: tuple[User, Access],
     where: tuple[str, str, str, str],
     action: str,
     values: dict[str, str],
 ) -> Response:
-    """Apply a change, say what happened, show the citizen again."""
+    """Apply a change (access-logged), say what happened, show the citizen again."""
     t = translator(language_of(request))
+    user, access = who
     result = records.change_outcome(web_context(request), user, where, action, values)
+    programme, week, citizen_id, _ = where
     if result.refusal is not None:
         flash(request, "error", t("change_refused", reason=_refusal(t, result.refusal)))
     else:
+        access.log("changed", [citizen_id], programme=programme, week=week)
         flash(request, "ok", t(f"change_{result.action}"))
-    programme, week, citizen_id, _ = where
     target = f"{_list_url(programme, week)}/citizens/{quote(citizen_id)}"
     return RedirectResponse(target, status_code=303)
 
 
 @router.get("/opt-outs")
-def opt_outs_page(request: Request, user: Coordinator) -> Response:
+def opt_outs_page(
+    request: Request, user: Coordinator, access: PersonAccess
+) -> Response:
     """Show the opt-out register in the user's municipalities, and its withdrawals."""
     register = records.opt_out_register(web_context(request), user)
+    shown = [*register.current, *register.withdrawn]
+    access.log("viewed_opt_outs", [str(r["citizen_id"]) for r in shown])
     return render(
         request, "opt_outs.html.j2", register=register, note_max=MAX_NOTE_CHARS
     )
@@ -237,29 +271,45 @@ def opt_outs_page(request: Request, user: Coordinator) -> Response:
 
 @router.post("/opt-outs")
 def opt_out_add(
-    request: Request, user: Coordinator, citizen_id: Text = "", reason: Text = ""
+    request: Request,
+    user: Coordinator,
+    access: PersonAccess,
+    citizen_id: Text = "",
+    reason: Text = "",
 ) -> Response:
     """Add a citizen of the user's municipalities to the register, with a reason."""
     ctx = web_context(request)
     result = records.add_to_register(ctx, user, citizen_id.strip(), reason)
-    return _register_changed(request, result.refusal, "opt_out_added")
+    return _register_changed(
+        request, (access, citizen_id.strip()), result.refusal, "opt_out_added"
+    )
 
 
 @router.post("/opt-outs/{citizen_id}/withdraw")
 def opt_out_withdraw(
-    request: Request, user: Coordinator, citizen_id: str, reason: Text = ""
+    request: Request,
+    user: Coordinator,
+    access: PersonAccess,
+    citizen_id: str,
+    reason: Text = "",
 ) -> Response:
     """Withdraw a citizen's opt-out, with a reason (the row is kept as withdrawn)."""
     ctx = web_context(request)
     result = records.withdraw_from_register(ctx, user, citizen_id, reason)
-    return _register_changed(request, result.refusal, "opt_out_withdrawn")
+    return _register_changed(
+        request, (access, citizen_id), result.refusal, "opt_out_withdrawn"
+    )
 
 
-def _register_changed(request: Request, refusal: str | None, done: str) -> Response:
-    """Say what happened to the register; show it again."""
+def _register_changed(
+    request: Request, whom: tuple[Access, str], refusal: str | None, done: str
+) -> Response:
+    """Say what happened to the register (access-logged); show it again."""
     t = translator(language_of(request))
     if refusal is not None:
         flash(request, "error", t("change_refused", reason=_refusal(t, refusal)))
     else:
+        access, citizen_id = whom
+        access.log("changed", [citizen_id])
         flash(request, "ok", t(f"change_{done}"))
     return RedirectResponse("/opt-outs", status_code=303)
