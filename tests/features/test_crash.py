@@ -10,6 +10,7 @@ the abandoned one; after SIGTERM none is ever left).
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 from datetime import date
 from pathlib import Path
@@ -24,6 +25,7 @@ from features.load import load_extract
 from features.settings import EngineSettings
 from features.staging import stale_staging_folders
 from tests.crash_harness import expected_returncode, run_killed
+from tests.features.conftest import ExtractBuilder, tiny_tables
 
 KILL, TERM = signal.SIGKILL, signal.SIGTERM
 # (point, nth call, signal, published?): while staging, checking, inside the
@@ -107,6 +109,9 @@ FEATURE_POINTS = [
 ]
 
 
+FIRST = date(2026, 6, 1)
+
+
 def _mart_dates(warehouse: Path) -> tuple[list[date], list[date]]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         mart = con.execute(
@@ -119,14 +124,27 @@ def _mart_dates(warehouse: Path) -> tuple[list[date], list[date]]:
     return [r[0] for r in mart], [r[0] for r in stamps]
 
 
+@pytest.fixture(scope="module")
+def built_at_first(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An output root with the tiny extract loaded and its mart built at FIRST.
+
+    Built once; each kill point starts from its own copy.
+    """
+    root = tmp_path_factory.mktemp("built")
+    extract = ExtractBuilder(root / "extracts", tiny_tables()).write("tiny_csv")
+    settings = EngineSettings(output_dir=root / "build")
+    load_extract(extract, settings=settings)
+    with duckdb.connect(str(settings.warehouse)) as con:
+        build_features(con, [FIRST])
+    return settings.output_dir
+
+
 @pytest.mark.parametrize(("point", "nth", "sig", "built"), FEATURE_POINTS)
 def test_killed_features_build_leaves_old_or_new_mart(
-    tiny_extract, settings, point: str, nth: int, sig, built: bool
+    built_at_first, settings, point: str, nth: int, sig, built: bool
 ) -> None:
-    load_extract(tiny_extract.csv, settings=settings)
-    first, second = date(2026, 6, 1), date(2026, 9, 1)
-    with duckdb.connect(str(settings.warehouse)) as con:
-        build_features(con, [first])
+    shutil.copytree(built_at_first, settings.output_dir, dirs_exist_ok=True)
+    first, second = FIRST, date(2026, 9, 1)
     env = {"OPSPOR_OUTPUT_DIR": str(settings.output_dir)}
     args = ["features", "--as-of", second.isoformat(), "--db", str(settings.warehouse)]
     done = run_killed(point, sig, args, env=env, nth=nth)

@@ -9,7 +9,7 @@ depending on features.build.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from models.matrix import record_feature_build
+from models.spec import ModelSpec
 
 _COLUMNS: dict[str, str] = {
     "citizens": "citizen_id varchar, birth_date date, sex varchar,"
@@ -166,6 +167,16 @@ op = ">"
 threshold = 456
 missing_is_met = true
 """
+
+
+def fewer_rounds(spec: ModelSpec) -> ModelSpec:
+    """A packaged boosting spec with 120 rounds and 30 bootstrap draws (tests only).
+
+    For tests that check the pipeline (what is chosen, logged, scored and
+    explained), not the model's quality: neither number changes those paths.
+    """
+    params = {**spec.params, "max_iter": 120, "learning_rate": 0.15}
+    return replace(spec, params=params, n_bootstrap=30)
 
 
 def write_spec(

@@ -20,7 +20,7 @@ from models.broad import (
 )
 from models.matrix import feature_kinds, read_cohort_frame
 from models.spec import ModelSpec
-from tests.models.conftest import make_mart
+from tests.models.conftest import fewer_rounds, make_mart
 
 D = date(2025, 1, 1)
 LONG = [
@@ -206,7 +206,7 @@ def test_small_region_trains_scores_and_explains_with_broad_covariates(
     settings = EngineSettings(output_dir=tmp_path / "build")
     load_extract(generated.out_dir, settings=settings)
     name = "diabetes_harm_365d_broad"
-    trained = train_model(load_spec(name), settings=settings)
+    trained = train_model(fewer_rounds(load_spec(name)), settings=settings)
     registered = load_registered_model(settings, name)
     broad = registered.spec.broad_covariates or ()
     # Chosen on the training rows, recorded in the logged spec, part of the model.

@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from features.settings import EngineSettings
+from tests.models.conftest import fewer_rounds
 
 
 @pytest.mark.slow
@@ -28,7 +29,10 @@ def test_small_region_trains_scores_and_explains(tmp_path: Path) -> None:
     settings = EngineSettings(output_dir=tmp_path / "build")
     load_extract(generated.out_dir, settings=settings)
 
-    trained = train_model(load_spec("diabetes_harm_365d"), settings=settings)
+    # Fewer boosting rounds: no assertion reads the model's quality.
+    trained = train_model(
+        fewer_rounds(load_spec("diabetes_harm_365d")), settings=settings
+    )
     assert (trained.version, trained.champion) == ("1", True)
     assert trained.rows["test"] > 50 and trained.events["train"] > 20
 

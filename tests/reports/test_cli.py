@@ -7,6 +7,7 @@ import json
 import re
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -34,14 +35,19 @@ def frames(simulate):
     }
 
 
-@pytest.fixture
-def warehouse(frames, make_warehouse, tmp_path, isolated_env):
-    def build(kind: str) -> Path:
-        path = tmp_path / f"{kind}.duckdb"
+@pytest.fixture(scope="module")
+def warehouses(frames, make_warehouse, tmp_path_factory) -> dict[str, Path]:
+    """One hand-made warehouse per region, shared: the CLI only reads them."""
+    folder = tmp_path_factory.mktemp("warehouses")
+    paths = {kind: folder / f"{kind}.duckdb" for kind in frames}
+    for kind, path in paths.items():
         make_warehouse(path, frames[kind], k=40, programme=PROGRAMME)
-        return path
+    return paths
 
-    return build
+
+@pytest.fixture
+def warehouse(warehouses, isolated_env):
+    return warehouses.__getitem__
 
 
 def _invoke(*args: str):
@@ -61,14 +67,56 @@ def _audit(db: Path, config: Path, *extra: str):
     )
 
 
-def test_audit_fail_on_breach_exits_3(warehouse, fast_config, isolated_env) -> None:
-    db = warehouse("planted")
-    result = _audit(db, fast_config, "--week", "2026-W48", "--fail-on-breach", "--json")
+def _governance_pack(db: Path, *extra: str):
+    return _invoke("governance-pack", "--programme", PROGRAMME, "--db", str(db), *extra)
+
+
+@pytest.fixture(scope="module")
+def planted_run(warehouses, fast_config, tmp_path_factory) -> dict[str, Any]:
+    """Every command on the planted region, run once into one output root.
+
+    The tests below read these results and files: the audit of a week with and
+    without the gate, the audit of a model, a card, and the governance pack
+    (twice, for idempotence).
+    """
+    root = tmp_path_factory.mktemp("planted") / "build"
+    db = warehouses["planted"]
+    meta = root.parent / "meta.json"
+    meta.write_text(
+        json.dumps(
+            {
+                "name": "diabetes_harm_365d",
+                "version": "3",
+                "metrics": {"roc_auc": {"value": 0.7, "ci_low": 0.6, "ci_high": 0.8}},
+            }
+        )
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OPSPOR_OUTPUT_DIR", str(root))
+        for name in ("OPSPOR_DB", "MLFLOW_TRACKING_URI", "OPSPOR_MLFLOW_URI"):
+            patch.delenv(name, raising=False)
+        week = ("--week", "2026-W48")
+        dated = ("--date", "2026-11-30")
+        return {
+            "root": root,
+            "gated": _audit(db, fast_config, *week, "--fail-on-breach", "--json"),
+            "week": _audit(db, fast_config, *week),
+            "model": _audit(db, fast_config, "--model", "diabetes_harm_365d@3"),
+            "card": _invoke(
+                "card", "--model", "diabetes_harm_365d@3", "--metadata", str(meta)
+            ),
+            "pack": _governance_pack(db, *dated, "--json"),
+            "pack_again": _governance_pack(db, *dated),
+        }
+
+
+def test_audit_fail_on_breach_exits_3(planted_run) -> None:
+    result = planted_run["gated"]
     assert result.exit_code == 3, result.output
     body = json.loads(result.stdout.strip().splitlines()[-1])
     assert body["error"] == "FairnessBreachError"
     assert body["n_breaches"] >= 1
-    folder = isolated_env / "reports" / PROGRAMME / "2026-W48"
+    folder = planted_run["root"] / "reports" / PROGRAMME / "2026-W48"
     assert sorted(p.name for p in folder.iterdir()) == [
         "fairness.html",
         "fairness.json",
@@ -76,10 +124,8 @@ def test_audit_fail_on_breach_exits_3(warehouse, fast_config, isolated_env) -> N
     ]
 
 
-def test_audit_without_fail_on_breach_exits_0(
-    warehouse, fast_config, isolated_env
-) -> None:
-    result = _audit(warehouse("planted"), fast_config, "--week", "2026-W48")
+def test_audit_without_fail_on_breach_exits_0(planted_run) -> None:
+    result = planted_run["week"]
     assert result.exit_code == 0, result.output
     assert "breach(es)" in result.stdout
 
@@ -119,33 +165,10 @@ def test_audit_unknown_week_exits_1(warehouse, fast_config, isolated_env) -> Non
     )
 
 
-def test_reports_contain_no_citizen_id(
-    warehouse, fast_config, frames, isolated_env, tmp_path
-) -> None:
-    db = warehouse("planted")
-    assert _audit(db, fast_config, "--week", "2026-W48").exit_code == 0
-    assert _audit(db, fast_config, "--model", "diabetes_harm_365d@3").exit_code == 0
-    meta = tmp_path / "meta.json"
-    meta.write_text(
-        json.dumps(
-            {
-                "name": "diabetes_harm_365d",
-                "version": "3",
-                "metrics": {"roc_auc": {"value": 0.7, "ci_low": 0.6, "ci_high": 0.8}},
-            }
-        )
-    )
-    assert (
-        _invoke(
-            "card", "--model", "diabetes_harm_365d@3", "--metadata", str(meta)
-        ).exit_code
-        == 0
-    )
-    assert (
-        _invoke("governance-pack", "--programme", PROGRAMME, "--db", str(db)).exit_code
-        == 0
-    )
-    written = [p for p in isolated_env.rglob("*") if p.is_file()]
+def test_reports_contain_no_citizen_id(planted_run) -> None:
+    for step in ("week", "model", "card", "pack"):
+        assert planted_run[step].exit_code == 0, planted_run[step].output
+    written = [p for p in planted_run["root"].rglob("*") if p.is_file()]
     assert len(written) >= 10
     ids = re.compile(rb"PSEUDO-\d{7}")
     for path in written:
@@ -191,28 +214,13 @@ def test_card_missing_metadata_file_exits_1(isolated_env, tmp_path) -> None:
     )
 
 
-def test_governance_pack_bundles_and_hashes(
-    warehouse, fast_config, isolated_env, tmp_path
-) -> None:
-    db = warehouse("planted")
-    assert _audit(db, fast_config, "--week", "2026-W48").exit_code == 0
-    meta = tmp_path / "meta.json"
-    meta.write_text(json.dumps({"name": "diabetes_harm_365d", "version": "3"}))
-    card = _invoke("card", "--model", "diabetes_harm_365d@3", "--metadata", str(meta))
-    assert card.exit_code == 0
-    result = _invoke(
-        "governance-pack",
-        "--programme",
-        PROGRAMME,
-        "--db",
-        str(db),
-        "--date",
-        "2026-11-30",
-        "--json",
-    )
+def test_governance_pack_bundles_and_hashes(planted_run) -> None:
+    for step in ("week", "card"):
+        assert planted_run[step].exit_code == 0, planted_run[step].output
+    result = planted_run["pack"]
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout)
-    folder = isolated_env / "governance" / PROGRAMME / "2026-11-30"
+    folder = planted_run["root"] / "governance" / PROGRAMME / "2026-11-30"
     assert Path(body["folder"]) == folder
     assert body["missing"] == []
     names = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
@@ -231,14 +239,5 @@ def test_governance_pack_bundles_and_hashes(
     for rel, digest in manifest["files"].items():
         assert hashlib.sha256((folder / rel).read_bytes()).hexdigest() == digest
     assert "[Legal basis" in (folder / "data_protection.md").read_text()
-    again = _invoke(
-        "governance-pack",
-        "--programme",
-        PROGRAMME,
-        "--db",
-        str(db),
-        "--date",
-        "2026-11-30",
-    )
-    assert again.exit_code == 0
+    assert planted_run["pack_again"].exit_code == 0
     assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]

@@ -22,6 +22,20 @@ K = 400
 FIGURE_KEYS = {"n", "estimate", "ci_low", "ci_high", "suppressed"}
 
 
+@pytest.fixture(scope="module")
+def few_draws(config):
+    """For tests that check no interval: the same audit with 20 bootstrap draws."""
+    return config.with_overrides(n_bootstrap=20)
+
+
+@pytest.fixture(scope="module")
+def unobserved_audit(balanced_frame, few_draws):
+    """The balanced frame's first 600 rows, outcome not yet observed for anyone."""
+    small = balanced_frame.iloc[:600].drop(columns="selected")
+    small = small.assign(y_true=pd.array([pd.NA] * 600, dtype="Int64"))
+    return audit_fairness(small, config=few_draws, k=60)
+
+
 def _codes(audit, grouping):
     return {(f.code, f.group) for f in audit.flags if f.grouping == grouping}
 
@@ -99,7 +113,7 @@ def test_audit_fairness_summary_has_six_sentences(planted_audit) -> None:
 
 
 def test_audit_fairness_summary_tells_reach_under_the_alternative_outcome(
-    planted_audit, planted_frame, config
+    planted_audit, planted_frame, few_draws
 ) -> None:
     last = planted_audit.summary[4]
     assert "Under the alternative outcome missed care within 365 days" in last
@@ -107,7 +121,9 @@ def test_audit_fairness_summary_tells_reach_under_the_alternative_outcome(
         "of citizens with medium or long further education."
     )
     without = audit_fairness(
-        planted_frame.drop(columns=["y_true_missed_care_365d"]), config=config, k=400
+        planted_frame.drop(columns=["y_true_missed_care_365d"]),
+        config=few_draws,
+        k=400,
     )
     assert "alternative outcome" not in without.summary[4]
 
@@ -175,13 +191,13 @@ def test_audit_fairness_intersection_reference_is_same_stratum(planted_audit) ->
     assert groups["none or short × M"]["reference"] == "medium or long × M"
 
 
-def test_audit_fairness_suppresses_small_cells(balanced_frame, config) -> None:
+def test_audit_fairness_suppresses_small_cells(balanced_frame, few_draws) -> None:
     frame = balanced_frame.copy()
     frame.loc[frame.index[:7], "living_situation"] = "prison"
     frame.loc[frame.index[7:], "living_situation"] = frame.loc[
         frame.index[7:], "living_situation"
     ].replace("prison", "own_home")
-    audit = audit_fairness(frame, config=config, k=K)
+    audit = audit_fairness(frame, config=few_draws, k=K)
     prison = audit.groupings["living_situation"]["groups"]["prison"]
     assert prison["suppressed"] is True and prison["n"] is None
     for cell in prison["metrics"].values():
@@ -202,10 +218,10 @@ def test_audit_fairness_suppresses_small_cells(balanced_frame, config) -> None:
 
 
 def test_audit_fairness_suppresses_metric_with_small_denominator(
-    balanced_frame, config
+    balanced_frame, few_draws
 ) -> None:
     audit = audit_fairness(
-        balanced_frame, config=config.with_overrides(min_cell_size=60), k=K
+        balanced_frame, config=few_draws.with_overrides(min_cell_size=60), k=K
     )
     shelter = audit.groupings["education_level"]["groups"]["unknown"]["metrics"]
     # ~80 citizens with unknown education, far fewer on the list or with the outcome
@@ -214,38 +230,36 @@ def test_audit_fairness_suppresses_metric_with_small_denominator(
     assert shelter["share_of_list"]["suppressed"] is True
 
 
-def test_audit_fairness_same_seed_same_json(balanced_frame, config) -> None:
+def test_audit_fairness_same_seed_same_json(balanced_frame, few_draws) -> None:
     small = balanced_frame.iloc[:800]
-    first = audit_fairness(small, config=config, k=80).to_dict()
-    again = audit_fairness(small, config=config, k=80).to_dict()
+    first = audit_fairness(small, config=few_draws, k=80).to_dict()
+    again = audit_fairness(small, config=few_draws, k=80).to_dict()
     assert json.dumps(first) == json.dumps(again)
 
 
-def test_audit_fairness_does_not_mutate_frame(balanced_frame, config) -> None:
+def test_audit_fairness_does_not_mutate_frame(balanced_frame, few_draws) -> None:
     small = balanced_frame.iloc[:500].copy()
     before = small.copy()
-    audit_fairness(small, config=config, k=50)
+    audit_fairness(small, config=few_draws, k=50)
     pd.testing.assert_frame_equal(small, before)
 
 
-def test_audit_fairness_top_k_when_selected_absent(balanced_frame, config) -> None:
+def test_audit_fairness_top_k_when_selected_absent(balanced_frame, few_draws) -> None:
     small = balanced_frame.iloc[:600]
     with_sel = audit_fairness(
         small.assign(
             selected=small["y_score"].rank(ascending=False, method="first") <= 60
         ),
-        config=config,
+        config=few_draws,
         k=60,
     )
-    without = audit_fairness(small.drop(columns="selected"), config=config, k=60)
+    without = audit_fairness(small.drop(columns="selected"), config=few_draws, k=60)
     assert without.counts["n_selected"] == 60
     assert with_sel.overall["recall_at_k"] == without.overall["recall_at_k"]
 
 
-def test_audit_fairness_unobservable_outcome(balanced_frame, config) -> None:
-    small = balanced_frame.iloc[:600].drop(columns="selected")
-    small = small.assign(y_true=pd.array([pd.NA] * 600, dtype="Int64"))
-    audit = audit_fairness(small, config=config, k=60)
+def test_audit_fairness_unobservable_outcome(unobserved_audit) -> None:
+    audit = unobserved_audit
     assert audit.counts["n_observed"] == 0
     assert audit.overall["recall_at_k"]["estimate"] is None
     assert audit.overall["selection_rate"]["estimate"] == pytest.approx(0.1)
@@ -472,11 +486,9 @@ def test_audit_fairness_summary_and_flags_in_danish(planted_audit) -> None:
 
 
 def test_audit_fairness_danish_summary_when_nothing_is_observed(
-    balanced_frame, config
+    unobserved_audit,
 ) -> None:
-    small = balanced_frame.iloc[:600].drop(columns="selected")
-    small = small.assign(y_true=pd.array([pd.NA] * 600, dtype="Int64"))
-    audit = audit_fairness(small, config=config, k=60)
+    audit = unobserved_audit
     assert "vides endnu ikke" in audit.summary_da[2]
     assert audit.summary_da[4].endswith("kalibreringen i grupperne kendes endnu ikke.")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
@@ -79,14 +78,12 @@ def test_audit_figures_leave_out_suppressed_groups(planted_audit) -> None:
     )
 
 
-def test_write_fairness_report_is_atomic_and_idempotent(
-    planted_audit, tmp_path: Path
-) -> None:
-    first = write_fairness_report(planted_audit, tmp_path)
-    before = first.json.read_bytes()
-    second = write_fairness_report(planted_audit, tmp_path)
+def test_write_fairness_report_is_atomic_and_idempotent(written, planted_audit) -> None:
+    # The second write into the module's folder (the first was ``written``).
+    before = written.json.read_bytes()
+    second = write_fairness_report(planted_audit, written.folder)
     assert second.json.read_bytes() == before
-    assert not list(tmp_path.glob(".*.tmp"))
+    assert not list(written.folder.glob(".*.tmp"))
 
 
 @pytest.mark.parametrize(
