@@ -72,7 +72,11 @@ UNTRUSTED = (
     "The fitted model holds types that are not scikit-learn's, numpy's "
     "or ours: {types}."
 )
-_CPR = re.compile(r"(?<![0-9])(?:[0-3][0-9][01][0-9]{3}-?[0-9]{4})(?![0-9])")
+# Ten digits standing alone; not the fraction of a decimal number ("0.3012052345",
+# a metric's value, once refused a training run) nor the integer part of one.
+_CPR = re.compile(
+    r"(?<![0-9.])(?:[0-3][0-9][01][0-9]{3}-?[0-9]{4})(?![0-9]|\.[0-9]|[eE][-+]?[0-9])"
+)
 _TOKEN = re.compile(rb"[^\s\"',;:\[\]{}()=<>|]+")
 _REF = re.compile(r"^([a-z][a-z0-9_]*)(?:@([A-Za-z0-9_\-]+))?$")
 _TRUSTED_PREFIXES = ("sklearn.", "numpy.", "models.")

@@ -100,3 +100,15 @@ def test_resolve_model_by_alias_version_and_unknowns(trained: Trained) -> None:
     with pytest.raises(NotFoundError) as error:
         tracking.resolve_model(trained.settings, "toy@9")
     assert str(error.value) == "Registered model 'toy' has no version or alias '9'."
+
+
+def test_a_metric_with_ten_decimals_is_not_taken_for_a_cpr_number() -> None:
+    """A robustness world once failed to train: a metric read 0.3012052345."""
+    assert_no_person_data(
+        {"auc": 0.3012052345, "n": 3012052345.5, "tiny": "3.012052345e-05"},
+        known_ids=set(),
+        what="metrics",
+    )
+    for text in ("id 0101901234.", "0101901234", "x 010190-1234 y"):
+        with pytest.raises(PersonDataError):
+            assert_no_person_data(text, known_ids=set(), what="metrics")
