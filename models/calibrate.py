@@ -7,7 +7,15 @@ calibration set: citizens the pipeline never saw. The registered model is the
 calibrated wrapper; :func:`raw_pipeline` unwraps the fitted pipeline again.
 
 Both maps are monotone non-decreasing in the raw margin (the decision
-function: log-odds for the logistic regression and the gradient boosting). So
+function: log-odds for the logistic regression and the gradient boosting).
+Isotonic regression is so by construction; a sigmoid (Platt) map is only when
+its fitted slope is positive. Held-out rows in which the margin does not rank
+the outcome (a model that learnt its training citizens by heart, a small
+calibration group) give a slope of zero or below, and such a map would turn
+the ranking upside down: robustness world 1 ranked at 0.09 of the true-risk
+ranking with the map, 0.49 with the margin itself. :func:`calibrate_model`
+then fixes the slope at one (the model's own log-odds) and fits only the
+intercept, with a warning (:data:`SLOPE_NOT_RISING`). So
 :func:`rank_order` ranks by calibrated risk and breaks its ties (isotonic
 plateaus) by the raw margin, then by citizen id: the ranking is the raw
 model's ranking, which is why :mod:`models.explain` explains the raw model's
@@ -16,6 +24,7 @@ log-odds with SHAP and not the calibrated wrapper, which SHAP cannot see into.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -31,7 +40,10 @@ from features.settings import EngineSettings
 from models.blend import BlendClassifier
 
 __all__ = [
+    "FIXED_SLOPE",
+    "SLOPE_NOT_RISING",
     "calibrate_model",
+    "calibration_slope",
     "limited_threads",
     "predict_risk",
     "rank_order",
@@ -40,6 +52,18 @@ __all__ = [
     "recalibrate_in_the_large",
 ]
 
+logger = logging.getLogger(__name__)
+
+#: The slope (on the raw margin) a sigmoid map gets when the fitted one does not rise.
+FIXED_SLOPE = 1.0
+SLOPE_NOT_RISING = (
+    "The sigmoid calibration map fitted on {n} held-out rows ({events} events) "
+    "does not rise with the model's margin (slope {slope:+.3f}): the margin does "
+    "not rank citizens the model never saw, and the map would reverse the ranking. "
+    "Its slope is fixed at 1 (the model's own log-odds) and only its intercept is "
+    "fitted. Check the training report: the model may have learnt its training "
+    "citizens by heart, or the calibration group is small."
+)
 ONE_CLASS = (
     "The calibration set has {n} rows and {events} events; "
     "calibration needs both classes."
@@ -69,7 +93,9 @@ def calibrate_model(
     Returns
     -------
     CalibratedClassifierCV
-        The calibrated model around a frozen copy of ``pipeline``.
+        The calibrated model around a frozen copy of ``pipeline``. A sigmoid
+        map that does not rise with the margin gets slope 1 and a refitted
+        intercept (logged as a warning), so it never reverses the ranking.
 
     Raises
     ------
@@ -83,7 +109,35 @@ def calibrate_model(
         FrozenEstimator(pipeline), method=method, ensemble=False
     )
     with limited_threads():
-        return calibrated.fit(X, labels)
+        calibrated.fit(X, labels)
+    slope = calibration_slope(calibrated)
+    if slope is not None and slope <= 0:
+        logger.warning(
+            SLOPE_NOT_RISING.format(
+                n=len(labels), events=int(labels.sum()), slope=slope
+            )
+        )
+        _fix_slope(calibrated, X, labels)
+    return calibrated
+
+
+def calibration_slope(model: CalibratedClassifierCV) -> float | None:
+    """Return a sigmoid map's slope on the raw margin (None for isotonic).
+
+    Positive means the calibrated risk rises with the margin. scikit-learn
+    stores the map as ``1 / (1 + exp(a * margin + b))``, so the slope is ``-a``.
+    """
+    calibrator = model.calibrated_classifiers_[0].calibrators[0]
+    a = getattr(calibrator, "a_", None)
+    return None if a is None else -float(a)
+
+
+def _fix_slope(model: CalibratedClassifierCV, X: pd.DataFrame, y: NDArray[Any]) -> None:
+    """Set a sigmoid map's slope to :data:`FIXED_SLOPE`; fit its intercept on ``X``."""
+    calibrator = model.calibrated_classifiers_[0].calibrators[0]
+    calibrator.a_ = -FIXED_SLOPE
+    calibrator.b_ = 0.0
+    recalibrate_in_the_large(model, X, y)
 
 
 def recalibrate_in_the_large(

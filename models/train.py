@@ -37,6 +37,7 @@ from models.blend import BlendClassifier, check_blend_features
 from models.broad import resolve_broad_features
 from models.calibrate import (
     calibrate_model,
+    calibration_slope,
     limited_threads,
     predict_risk,
     rank_order,
@@ -598,6 +599,11 @@ def _example_row(train: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
     )
 
 
+def _rounded(value: float | None) -> float | None:
+    """A figure for the training report, to four decimals (None stays None)."""
+    return None if value is None else round(value, 4)
+
+
 def _counts(matrix: pd.DataFrame) -> tuple[dict[str, int], dict[str, int]]:
     grouped = matrix.groupby("split")["label"]
     return (
@@ -650,6 +656,7 @@ def train_model(spec: ModelSpec, *, settings: EngineSettings) -> TrainResult:
             model, test, spec, n_cohort=data.n_cohort_test, plot_dir=Path(tmp)
         )
         metrics = {name: m.as_dict() for name, m in evaluation.metrics.items()}
+        validated_slope = _rounded(calibration_slope(model))
         if spec.refit:
             model, refit = refit_model(data.matrix, spec, data.kinds, blend=blend)
         fingerprint = {
@@ -663,6 +670,8 @@ def train_model(spec: ModelSpec, *, settings: EngineSettings) -> TrainResult:
             "test_index_date": data.test_date.isoformat(),
             "washout_days": data.plan.washout_days,
             "washout_shortened": data.plan.shortened,
+            "calibration_slope": _rounded(calibration_slope(model)),
+            "validated_calibration_slope": validated_slope,
             "index_step": data.plan.step,
             "validated_model": "fitted on fit_index_dates, tested at test_index_date",
             "registered_model": (
