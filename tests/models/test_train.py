@@ -190,3 +190,62 @@ def test_refit_model_fits_every_date_and_anchors_the_latest() -> None:
     rows = matrix[latest]
     risk = predict_risk(model, rows[["hba1c_last_mmol_mol"]])
     assert abs(risk.mean() - rows["label"].mean()) < 1e-6
+
+
+def _repeated_citizens(n_citizens: int = 600, n_dates: int = 5):
+    """Citizens repeated over index dates with nearly equal rows and one label each.
+
+    The shape of a short extract at 30,000 citizens (robustness world 1): a
+    gradient boosting that may not stop learns these citizens by heart.
+    """
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(n_citizens, 3))
+    label = (rng.random(n_citizens) < 1 / (1 + np.exp(2.5 - 0.7 * x[:, 0]))).astype(int)
+    split = rng.choice(["train", "calibration"], size=n_citizens, p=[0.8, 0.2])
+    rows = np.repeat(np.arange(n_citizens), n_dates)
+    dates = np.tile(pd.date_range("2023-07-01", periods=n_dates, freq="MS"), n_citizens)
+    noise = rng.normal(scale=0.01, size=(len(rows), 3))
+    return pd.DataFrame(
+        {
+            "citizen_id": [f"P{i:05d}" for i in rows],
+            "as_of_date": dates,
+            "label": label[rows],
+            "split": split[rows],
+            "hba1c_last_mmol_mol": x[rows, 0] + noise[:, 0],
+            "age_years": x[rows, 1] + noise[:, 1],
+            "n_gp_contacts_365d": x[rows, 2] + noise[:, 2],
+        }
+    )
+
+
+def _hgb_spec(**params: object) -> ModelSpec:
+    return ModelSpec.from_mapping(
+        {
+            "outcome": "diabetes_harm_365d",
+            "cohort": "has_diabetes",
+            "estimator": "hist_gradient_boosting",
+            "features": ["hba1c_last_mmol_mol", "age_years", "n_gp_contacts_365d"],
+            "params": {"max_iter": 100, "learning_rate": 0.2, **params},
+        },
+        name="probe_hgb",
+        source="probe",
+    )
+
+
+def test_the_gradient_boosting_stops_on_citizens_it_never_fits() -> None:
+    from models.calibrate import raw_pipeline
+    from models.train import fit_model
+
+    matrix = _repeated_citizens()
+    kinds = dict.fromkeys(_hgb_spec().features, "numeric")
+    # 2,400 training rows: scikit-learn's own early stopping would be off
+    stopped = raw_pipeline(fit_model(matrix, _hgb_spec(), kinds))
+    estimator = stopped.named_steps["estimator"]
+    assert estimator.n_iter_ < 100
+    assert len(estimator.validation_score_) == estimator.n_iter_ + 1
+    # a spec that says how to stop is obeyed
+    kept = raw_pipeline(fit_model(matrix, _hgb_spec(early_stopping=False), kinds))
+    assert kept.named_steps["estimator"].n_iter_ == 100
