@@ -22,7 +22,6 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
@@ -49,7 +48,6 @@ from models.matrix import (
     assign_splits,
     build_training_matrix,
     check_split,
-    citizen_groups,
     ensure_features,
     feature_kinds,
 )
@@ -98,8 +96,6 @@ _HGB_DEFAULTS: Mapping[str, Any] = {
     "max_leaf_nodes": 15,
 }
 _LR_DEFAULTS: Mapping[str, Any] = {"C": 1.0, "max_iter": 2000}
-#: Share of training citizens the gradient boosting stops on (never fitted on).
-STOPPING_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -431,72 +427,13 @@ def fit_model(
         sample = event_weights(train, labels, spec.reweight)
         weights = {"estimator__sample_weight": sample}
     with limited_threads():
-        pipeline = _fit_pipeline(unfitted, spec, train, labels, weights)
+        pipeline = unfitted.fit(train[features], labels, **weights)
     return calibrate_model(
         pipeline,
         calibration[features],
         calibration["label"].to_numpy(),
         method=spec.calibration,
     )
-
-
-def _fit_pipeline(
-    unfitted: Pipeline | BlendClassifier,
-    spec: ModelSpec,
-    train: pd.DataFrame,
-    labels: np.ndarray,
-    weights: Mapping[str, Any],
-) -> Pipeline | BlendClassifier:
-    """Fit the pipeline; a gradient boosting stops on held-out training citizens.
-
-    scikit-learn's ``early_stopping="auto"`` is off below 10,000 rows, and when
-    on it holds out random rows, i.e. other dates of the very citizens it
-    learns from. A short extract then grew every tree of ``max_iter`` and
-    learnt its training citizens by heart (robustness world 1: AUC 0.94 on
-    them, 0.64 on the test citizens). So the gradient boosting of a spec that
-    does not set ``early_stopping`` itself stops when the loss of a group of
-    training citizens it never sees (:data:`STOPPING_SHARE`, by the salted
-    hash of :func:`models.matrix.citizen_groups`) stops falling.
-    """
-    features = list(spec.model_features)
-    held = _stopping_rows(spec, train, labels)
-    if held is None or not isinstance(unfitted, Pipeline):
-        return unfitted.fit(train[features], labels, **weights)
-    keep = ~held
-    preprocess = clone(unfitted.named_steps["preprocess"]).fit(
-        train.loc[keep, features], labels[keep]
-    )
-    stopping: dict[str, Any] = {
-        "estimator__X_val": preprocess.transform(train.loc[held, features]),
-        "estimator__y_val": labels[held],
-    }
-    for name, value in weights.items():
-        stopping[name] = np.asarray(value)[keep]
-        stopping[name + "_val"] = np.asarray(value)[held]
-    unfitted.set_params(estimator__early_stopping=True)
-    return unfitted.fit(train.loc[keep, features], labels[keep], **stopping)
-
-
-def _stopping_rows(
-    spec: ModelSpec, train: pd.DataFrame, labels: np.ndarray
-) -> np.ndarray | None:
-    """Rows of the early-stopping citizens, or None when there is none to stop on.
-
-    None for estimators other than the gradient boosting, for a spec that sets
-    ``early_stopping``, and when either part would miss a class.
-    """
-    if spec.estimator != "hist_gradient_boosting" or "early_stopping" in spec.params:
-        return None
-    groups = citizen_groups(
-        train["citizen_id"],
-        test_share=STOPPING_SHARE,
-        calibration_share=0.0,
-        random_state=spec.random_state + 1,
-    )
-    held: np.ndarray = (groups == "test").to_numpy(dtype=bool)
-    if any(len(np.unique(labels[part])) < 2 for part in (held, ~held)):
-        return None
-    return held
 
 
 def refit_model(
@@ -663,7 +600,7 @@ def _example_row(train: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
 
 
 def _rounded(value: float | None) -> float | None:
-    """Round a figure of the training report to four decimals (None stays None)."""
+    """A figure for the training report, to four decimals (None stays None)."""
     return None if value is None else round(value, 4)
 
 
