@@ -600,7 +600,7 @@ def _example_row(train: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
 
 
 def _rounded(value: float | None) -> float | None:
-    """A figure for the training report, to four decimals (None stays None)."""
+    """Round a figure of the training report to four decimals (None stays None)."""
     return None if value is None else round(value, 4)
 
 
