@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import math
 from datetime import timedelta
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
