@@ -221,12 +221,29 @@ def read_groups(settings: Any, as_of: date) -> pd.DataFrame:
         con.close()
 
 
-def read_labels(settings: Any, outcome: str, as_of: date) -> pd.Series:
-    """Recorded labels of ``outcome`` at ``as_of`` (built by training)."""
-    from features.db import connect
+def read_labels(settings: Any, spec: str, as_of: date) -> pd.Series:
+    """Recorded labels of the spec's outcome at ``as_of``, built there now.
 
+    Call it after training and scoring: the spine is rebuilt at ``as_of`` only.
+    """
+    from features.build import build_features
+    from features.db import connect
+    from models.outcomes import build_labels, read_extract_window
+    from models.spec import load_spec
+
+    loaded = load_spec(spec)
     con = connect(settings.warehouse)
     try:
+        build_features(con, [as_of], checks=False)
+        build_labels(
+            con,
+            loaded.outcome,
+            window=read_extract_window(con),
+            horizon_days=loaded.horizon_days,
+            washout_days=loaded.washout_days,
+            min_washout_days=0,
+        )
+        outcome = loaded.outcome
         frame = con.execute(
             f'select citizen_id, label from labels."{outcome}"'
             " where as_of_date = $d and label is not null",
@@ -245,16 +262,15 @@ def read_truth(path: Path, as_of: date) -> pd.DataFrame:
 
 
 def _region_scores(
-    settings: Any, specs: tuple[str, ...]
-) -> tuple[date, dict[str, Any]]:
-    """Train every spec, score all at the first spec's test date."""
+    settings: Any, specs: tuple[str, ...], as_of: date
+) -> dict[str, Any]:
+    """Train every spec, score all at ``as_of``."""
     from features.db import connect
     from models.score import score_citizens
     from models.spec import load_spec
     from models.train import train_model
 
     trained = {s: train_model(load_spec(s), settings=settings) for s in specs}
-    as_of = trained[specs[0]].test_date
     scores = {}
     for spec in specs:
         scored = score_citizens(settings, model=f"{spec}@1", as_of=as_of)
@@ -269,13 +285,15 @@ def _region_scores(
             con.close()
         scores[spec] = frame.set_index("citizen_id")["risk_score"]
     events = {s: trained[s].events for s in specs}
-    return as_of, {"scores": scores, "events": events}
+    test_dates = {s: str(trained[s].test_date) for s in specs}
+    return {"scores": scores, "events": events, "test_dates": test_dates}
 
 
 def run_region(
     work: Path, citizens: int, profile_name: str, k: int | None = None
 ) -> dict[str, Any]:
     """Generate a plain region, train the SMI specs, compare at the test date."""
+    from bench.robustness import planned_scoring_date
     from features.load import load_extract
     from features.settings import EngineSettings
     from synthetic_data import generate_extract, load_profile
@@ -291,11 +309,11 @@ def run_region(
         mlflow_uri=f"sqlite:///{work / 'build' / 'mlflow.db'}",
     )
     load_extract(generated.out_dir, settings=settings)
-    as_of, trained = _region_scores(settings, SMI_SPECS)
     assert generated.truth_smi_path is not None
+    # the truth's latest quarter start with a whole outcome year in the extract
+    as_of = planned_scoring_date(profile.extract_date)
+    trained = _region_scores(settings, SMI_SPECS, as_of)
     truth_at = read_truth(generated.truth_smi_path, as_of)
-    if truth_at.empty:
-        raise ValueError(f"the SMI truth has no index date {as_of}")
     labels = {o: read_labels(settings, o, as_of) for o in SMI_OUTCOMES}
     k = k or max(1, citizens // 1000)
     body = compare(trained["scores"], truth_at, read_groups(settings, as_of), labels, k)
@@ -305,6 +323,7 @@ def run_region(
         "smi_prevalence": SMI_PREVALENCE,
         "as_of": as_of.isoformat(),
         "events": trained["events"],
+        "test_dates": trained["test_dates"],
         **body,
         "seconds": round(time.perf_counter() - started, 1),
     }
