@@ -42,12 +42,18 @@ final as (
         -- as-of date, however long the extract's history is before it.
         list_transform(
             spine.as_of_dates, lambda d: days_between(
-                list_max(list_filter(h.dates, lambda e: within_days(e, d, 730))), d
+                list_max(
+                    list_filter(h.dates, lambda e: within_days(e, d, 730))
+                ),
+                d
             )
         ) as days_since_hba1c_730d,
         list_transform(
             spine.as_of_dates, lambda d: days_between(
-                list_max(list_filter(l.dates, lambda e: within_days(e, d, 730))), d
+                list_max(
+                    list_filter(l.dates, lambda e: within_days(e, d, 730))
+                ),
+                d
             )
         ) as days_since_lipid_test_730d,
         list_transform(
