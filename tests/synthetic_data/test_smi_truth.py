@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthetic_data import generate_extract, load_profile
+from synthetic_data import apply_world, draw_world, generate_extract, load_profile
 from synthetic_data.population import DURATION, YEAR
 from synthetic_data.smi_truth import duration_cdf, onset_window_risk
 
@@ -49,12 +49,15 @@ def test_window_risk_is_the_onset_chance_given_none_before() -> None:
     assert risk[1] == 0.0
 
 
-@pytest.fixture(scope="module")
-def smi_truth(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+def _generate(
+    tmp_path_factory: pytest.TempPathFactory, world: int | None = None
+) -> pd.DataFrame:
     profile = dataclasses.replace(
         load_profile("region_small", citizens=6_000),
         smi_prevalence_by_age={"0-15": 0.0, "16-120": 0.072},
     )
+    if world is not None:
+        profile = apply_world(profile, draw_world(world))
     out = tmp_path_factory.mktemp("smi_truth") / "extract"
     result = generate_extract(profile, out, fmt="parquet")
     assert result.truth_smi_path is not None
@@ -64,7 +67,20 @@ def smi_truth(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     truth["whole_year"] = pd.to_datetime(truth["index_date"]) + timedelta(
         days=365
     ) <= pd.Timestamp(profile.extract_date)
+    truth["at_extract"] = pd.to_datetime(truth["index_date"]) == pd.Timestamp(
+        profile.extract_date
+    )
     return truth
+
+
+@pytest.fixture(scope="module")
+def smi_truth(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    return _generate(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def smi_world_truth(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    return _generate(tmp_path_factory, world=1)
 
 
 def test_truth_holds_only_citizens_with_smi(smi_truth: pd.DataFrame) -> None:
@@ -86,3 +102,12 @@ def test_true_risk_ranks_the_drawn_events(smi_truth: pd.DataFrame) -> None:
     fifth = pd.qcut(whole[RISK], 5, labels=False)
     top, bottom = whole[fifth == 4][EVENT].mean(), whole[fifth == 0][EVENT].mean()
     assert top > 3 * bottom, (top, bottom)
+
+
+def test_a_worlds_truth_is_calibrated_and_has_the_extract_date(
+    smi_world_truth: pd.DataFrame,
+) -> None:
+    # a world's drivers scale the diabetics' admission hazards; the truth follows
+    whole = smi_world_truth[smi_world_truth["whole_year"]]
+    assert whole[RISK].mean() == pytest.approx(whole[EVENT].mean(), rel=0.2)
+    assert smi_world_truth["at_extract"].any()  # a world scores at extract_date too

@@ -1,16 +1,9 @@
 -- smi_somatic_harm_365d: somatic harm first recorded in hospital, not by the GP.
 -- grain: one row per event of a cohort row (labelled by outcome_labels.sql); citizens with severe mental illness.
 -- point in time: events in [as_of_date, window_end) of models/sql/outcome_cohort.sql.
--- Unlike smi_somatic_365d, a new diabetes or heart disease counts only when its first
--- record in the window is a hospital's, and births and other pregnancy admissions
--- (DO*) are not somatic harm: the outcome does not rise with how often a GP sees the
--- citizen.
+-- Unlike smi_somatic_365d: a new diagnosis counts only if a hospital records it first
+-- in the window, and pregnancy admissions (DO*, births) are not somatic harm.
 with
-
-mart as (
-    select citizen_id, as_of_date, has_diabetes, has_heart_disease
-    from marts.scoring_features
-),
 
 -- diabetes and heart disease by the feature cohorts' code lists (features/sql/macros/)
 somatic_diagnoses as (
@@ -28,10 +21,10 @@ somatic_diagnoses as (
 ),
 
 cohort as (
-    select c.*, mart.has_diabetes, mart.has_heart_disease
+    select c.*, m.has_diabetes, m.has_heart_disease
     from outcome_cohort as c
-    inner join mart on mart.citizen_id = c.citizen_id
-        and mart.as_of_date = c.as_of_date
+    inner join marts.scoring_features as m
+        on m.citizen_id = c.citizen_id and m.as_of_date = c.as_of_date
 ),
 
 -- each new group's first record in the window (not in the cohort flag, none in the washout)
@@ -62,12 +55,6 @@ first_in_window as (
     group by c.citizen_id, c.as_of_date, d.disease_group
 ),
 
-found_in_hospital as (
-    select citizen_id, as_of_date, event_date
-    from first_in_window
-    where first_source = 'hospital'
-),
-
 -- acute admissions for a somatic cause: not psychiatric (DF*), not pregnancy or birth (DO*)
 somatic_admissions as (
     select c.citizen_id, c.as_of_date, h.start_date as event_date
@@ -82,7 +69,9 @@ somatic_admissions as (
 ),
 
 final as (
-    select * from found_in_hospital
+    select citizen_id, as_of_date, event_date
+    from first_in_window
+    where first_source = 'hospital'
     union all
     select * from somatic_admissions
 )
