@@ -181,29 +181,32 @@ def smi_risk(
     te: int,
     qdays: np.ndarray,
     admission_hazard: np.ndarray,
+    who: np.ndarray,
 ) -> np.ndarray:
-    """(n, Q) true 365-day somatic risk of every citizen (the SMI ones are read).
+    """(W, Q) true 365-day somatic risk of citizens ``who`` on each index date.
 
     ``admission_hazard`` is the diabetes walk's per-year admission hazard (n, Q),
-    zero for citizens outside the walk.
+    zero for citizens outside the walk. The prevalences are the chunk's (their
+    education gradient is normalised over all its citizens), then read at ``who``.
     """
-    p_t2 = _type2_prevalence(profile, cit)
-    p_heart = _heart_prevalence(profile, cit)
-    diabetes, heart = diabetes_onset(cit), heart_onset(cit)
-    escape_other = np.exp(-other_acute_rate(cit))
-    risk = np.empty((cit.n, len(qdays)))
+    p_t2 = _type2_prevalence(profile, cit)[who]
+    p_heart = _heart_prevalence(profile, cit)[who]
+    diabetes, heart = diabetes_onset(cit)[who], heart_onset(cit)[who]
+    escape_other = np.exp(-other_acute_rate(cit)[who])
+    age = cit.age[who]
+    risk = np.empty((len(who), len(qdays)))
     for q, day in enumerate(qdays):
         new_t2 = np.where(
-            diabetes >= day, onset_window_risk(p_t2, cit.age, "type2", te - day), 0.0
+            diabetes >= day, onset_window_risk(p_t2, age, "type2", te - day), 0.0
         )
         new_heart = np.where(
-            heart >= day, onset_window_risk(p_heart, cit.age, "heart", te - day), 0.0
+            heart >= day, onset_window_risk(p_heart, age, "heart", te - day), 0.0
         )
         escape = (
             (1.0 - new_t2)
             * (1.0 - new_heart)
             * escape_other
-            * np.exp(-admission_hazard[:, q])
+            * np.exp(-admission_hazard[who, q])
         )
         risk[:, q] = 1.0 - escape
     return risk
@@ -225,8 +228,9 @@ def smi_events(
     cit: Citizens,
     qdays: np.ndarray,
     contacts: dict[str, np.ndarray],
+    who: np.ndarray,
 ) -> np.ndarray:
-    """Return (n, Q): whether somatic harm began in [q, q + 365).
+    """Return (W, Q): whether somatic harm began in [q, q + 365) for ``who``.
 
     Harm is a new diabetes or heart onset, or an acute somatic admission
     (``contacts``: care's integer table).
@@ -234,16 +238,17 @@ def smi_events(
     event = np.zeros((cit.n, len(qdays)), dtype=bool)
     diabetes, heart = diabetes_onset(cit), heart_onset(cit)
     acute = somatic_admission(contacts["diag"], contacts["ctype"])
-    who, start = contacts["cit"][acute], contacts["start"][acute]
+    patient, start = contacts["cit"][acute], contacts["start"][acute]
     for q, day in enumerate(qdays):
         inside = (start >= day) & (start < day + 365)
         admitted = np.zeros(cit.n, dtype=bool)
-        admitted[who[inside]] = True
+        admitted[patient[inside]] = True
         onset = ((diabetes >= day) & (diabetes < day + 365)) | (
             (heart >= day) & (heart < day + 365)
         )
         event[:, q] = admitted | onset
-    return event
+    result: np.ndarray = event[who]
+    return result
 
 
 def smi_truth(
@@ -272,8 +277,8 @@ def smi_truth(
         harm_hazards, np.asarray(P_FOUND_AT_ADMISSION)
     ) * (YEAR / STEP)
     who = np.flatnonzero(cit.onset["smi"] < NEVER)
-    risk = smi_risk(profile, cit, te, qdays, per_year)[who]
-    event = smi_events(cit, qdays, contacts)[who]
+    risk = smi_risk(profile, cit, te, qdays, per_year, who)
+    event = smi_events(cit, qdays, contacts, who)
     at_risk = (cit.onset["smi"][who, None] < qdays[None, :]) & (
         cit.start[who, None] <= qdays[None, :]
     )
