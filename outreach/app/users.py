@@ -60,6 +60,7 @@ __all__ = [
     "new_user",
     "next_failure_state",
     "remove_user",
+    "store_location",
 ]
 
 log = logging.getLogger(__name__)
@@ -493,6 +494,11 @@ def list_users(store: UserStore) -> UsersResult:
         store=_describe(store),
         users=[u.public() for u in store.all_users()],
     )
+
+
+def store_location(store: UserStore) -> str:
+    """Return where the users live, for the CLI line."""
+    return _describe(store)
 
 
 def _describe(store: UserStore) -> str:
