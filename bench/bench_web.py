@@ -20,9 +20,11 @@ date of the week; the POST and the page it redirects to), every fifth round
 upload a record sheet of two rows (the upload, its preview and the
 all-or-nothing commit), every tenth round download the Excel file and ask for
 the week's list to be generated (the frozen list comes back unchanged through
-the same stage as a first generation); one coordinator instead regenerates it
-with a reason every twentieth round (a new revision; records and uploads then
-go to the new list, an upload started before it is refused). Every request's
+the same stage as a first generation); the rounds are staggered between
+coordinators, so each kind happens from the first round on. The last
+coordinator regenerates the list with a reason in its first round and every
+twentieth after (a new revision; records and uploads then go to the new list,
+an upload started before it is refused). Every request's
 latency is kept. After the minute the server is stopped and the store is read
 back: every outcome a coordinator was told was recorded (one at a time or in
 an uploaded sheet) must be there, exactly once per list, and every (citizen,
@@ -227,12 +229,13 @@ async def _coordinator(
                 tally, "record_page", client.get(posted.headers.get("location", path))
             )
             _tell(tally, after.text, triple)
-            if rounds % UPLOAD_EVERY == 0:
+            turn = rounds + seed  # staggered: some coordinators upload in round 1
+            if turn % UPLOAD_EVERY == 0:
                 await _upload(client, tally, token, _triples(rng, citizens, days))
-            if rounds % 10 == 0:
+            if turn % 10 == 0:
                 await _timed(tally, "download", client.get(f"{LIST}/download.xlsx"))
-            again = name == "bench01" and rounds % REGENERATE_EVERY == 0
-            if again or rounds % GENERATE_EVERY == 0:
+            again = seed == COORDINATORS and (rounds - 1) % REGENERATE_EVERY == 0
+            if again or turn % GENERATE_EVERY == 0:
                 await _generate(client, tally, token, regenerate=again)
 
 
