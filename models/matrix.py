@@ -421,6 +421,7 @@ def read_cohort_frame(
     features: Sequence[str],
     kinds: dict[str, str],
     batch: CitizenBatch | None = None,
+    citizen_ids: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Return the features of every cohort member alive and resident at ``as_of``.
 
@@ -439,6 +440,8 @@ def read_cohort_frame(
         ``feature -> "categorical" | "numeric"``.
     batch : (str, str or None), optional
         Only the citizens of one :func:`cohort_batches` batch.
+    citizen_ids : sequence of str, optional
+        Only these citizens (e.g. the ones a model explains on demand).
 
     Returns
     -------
@@ -447,6 +450,9 @@ def read_cohort_frame(
     """
     check_identifier(cohort, "Cohort")
     bounds, params = batch_condition(batch, "m.citizen_id")
+    if citizen_ids is not None:
+        bounds += " and m.citizen_id in (select unnest(cast($ids as varchar[])))"
+        params["ids"] = list(citizen_ids)
     sql = (
         f"select m.citizen_id, m.as_of_date{_select_columns(features)}"
         " from marts.scoring_features as m"

@@ -17,7 +17,7 @@ from typing import Any
 from features.db import connect, table_exists
 from features.errors import NotFoundError
 from features.settings import EngineSettings
-from models.explain import explain_scores
+from models.explain import explain_scores, on_demand_explainer
 from models.score import score_citizens
 from models.tracking import resolve_model
 from outreach.lists import (
@@ -26,7 +26,7 @@ from outreach.lists import (
     parse_week,
     resolve_as_of,
 )
-from outreach.programmes import Programme
+from outreach.programmes import Programme, available_programmes, load_programme
 from reports.audit import run_audit
 from reports.monitor import run_monitor
 
@@ -150,6 +150,7 @@ def run_weekly(
         as_of=as_of,
         top=programme.reasons_per_citizen,
         language=programme.reasons_language,
+        ranks=settings.ranks_to_explain(_capacities(programme)),
     )
     tick(3, len(STEPS))
     listed = _build_list(
@@ -208,6 +209,16 @@ def _ref(model_uri: str) -> str:
     return f"{name}@{version}"
 
 
+def _capacities(programme: Programme) -> list[int]:
+    """Weekly capacities of this programme and every other one of the same model."""
+    others = []
+    for name in available_programmes():
+        other = load_programme(name)
+        if other.model_name == programme.model_name and other.name != programme.name:
+            others.append(other.capacity_per_week)
+    return [programme.capacity_per_week, *others]
+
+
 def _build_list(
     settings: EngineSettings,
     programme: Programme,
@@ -229,6 +240,11 @@ def _build_list(
             output_dir=settings.output_dir,
             allow_stale=stale_reason is not None,
             reason=stale_reason,
+            explain_missing=on_demand_explainer(
+                settings,
+                top=programme.reasons_per_citizen,
+                language=programme.reasons_language,
+            ),
         )
     finally:
         con.close()

@@ -435,6 +435,37 @@ def test_build_weekly_list_refuses_rows_without_reasons(
     assert region.execute("select count(*) from outreach.lists").fetchone()[0] == 0
 
 
+def test_build_weekly_list_explains_listed_citizens_below_the_explained_ranks(
+    region, make_programme, upstream
+) -> None:
+    # The weekly run explains the top ranks only (EngineSettings.ranks_to_explain);
+    # a listed citizen without reasons is explained on demand, and only he is.
+    region.execute(
+        "delete from scoring.reasons where citizen_id in ('P00000', 'P00001')"
+    )
+    asked: list[tuple[str, date, list[str]]] = []
+
+    def explain_missing(con, model_uri, as_of, ids) -> int:
+        asked.append((model_uri, as_of, list(ids)))
+        con.execute(
+            "insert into scoring.reasons (citizen_id, as_of_date, reason_rank,"
+            " reason_text) select unnest(cast($ids as varchar[])), $d, 1,"
+            " 'forklaret nu'",
+            {"ids": list(ids), "d": as_of},
+        )
+        return len(ids)
+
+    result = build_weekly_list(
+        region, make_programme(), week=upstream.WEEK, explain_missing=explain_missing
+    )
+    assert asked == [
+        ("models:/diabetes_harm_365d/3", date(2026, 11, 23), ["P00000", "P00001"])
+    ]
+    rows = read_list(region, result.list_id).set_index("citizen_id")
+    assert rows.loc[["P00000", "P00001"], "reasons"].tolist() == ["forklaret nu"] * 2
+    assert (rows.drop(index=["P00000", "P00001"])["reasons"] != "forklaret nu").all()
+
+
 def test_build_weekly_list_limits_reasons_and_prefers_language(
     region, make_programme, upstream
 ) -> None:
