@@ -22,6 +22,17 @@ still replaces the reasons at once. SHAP values are per row, so batches change
 nothing; the linear model's centring mean is taken over all explained citizens
 in a first pass (:func:`feature_means`), so its contributions equal the
 unbatched ones up to float rounding (a test checks identical reasons).
+
+SHAP only where it is read: reasons are read for listed citizens only (the
+list, the citizen page and the exports show the list's copy). The weekly run
+therefore explains the first ``ranks`` ranks
+(:meth:`features.settings.EngineSettings.ranks_to_explain`: max(5 x the weekly
+capacities, 5,000) by default), and :func:`explain_citizens` explains anyone
+else on demand, when a list needs him. The linear centre is always taken over
+every scored citizen, so a citizen's reasons are the same whoever is explained
+with him (a test checks this for the top ranks and on demand). A blend's linear
+component is centred on each batch, as before, so its contributions move
+slightly with the batch's members.
 """
 
 from __future__ import annotations

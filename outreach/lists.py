@@ -285,7 +285,7 @@ def _stored_reasons(
     model_uri: str,
     programme: Programme,
 ) -> pd.DataFrame:
-    """The listed citizens' stored reasons of this model, in the language wanted.
+    """Return the listed citizens' stored reasons of this model, language wanted.
 
     A citizen with none in the programme's language keeps the other language's.
     """

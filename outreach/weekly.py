@@ -61,6 +61,8 @@ class WeeklyResult:
     monitor_verdict: str = ""
     monitor_alerts: int = 0
     monitor_html: str = ""
+    #: Citizens the weekly run explained: the first ``ranks_to_explain`` ranks.
+    n_explained: int = 0
 
 
 def champion_uri(settings: EngineSettings, programme: Programme) -> str:
@@ -200,6 +202,7 @@ def run_weekly(
         monitor_verdict=monitor.verdict,
         monitor_alerts=monitor.n_alerts,
         monitor_html=str(monitor.html),
+        n_explained=explained.n_citizens,
     )
 
 
