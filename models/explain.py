@@ -44,6 +44,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import Any, Literal
 
 import duckdb
@@ -178,6 +179,12 @@ def feature_catalogue() -> dict[str, FeatureInfo]:
     dict
         ``feature name -> FeatureInfo``.
     """
+    return dict(_shipped_catalogue())
+
+
+@cache
+def _shipped_catalogue() -> dict[str, FeatureInfo]:
+    """Read the catalogue's templates once per process (seconds: every contract)."""
     from features.catalogue import feature_reasons
 
     return {
