@@ -56,10 +56,14 @@ def served(web_settings: Any, web: Any) -> Iterator[str]:
 
 @contextmanager
 def _held(warehouse: Path) -> Iterator[subprocess.Popen[str]]:
-    """Another process holding the warehouse open (as a long write would)."""
+    """Another process holding the warehouse open (as a long write would).
+
+    It holds until it is killed on leaving the block, never for a fixed time: on
+    a loaded machine two CLI processes can take longer than any fixed hold.
+    """
     code = (
         "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]);"
-        " print('held', flush=True); time.sleep(30)"
+        " print('held', flush=True); time.sleep(3600)"
     )
     with subprocess.Popen(
         [sys.executable, "-c", code, str(warehouse)], stdout=subprocess.PIPE, text=True
