@@ -831,7 +831,9 @@ def on_demand_explainer(
 ) -> OnDemand:
     """Return a function that explains named citizens on the caller's connection.
 
-    The model is loaded from MLflow when it is first needed, once per URI.
+    The model is loaded from MLflow when it is first needed, once per URI; a
+    model the store does not hold explains nobody (the list then refuses the
+    citizens without reasons, as before).
 
     Parameters
     ----------
@@ -856,8 +858,12 @@ def on_demand_explainer(
         citizen_ids: Sequence[str],
     ) -> int:
         if model_uri not in loaded:
-            name, version = model_uri.removeprefix("models:/").split("/")
-            loaded[model_uri] = load_registered_model(settings, f"{name}@{version}")
+            name, _, version = model_uri.removeprefix("models:/").partition("/")
+            try:
+                loaded[model_uri] = load_registered_model(settings, f"{name}@{version}")
+            except NotFoundError:  # not in this MLflow store: the list says so
+                logger.warning("cannot explain on demand: %s is not registered", name)
+                return 0
         return explain_citizens(
             con,
             loaded[model_uri],
