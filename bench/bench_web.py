@@ -16,13 +16,21 @@ free port and runs 20 concurrent coordinators against it for ``--seconds``:
 
 Each coordinator signs in once (not timed), then loops: open the week's list,
 open a citizen's reasons, record an outcome (a random citizen, outcome and
-date of the week; the POST and the page it redirects to), and every tenth
-round download the Excel file. Every request's latency is kept. After the
-minute the server is stopped and the store is read back: every outcome a
-coordinator was told was recorded must be there exactly once, and every
-(citizen, outcome, date) attempted must be stored (a repeat is answered
-"already recorded", never lost). Traffic goes to 127.0.0.1 only; the loops
-stop by themselves after ``--seconds``.
+date of the week; the POST and the page it redirects to), every fifth round
+upload a record sheet of two rows (the upload, its preview and the
+all-or-nothing commit), every tenth round download the Excel file and ask for
+the week's list to be generated (the frozen list comes back unchanged through
+the same stage as a first generation); the rounds are staggered between
+coordinators, so each kind happens from the first round on. The last
+coordinator regenerates the list with a reason in its first round and every
+twentieth after (a new revision; records and uploads then go to the new list,
+an upload started before it is refused). Every request's
+latency is kept. After the minute the server is stopped and the store is read
+back: every outcome a coordinator was told was recorded (one at a time or in
+an uploaded sheet) must be there, exactly once per list, and every (citizen,
+outcome, date) attempted must be stored (a repeat is answered "already
+recorded", never lost). Traffic goes to 127.0.0.1 only; the loops stop by
+themselves after ``--seconds``.
 
 Writes requests per second, p50/p95/p99 latency per request kind and the
 lost-write check to ``bench/results/web.json``.
@@ -67,6 +75,17 @@ _BENCH_CONTACTS = (
 )
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _CITIZEN = re.compile(r'/citizens/([^"]+)"')
+#: Four workers importing the app on two busy cores take about a minute.
+START_SECONDS = 180
+UPLOAD_EVERY = 5
+GENERATE_EVERY = 10
+REGENERATE_EVERY = 20
+#: What the page after a generation says (Danish interface), by outcome.
+_GENERATED = {
+    "dannet igen": "regenerated",
+    "fandtes allerede": "frozen_returned",
+    "er dannet": "generated",
+}
 
 
 @dataclass
@@ -77,6 +96,9 @@ class Tally:
     errors: dict[str, int] = field(default_factory=dict)
     saved: list[tuple[str, str, str]] = field(default_factory=list)
     repeats: list[tuple[str, str, str]] = field(default_factory=list)
+    uploaded: list[tuple[str, str, str]] = field(default_factory=list)
+    uploads_refused: int = 0
+    generations: dict[str, int] = field(default_factory=dict)
     refused: int = 0
 
     def add(self, kind: str, seconds: float, ok: bool) -> None:
@@ -134,7 +156,7 @@ def _server(out: Path, db: Path, workers: int, env: dict[str, str]) -> Iterator[
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + START_SECONDS
         while True:
             try:
                 if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
@@ -142,9 +164,8 @@ def _server(out: Path, db: Path, workers: int, env: dict[str, str]) -> Iterator[
             except httpx.HTTPError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"the app did not start: {proc.stderr.read().decode()[-2000:]}"
-                )
+                said = proc.stderr.read() if proc.poll() is not None else b"(running)"
+                raise RuntimeError(f"the app did not start: {said.decode()[-2000:]}")
             time.sleep(0.2)
         yield url
     finally:
@@ -208,8 +229,75 @@ async def _coordinator(
                 tally, "record_page", client.get(posted.headers.get("location", path))
             )
             _tell(tally, after.text, triple)
-            if rounds % 10 == 0:
+            turn = rounds + seed  # staggered: some coordinators upload in round 1
+            if turn % UPLOAD_EVERY == 0:
+                await _upload(client, tally, token, _triples(rng, citizens, days))
+            if turn % 10 == 0:
                 await _timed(tally, "download", client.get(f"{LIST}/download.xlsx"))
+            again = seed == COORDINATORS and (rounds - 1) % REGENERATE_EVERY == 0
+            if again or turn % GENERATE_EVERY == 0:
+                await _generate(client, tally, token, regenerate=again)
+
+
+def _triples(
+    rng: random.Random, citizens: list[str], days: int
+) -> list[tuple[str, str, str]]:
+    """Two different citizens with a random outcome and date of the week each."""
+    return [
+        (c, rng.choice(OUTCOMES), str(WEEK_START + timedelta(days=rng.randrange(days))))
+        for c in rng.sample(sorted(set(citizens)), min(2, len(set(citizens))))
+    ]
+
+
+async def _upload(
+    client: httpx.AsyncClient,
+    tally: Tally,
+    token: str,
+    triples: list[tuple[str, str, str]],
+) -> None:
+    """Upload a record sheet, open its preview, commit it; file the answer."""
+    sheet = "citizen_id,outcome,outcome_date,recorded_by,opt_out,note\n" + "".join(
+        f"{c},{o},{d},,,\n" for c, o, d in triples
+    )
+    files = {"sheet": ("record.csv", sheet.encode(), "text/csv")}
+    posted = await _timed(
+        tally,
+        "upload",
+        client.post(f"{LIST}/upload", files=files, data={"csrf_token": token}),
+    )
+    preview = posted.headers.get("location", "")
+    if "/upload/" not in preview:
+        tally.uploads_refused += 1
+        return
+    await _timed(tally, "upload_preview", client.get(preview))
+    done = await _timed(
+        tally, "upload_commit", client.post(preview, data={"csrf_token": token})
+    )
+    page = await _timed(
+        tally, "upload_page", client.get(done.headers.get("location", LIST))
+    )
+    if "Arket er registreret" in page.text:
+        tally.uploaded.extend(triples)
+    else:
+        tally.uploads_refused += 1
+
+
+async def _generate(
+    client: httpx.AsyncClient, tally: Tally, token: str, *, regenerate: bool
+) -> None:
+    """Generate the week's list (or regenerate it with a reason); file the answer."""
+    if regenerate:
+        path, kind = f"{LIST}/regenerate", "regenerate"
+        data = {"csrf_token": token, "reason": "bench: the week's list again"}
+    else:
+        path, kind = "/lists/diabetes_bus/generate", "generate"
+        data = {"csrf_token": token, "week": WEEK}
+    posted = await _timed(tally, kind, client.post(path, data=data))
+    page = await _timed(
+        tally, f"{kind}_page", client.get(posted.headers.get("location", "/lists"))
+    )
+    said = next((v for k, v in _GENERATED.items() if k in page.text), "refused")
+    tally.generations[said] = tally.generations.get(said, 0) + 1
 
 
 def _tell(tally: Tally, page: str, triple: tuple[str, str, str]) -> None:
@@ -241,10 +329,11 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def _summary(
-    tally: Tally, elapsed: float, stored: list[tuple[str, str, str]]
+    tally: Tally, elapsed: float, stored_on_lists: list[tuple[str, str, str, str]]
 ) -> dict[str, Any]:
     everything = [v for values in tally.latencies.values() for v in values]
-    attempted = set(tally.saved) | set(tally.repeats)
+    attempted = set(tally.saved) | set(tally.repeats) | set(tally.uploaded)
+    stored = [row[1:] for row in stored_on_lists]
     return {
         "seconds": round(elapsed, 1),
         "requests": len(everything),
@@ -264,18 +353,21 @@ def _summary(
         "outcomes_recorded": len(tally.saved),
         "outcomes_already_recorded": len(tally.repeats),
         "outcomes_refused": tally.refused,
+        "uploads_committed_rows": len(tally.uploaded),
+        "uploads_refused": tally.uploads_refused,
+        "generations": dict(sorted(tally.generations.items())),
         "contacts_stored": len(stored),
-        "recorded_twice": len(stored) - len(set(stored)),
+        "recorded_twice": len(stored_on_lists) - len(set(stored_on_lists)),
         "lost_writes": len(attempted - set(stored))
         + max(0, len(tally.saved) - len(stored)),
     }
 
 
-def _stored_duckdb(db: Path) -> list[tuple[str, str, str]]:
+def _stored_duckdb(db: Path) -> list[tuple[str, str, str, str]]:
     con = duckdb.connect(str(db), read_only=True)
     try:
         rows = con.execute(
-            "select citizen_id, outcome, cast(outcome_date as varchar)"
+            "select list_id, citizen_id, outcome, cast(outcome_date as varchar)"
             " from outreach.contacts" + _BENCH_CONTACTS
         ).fetchall()
     finally:
@@ -283,12 +375,12 @@ def _stored_duckdb(db: Path) -> list[tuple[str, str, str]]:
     return [tuple(r) for r in rows]
 
 
-def _stored_postgres(url: str) -> list[tuple[str, str, str]]:
+def _stored_postgres(url: str) -> list[tuple[str, str, str, str]]:
     import psycopg
 
     with psycopg.connect(url) as conn:
         rows = conn.execute(
-            "select citizen_id, outcome, outcome_date::text"
+            "select list_id, citizen_id, outcome, outcome_date::text"
             " from outreach.contacts" + _BENCH_CONTACTS
         ).fetchall()
     return [tuple(r) for r in rows]

@@ -194,6 +194,7 @@ def _judge(
         "seed": seed,
         "ascertainment_bias": description["ascertainment_bias"],
         "engagement_education_gradient": description["engagement_education_gradient"],
+        "ascertainment_engagement_slope": description["ascertainment_engagement_slope"],
         "history_years": description["history_years"],
         "as_of_date": str(as_of),
         "n_cohort": n_cohort,

@@ -28,13 +28,13 @@ from time import perf_counter
 
 import duckdb
 import pyarrow.parquet as pq
-import yaml
 
 from features.checks import check_relation, load_contract, sql_stems
 from features.db import (
     check_identifier,
     connect,
     read_sql,
+    read_yaml,
     relation_kind,
     run_sql,
     swap_table,
@@ -137,9 +137,8 @@ class FeatureExport:
 
 def layers() -> list[Layer]:
     """Return the layers of ``features/sql/project.yml`` in build order."""
-    text = read_sql("features", "sql", "project.yml")
     found = []
-    for entry in yaml.safe_load(text)["layers"]:
+    for entry in read_yaml("features", "sql", "project.yml")["layers"]:
         layer = Layer(
             check_identifier(entry["folder"], "Layer folder"),
             check_identifier(entry["schema"], "Schema"),
@@ -161,7 +160,7 @@ def create_macros(con: duckdb.DuckDBPyConnection) -> None:
     con : duckdb.DuckDBPyConnection
         The warehouse (or an in-memory database) to create them in.
     """
-    folder = yaml.safe_load(read_sql("features", "sql", "project.yml"))["macros"]
+    folder = read_yaml("features", "sql", "project.yml")["macros"]
     for stem in sql_stems(check_identifier(folder, "Macro folder")):
         run_sql(con, read_sql("features", "sql", folder, f"{stem}.sql"))
 

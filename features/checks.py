@@ -19,9 +19,8 @@ from importlib import resources
 from typing import Any
 
 import duckdb
-import yaml
 
-from features.db import check_identifier
+from features.db import check_identifier, read_yaml
 from features.errors import ConfigError, ContractError
 
 __all__ = [
@@ -109,7 +108,7 @@ def load_contract(file: str) -> Contract:
     ConfigError
         If a column has an unknown role.
     """
-    body = yaml.safe_load(_sql_dir(file).read_text(encoding="utf-8"))
+    body = read_yaml("features", *_SQL_ROOT, *file.split("/"))
     columns = list(body.get("columns") or [])
     for parent in body.get("inherits") or []:
         inherited = load_contract(f"{parent}.yml").columns

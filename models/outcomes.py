@@ -19,11 +19,17 @@ from importlib import resources
 from typing import Any
 
 import duckdb
-import yaml
 
 from features.build import create_macros
 from features.coverage import COVERAGE_TABLES, measure_coverage
-from features.db import check_identifier, read_sql, run_sql, swap_table, table_exists
+from features.db import (
+    check_identifier,
+    read_sql,
+    read_yaml,
+    run_sql,
+    swap_table,
+    table_exists,
+)
 from features.errors import ConfigError, DataError, NotFoundError
 
 __all__ = [
@@ -127,8 +133,7 @@ def outcome_contract(outcome: str) -> dict[str, Any]:
         The outcome does not exist.
     """
     _check_outcome(outcome)
-    text = read_sql("models", "sql", "outcomes", f"{outcome}.yml")
-    contract: dict[str, Any] = yaml.safe_load(text)
+    contract: dict[str, Any] = read_yaml("models", "sql", "outcomes", f"{outcome}.yml")
     return contract
 
 

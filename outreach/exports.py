@@ -23,6 +23,7 @@ import pandas as pd
 
 from features.errors import ConfigError
 from features.files import atomic_write
+from outreach.codes import OUTCOMES, code_text, plain_text
 from outreach.programmes import Programme
 
 __all__ = [
@@ -49,6 +50,7 @@ RECORD_COLUMNS = (
 RECORD_SHEET = "Record"
 LIST_SHEET = "List"
 _BAD_FORMAT = "Unknown export format {fmt!r}; expected one of {formats}."
+_CODED_COLUMNS = ("stop", "preferred_language", "last_contact")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _LABELS = {
     "da": {
@@ -64,9 +66,6 @@ _LABELS = {
         "list": "Liste",
         "generated": "dannet",
         "outcome": "Udfald",
-        "reached": "kontaktet",
-        "screened": "undersøgt",
-        "declined": "takket nej",
         "columns": {
             "rank": "Nr.",
             "citizen_id": "Pseudonym",
@@ -91,9 +90,6 @@ _LABELS = {
         "list": "List",
         "generated": "generated",
         "outcome": "Outcome",
-        "reached": "reached",
-        "screened": "screened",
-        "declined": "declined",
         "columns": {
             "rank": "Rank",
             "citizen_id": "Pseudonym",
@@ -156,7 +152,9 @@ def list_paths(output_dir: Path, programme: str, week: str) -> dict[str, Path]:
 
 
 def display_table(
-    rows: pd.DataFrame, programme: Programme | None = None
+    rows: pd.DataFrame,
+    programme: Programme | None = None,
+    language: str | None = None,
 ) -> pd.DataFrame:
     """Return the list as shown: only the programme's columns, in its order, by rank.
 
@@ -166,6 +164,9 @@ def display_table(
         Stored rows of ``outreach.lists``.
     programme : Programme, optional
         Its ``columns`` decide what is shown; without it, every list column.
+    language : {"da", "en"}, optional
+        Show the stop, language and last contact in these words
+        (:mod:`outreach.codes`); without it, as stored codes.
 
     Returns
     -------
@@ -190,7 +191,16 @@ def display_table(
             "last_contact": last,
         }
     ).sort_values("rank", ignore_index=True)
+    if language is not None:
+        shown = _in_words(shown, language)
     return shown if programme is None else shown[list(programme.columns)]
+
+
+def _in_words(shown: pd.DataFrame, language: str) -> pd.DataFrame:
+    """Return the table with its coded columns in plain words."""
+    return shown.assign(
+        **{c: [plain_text(v, language) for v in shown[c]] for c in _CODED_COLUMNS}
+    )
 
 
 def _last_contact(when: Any, outcome: Any) -> str:
@@ -235,7 +245,7 @@ def export_list(
     for fmt in formats:
         if fmt not in EXPORT_FORMATS:
             raise ConfigError(_BAD_FORMAT.format(fmt=fmt, formats=EXPORT_FORMATS))
-    full = display_table(rows)
+    full = display_table(rows, language=programme.reasons_language)
     table = full[list(programme.columns)]
     paths = list_paths(output_dir, programme.name, header.week)
     written: dict[str, Path] = {}
@@ -248,7 +258,8 @@ def export_list(
         )
     if "xlsx" in formats:
         written["xlsx"] = atomic_write(
-            paths["xlsx"], lambda p: _write_xlsx(p, table, header)
+            paths["xlsx"],
+            lambda p: _write_xlsx(p, table, header, programme.reasons_language),
         )
     if "html" in formats:
         html = render_stop_sheets(full, header, programme)
@@ -291,7 +302,9 @@ def _write_record_csv(path: Path, table: pd.DataFrame) -> None:
         writer.writerows(_record_rows(table))
 
 
-def _write_xlsx(path: Path, table: pd.DataFrame, header: ListHeader) -> None:
+def _write_xlsx(
+    path: Path, table: pd.DataFrame, header: ListHeader, language: str
+) -> None:
     """Sheet ``List`` (header block, blank row, table) and sheet ``Record``."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
@@ -317,13 +330,22 @@ def _write_xlsx(path: Path, table: pd.DataFrame, header: ListHeader) -> None:
     for row in _record_rows(table):
         record.append(row)
     outcomes = DataValidation(
-        type="list",
-        formula1='"reached,screened,declined,unreachable,wrong_contact_data"',
-        allow_blank=True,
+        type="list", formula1=_outcome_choices(language), allow_blank=True
     )
     record.add_data_validation(outcomes)
     outcomes.add(f"B2:B{max(2, record.max_row)}")
     book.save(path)
+
+
+def _outcome_choices(language: str) -> str:
+    """Return the record sheet's outcome drop-down in words ``opspor record`` reads."""
+    return '"' + ",".join(code_text(c, language) for c in OUTCOMES) + '"'
+
+
+def _labels(language: str) -> dict[str, Any]:
+    """Labels of the stop sheet, the tick boxes' outcomes in the code table's words."""
+    ticks = {c: code_text(c, language) for c in ("reached", "screened", "declined")}
+    return {**_LABELS[language], **ticks}
 
 
 def render_stop_sheets(
@@ -334,7 +356,8 @@ def render_stop_sheets(
     Parameters
     ----------
     table : DataFrame
-        From :func:`display_table` without a programme (every column).
+        From :func:`display_table` without a programme (every column), in
+        the programme's language.
     header : ListHeader
         The header block repeated on every page.
     programme : Programme
@@ -359,6 +382,6 @@ def render_stop_sheets(
         header=header,
         stops=stops,
         columns=columns,
-        labels=_LABELS[programme.reasons_language],
+        labels=_labels(programme.reasons_language),
         language=programme.reasons_language,
     )

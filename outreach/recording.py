@@ -28,6 +28,7 @@ from features.contract import holds_cpr
 from features.errors import ConfigError, NotFoundError
 from outreach.actor import now_utc, resolve_actor
 from outreach.app.store import OperationalStore, operational_store
+from outreach.codes import OUTCOMES, outcome_code
 from outreach.exports import RECORD_COLUMNS, RECORD_SHEET
 from outreach.list_audit import append_event
 from outreach.lists import NO_LIST, parse_week
@@ -49,7 +50,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-OUTCOMES = ("reached", "screened", "declined", "unreachable", "wrong_contact_data")
 _TRUE = {"1", "true", "yes", "ja", "x", "y"}
 _FALSE = {"", "0", "false", "no", "nej", "n"}
 #: The longest note kept with an outcome: a short remark, not a case file.
@@ -310,7 +310,7 @@ def parse_record_row(
     ``listed`` is narrowed to a coordinator's municipalities).
     """
     citizen = _text(values.get("citizen_id")).lstrip("'")
-    outcome = _text(values.get("outcome")).lower()
+    outcome = outcome_code(_text(values.get("outcome")))
     if not outcome:
         details = [_text(values.get(k)) for k in ("outcome_date", "opt_out", "note")]
         if any(details):

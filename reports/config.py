@@ -34,13 +34,23 @@ __all__ = [
     "INTERSECTION",
     "Language",
     "METRICS",
+    "RETIRED_SETTING",
     "UNKNOWN_GROUPING",
+    "UNKNOWN_SETTING",
     "load_config",
 ]
 
 UNKNOWN_GROUPING = (
     "The grouping {name!r} of {source} is built of {part!r}, which is not a grouping "
     "defined before it."
+)
+RETIRED_SETTING = (
+    "The {key!r} setting in [{section}] of {source} is no longer read: {replaced}. "
+    "Remove it."
+)
+UNKNOWN_SETTING = (
+    "The {key!r} setting in [{section}] of {source} is not a known setting; "
+    "known: {known}."
 )
 INTERSECTION = " × "
 Language = Literal["da", "en"]
@@ -254,8 +264,41 @@ def load_config(path: Path | str | None = None) -> FairnessConfig:
     return FairnessConfig.from_toml(path)
 
 
+#: Settings of a section that are read, and those no longer read with what
+#: replaced them (refused, never silently ignored).
+_SECTION_KEYS = {"label_ascertainment": ("margin", "washout_days", "not_flagged")}
+_RETIRED = {
+    ("label_ascertainment", "lookback_days"): (
+        "the label check counts first records over the whole covered history of "
+        "diagnoses and hospital contacts, from 'washout_days' after its start"
+    ),
+}
+
+
+def _check_section(raw: Mapping[str, Any], section: str, source: str) -> None:
+    """Refuse a retired or unknown key in one section of the TOML file."""
+    known = _SECTION_KEYS[section]
+    for key in raw.get(section, {}):
+        if (section, key) in _RETIRED:
+            raise ConfigError(
+                RETIRED_SETTING.format(
+                    key=key,
+                    section=section,
+                    source=source,
+                    replaced=_RETIRED[section, key],
+                )
+            )
+        if key not in known:
+            raise ConfigError(
+                UNKNOWN_SETTING.format(
+                    key=key, section=section, source=source, known=", ".join(known)
+                )
+            )
+
+
 def _from_mapping(raw: Mapping[str, Any], source: str) -> FairnessConfig:
     """Turn parsed TOML into a validated FairnessConfig."""
+    _check_section(raw, "label_ascertainment", source)
     thresholds = raw.get("thresholds", {})
     label = raw.get("label_ascertainment", {})
     groupings = tuple(

@@ -4,7 +4,9 @@ A cell under the minimum size is hidden; but when a grouping publishes its total
 (the cohort, a marginal group, a week) and every sibling but one, the hidden cell
 is the total minus the siblings. :func:`complementary_suppression` therefore also
 hides the next smallest cell of any set of siblings in which exactly one cell is
-hidden, and repeats until no set has exactly one. The fairness audit
+hidden, and repeats until no set has exactly one. Cells marked ``keep`` (a
+grouping's reference group, the one figure every comparison divides by) are
+hidden as complements only when no other visible sibling is left. The fairness audit
 (:mod:`reports.fairness`), the programme report
 (:mod:`outreach.programme_report`) and the audit-log summary
 (:mod:`reports.governance`) all call it.
@@ -24,6 +26,7 @@ def complementary_suppression(
     sizes: ArrayLike,
     hidden: ArrayLike,
     siblings: Sequence[Sequence[int]] | None = None,
+    keep: ArrayLike | None = None,
 ) -> NDArray[np.bool_]:
     """Extend a suppression mask so no hidden cell follows from a total.
 
@@ -36,6 +39,9 @@ def complementary_suppression(
         Cells already suppressed (under the minimum size, or undefined).
     siblings : sequence of index sequences, optional
         Sets of cells that add up to a published total; default one set of all.
+    keep : array-like of bool (n,), optional
+        Cells to hide last: a complement is taken from the other visible
+        siblings while there is one (the reference group stays shown).
 
     Returns
     -------
@@ -45,6 +51,7 @@ def complementary_suppression(
     """
     mask = np.array(hidden, dtype=bool, copy=True)
     size = np.asarray(sizes, dtype=float)
+    kept = np.zeros(len(mask), bool) if keep is None else np.asarray(keep, bool)
     sets = [np.arange(len(mask))] if siblings is None else siblings
     groups = [np.asarray(s, dtype=np.int64) for s in sets if len(s) > 1]
     changed = True
@@ -53,10 +60,17 @@ def complementary_suppression(
         for cells in groups:
             if int(mask[cells].sum()) != 1:
                 continue
-            visible = cells[~mask[cells]]
-            mask[visible[np.argsort(size[visible], kind="stable")[0]]] = True
+            mask[_complement(cells[~mask[cells]], size, kept)] = True
             changed = True
     return mask
+
+
+def _complement(
+    visible: NDArray[np.int64], size: NDArray[np.float64], kept: NDArray[np.bool_]
+) -> int:
+    """Pick the sibling to hide: the smallest visible, a kept one only if no other."""
+    order = np.lexsort((size[visible], kept[visible]))
+    return int(visible[order[0]])
 
 
 def sibling_sets(labels: Sequence[str], separator: str) -> list[list[int]]:

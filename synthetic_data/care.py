@@ -47,11 +47,6 @@ P_GP_CODE, P_GP_DRUG, P_GP_LAB = 0.5, 0.3, 0.25
 RERECORD_RATE = {"back_pain": 1.5, "cancer": 0.8, "hypertension": 0.6}
 #: Slopes of care behaviour on latent engagement (log-odds per SD). ASSUMPTION.
 NO_SHOW_SLOPE, CANCEL_SLOPE, NON_REDEMPTION_SLOPE = 0.9, 0.6, 1.0
-#: With the ascertainment-bias knob on, a complication is recorded only if an
-#: ascertaining visit is attended within this many days of its onset (twice as
-#: long for eye screening, which is booked every two years); otherwise it stays
-#: unrecorded. A deliberately stylised, planted bias. ASSUMPTION.
-ASCERTAINMENT_WINDOW = 395
 #: A due control is not booked at all (lapse from the programme): log-odds at
 #: average engagement (about 5 %) and slope. ASSUMPTION.
 LAPSE_LOGIT, LAPSE_SLOPE = -3.0, 1.2
@@ -62,6 +57,24 @@ LAPSE_LOGIT, LAPSE_SLOPE = -3.0, 1.2
 #: complications found at admission are the label check's yardstick of recording
 #: that does not need a control. ASSUMPTION.
 P_FOUND_AT_ADMISSION = (0.2, 0.0, 0.05, 0.3, 0.35)
+
+
+@dataclass(frozen=True)
+class Ascertainment:
+    """How the ascertainment-bias knob records (a stylised, planted bias; ASSUMPTION).
+
+    With the knob on, a complication is recorded only at the first ascertaining
+    visit attended within ``window_days`` of its onset (twice as long for eye
+    screening, which is booked every two years); otherwise it stays unrecorded.
+    At that visit it is recorded with probability
+    ``exp(engagement_slope * min(engagement, 0))``: a less engaged citizen
+    attends, but the examination is less complete (no urine sample, the foot
+    examination skipped); 0 = always. The profile's
+    ``ascertainment_window_days`` and ``ascertainment_engagement_slope``.
+    """
+
+    window_days: int
+    engagement_slope: float
 
 
 @dataclass(frozen=True)
@@ -672,13 +685,14 @@ def _complication_diagnoses(
     cit: Citizens,
     harm: Harm,
     appts: Table,
-    ascertainment_bias: bool,
+    bias: Ascertainment | None,
 ) -> tuple[Table, np.ndarray, Table]:
     """Record true complications at a contact, or only at attended screenings.
 
-    Some new complications are found at an acute admission instead, whatever the
-    knob (``P_FOUND_AT_ADMISSION``). Returns the diagnosis rows, each
-    complication's record day and the admissions that found one.
+    ``bias`` is None without the ascertainment-bias knob. Some new
+    complications are found at an acute admission instead, whatever the knob
+    (``P_FOUND_AT_ADMISSION``). Returns the diagnosis rows, each complication's
+    record day and the admissions that found one.
     """
     D = len(harm.who)
     start = cit.start[harm.who][:, None].astype(np.int64)
@@ -691,7 +705,7 @@ def _complication_diagnoses(
     )
     recorded = np.where(
         onset < NEVER,
-        _screened(cit, harm, appts, onset, start) if ascertainment_bias else contact,
+        contact if bias is None else _screened(rng, cit, harm, appts, onset, bias),
         NEVER,
     )
     admitted = _found_at_admission(rng, onset, start)
@@ -724,15 +738,25 @@ def _complication_diagnoses(
 
 
 def _screened(
-    cit: Citizens, harm: Harm, appts: Table, onset: np.ndarray, start: np.ndarray
+    rng: np.random.Generator,
+    cit: Citizens,
+    harm: Harm,
+    appts: Table,
+    onset: np.ndarray,
+    bias: Ascertainment,
 ) -> np.ndarray:
     """Record day when only an attended ascertaining visit records (the bias knob)."""
+    start = cit.start[harm.who].astype(np.int64)
     screened = np.full(onset.shape, NEVER, dtype=np.int64)
     for g, (*_, kinds) in enumerate(C.COMPLICATION_CODES):
-        visible = np.maximum(onset[:, g], start[:, 0])
+        visible = np.maximum(onset[:, g], start)
         first = _first_on_or_after(_attended(appts, *kinds), harm.who, visible)
-        window = ASCERTAINMENT_WINDOW * (2 if kinds == ("eye_screening",) else 1)
-        screened[:, g] = np.where(first - visible <= window, first, NEVER)
+        days = bias.window_days * (2 if kinds == ("eye_screening",) else 1)
+        screened[:, g] = np.where(first - visible <= days, first, NEVER)
+    if bias.engagement_slope > 0.0:
+        p = np.exp(bias.engagement_slope * np.minimum(cit.engagement[harm.who], 0.0))
+        looked = rng.random(onset.shape) < p[:, None]
+        screened = np.where(looked, screened, NEVER)
     return screened
 
 
@@ -995,7 +1019,13 @@ def record_care(
     )
     if drivers is not None:
         labs = world_labs(drivers, cal, cit, labs)
-    bias = profile.ascertainment_bias
+    bias = (
+        Ascertainment(
+            profile.ascertainment_window_days, profile.ascertainment_engagement_slope
+        )
+        if profile.ascertainment_bias
+        else None
+    )
     comp, recorded, admitted = _complication_diagnoses(rng, cal, cit, harm, appts, bias)
     extra = [admitted] + ([] if drivers is None else [psych_contacts(drivers, cit)])
     contacts = _contacts(rng, cal, cit, appts, harm, preg, extra)

@@ -274,6 +274,8 @@ CONSTRAINTS: dict[str, _Constraint] = {
     "engagement_education_gradient": _interval(float, 0.0, 5.0),
     "ascertainment_bias": _BOOL,
     "engagement_harm_effect": _interval(float, 0.0, 5.0),
+    "ascertainment_window_days": _interval(int, 30, 790),
+    "ascertainment_engagement_slope": _interval(float, 0.0, 5.0),
 }
 
 
@@ -344,6 +346,8 @@ class SyntheticProfile:
     engagement_education_gradient: float
     ascertainment_bias: bool
     engagement_harm_effect: float
+    ascertainment_window_days: int
+    ascertainment_engagement_slope: float
     caller: str = field(default="SyntheticProfile", compare=False)
     #: The world this profile generates (:func:`synthetic_data.world.apply_world`);
     #: None = the profile's own, fixed mechanisms.

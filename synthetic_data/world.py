@@ -28,6 +28,7 @@ from synthetic_data.profile import BAD_PARAMETER, ProfileError, SyntheticProfile
 
 __all__ = [
     "EVENT_TABLES",
+    "LATER_RANGES",
     "WORLD_RANGES",
     "World",
     "WorldRange",
@@ -150,6 +151,17 @@ WORLD_RANGES: dict[str, WorldRange] = {
         0.0, 0.5, "log HR of living alone (unobserved)", p_zero=0.2
     ),
 }
+#: Mechanisms added after the family was first drawn: each is drawn from its own
+#: seed stream, so the draws above, and the worlds they make, stay as they were.
+#: Printed in synthetic_data/README.md below WORLD_RANGES; ASSUMPTION.
+LATER_RANGES: dict[str, WorldRange] = {
+    "ascertainment_engagement_slope": _f(
+        0.25,
+        1.5,
+        "with the bias: an attended visit records with p = exp(slope x min(e, 0))",
+        p_zero=0.25,
+    ),
+}
 #: How many tables extract.json declares: none, a random subset, or all.
 DECLARED_MODES = ("none", "some", "all")
 
@@ -189,10 +201,11 @@ class World:
     frailty_sd: float
     living_alone_share: float
     living_alone_effect: float
+    ascertainment_engagement_slope: float = 0.0
 
     def __post_init__(self) -> None:
         _check("seed", self.seed, "an int in the range [0, 4294967295]", _seed_ok)
-        for name, spec in WORLD_RANGES.items():
+        for name, spec in (WORLD_RANGES | LATER_RANGES).items():
             value = getattr(self, name)
             rule, ok = _rule(spec)
             _check(name, value, rule, ok)
@@ -286,12 +299,24 @@ def draw_world(seed: int) -> World:
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x0B5B]))
     values = {name: _draw(rng, spec) for name, spec in WORLD_RANGES.items()}
     coverage = _draw_coverage(rng, values["history_years"], values["shared_coverage"])
+    declared = _draw_declared(rng)
     return World(
         seed=seed,
         coverage_years=coverage,
-        coverage_declared=_draw_declared(rng),
+        coverage_declared=declared,
         **values,
+        **_draw_later(seed),
     )
+
+
+def _draw_later(seed: int) -> dict[str, Any]:
+    """Draw each of :data:`LATER_RANGES` from a seed stream of its own."""
+    return {
+        name: _draw(
+            np.random.default_rng(np.random.SeedSequence([seed, 0x0B5B, i])), spec
+        )
+        for i, (name, spec) in enumerate(LATER_RANGES.items(), start=1)
+    }
 
 
 def _draw(rng: np.random.Generator, spec: WorldRange) -> Any:
@@ -347,7 +372,7 @@ def apply_world(profile: SyntheticProfile, world: World) -> SyntheticProfile:
     Returns
     -------
     SyntheticProfile
-        With ``world`` set, ``history_years``, the three planted knobs and the
+        With ``world`` set, ``history_years``, the planted knobs and the
         scaled acute and complication rates taken from the world.
 
     Raises
@@ -367,6 +392,7 @@ def apply_world(profile: SyntheticProfile, world: World) -> SyntheticProfile:
         engagement_education_gradient=world.engagement_education_gradient,
         engagement_harm_effect=world.engagement_harm_effect,
         ascertainment_bias=world.ascertainment_bias,
+        ascertainment_engagement_slope=world.ascertainment_engagement_slope,
         acute_admission_rate_type1=profile.acute_admission_rate_type1 * acute,
         acute_admission_rate_type2=profile.acute_admission_rate_type2 * acute,
         complication_rates={

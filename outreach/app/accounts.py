@@ -2,7 +2,10 @@
 
 An admin resets a password (to one they type, or to a one-time temporary
 password shown once), disables or enables a user and changes a coordinator's
-scope; everyone changes their own password. Each function returns the stored
+scope; everyone changes their own password. A password an admin set (a reset
+here, or a new user added by an admin) is temporary: the user is marked
+``must_change`` and the web app shows nothing but the password page until they
+choose a new one, which must differ from it. Each function returns the stored
 user; the web app ends the user's sessions and writes the audit event (see
 :mod:`outreach.app.web.routes.admin`). Only argon2 hashes are ever stored.
 """
@@ -27,6 +30,7 @@ from outreach.app.users import (
 
 __all__ = [
     "PASSWORDS_DIFFER",
+    "SAME_PASSWORD",
     "WRONG_PASSWORD",
     "change_own_password",
     "change_scope",
@@ -37,6 +41,7 @@ __all__ = [
 
 PASSWORDS_DIFFER = "The new password and its repetition differ."
 WRONG_PASSWORD = "The current password is wrong."
+SAME_PASSWORD = "The new password must differ from the current one."
 
 
 def temporary_password() -> str:
@@ -60,6 +65,8 @@ def reset_password(
 ) -> tuple[User, str]:
     """Give a user a new password (typed, or temporary when None); lift a lock.
 
+    Either way an admin chose it, so the user must change it after signing in.
+
     Returns
     -------
     tuple of User and str
@@ -79,7 +86,12 @@ def reset_password(
     if user is not None and user.disabled:
         hashed = DISABLED_MARK + hashed
     changed = _replace(
-        store, name, password_hash=hashed, failed_attempts=0, locked_until=None
+        store,
+        name,
+        password_hash=hashed,
+        failed_attempts=0,
+        locked_until=None,
+        must_change=True,
     )
     return changed, new
 
@@ -127,16 +139,20 @@ def change_own_password(
 ) -> User:
     """Change a user's own password after checking the current one.
 
-    A wrong current password counts as a failed sign-in (towards the lock).
+    A wrong current password counts as a failed sign-in (towards the lock). The
+    new password ends a ``must_change`` mark.
 
     Raises
     ------
     ConfigError
-        The current password is wrong, the two new ones differ, or it is short.
+        The current password is wrong, the two new ones differ, the new one is
+        the current one, or it is short.
     """
     if new != repeated:
         raise ConfigError(PASSWORDS_DIFFER)
     hashed = hash_password(new)
     if authenticate(store, name, current).status != "ok":
         raise ConfigError(WRONG_PASSWORD)
-    return _replace(store, name, password_hash=hashed)
+    if new == current:
+        raise ConfigError(SAME_PASSWORD)
+    return _replace(store, name, password_hash=hashed, must_change=False)

@@ -15,12 +15,14 @@ from typing import TypeAlias
 
 from features.db import connect
 from features.settings import EngineSettings
+from outreach.app.accounts import reset_password
 from outreach.app.users import (
     UsersResult,
     add_demo_users,
     add_user,
     list_users,
     remove_user,
+    store_location,
 )
 from outreach.app.web.app import ServeResult, serve, users_store_from_env
 
@@ -31,12 +33,14 @@ __all__ = [
     "ServeResult",
     "UserAddRequest",
     "UserRemoveRequest",
+    "UserResetRequest",
     "UsersRequest",
     "UsersResult",
     "run_opstore_sync",
     "run_serve",
     "run_user_add",
     "run_user_remove",
+    "run_user_reset",
     "run_users_add_demo",
     "run_users_list",
 ]
@@ -62,6 +66,17 @@ class UserAddRequest:
     programmes: tuple[str, ...] = ()
     municipalities: tuple[str, ...] = ()
     language: str = "da"
+    users_file: Path | None = None
+    #: An admin chose the password: the user must change it at sign-in.
+    must_change: bool = True
+
+
+@dataclass(frozen=True)
+class UserResetRequest:
+    """Reset ``name``'s password: the typed one, or a temporary one when None."""
+
+    name: str
+    password: str | None = field(default=None, repr=False)
     users_file: Path | None = None
 
 
@@ -114,6 +129,42 @@ def run_user_add(settings: EngineSettings, request: UserAddRequest) -> UsersResu
         programmes=request.programmes,
         municipalities=request.municipalities,
         language=request.language,
+        must_change=request.must_change,
+    )
+
+
+def run_user_reset(settings: EngineSettings, request: UserResetRequest) -> UsersResult:
+    """Reset a user's password, mark it temporary and end their sessions.
+
+    Parameters
+    ----------
+    settings : EngineSettings
+        Output root (``users.json``, the sessions file) and the operational store.
+    request : UserResetRequest
+        The user and the new password (None: a temporary one is made).
+
+    Returns
+    -------
+    UsersResult
+        The user; ``temporary_password`` holds a made password (shown once).
+
+    Raises
+    ------
+    ConfigError
+        The password is too short.
+    NotFoundError
+        No such user.
+    """
+    from outreach.app.web.sessions import session_store
+
+    store = users_store_from_env(settings, request.users_file)
+    user, given = reset_password(store, request.name, request.password)
+    ended = session_store(settings).end_all(request.name)
+    shown = {} if request.password else {"temporary_password": given}
+    return UsersResult(
+        action="reset",
+        store=store_location(store),
+        users=[{**user.public(), "sessions_ended": ended, **shown}],
     )
 
 

@@ -60,6 +60,7 @@ __all__ = [
     "new_user",
     "next_failure_state",
     "remove_user",
+    "store_location",
 ]
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,8 @@ class User:
     failed_attempts: int = 0
     locked_until: datetime | None = None
     created_at: datetime | None = None
+    #: Signed in with a password an admin set: every page asks for a new one.
+    must_change: bool = False
 
     @property
     def disabled(self) -> bool:
@@ -142,6 +145,7 @@ class User:
             "language": self.language,
             "locked_until": _stamp(self.locked_until),
             "disabled": self.disabled,
+            "must_change": self.must_change,
         }
 
     def as_record(self) -> dict[str, Any]:
@@ -166,6 +170,7 @@ class User:
             failed_attempts=int(record.get("failed_attempts") or 0),
             locked_until=_parse_stamp(record.get("locked_until")),
             created_at=_parse_stamp(record.get("created_at")),
+            must_change=bool(record.get("must_change") or False),
         )
 
 
@@ -374,8 +379,12 @@ def new_user(
     municipalities: Sequence[str] = (),
     language: str = "da",
     now: datetime | None = None,
+    must_change: bool = False,
 ) -> User:
     """Validate the fields of a new user and hash the password.
+
+    ``must_change`` marks a password someone else chose (an admin's, a
+    temporary one): the user must replace it after signing in.
 
     Raises
     ------
@@ -397,6 +406,7 @@ def new_user(
         municipalities=tuple(dict.fromkeys(municipalities)),
         language=language,
         created_at=now or now_utc(),
+        must_change=must_change,
     )
 
 
@@ -418,6 +428,7 @@ def add_user(
     programmes: Sequence[str] = (),
     municipalities: Sequence[str] = (),
     language: str = "da",
+    must_change: bool = False,
 ) -> UsersResult:
     """Add a user who may sign in to the web app.
 
@@ -435,6 +446,9 @@ def add_user(
         A coordinator's scope (both required for a coordinator, refused otherwise).
     language : {"da", "en"}
         Interface language.
+    must_change : bool
+        The password is temporary (an admin chose it): the user must change
+        it after signing in.
 
     Returns
     -------
@@ -452,6 +466,7 @@ def add_user(
         programmes=programmes,
         municipalities=municipalities,
         language=language,
+        must_change=must_change,
     )
     if not store.insert_user(user):
         raise ConfigError(USER_EXISTS.format(name=name))
@@ -479,6 +494,11 @@ def list_users(store: UserStore) -> UsersResult:
         store=_describe(store),
         users=[u.public() for u in store.all_users()],
     )
+
+
+def store_location(store: UserStore) -> str:
+    """Return where the users live, for the CLI line."""
+    return _describe(store)
 
 
 def _describe(store: UserStore) -> str:

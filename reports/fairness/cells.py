@@ -124,29 +124,50 @@ def compare(
 # --- suppression and cells ------------------------------------------------------
 
 
+def _is_reference(refs: Sequence[int], n_groups: int) -> NDArray[np.bool_]:
+    """Mark the groups that some group is compared with."""
+    marks = np.zeros(n_groups, dtype=bool)
+    marks[[r for r in refs if r >= 0]] = True
+    return marks
+
+
 def _hidden_groups(
-    group_n: np.ndarray, labels: Sequence[str], min_cell: int
+    group_n: np.ndarray, labels: Sequence[str], min_cell: int, refs: Sequence[int]
 ) -> NDArray[np.bool_]:
     """Return the suppressed groups: under the minimum size, and complements."""
     return complementary_suppression(
-        group_n, group_n < min_cell, sibling_sets(labels, INTERSECTION)
+        group_n,
+        group_n < min_cell,
+        sibling_sets(labels, INTERSECTION),
+        keep=_is_reference(refs, len(labels)),
     )
 
 
 def shown_cells(
-    est: Estimates, group_n: np.ndarray, labels: Sequence[str], min_cell: int
+    est: Estimates,
+    group_n: np.ndarray,
+    labels: Sequence[str],
+    min_cell: int,
+    refs: Sequence[int] = (),
 ) -> NDArray[np.bool_]:
     """Return the cells shown (not suppressed, nor given away by siblings).
 
     The group and the metric's own cell must be big enough, and no cell may be
     worked out from its siblings and their total (complementary suppression).
+    A reference group (``refs``: each group's reference index) is hidden as a
+    complement only when no other sibling can be: every comparison needs it.
     """
     ok = (
-        ~_hidden_groups(group_n, labels, min_cell)
+        ~_hidden_groups(group_n, labels, min_cell, refs)
         & (est.n >= min_cell)
         & np.isfinite(est.estimate)
     )
-    return ~complementary_suppression(est.n, ~ok, sibling_sets(labels, INTERSECTION))
+    return ~complementary_suppression(
+        est.n,
+        ~ok,
+        sibling_sets(labels, INTERSECTION),
+        keep=_is_reference(refs, len(labels)),
+    )
 
 
 def _cell(est: Estimates, g: int, ok: bool, low: float, high: float) -> dict[str, Any]:
@@ -187,7 +208,7 @@ def _metric_cells(
     config: FairnessConfig,
 ) -> list[dict[str, Any]]:
     """Return one metric's cells for every group, with difference and ratio."""
-    ok = shown_cells(est, group_n, labels, config.min_cell_size)
+    ok = shown_cells(est, group_n, labels, config.min_cell_size, refs)
     low, high = interval(est.draws, config.confidence)
     diff = compare(est, refs, ok, "difference", config.confidence)
     ratio = compare(est, refs, ok, "ratio", config.confidence)
@@ -213,7 +234,7 @@ def grouping_result(
         for name, est in estimates.items()
         if name != "group_size"
     }
-    hidden = _hidden_groups(group_n, codes.labels, config.min_cell_size)
+    hidden = _hidden_groups(group_n, codes.labels, config.min_cell_size, refs)
     groups = {}
     for g, label in enumerate(codes.labels):
         suppressed = bool(hidden[g])

@@ -87,7 +87,7 @@ def _candidates(
     has bootstrap draws that are all zero, and would otherwise look certain.
     """
     est = estimates[family.metric]
-    ok = shown_cells(est, estimates["group_size"].n, labels, config.min_cell_size)
+    ok = shown_cells(est, estimates["group_size"].n, labels, config.min_cell_size, refs)
     if family.code == "calibration_gap":
         low, high = interval(est.draws, config.confidence)
         se = np.fmax(

@@ -210,7 +210,17 @@ def test_admin_resets_a_password_and_the_old_session_stops_working(
         _sign_in(cora, served.url, "cora", password)
         assert "/signin" in cora.url  # and the old password with it
         _sign_in(cora, served.url, "cora", temporary)
+        assert cora.url.endswith("/account/password")  # a temporary password
+        assert "midlertidig adgangskode" in cora.inner_text("main")
+        cora.goto(f"{served.url}{LIST}")
+        assert cora.url.endswith("/account/password")  # nothing else until changed
+        cora.fill("input[name=current]", temporary)
+        cora.fill("input[name=new]", "coras-own-password")
+        cora.fill("input[name=repeated]", "coras-own-password")
+        cora.click("form.record button[type=submit]")
+        cora.wait_for_load_state()
         assert cora.url.endswith("/lists")
+        assert cora.goto(f"{served.url}{LIST}").status == 200
     finally:
         coordinator.close()
 
@@ -248,7 +258,7 @@ def test_reviewer_signs_off_a_governance_pack_and_sees_it_recorded(
 
 
 def test_reviewer_sees_access_counts_without_pseudonyms_and_an_admin_exports(
-    page, browser, served, password
+    page, browser, served, password, shots
 ) -> None:
     listed = _list_areas(served, WEEK)
     citizen = next(i for i, area in sorted(listed.items()) if area in SCOPE)
@@ -267,6 +277,7 @@ def test_reviewer_sees_access_counts_without_pseudonyms_and_an_admin_exports(
     html = page.content()
     assert not [i for i in listed if i in html]  # no pseudonym anywhere on the page
     assert not page.is_visible("#access-export")
+    _screenshot(page, shots / "web-access-log.png")
     page.click('form[action="/signout"] button[type=submit]')
     _sign_in(page, served.url, "ada", password)
     page.click('nav a[href="/access-log"]')
@@ -283,6 +294,17 @@ def test_reviewer_sees_access_counts_without_pseudonyms_and_an_admin_exports(
     )  # earlier tests in this module may have opened or downloaded it too
     page.goto(f"{served.url}/access-log")
     assert "udtræk af adgangsloggen" in page.inner_text("#access-counts")
+
+
+def test_coordinator_reads_the_programme_report_of_their_municipalities(
+    page, served, shots, password
+) -> None:
+    _sign_in(page, served.url, "anna", password)
+    page.goto(f"{served.url}/programmes/diabetes_bus/report")
+    assert "390, 376" in page.inner_text("main")
+    assert page.locator("table.report").count() == 2
+    assert "Alle uger" in page.inner_text("table.report >> nth=0")
+    _screenshot(page, shots / "web-programme-report.png")
 
 
 def test_data_scientist_compares_two_versions_and_sees_their_plots(

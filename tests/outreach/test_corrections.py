@@ -82,16 +82,43 @@ def test_correction_appends_and_the_original_stays_in_the_history(recorded) -> N
 
 def test_a_correction_onto_a_kept_outcome_and_date_writes_nothing(recorded) -> None:
     ops, run, _ = recorded
-    retract_contact(ops, run, "P00000", _only(ops, "P00000"), reason="x", actor="bo")
     record_contacts(None, programme="test_bus", week=run["week"], store=ops,
                     entries=[{"citizen_id": "P00000", "outcome": "screened",
                               "outcome_date": "2026-11-26"}], today=TODAY)  # fmt: skip
-    current = [c for c in ops.contacts_of(LIST_ID, "P00000") if c["action"] is None]
-    done = _correct(ops, run, "P00000", str(current[0]["contact_id"]),
+    screened = [
+        c for c in ops.contacts_of(LIST_ID, "P00000") if c["outcome"] == "screened"
+    ]
+    done = _correct(ops, run, "P00000", str(screened[0]["contact_id"]),
                     outcome="reached", outcome_date="2026-11-24")  # fmt: skip
     assert done.refusal == CHANGE_REFUSALS["clash"]
-    assert len(ops.read_table("contact_changes")) == 1
+    assert len(ops.read_table("contact_changes")) == 0
     assert len(ops.contacts_of(LIST_ID, "P00000")) == 2
+
+
+def test_a_retracted_outcome_can_be_recorded_again_with_its_history(recorded) -> None:
+    ops, run, _ = recorded
+    first = _only(ops, "P00000")
+    retract_contact(ops, run, "P00000", first, reason="wrong person", actor="bo")
+    entry = {"citizen_id": "P00000", "outcome": "reached", "outcome_date": "2026-11-24"}
+    again = record_contacts(None, programme="test_bus", week=run["week"], store=ops,
+                            entries=[entry], actor="anna", today=TODAY)  # fmt: skip
+    assert again.n_recorded == 1
+    current = ops.backend.rows(
+        "select outcome, generation from outreach.current_contacts "
+        "where citizen_id = 'P00000'"
+    )
+    assert current == [{"outcome": "reached", "generation": 1}]
+    history = ops.contacts_of(LIST_ID, "P00000")
+    assert [(h["outcome"], h["action"]) for h in history] == [
+        ("reached", "retracted"),
+        ("reached", None),
+    ]
+    events = ops.read_audit_log()["event"].tolist()
+    assert events.count("recorded") == 2 and events.count("retracted") == 1
+    repeat = record_contacts(None, programme="test_bus", week=run["week"], store=ops,
+                             entries=[entry], actor="anna", today=TODAY)  # fmt: skip
+    assert repeat.n_recorded == 0  # the current one is not stored twice
+    assert ops.recorded_on(LIST_ID)["P00000"] == "reached"
 
 
 def test_a_contact_of_another_citizen_or_list_is_not_found(recorded) -> None:

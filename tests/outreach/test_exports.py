@@ -67,7 +67,7 @@ def test_export_list_csv_has_header_block_and_minimum_columns(exported) -> None:
         "last_contact",
     ]
     assert len(table) == 12
-    assert table[0]["stop"] == "supported_housing · Vordingborg"
+    assert table[0]["stop"] == "supported housing · Vordingborg"  # in plain words
 
 
 def test_export_list_excel_reads_back_with_openpyxl(exported) -> None:
@@ -115,7 +115,9 @@ def test_export_list_html_has_a_page_per_stop_and_no_audit_columns(exported) -> 
     assert 1 in set(sizes)  # a stop with one citizen: "1 citizen", not "1 citizens"
     for stop in stops:
         noun = "citizen" if sizes[stop] == 1 else "citizens"
-        assert f"Stop: {stop} · {sizes[stop]} {noun}</h2>" in html
+        words = stop.replace("supported_housing", "supported housing")
+        assert f"Stop: {words} · {sizes[stop]} {noun}</h2>" in html
+    assert "supported_housing" not in html
     for forbidden in ("education", "origin", "basic", "danish", "risk_score"):
         assert forbidden not in html
     assert "<li>reason 1</li>" in html
@@ -187,3 +189,36 @@ def test_export_list_neutralises_formulas(
     sheet = load_workbook(result.paths["xlsx"])["List"]
     reasons = [r[5] for r in sheet.iter_rows(min_row=12, values_only=True)]
     assert all(r.startswith("'=HYPERLINK") for r in reasons)
+
+
+def test_export_list_in_danish_shows_codes_in_danish_words(
+    con, make_programme, upstream, tmp_path: Path
+) -> None:
+    upstream.build_region(con, overrides={0: {"living_situation": "supported_housing"}})
+    plan = make_programme(reasons_language="da")
+    result = build_weekly_list(con, plan, week=upstream.WEEK, output_dir=tmp_path)
+    lines = Path(result.paths["csv"]).read_text(encoding="utf-8").splitlines()
+    table = list(csv.DictReader(line for line in lines if not line.startswith("#")))
+    assert table[0]["stop"] == "botilbud · Vordingborg"
+    languages = {r["preferred_language"] for r in table}
+    assert "dansk" in languages and "da" not in languages
+    html = Path(result.paths["html"]).read_text(encoding="utf-8")
+    assert "Stop: botilbud · Vordingborg" in html
+    assert "☐ kontaktet<br>☐ undersøgt<br>☐ takket nej" in html
+    sheet = load_workbook(result.paths["xlsx"])["List"]
+    assert "botilbud · Vordingborg" in [r[2] for r in sheet.iter_rows(values_only=True)]
+
+
+def test_export_list_record_sheet_offers_outcomes_in_words(
+    con, make_programme, upstream, tmp_path: Path
+) -> None:
+    upstream.build_region(con)
+    plan = make_programme(reasons_language="da")
+    result = build_weekly_list(
+        con, plan, week=upstream.WEEK, output_dir=tmp_path, formats=("xlsx",)
+    )
+    record = load_workbook(result.paths["xlsx"])["Record"]
+    (choices,) = record.data_validations.dataValidation
+    assert choices.formula1 == (
+        '"kontaktet,undersøgt,takket nej,ikke truffet,forkerte kontaktdata"'
+    )

@@ -39,7 +39,7 @@ def _contact(
     con.execute(
         "insert into outreach.contacts values ('old', 'test_bus', '2026-W30', $c, "
         "$o, $d, 'x', false,"
-        " null, now(), 'test', null, null, null)",
+        " null, now(), 'test', null, null, null, 0)",
         {"c": citizen, "o": outcome, "d": when},
     )
 

@@ -197,6 +197,39 @@ def test_record_contacts_reads_back_the_excel_export(listed) -> None:
     ]
 
 
+def test_record_contacts_reads_outcomes_written_in_words(listed) -> None:
+    con, _, result, ids = listed
+    book = load_workbook(result.paths["xlsx"])
+    sheet = book["Record"]
+    sheet["B2"], sheet["C2"] = "kontaktet", "2026-11-25"
+    sheet["B3"], sheet["C3"] = " Takket  nej ", "2026-11-25"
+    sheet["B4"], sheet["C4"] = "wrong contact details", "2026-11-25"
+    filled = Path(result.paths["xlsx"]).with_name("words.xlsx")
+    book.save(filled)
+    record = record_contacts(
+        con,
+        programme="test_bus",
+        week="2026-W48",
+        file=filled,
+        actor="anna",
+        today=TODAY,
+    )
+    assert record.refused == []
+    assert record.by_outcome == {
+        "reached": 1,
+        "screened": 0,
+        "declined": 1,
+        "unreachable": 0,
+        "wrong_contact_data": 1,
+    }
+    stored = con.execute(
+        "select citizen_id, outcome from outreach.contacts order by citizen_id"
+    ).fetchall()
+    assert sorted(stored) == sorted(
+        [(ids[0], "reached"), (ids[1], "declined"), (ids[2], "wrong_contact_data")]
+    )
+
+
 def test_record_contacts_decline_with_opt_out_is_honoured_next_week(
     listed, upstream
 ) -> None:

@@ -9,6 +9,7 @@ when no server answers, see ``conftest.postgres_url``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ from outreach.app.store.backends import (
     Backend,
     DuckDBBackend,
     PostgresBackend,
+    insert_sql,
     public_location,
 )
 from outreach.app.store.migrations import (
@@ -189,7 +191,7 @@ def test_upgrade_from_v0_keeps_rows_and_the_new_code_works(empty: Backend) -> No
     _insert_v0_rows(empty)
     assert schema_version(empty) == 0
     store = OperationalStore(empty)
-    assert schema_version(empty) == HEAD == 2
+    assert schema_version(empty) == HEAD == 4
     assert _counts(store) == {
         "list_runs": 1, "lists": 2, "holdouts": 0, "contacts": 1, "opt_outs": 1,
         "audit_log": 1,
@@ -248,7 +250,7 @@ def test_store_status_reads_postgres_without_changing_it(postgres_url: str) -> N
         settings = EngineSettings(operational_db=backend.url)
         status = store_status(settings)
         assert (status.backend, status.version) == ("postgresql", 0)
-        assert status.pending == ["0001_baseline", "0002_contact_changes"]
+        assert status.pending == [m.label for m in MIGRATIONS]
         assert schema_version(backend) == 0
         upgraded = upgrade_store(settings)
         assert (upgraded.from_version, upgraded.version) == (0, HEAD)
@@ -273,13 +275,15 @@ def _step_two(fail: bool) -> Migration:
 def test_upgrade_schema_applies_only_the_pending_migrations(empty: Backend) -> None:
     upgrade_schema(empty)
     steps = (*MIGRATIONS, _step_two(fail=False))
-    assert [m.label for m in upgrade_schema(empty, steps)] == ["0003_step_two"]
+    assert [m.label for m in upgrade_schema(empty, steps)] == ["0005_step_two"]
     assert upgrade_schema(empty, steps) == []
     versions = empty.rows("select version, name from outreach.schema_version")
     assert sorted((r["version"], r["name"]) for r in versions) == [
         (1, "baseline"),
         (2, "contact_changes"),
-        (3, "step_two"),
+        (3, "must_change_password"),
+        (4, "contacts_recorded_again"),
+        (5, "step_two"),
     ]
 
 
@@ -301,17 +305,20 @@ def test_store_status_and_upgrade_commands(tmp_path: Path) -> None:
     assert status.exit_code == 0, status.output
     assert json.loads(status.stdout) == {
         "backend": "duckdb", "location": str(warehouse), "version": 0, "head": HEAD,
-        "pending": ["0001_baseline", "0002_contact_changes"],
+        "pending": [
+            "0001_baseline", "0002_contact_changes", "0003_must_change_password",
+            "0004_contacts_recorded_again",
+        ],
     }  # fmt: skip
     assert not warehouse.exists()
     upgrade = runner.invoke(app, ["--db", str(warehouse), "store", "upgrade"])
     assert upgrade.exit_code == 0, upgrade.output
     assert (
-        "from version 0 to 2: applied 0001_baseline, 0002_contact_changes"
-        in upgrade.stdout
+        "from version 0 to 4: applied 0001_baseline, 0002_contact_changes, "
+        "0003_must_change_password, 0004_contacts_recorded_again" in upgrade.stdout
     )
     again = runner.invoke(app, ["store", "status", "--db", str(warehouse)])
-    assert "schema version 2 of 2; pending migrations: none" in again.stdout
+    assert "schema version 4 of 4; pending migrations: none" in again.stdout
 
 
 class TestErrorMessages:
@@ -327,7 +334,7 @@ class TestErrorMessages:
         assert str(error.value) == NEWER_STORE.format(found=7, head=HEAD)
         assert str(error.value) == (
             "The operational store is at schema version 7, newer than this Opspor"
-            " knows (2). Upgrade Opspor before using this store."
+            " knows (4). Upgrade Opspor before using this store."
         )
 
     def test_store_upgrade_refuses_a_newer_store(self, tmp_path: Path) -> None:
@@ -362,3 +369,48 @@ def test_upgrade_to_0002_gives_old_contacts_ids_and_keeps_them_current(
     assert store.change_contact(change, None) == "changed_already"
     assert store.recorded_on(LIST_ID) == {}
     assert store.contacts_of(LIST_ID, "P00002")[0]["action"] == "retracted"
+
+
+def _user_row(name: str) -> dict[str, Any]:
+    """A PostgreSQL users row as migration 0002 left the table (no must_change)."""
+    return {
+        "name": name, "role": "reviewer", "password_hash": "$argon2id$x",
+        "programmes": "[]", "municipalities": "[]", "language": "da",
+        "failed_attempts": 0, "locked_until": None, "created_at": AT,
+    }  # fmt: skip
+
+
+def test_upgrade_from_0002_keeps_users_and_lets_a_retracted_outcome_back(
+    empty: Backend,
+) -> None:
+    upgrade_schema(empty, MIGRATIONS[:2])
+    assert schema_version(empty) == 2
+    if empty.name == "postgresql":
+        with empty.transaction() as tx:
+            tx.execute(insert_sql("users", tuple(_user_row("rita"))), _user_row("rita"))
+    store = OperationalStore(empty)
+    assert schema_version(empty) == HEAD
+    if empty.name == "postgresql":
+        rita = store.get_user("rita")
+        assert rita is not None and rita.must_change is False
+        assert store.update_user(dataclasses.replace(rita, must_change=True))
+        assert store.get_user("rita").must_change is True
+    contact = {
+        "list_id": LIST_ID, "programme": "diabetes_bus", "week": "2026-W48",
+        "citizen_id": "P00002", "outcome": "reached",
+        "outcome_date": date(2026, 11, 24), "recorded_by": "bo", "opt_out": False,
+        "note": None, "recorded_at": AT, "source": "web",
+    }  # fmt: skip
+    assert store.save_contacts([contact]) == (1, 0, 0)
+    (first,) = store.contacts_of(LIST_ID, "P00002")
+    change = {
+        "contact_id": first["contact_id"], "list_id": LIST_ID,
+        "citizen_id": "P00002", "action": "retracted", "reason": "wrong person",
+        "changed_by": "bo", "changed_at": AT,
+    }  # fmt: skip
+    assert store.change_contact(change, None) == "changed"
+    assert store.save_contacts([contact]) == (1, 0, 0)
+    assert store.save_contacts([contact]) == (0, 1, 0)
+    assert store.recorded_on(LIST_ID) == {"P00002": "reached"}
+    history = store.contacts_of(LIST_ID, "P00002")
+    assert [h["action"] for h in history] == ["retracted", None]

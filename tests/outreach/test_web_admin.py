@@ -271,7 +271,10 @@ def test_own_password_change_ends_the_other_sessions(client_for, web_app, web) -
     assert _signs_in(client_for, web, "anna", NEW_PASSWORD)
     assert not _signs_in(client_for, web, "anna", web.PASSWORD)
     [event] = _events(web_app, "password_changed")
-    assert (event["actor"], event["counts"]) == ("anna", {"user": "anna"})
+    assert (event["actor"], event["counts"]) == (
+        "anna",
+        {"user": "anna", "temporary": False},
+    )
 
 
 def test_every_role_sees_the_password_link(client_for) -> None:

@@ -282,6 +282,32 @@ def test_cli_serve_refuses_several_workers_on_the_embedded_store(
     assert "needs OPSPOR_OPERATIONAL_DB" in result.output
 
 
+def test_serve_gives_slow_starting_workers_time_to_import_the_app(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import uvicorn
+
+    from features.settings import EngineSettings
+    from outreach.app.web.app import WORKER_START_SECONDS, serve
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: calls.append(kw))
+    for name in (
+        "OPSPOR_OUTPUT_DIR",
+        "OPSPOR_DB",
+        "OPSPOR_OPERATIONAL_DB",
+        "OPSPOR_TLS",
+    ):
+        monkeypatch.setenv(name, "")  # serve() sets them for its workers; restored
+    settings = EngineSettings(
+        output_dir=tmp_path, operational_db="postgresql://db.example/ops"
+    )
+    serve(settings, workers=4)
+    [kwargs] = calls
+    assert kwargs["workers"] == 4
+    assert kwargs["timeout_worker_healthcheck"] == WORKER_START_SECONDS >= 30
+
+
 def test_cli_users_add_demo_is_idempotent(tmp_path: Path) -> None:
     runner = CliRunner()
     out = ["--output-dir", str(tmp_path)]

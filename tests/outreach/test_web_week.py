@@ -336,13 +336,12 @@ def test_counts_are_singular_for_one() -> None:
 
 def test_every_code_the_data_can_hold_has_words() -> None:
     from features.contract import APPOINTMENT_KINDS, APPOINTMENT_STATUSES
-    from outreach.app.web.i18n import TEXT
-    from outreach.recording import OUTCOMES
+    from outreach.codes import CODE_TEXT, OUTCOMES
 
     codes = {*APPOINTMENT_KINDS, *APPOINTMENT_STATUSES, *OUTCOMES, "outreach"}
     codes |= {"supported_housing", "shelter", "prison"}
     for language in ("da", "en"):
-        missing = {c for c in codes if f"code_{c}" not in TEXT[language]}
+        missing = {c for c in codes if c not in CODE_TEXT[language]}
         assert missing == set(), language
 
 

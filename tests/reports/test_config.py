@@ -138,3 +138,36 @@ class TestErrorMessages:
             f"The grouping 'x' of {path} is built of 'sex', which is not a grouping "
             "defined before it."
         )
+
+    def test_label_lookback_days_is_refused_with_what_replaced_it(
+        self, tmp_path: Path
+    ) -> None:
+        path = _write(tmp_path, "[label_ascertainment]\nlookback_days = 730\n" + GROUPS)
+        with pytest.raises(ConfigError) as error:
+            FairnessConfig.from_toml(path)
+        assert str(error.value) == (
+            f"The 'lookback_days' setting in [label_ascertainment] of {path} is no "
+            "longer read: the label check counts first records over the whole "
+            "covered history of diagnoses and hospital contacts, from "
+            "'washout_days' after its start. Remove it."
+        )
+
+    def test_label_section_refuses_an_unknown_setting(self, tmp_path: Path) -> None:
+        path = _write(tmp_path, "[label_ascertainment]\nwashout_day = 30\n" + GROUPS)
+        with pytest.raises(ConfigError) as error:
+            FairnessConfig.from_toml(path)
+        assert str(error.value) == (
+            f"The 'washout_day' setting in [label_ascertainment] of {path} is not a "
+            "known setting; known: margin, washout_days, not_flagged."
+        )
+
+    def test_label_section_reads_its_known_settings(self, tmp_path: Path) -> None:
+        path = _write(
+            tmp_path,
+            "[label_ascertainment]\nmargin = 0.3\nwashout_days = 30\n" + GROUPS,
+        )
+        config = FairnessConfig.from_toml(path)
+        assert (config.ascertainment_margin, config.ascertainment_washout_days) == (
+            0.3,
+            30,
+        )

@@ -70,6 +70,39 @@ def test_record_care_ascertainment_bias_leaves_true_harm_unchanged(
     assert true_harm(off) == true_harm(on)
 
 
+def test_ascertainment_engagement_slope_widens_the_recording_gap(
+    generate, open_extract
+) -> None:
+    flat = generate("region_small", fmt="parquet", ascertainment_bias=True)
+    steep = generate(
+        "region_small",
+        fmt="parquet",
+        ascertainment_bias=True,
+        ascertainment_engagement_slope=1.0,
+    )
+    base = _recorded_by_engagement_tertile(open_extract(flat))
+    more = _recorded_by_engagement_tertile(open_extract(steep))
+    kept = [b / a for a, b in zip(base, more, strict=True)]
+    assert kept[0] < 0.7, kept  # lowest engagement: examinations often incomplete
+    assert kept[2] > 0.9, kept  # highest engagement: above average, all examined
+    assert kept[0] < kept[1] < kept[2], kept
+
+
+def test_ascertainment_engagement_slope_needs_the_bias(generate, open_extract) -> None:
+    def records(result) -> tuple[int, int]:
+        con = open_extract(result)
+        return con.execute(
+            f"select count(*), sum(hash(citizen_id, diagnosis_date, code)) "
+            f"from diagnoses where {COMPLICATIONS}"
+        ).fetchone()
+
+    off = generate("region_small", fmt="parquet")
+    slope_only = generate(
+        "region_small", fmt="parquet", ascertainment_engagement_slope=1.0
+    )
+    assert records(off) == records(slope_only)
+
+
 def test_record_care_engagement_gradient_knob(generate, open_extract) -> None:
     def gap(result) -> float:
         means = dict(

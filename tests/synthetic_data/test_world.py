@@ -24,7 +24,7 @@ from synthetic_data import (
     generate_extract,
     load_profile,
 )
-from synthetic_data.world import EVENT_TABLES, coverage_starts
+from synthetic_data.world import EVENT_TABLES, LATER_RANGES, coverage_starts
 
 EXTRACT_DATE = date(2026, 11, 23)
 DATE_COLUMN = {
@@ -85,6 +85,36 @@ def test_draw_world_spans_the_family() -> None:
     assert {w.history_years for w in worlds} == set(range(3, 11))
     assert any(w.egfr_effect == 0.0 for w in worlds)
     assert max(w.egfr_effect for w in worlds) > 0.3
+
+
+def test_later_mechanisms_leave_the_earlier_draws_as_they_were() -> None:
+    # Values drawn before ascertainment_engagement_slope existed
+    # (bench/results/label_sweep.json of 2026-12-06 and robustness worlds).
+    assert draw_world(101).engagement_education_gradient == 1.1745
+    assert draw_world(106).engagement_education_gradient == 1.1322
+    assert [draw_world(s).ascertainment_bias for s in range(101, 107)] == [
+        False,
+        True,
+        False,
+        True,
+        False,
+        True,
+    ]
+    assert draw_world(101).history_years == 5
+
+
+def test_draw_world_draws_the_recording_gap_in_its_range() -> None:
+    spec = LATER_RANGES["ascertainment_engagement_slope"]
+    slopes = [draw_world(seed).ascertainment_engagement_slope for seed in range(200)]
+    assert all(v == 0.0 or spec.low <= v <= spec.high for v in slopes)
+    assert 25 < sum(v == 0.0 for v in slopes) < 75
+    assert max(slopes) > 1.3
+    world = draw_world(108)
+    profile = apply_world(load_profile("region_small"), world)
+    assert (
+        profile.ascertainment_engagement_slope == world.ascertainment_engagement_slope
+    )
+    assert profile.ascertainment_window_days == 395
 
 
 def test_world_refuses_a_value_outside_its_limit() -> None:

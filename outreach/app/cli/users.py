@@ -1,4 +1,8 @@
-"""``opspor users``: the web app's accounts (add, add-demo, remove, list)."""
+"""``opspor users``: the web app's accounts (add, add-demo, reset-password, remove, list).
+
+A password given here is an admin's choice, so it is temporary: the user must
+choose their own at the next sign-in (as when an admin adds or resets in the app).
+"""
 
 from __future__ import annotations
 
@@ -30,6 +34,8 @@ UsersFileOpt = Annotated[
 
 
 def _render_users(r: UsersResult) -> str:
+    if r.action == "reset":
+        return _render_reset(r)
     if r.action != "listed":
         return f"User {r.users[0]['name']} {r.action} ({r.store})"
     lines = [f"{len(r.users)} user(s) in {r.store}"]
@@ -38,8 +44,20 @@ def _render_users(r: UsersResult) -> str:
         f"{','.join(u['municipalities']) or '-'}"
         + (f"  locked until {u['locked_until']}" if u["locked_until"] else "")
         + ("  disabled" if u.get("disabled") else "")
+        + ("  must change password" if u.get("must_change") else "")
         for u in r.users
     ]
+    return "\n".join(lines)
+
+
+def _render_reset(r: UsersResult) -> str:
+    user = r.users[0]
+    lines = [
+        f"Password of {user['name']} reset ({r.store}); "
+        f"{user['sessions_ended']} session(s) ended; they must change it at sign-in."
+    ]
+    if "temporary_password" in user:
+        lines.append(f"Temporary password (shown once): {user['temporary_password']}")
     return "\n".join(lines)
 
 
@@ -69,7 +87,7 @@ def users_add_command(
     users_file: UsersFileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add a web-app user; the password is read from stdin and kept as an argon2 hash."""
+    """Add a web-app user; the password (from stdin) is temporary until they change it."""
     from outreach.app.stages import UserAddRequest, run_user_add
 
     state = cli_state(ctx, as_json=as_json)
@@ -109,6 +127,32 @@ def users_add_demo_command(
             + (", ".join(u["name"] for u in r.users) or "all existed already")
         ),
     )
+
+
+@users_app.command("reset-password")
+def users_reset_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Sign-in name.")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the new password from standard input [default: make one].",
+        ),
+    ] = False,
+    users_file: UsersFileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Reset a password (temporary until changed) and end the user's sessions."""
+    from outreach.app.stages import UserResetRequest, run_user_reset
+
+    state = cli_state(ctx, as_json=as_json)
+
+    def call() -> UsersResult:
+        typed = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+        return run_user_reset(state.settings, UserResetRequest(name, typed, users_file))
+
+    run_command(state, call, _render_users)
 
 
 @users_app.command("remove")

@@ -21,6 +21,7 @@ from outreach.app.store.backends import Backend, Transaction, insert_sql
 
 __all__ = [
     "CHANGE_COLUMNS",
+    "CONTACT_KEY",
     "OPT_OUT_COLUMNS",
     "WITHDRAWAL_COLUMNS",
     "ChangeOutcome",
@@ -39,6 +40,11 @@ WITHDRAWAL_COLUMNS = (
     *OPT_OUT_COLUMNS, "withdrawn_by", "withdrawn_at", "withdrawal_reason",
 )  # fmt: skip
 
+#: One outcome of a citizen on a list and date: at most one current contact.
+CONTACT_KEY = (
+    "list_id = :list_id and citizen_id = :citizen_id and outcome = :outcome "
+    "and outcome_date = :outcome_date"
+)
 _CONTACT = """
 select c.*, x.action
 from outreach.contacts as c
@@ -52,10 +58,10 @@ where not exists (
     select 1 from outreach.contact_changes where contact_id = :contact_id
 )
 """
-_SAME_KEY = """
-select count(*) from outreach.contacts
-where list_id = :list_id and citizen_id = :citizen_id and outcome = :outcome
-    and outcome_date = :outcome_date
+_SAME_KEY = f"""
+select
+    (select count(*) from outreach.current_contacts where {CONTACT_KEY}) as n_current,
+    (select count(*) from outreach.contacts where {CONTACT_KEY}) as n_all
 """
 _REGISTER = """
 select citizen_id, opted_out_date, list_id, recorded_by, recorded_at, reason
@@ -167,7 +173,9 @@ class ChangeTable:
 
 
 def _insert_replacement(tx: Transaction, contact: Mapping[str, Any]) -> None:
-    """Insert the correcting contact; raise :class:`_Clash` if its key is taken."""
-    if tx.fetch(_SAME_KEY, contact)[0][0]:
+    """Insert the correcting contact; :class:`_Clash` if a current one has its key."""
+    current, generation = tx.fetch(_SAME_KEY, contact)[0]
+    if current:
         raise _Clash
-    tx.execute(insert_sql("contacts", sorted(contact)), contact)
+    row = {**contact, "generation": int(generation)}
+    tx.execute(insert_sql("contacts", sorted(row)), row)

@@ -148,10 +148,61 @@ def _changes(backend: BackendName) -> list[str]:
     ]
 
 
+def _must_change(backend: BackendName) -> list[str]:
+    """0003: a user whose password an admin set must change it after signing in.
+
+    Only PostgreSQL keeps users in the store (the embedded store's users live
+    in ``users.json``, whose records gain the field when next written), so
+    DuckDB has nothing to change. Existing users keep their passwords.
+    """
+    if backend != "postgresql":
+        return []
+    return [
+        "alter table outreach.users add column if not exists "
+        "must_change boolean not null default false"
+    ]
+
+
+#: PostgreSQL's name for migration 0001's key on contacts.
+_OLD_CONTACT_KEY = "contacts_list_id_citizen_id_outcome_outcome_date_key"
+_NEW_CONTACT_KEY = """
+alter table outreach.contacts add constraint contacts_key_generation
+unique (list_id, citizen_id, outcome, outcome_date, generation)
+"""
+
+
+def _recorded_again(backend: BackendName) -> list[str]:
+    """0004: an outcome retracted or corrected away can be recorded again.
+
+    The key (list, citizen, outcome, date) held only one contact ever, so a
+    retracted outcome could never be recorded again. Each contact now has a
+    ``generation``: 0 for the first with its key, n for the one recorded after
+    n earlier ones were changed. PostgreSQL keys on the key and generation, so
+    two app processes recording the same outcome at once still store it once.
+    Existing contacts are generation 0 (the old key made them unique).
+    """
+    statements = [
+        "alter table outreach.contacts add column if not exists "
+        "generation integer default 0",
+        "update outreach.contacts set generation = 0 where generation is null",
+        CURRENT_CONTACTS_VIEW,
+    ]
+    if backend != "postgresql":
+        return statements
+    return [
+        *statements,
+        "alter table outreach.contacts alter column generation set not null",
+        f"alter table outreach.contacts drop constraint if exists {_OLD_CONTACT_KEY}",
+        _NEW_CONTACT_KEY,
+    ]
+
+
 #: Every migration in order; append, never edit one that has shipped.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline", _baseline),
     Migration(2, "contact_changes", _changes),
+    Migration(3, "must_change_password", _must_change),
+    Migration(4, "contacts_recorded_again", _recorded_again),
 )
 HEAD = MIGRATIONS[-1].version
 

@@ -30,7 +30,7 @@ from outreach.app.store.backends import (
     PostgresBackend,
     insert_sql,
 )
-from outreach.app.store.changes import ChangeTable
+from outreach.app.store.changes import CONTACT_KEY, ChangeTable
 from outreach.app.store.migrations import upgrade_schema
 from outreach.app.store.users import UserTable
 
@@ -111,14 +111,15 @@ update outreach.list_runs set status = 'superseded'
 where programme = :p and week = :w and status = 'frozen'
 """
 _READ_LIST = "select * from outreach.lists where list_id = :id order by rank"
+#: A contact is stored unless a current one has its key; its generation counts
+#: the earlier (retracted or corrected) contacts with that key (migration 0004).
 _INSERT_CONTACT = f"""
-insert into outreach.contacts ({", ".join(CONTACT_COLUMNS)})
-select {", ".join(":" + c for c in CONTACT_COLUMNS)}
-where not exists (
-    select 1 from outreach.contacts
-    where list_id = :list_id and citizen_id = :citizen_id and outcome = :outcome
-        and outcome_date = :outcome_date
+insert into outreach.contacts ({", ".join(CONTACT_COLUMNS)}, generation)
+select {", ".join(":" + c for c in CONTACT_COLUMNS)}, (
+    select count(*) from outreach.contacts
+    where {CONTACT_KEY}
 )
+where not exists (select 1 from outreach.current_contacts where {CONTACT_KEY})
 """
 _INSERT_OPT_OUT = """
 insert into outreach.opt_outs
@@ -251,9 +252,10 @@ class OperationalStore(UserTable, ChangeTable):
     ) -> tuple[int, int, int]:
         """Insert contacts and opt-outs in one transaction; count what was new.
 
-        A contact already recorded (same list, citizen, outcome and date) and a
-        citizen already opted out are skipped, also under concurrent writers
-        (PostgreSQL's keys).
+        A contact already current (same list, citizen, outcome and date, not
+        retracted or corrected) and a citizen already opted out are skipped,
+        also under concurrent writers (PostgreSQL's keys). An outcome whose
+        earlier contact was retracted is stored again, one generation later.
         """
         stored = repeats = opt_outs = 0
         skip = self.backend.skip_conflicts

@@ -19,7 +19,7 @@ __all__ = ["USER_COLUMNS", "UserTable"]
 
 USER_COLUMNS = (
     "name", "role", "password_hash", "programmes", "municipalities", "language",
-    "failed_attempts", "locked_until", "created_at",
+    "failed_attempts", "locked_until", "created_at", "must_change",
 )  # fmt: skip
 _FOR_UPDATE = """
 select failed_attempts, locked_until from outreach.users
@@ -32,7 +32,8 @@ where name = :name
 _UPDATE = """
 update outreach.users set role = :role, password_hash = :password_hash,
 programmes = :programmes, municipalities = :municipalities, language = :language,
-failed_attempts = :failed_attempts, locked_until = :locked_until
+failed_attempts = :failed_attempts, locked_until = :locked_until,
+must_change = :must_change
 where name = :name
 """
 _RESET = """

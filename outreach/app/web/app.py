@@ -62,6 +62,11 @@ USERS_FILE = "users.json"
 _STATIC = Path(__file__).resolve().parent / "static"
 
 
+#: How long uvicorn waits for a worker to answer its health check. Its default
+#: (5 s) is shorter than a spawned worker takes to import the app on a busy host
+#: without compiled bytecode, so every worker was killed before it started and
+#: replaced, forever (seen with 4 workers on 2 loaded cores).
+WORKER_START_SECONDS = 60
 MANY_WORKERS = (
     "More than one app process needs OPSPOR_OPERATIONAL_DB=postgresql://...: "
     "the embedded DuckDB store is served from one process."
@@ -140,6 +145,7 @@ def serve(
             port=port,
             workers=workers,
             log_level="warning",
+            timeout_worker_healthcheck=WORKER_START_SECONDS,
         )
     else:
         uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")

@@ -9,7 +9,9 @@ app's middleware turns the id into a user name through the server-side record
 of :mod:`outreach.app.web.sessions` (so signing out, a timeout or a revocation
 ends it) and the user is looked up again on every request, so removing a user
 ends their session too. Every POST must carry the session's CSRF token in the
-``csrf_token`` form field.
+``csrf_token`` form field. A user whose password an admin set
+(``must_change``) is sent to :data:`PASSWORD_PAGE` from every other page until
+they have chosen their own.
 """
 
 from __future__ import annotations
@@ -36,11 +38,13 @@ from outreach.app.users import ROLES, User
 __all__ = [
     "AGGREGATE_ROLES",
     "CSRF_FIELD",
+    "PASSWORD_PAGE",
     "PUBLIC_MOUNTS",
     "SESSION_COOKIE",
     "AccessRule",
     "CsrfError",
     "Forbidden",
+    "PasswordChangeRequired",
     "SessionCodec",
     "SignInRequired",
     "allow",
@@ -54,6 +58,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "opspor_session"
+#: The one page a user with a temporary password may open (and sign-out).
+PASSWORD_PAGE = "/account/password"
 CSRF_FIELD = "csrf_token"
 SESSION_HOURS = 12
 SECRET_FILE = "web_secret.key"
@@ -71,6 +77,10 @@ class SignInRequired(Exception):
 
 class Forbidden(Exception):
     """The signed-in user's role or scope does not allow this page (HTTP 403)."""
+
+
+class PasswordChangeRequired(Exception):
+    """The user signed in with a temporary password; the app sends them to change it."""
 
 
 class CsrfError(Exception):
@@ -211,6 +221,8 @@ class AccessRule:
             raise SignInRequired
         if user.role not in self.roles:
             raise Forbidden
+        if user.must_change and request.url.path != PASSWORD_PAGE:
+            raise PasswordChangeRequired
         return user
 
 

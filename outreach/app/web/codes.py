@@ -5,9 +5,9 @@ event (``foot_examination: no_show``), a site kind in a stop
 (``supported_housing · Lolland``), a municipality (``390``). Templates show them
 through the jinja filters registered by :func:`register`:
 
-* ``plain`` replaces every code that has a ``code_<code>`` key in
-  ``outreach/app/web/i18n.toml`` with its text in the page's language (other
-  words are left as they are);
+* ``plain`` replaces every code of the domain's code table
+  (:mod:`outreach.codes`, the same words the exported files use) with its text
+  in the page's language (other words are left as they are);
 * ``municipality`` adds the name to a kommunekode (``390 Vordingborg``);
 * ``count(key, n)`` picks ``<key>_one`` for exactly one, else ``<key>``, so a page
   never says "1 borgere".
@@ -15,38 +15,15 @@ through the jinja filters registered by :func:`register`:
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import jinja2
 
 from outreach.app.web.i18n import DEFAULT_LANGUAGE, TEXT, translator
+from outreach.codes import plain_text
 from outreach.programmes import municipality_name
 
 __all__ = ["count_text", "municipality_label", "plain_text", "register"]
-
-_CODE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
-
-
-def plain_text(value: Any, language: str) -> str:
-    """Return the text with each known code replaced by its words.
-
-    Parameters
-    ----------
-    value : Any
-        Text holding codes, e.g. ``"2026-08-01 foot_examination: no_show"``.
-    language : {"da", "en"}
-        Interface language.
-
-    Returns
-    -------
-    str
-        ``"2026-08-01 fodundersøgelse: udeblev"``; unknown words unchanged.
-    """
-    table = TEXT.get(language, TEXT[DEFAULT_LANGUAGE])
-    if value is None:
-        return ""
-    return _CODE.sub(lambda m: table.get(f"code_{m[0]}", m[0]), str(value))
 
 
 def municipality_label(code: Any) -> str:

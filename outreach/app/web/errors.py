@@ -24,7 +24,13 @@ from starlette.exceptions import HTTPException
 
 from features.errors import ConfigError, NotFoundError, WarehouseBusyError
 from features.settings import EngineSettings
-from outreach.app.web.auth import CsrfError, Forbidden, SignInRequired
+from outreach.app.web.auth import (
+    PASSWORD_PAGE,
+    CsrfError,
+    Forbidden,
+    PasswordChangeRequired,
+    SignInRequired,
+)
 from outreach.app.web.context import PAGE_CSP, render, web_context
 
 __all__ = [
@@ -105,6 +111,11 @@ async def _sign_in(request: Request, error: Exception) -> Response:
     return RedirectResponse(f"/signin?next={quote(target, safe='')}", status_code=303)
 
 
+async def _change_password(request: Request, error: Exception) -> Response:
+    """Send a user with a temporary password to choose their own first."""
+    return RedirectResponse(PASSWORD_PAGE, status_code=303)
+
+
 async def _forbidden(request: Request, error: Exception) -> Response:
     """403: the role or scope does not allow the page, or the CSRF token is missing."""
     message = "csrf" if isinstance(error, CsrfError) else "forbidden"
@@ -157,6 +168,7 @@ def add_error_pages(app: FastAPI) -> None:
     """Register the error pages of the app (see the module docstring)."""
     app.add_exception_handler(SignInRequired, _sign_in)
     app.add_exception_handler(Forbidden, _forbidden)
+    app.add_exception_handler(PasswordChangeRequired, _change_password)
     app.add_exception_handler(CsrfError, _forbidden)
     app.add_exception_handler(NotFoundError, _not_found)
     app.add_exception_handler(HTTPException, _http_error)

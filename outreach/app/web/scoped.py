@@ -26,7 +26,6 @@ from outreach.app.store import OperationalStore
 from outreach.app.users import User
 from outreach.app.web.access import Access
 from outreach.app.web.auth import Forbidden
-from outreach.app.web.codes import plain_text
 from outreach.app.web.context import WebContext
 from outreach.exports import display_table, export_list, render_stop_sheets
 from outreach.list_audit import append_list_event
@@ -359,19 +358,7 @@ def _scoped_rows(
         rows = _in_scope(store.read_list(str(run["list_id"])), user)
         _audit(store, event, user, run, {**counts, "rows": len(rows)})
     _log_rows(access[0], access[1], rows, run)
-    return programme, run, _in_words(rows, programme.reasons_language)
-
-
-def _in_words(rows: pd.DataFrame, language: str) -> pd.DataFrame:
-    """Return the rows with stops, last contacts and languages in plain words."""
-    columns = ("stop", "last_contact_outcome", "preferred_language")
-    return rows.assign(
-        **{
-            c: [None if pd.isna(v) else plain_text(v, language) for v in rows[c]]
-            for c in columns
-            if c in rows
-        }
-    )
+    return programme, run, rows
 
 
 def download_xlsx(
@@ -415,5 +402,7 @@ def stop_sheets(
         (access, "viewed_stop_sheets"),
     )
     return render_stop_sheets(
-        display_table(rows), run_header(run, programme), programme
+        display_table(rows, language=programme.reasons_language),
+        run_header(run, programme),
+        programme,
     )

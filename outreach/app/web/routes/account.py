@@ -1,4 +1,8 @@
-"""The signed-in user's own account: changing the password."""
+"""The signed-in user's own account: changing the password.
+
+A user with a temporary password (``must_change``) lands here from every page
+and goes on to their landing page once they have chosen their own.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +13,29 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from features.errors import ConfigError
-from outreach.app.accounts import PASSWORDS_DIFFER, WRONG_PASSWORD, change_own_password
+from outreach.app.accounts import (
+    PASSWORDS_DIFFER,
+    SAME_PASSWORD,
+    WRONG_PASSWORD,
+    change_own_password,
+)
 from outreach.app.users import MIN_PASSWORD, ROLES, User
 from outreach.app.web.auth import allow, session
 from outreach.app.web.context import flash, language_of, render, web_context
 from outreach.app.web.i18n import translator
 from outreach.app.web.routes.admin import audit_account
+from outreach.app.web.routes.public import LANDING
 
 __all__ = ["router"]
 
 router = APIRouter()
 Anyone = Annotated[User, allow(*ROLES)]
 #: English refusals of :mod:`outreach.app.accounts` -> interface text keys.
-_REFUSALS = {PASSWORDS_DIFFER: "password_differs", WRONG_PASSWORD: "password_wrong"}
+_REFUSALS = {
+    PASSWORDS_DIFFER: "password_differs",
+    WRONG_PASSWORD: "password_wrong",
+    SAME_PASSWORD: "password_same",
+}
 
 
 @router.get("/account/password")
@@ -55,6 +69,7 @@ def change_password(
             "csrf": secrets.token_urlsafe(32),
         }
     )
-    audit_account(ctx, "password_changed", user, user.name)
+    audit_account(ctx, "password_changed", user, user.name, temporary=user.must_change)
     flash(request, "ok", t("password_changed"))
-    return RedirectResponse("/account/password", status_code=303)
+    after = LANDING[user.role] if user.must_change else "/account/password"
+    return RedirectResponse(after, status_code=303)

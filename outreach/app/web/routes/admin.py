@@ -1,5 +1,8 @@
 """Admin pages: list, add, disable, enable users; reset passwords; change scopes.
 
+A password an admin sets (a new user's, a reset) is temporary: the user must
+choose their own at the next sign-in (:mod:`outreach.app.accounts`).
+
 An admin sees accounts only, no person-level page. Every change is written to
 the aggregate audit log (who, whom, what; never a password); a disable or a
 password reset ends every session of that user.
@@ -130,6 +133,7 @@ def add_user_page(
             role=role,
             password=given,
             language=language,
+            must_change=True,
             **scope,
         )
     except ConfigError as error:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from outreach.app.users import ROLES, User, authenticate
-from outreach.app.web.auth import allow, public, session
+from outreach.app.web.auth import PASSWORD_PAGE, allow, public, session
 from outreach.app.web.context import render, web_context
 from outreach.app.web.throttle import WINDOW_MINUTES
 
@@ -83,9 +83,10 @@ def signin(
         data["lang"] = lang
     request.state.session_changed = True
     request.state.user = answer.user
-    return RedirectResponse(
-        _safe_next(next) or LANDING[answer.user.role], status_code=303
-    )
+    target = _safe_next(next) or LANDING[answer.user.role]
+    if answer.user.must_change:
+        target = PASSWORD_PAGE
+    return RedirectResponse(target, status_code=303)
 
 
 def _end_session(request: Request) -> None:
