@@ -67,7 +67,7 @@ seeds = np.random.SeedSequence(profile.seed).spawn(len(starts))
 rows = 0
 for index, (lo, seed) in enumerate(zip(starts, seeds)):
     hi = min(lo + CHUNK_SIZE, citizens)
-    tables, _, _ = build_chunk(profile, cal, index, lo, hi, seed)
+    tables, *_ = build_chunk(profile, cal, index, lo, hi, seed)
     rows += sum(t.num_rows for t in tables.values())
     del tables  # as generate_extract does: a chunk is dropped once it is written
 print(json.dumps({"rows": {"all": rows}}))

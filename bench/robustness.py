@@ -45,6 +45,52 @@ TRUE_EVENT = "true_event_harm_365d"
 PER_CITIZENS = 1000  # k = 100 per 100,000 citizens
 
 
+@dataclasses.dataclass(frozen=True)
+class Truth:
+    """Where a family of specs finds its truth, and its rule."""
+
+    path_field: str  # the GenerationResult field of the truth file
+    risk: str
+    event: str
+    rule: str
+
+
+#: Specs named smi_* rank citizens with severe mental illness: their truth is
+#: the SMI truth (synthetic_data.smi_truth); every other spec's is the diabetes one.
+TRUTHS = {
+    "diabetes": Truth("truth_risk_path", TRUE_RISK, TRUE_EVENT, RULE_SPEC),
+    "smi": Truth(
+        "truth_smi_path",
+        "true_risk_smi_somatic_365d",
+        "true_event_smi_somatic_365d",
+        "smi_somatic_365d_rule",
+    ),
+}
+
+
+def family(specs: tuple[str, ...]) -> str:
+    """``"smi"`` when every spec is an SMI spec, else ``"diabetes"``.
+
+    Raises
+    ------
+    ValueError
+        If SMI and other specs are mixed (they have different cohorts and truths).
+    """
+    smi = [s.startswith("smi_") for s in specs]
+    if any(smi) and not all(smi):
+        raise ValueError(f"SMI and other specs cannot share a run: {', '.join(specs)}")
+    return "smi" if smi and all(smi) else "diabetes"
+
+
+def read_truth(result: Any, specs: tuple[str, ...]) -> pd.DataFrame:
+    """The truth of the specs' family, its columns named TRUE_RISK and TRUE_EVENT."""
+    truth_of = TRUTHS[family(specs)]
+    truth = pd.read_parquet(getattr(result, truth_of.path_field))
+    truth = truth.rename(columns={truth_of.risk: TRUE_RISK, truth_of.event: TRUE_EVENT})
+    truth["index_date"] = pd.to_datetime(truth["index_date"]).dt.date
+    return truth
+
+
 def planned_scoring_date(extract_date: date) -> date:
     """The first day of the latest quarter that starts a whole year before the extract.
 
@@ -122,13 +168,13 @@ def share_ratio(share: float, reference: float) -> float | None:
 
 
 def with_rule(specs: tuple[str, ...]) -> tuple[str, ...]:
-    """The specs, with the coordinator rule added when none is among them.
+    """The specs, with their family's coordinator rule added when none is among them.
 
     The rule's ratio is one of the figures every world reports.
     """
     if any(s.endswith("_rule") for s in specs):
         return specs
-    return (*specs, RULE_SPEC)
+    return (*specs, TRUTHS[family(specs)].rule)
 
 
 def calibration(pred: np.ndarray, outcome: np.ndarray) -> dict[str, float]:
@@ -214,10 +260,14 @@ def _recorded_labels(work: Path, full: Path, spec: str, as_of: date) -> pd.DataF
     from models.spec import load_spec
 
     settings = _settings(work / "full")
-    load_extract(full, settings=settings)
+    built = work / "full" / f".features-{as_of.isoformat()}"
+    if not built.exists():  # a second outcome of the same world reuses the build
+        load_extract(full, settings=settings)
     con = connect(settings.warehouse)
     try:
-        build_features(con, [as_of], checks=False)
+        if not built.exists():
+            build_features(con, [as_of], checks=False)
+            built.touch()
         loaded = load_spec(spec)
         build_labels(
             con,
@@ -278,8 +328,7 @@ def evaluate_world(
     profile, description = world_profile(seed, citizens)
     full = work / "extract"
     result = generate_extract(profile, full, fmt="parquet")
-    truth = pd.read_parquet(result.truth_risk_path)
-    truth["index_date"] = pd.to_datetime(truth["index_date"]).dt.date
+    truth = read_truth(result, specs)
     extract_date = date.fromisoformat(
         json.loads((full / "extract.json").read_text())["extract_date"]
     )
@@ -306,25 +355,53 @@ def evaluate_world(
         "basic_share_true_ranking": float((education.reindex(best) == "basic").mean()),
         "specs": {},
     }
-    labels = None
+    labels: dict[str, pd.DataFrame] = {}  # per outcome
     ceilings: dict[tuple[str, ...], float] = {}
+    all_scores: dict[str, pd.Series] = {}
     for spec in specs:
         scored = _scores(settings, spec, as_of).set_index("citizen_id")
-        scores = scored["risk_score"]
+        scores = all_scores[spec] = scored["risk_score"]
         chosen = top_k_ranked(scored["risk_rank"], k)
         entry = _ranking_entry(at, chosen, scores.index, education, out)
         if not spec.endswith("_rule"):
-            if labels is None:
-                labels = _recorded_labels(work, full, spec, as_of)
-            entry.update(_calibration_entry(labels, scores, at))
+            outcome = _outcome(spec)
+            if outcome not in labels:
+                labels[outcome] = _recorded_labels(work, full, spec, as_of)
+            entry.update(_calibration_entry(labels[outcome], scores, at))
             frame, features = _mart(settings, spec, as_of)
             key = tuple(features)
             if key not in ceilings:  # specs with the same features share it
                 ceilings[key] = _ceiling_ratio(frame, features, at, k, best_expected)
             entry["features_ceiling_ratio"] = ceilings[key]
         out["specs"][spec] = entry
+    if family(specs) == "smi":
+        out["smi"] = _smi_comparison(settings, all_scores, at, labels, as_of, k)
     out["seconds"] = round(time.perf_counter() - started, 1)
     return out
+
+
+def _outcome(spec: str) -> str:
+    from models.spec import load_spec
+
+    return load_spec(spec).outcome
+
+
+def _smi_comparison(
+    settings: Any,
+    scores: dict[str, pd.Series],
+    at: pd.DataFrame,
+    labels: dict[str, pd.DataFrame],
+    as_of: date,
+    k: int,
+) -> dict[str, Any]:
+    """The SMI rankings by GP-contact level, need read from the truth and labels."""
+    from bench.smi_compare import TRUE_EVENT as SMI_EVENT
+    from bench.smi_compare import TRUE_RISK as SMI_RISK
+    from bench.smi_compare import compare, read_groups
+
+    truth_at = at.rename(columns={TRUE_RISK: SMI_RISK, TRUE_EVENT: SMI_EVENT})
+    recorded = {o: f.set_index("citizen_id")["label"] for o, f in labels.items()}
+    return compare(scores, truth_at, read_groups(settings, as_of), recorded, k)
 
 
 def _ranking_entry(

@@ -51,6 +51,12 @@ COMPARATORS: Mapping[str, Mapping[str, str]] = {
         "gp_journal": "smi_somatic_365d_gp",
         "rule": "smi_somatic_365d_rule",
     },
+    # harm first recorded in hospital: the same comparators (what the survey's
+    # GP extract could see, and the rule), at the same capacity
+    "smi_somatic_harm_365d": {
+        "gp_journal": "smi_somatic_365d_gp",
+        "rule": "smi_somatic_365d_rule",
+    },
 }
 #: GP contacts in the year before the as-of date (marts.audit_attributes).
 GP_LEVELS = ("none", "low", "regular")

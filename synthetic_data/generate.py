@@ -33,8 +33,15 @@ from synthetic_data.population import (
     language_vocab,
 )
 from synthetic_data.profile import BAD_PARAMETER, ProfileError, SyntheticProfile
+from synthetic_data.smi_truth import SmiTruth, smi_truth
 from synthetic_data.world import coverage_starts, world_document
-from synthetic_data.write import SCHEMAS, TRUTH_RISK_SCHEMA, TRUTH_SCHEMA, ExtractWriter
+from synthetic_data.write import (
+    SCHEMAS,
+    TRUTH_RISK_SCHEMA,
+    TRUTH_SCHEMA,
+    TRUTH_SMI_SCHEMA,
+    ExtractWriter,
+)
 
 __all__ = ["CHUNK_SIZE", "GenerationResult", "generate_extract"]
 
@@ -57,6 +64,7 @@ class GenerationResult:
     rows: dict[str, int]
     fmt: str
     world_path: Path | None = None  # <out_dir>.world.json when a world was generated
+    truth_smi_path: Path | None = None  # <out_dir>.truth_smi.parquet (SMI truth)
 
 
 def generate_extract(
@@ -130,6 +138,7 @@ def generate_extract(
         dict(writer.rows),
         fmt,
         None if profile.world is None else writer.world_path,
+        writer.truth_smi_path,
     )
 
 
@@ -159,7 +168,7 @@ def build_chunk(
     lo: int,
     hi: int,
     seed: np.random.SeedSequence,
-) -> tuple[dict[str, pa.Table], pa.Table, pa.Table]:
+) -> tuple[dict[str, pa.Table], pa.Table, pa.Table, pa.Table]:
     """Simulate citizens ``lo..hi-1`` (chunk ``index``) and encode their tables.
 
     Parameters
@@ -172,8 +181,8 @@ def build_chunk(
 
     Returns
     -------
-    tables, truth, truth_risk
-        The six contract tables, and the two ground-truth tables, of this chunk.
+    tables, truth, truth_risk, truth_smi
+        The six contract tables, and the three ground-truth tables, of this chunk.
     """
     rng = np.random.default_rng(seed)
     cit = draw_citizens(rng, profile, cal, hi - lo)
@@ -181,6 +190,15 @@ def build_chunk(
     drivers = None if world is None else draw_drivers(seed, world, cal, cit)
     harm = simulate_harm(rng, profile, cal, cit, drivers)
     events = record_care(rng, profile, cal, cit, harm, drivers)
+    smi = smi_truth(
+        profile,
+        cit,
+        cal.te,
+        harm.who,
+        harm.index_days,
+        harm.hazards,
+        events.hospital_contacts,
+    )
     if drivers is not None:
         events = cover(drivers, events)
     ids = _ids("P-", np.arange(lo + 1, hi + 1), 8)
@@ -192,7 +210,8 @@ def build_chunk(
         "lab_results": _lab_results(events, ids),
         "hospital_contacts": _contacts(events, ids, index),
     }
-    return tables, _truth(cal, cit, harm, events, ids), _truth_risk(harm, ids)
+    truth = _truth(cal, cit, harm, events, ids)
+    return tables, truth, _truth_risk(harm, ids), _truth_smi(smi, ids)
 
 
 # --- encoding: integer columns -> contract columns ----------------------------
@@ -388,3 +407,15 @@ def _truth_risk(harm: Harm, ids: pa.Array) -> pa.Table:
         pa.array(harm.event[d, q]),
     ]
     return pa.Table.from_arrays(columns, schema=TRUTH_RISK_SCHEMA)
+
+
+def _truth_smi(smi: SmiTruth, ids: pa.Array) -> pa.Table:
+    """Build the SMI truth: true somatic risk and event per SMI citizen and date."""
+    s, q = np.nonzero(~np.isnan(smi.risk))
+    columns = [
+        ids.take(smi.who[s]),
+        _dates(smi.index_days[q]),
+        pa.array(smi.risk[s, q]),
+        pa.array(smi.event[s, q]),
+    ]
+    return pa.Table.from_arrays(columns, schema=TRUTH_SMI_SCHEMA)

@@ -80,6 +80,10 @@ class Harm:
     index_days: np.ndarray  # quarterly index dates (days)
     risk: np.ndarray  # (D, Q) true 365-day risk of harm; nan = not at risk that day
     event: np.ndarray  # (D, Q) harm within 365 days happened (only where risk is set)
+    #: (D, Q, 6) per-step hazards at each index date: the five complication groups,
+    #: then the acute admission (0 where not at risk). The SMI truth
+    #: (:mod:`synthetic_data.smi_truth`) reads the admissions among them.
+    hazards: np.ndarray
 
 
 def index_days(cal: Calendar) -> np.ndarray:
@@ -198,6 +202,7 @@ def simulate_harm(
         qdays = np.union1d(qdays, [cal.te]).astype(np.int32)
     qstep = cal.step(qdays)
     total = np.full((len(who), len(qdays)), np.nan)
+    hazards = np.zeros((len(who), len(qdays), len(COMPLICATIONS) + 1))
     slopes = _slopes(drivers)
     world = None if drivers is None else _WorldWalk(drivers, cal, who)
     acute_who: list[np.ndarray] = []
@@ -215,6 +220,7 @@ def simulate_harm(
             at_risk = (onset < qdays[q]) & (cit.start[who] <= qdays[q])
             at_risk &= qdays[q] < alive_until
             total[:, q] = np.where(at_risk, h.sum(axis=1) + a, np.nan)
+            hazards[:, q] = np.where(at_risk[:, None], np.column_stack([h, a]), 0.0)
         active = (onset <= day) & (cit.start[who] <= day) & (day < alive_until)
         hit, new_day = _draw_step(rng, np.column_stack([h, a]), active, day)
         comp = np.where(hit[:, :-1], new_day[:, :-1], comp).astype(np.int32)
@@ -226,7 +232,7 @@ def simulate_harm(
     acute_d = np.concatenate(acute_day).astype(np.int32)
     risk = 1.0 - np.exp(-total * (YEAR / STEP))
     event = _events(who, comp, acute_w, acute_d, qdays)
-    return Harm(who, comp, prevalent, acute_w, acute_d, qdays, risk, event)
+    return Harm(who, comp, prevalent, acute_w, acute_d, qdays, risk, event, hazards)
 
 
 class _WorldWalk:

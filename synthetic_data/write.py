@@ -27,6 +27,7 @@ __all__ = [
     "SCHEMAS",
     "TRUTH_SCHEMA",
     "TRUTH_RISK_SCHEMA",
+    "TRUTH_SMI_SCHEMA",
     "ExtractWriter",
     "truth_paths",
     "world_path",
@@ -140,6 +141,23 @@ TRUTH_RISK_SCHEMA = pa.schema(
 )
 
 
+#: The SMI truth (synthetic_data.smi_truth): one row per SMI citizen at risk and
+#: index date, in ``<out_dir>.truth_smi.parquet``.
+TRUTH_SMI_SCHEMA = pa.schema(
+    [
+        ("citizen_id", _S),
+        ("index_date", _D),
+        ("true_risk_smi_somatic_365d", pa.float64()),
+        ("true_event_smi_somatic_365d", _B),
+    ]
+)
+
+
+def truth_smi_path(out_dir: Path) -> Path:
+    """Return the SMI ground-truth file that sits beside an extract folder."""
+    return out_dir.with_name(out_dir.name + ".truth_smi.parquet")
+
+
 def truth_paths(out_dir: Path) -> tuple[Path, Path]:
     """Return the two ground-truth files that sit beside an extract folder."""
     return (
@@ -168,6 +186,7 @@ class ExtractWriter:
         self.out_dir = out_dir
         self.fmt = fmt
         self.truth_path, self.truth_risk_path = truth_paths(out_dir)
+        self.truth_smi_path = truth_smi_path(out_dir)
         self.world_path = world_path(out_dir)
         token = uuid.uuid4().hex[:8]
         self.tmp = out_dir.with_name(f".{out_dir.name}.tmp-{token}")
@@ -191,15 +210,20 @@ class ExtractWriter:
             path.unlink(missing_ok=True)
 
     def write(
-        self, tables: dict[str, pa.Table], truth: pa.Table, truth_risk: pa.Table
+        self,
+        tables: dict[str, pa.Table],
+        truth: pa.Table,
+        truth_risk: pa.Table,
+        truth_smi: pa.Table,
     ) -> None:
         """Append one chunk to every table and to the truth files."""
         for name, table in tables.items():
             self._writer(name, SCHEMAS[name]).write_table(table)
             self.rows[name] += table.num_rows
-        truth_tmp, risk_tmp = self._truth_tmp()
+        truth_tmp, risk_tmp, smi_tmp = self._truth_tmp()
         self._parquet("truth", truth_tmp, TRUTH_SCHEMA).write_table(truth)
         self._parquet("truth_risk", risk_tmp, TRUTH_RISK_SCHEMA).write_table(truth_risk)
+        self._parquet("truth_smi", smi_tmp, TRUTH_SMI_SCHEMA).write_table(truth_smi)
 
     def commit(
         self,
@@ -233,7 +257,9 @@ class ExtractWriter:
         self._close()
         _replace_dir(self.tmp, self.out_dir)
         for tmp, final in zip(
-            self._truth_tmp(), (self.truth_path, self.truth_risk_path), strict=True
+            self._truth_tmp(),
+            (self.truth_path, self.truth_risk_path, self.truth_smi_path),
+            strict=True,
         ):
             os.replace(tmp, final)
         if world is not None:
@@ -241,12 +267,12 @@ class ExtractWriter:
         else:
             self.world_path.unlink(missing_ok=True)
 
-    def _truth_tmp(self) -> tuple[Path, Path]:
+    def _truth_tmp(self) -> tuple[Path, Path, Path]:
+        token = self.tmp.name[-8:]
         return (
-            self.truth_path.with_name(f".{self.truth_path.name}.{self.tmp.name[-8:]}"),
-            self.truth_risk_path.with_name(
-                f".{self.truth_risk_path.name}.{self.tmp.name[-8:]}"
-            ),
+            self.truth_path.with_name(f".{self.truth_path.name}.{token}"),
+            self.truth_risk_path.with_name(f".{self.truth_risk_path.name}.{token}"),
+            self.truth_smi_path.with_name(f".{self.truth_smi_path.name}.{token}"),
         )
 
     def _world_tmp(self) -> Path:

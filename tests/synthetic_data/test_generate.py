@@ -440,6 +440,7 @@ def test_generate_extract_replaces_an_earlier_extract(
         "x",
         "x.truth.parquet",
         "x.truth_risk.parquet",
+        "x.truth_smi.parquet",
     ]
 
 

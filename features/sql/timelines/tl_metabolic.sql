@@ -38,6 +38,24 @@ final as (
         days_since_each(l.dates, spine.as_of_dates) as days_since_lipid_test,
         -- The linter takes the lambda's parameter d for a column.
         -- noqa: disable=RF02
+        -- Recency within 730 days (NULL = no test in them): the same window at every
+        -- as-of date, however long the extract's history is before it.
+        list_transform(
+            spine.as_of_dates, lambda d: days_between(
+                list_max(
+                    list_filter(h.dates, lambda e: within_days(e, d, 730))
+                ),
+                d
+            )
+        ) as days_since_hba1c_730d,
+        list_transform(
+            spine.as_of_dates, lambda d: days_between(
+                list_max(
+                    list_filter(l.dates, lambda e: within_days(e, d, 730))
+                ),
+                d
+            )
+        ) as days_since_lipid_test_730d,
         list_transform(
             spine.as_of_dates, lambda d:
             n_within_days(a.dates, d, 365) > 0
