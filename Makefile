@@ -60,7 +60,7 @@ demo: $(STAMP)
 # Opspor's own modules are compiled first for the same reason (a few seconds).
 test: $(STAMP) lint
 	$(BIN)/python -m compileall -q -j 0 $(PACKAGES) >/dev/null
-	$(BIN)/python -m pytest -q -n auto --dist loadfile --durations=25
+	$(BIN)/python -m pytest -q -n auto --dist loadfile --no-loadscope-reorder --durations=25
 
 # ruff and mypy strict over the five packages (mypy's packages, strictness and
 # cache dir .mypy_cache are in pyproject.toml), sqlfluff over their SQL (.sqlfluff).

@@ -184,6 +184,7 @@ def step_weekly(size_dir: Path, citizens: int) -> dict[str, Any]:
         "as_of_date": str(as_of),
         "n_scored": result.n_scored,
         "n_reasons": result.n_reasons,
+        "n_explained": result.n_explained,
         "listed": result.counts.get("listed"),
         "stage_seconds": stages,
     }

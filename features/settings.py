@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -23,6 +23,8 @@ __all__ = [
     "EngineSettings",
     "LOCK_WAIT_DEFAULT",
     "LOG_LEVELS",
+    "EXPLAIN_RANKS_MIN",
+    "EXPLAIN_RANKS_PER_CAPACITY",
     "MEMORY_RULE",
 ]
 
@@ -35,6 +37,11 @@ MEMORY_RULE = (
     "an amount of memory such as '12GB' or '1.5GiB' "
     "(KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
 )
+_RANKS_RULE = "a whole number of at least 0 (0: explain every scored citizen)"
+#: The weekly run explains the first max(5 x the programmes' summed weekly
+#: capacities, 5,000) ranks unless ``explain_ranks`` says otherwise.
+EXPLAIN_RANKS_PER_CAPACITY = 5
+EXPLAIN_RANKS_MIN = 5_000
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,12 @@ class EngineSettings:
     duckdb_temp_directory : Path or None
         Where DuckDB spills; ``None`` means ``duckdb_tmp`` beside the warehouse
         (under ``output_dir`` unless ``db_path`` moves it).
+    explain_ranks : int or None
+        How many ranks of each model the weekly run explains (SHAP reasons);
+        a listed citizen below them is explained when the list is built.
+        ``None`` means max(``EXPLAIN_RANKS_PER_CAPACITY`` x the programmes'
+        summed weekly capacities, ``EXPLAIN_RANKS_MIN``); ``0`` means every
+        scored citizen (:meth:`ranks_to_explain`).
     """
 
     output_dir: Path = Path("build")
@@ -101,9 +114,19 @@ class EngineSettings:
     duckdb_memory_limit: str | None = None
     duckdb_threads: int | None = None
     duckdb_temp_directory: Path | None = None
+    explain_ranks: int | None = None
 
     def __post_init__(self) -> None:
         self._check_duckdb()
+        if self.explain_ranks is not None and self.explain_ranks < 0:
+            raise ConfigError(
+                _BAD_VALUE.format(
+                    name="explain_ranks",
+                    source="EngineSettings",
+                    rule=_RANKS_RULE,
+                    value=self.explain_ranks,
+                )
+            )
         for name in (
             "session_idle_minutes",
             "session_max_hours",
@@ -182,6 +205,24 @@ class EngineSettings:
         if self.duckdb_threads is not None:
             config["threads"] = str(self.duckdb_threads)
         return config
+
+    def ranks_to_explain(self, capacities: Iterable[int]) -> int | None:
+        """Return how many ranks the weekly run explains; ``None`` means all.
+
+        Parameters
+        ----------
+        capacities : iterable of int
+            The weekly capacities of the programmes the model's lists serve.
+
+        Returns
+        -------
+        int or None
+            ``explain_ranks`` when set (``0`` gives ``None``: every scored
+            citizen), else max(5 x the summed capacities, 5,000).
+        """
+        if self.explain_ranks is not None:
+            return self.explain_ranks or None
+        return max(EXPLAIN_RANKS_PER_CAPACITY * sum(capacities), EXPLAIN_RANKS_MIN)
 
     @property
     def warehouse(self) -> Path:
@@ -273,6 +314,24 @@ def _whole(variable: str) -> Callable[[str], int]:
     return parse
 
 
+def _ranks(text: str) -> int:
+    """Parse ``OPSPOR_EXPLAIN_RANKS``; ConfigError (exit 2) unless a number >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ConfigError(
+            _BAD_VALUE.format(
+                name="OPSPOR_EXPLAIN_RANKS",
+                source="the environment",
+                rule=_RANKS_RULE,
+                value=text,
+            )
+        )
+    return value
+
+
 def _flag(text: str) -> bool:
     """Parse a yes/no variable such as ``OPSPOR_TLS`` (1, true, yes, on)."""
     return text.strip().lower() in {"1", "true", "yes", "on"}
@@ -314,4 +373,5 @@ ENV_VARIABLES: dict[str, tuple[tuple[str, ...], Callable[[str], object]]] = {
     "duckdb_memory_limit": (("OPSPOR_DUCKDB_MEMORY_LIMIT",), str.strip),
     "duckdb_threads": (("OPSPOR_DUCKDB_THREADS",), _whole("OPSPOR_DUCKDB_THREADS")),
     "duckdb_temp_directory": (("OPSPOR_DUCKDB_TEMP_DIRECTORY",), Path),
+    "explain_ranks": (("OPSPOR_EXPLAIN_RANKS",), _ranks),
 }

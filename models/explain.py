@@ -22,6 +22,17 @@ still replaces the reasons at once. SHAP values are per row, so batches change
 nothing; the linear model's centring mean is taken over all explained citizens
 in a first pass (:func:`feature_means`), so its contributions equal the
 unbatched ones up to float rounding (a test checks identical reasons).
+
+SHAP only where it is read: reasons are read for listed citizens only (the
+list, the citizen page and the exports show the list's copy). The weekly run
+therefore explains the first ``ranks`` ranks
+(:meth:`features.settings.EngineSettings.ranks_to_explain`: max(5 x the weekly
+capacities, 5,000) by default), and :func:`explain_citizens` explains anyone
+else on demand, when a list needs him. The linear centre is always taken over
+every scored citizen, so a citizen's reasons are the same whoever is explained
+with him (a test checks this for the top ranks and on demand). A blend's linear
+component is centred on each batch, as before, so its contributions move
+slightly with the batch's members.
 """
 
 from __future__ import annotations
@@ -30,9 +41,10 @@ import logging
 import re
 import string
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import Any, Literal
 
 import duckdb
@@ -62,11 +74,15 @@ __all__ = [
     "EXPLAIN_BATCH_CITIZENS",
     "ExplainResult",
     "FeatureInfo",
+    "OnDemand",
+    "Selection",
+    "explain_citizens",
     "explain_scores",
     "feature_catalogue",
     "feature_contributions",
     "feature_means",
     "format_reason",
+    "on_demand_explainer",
     "top_reasons",
 ]
 
@@ -134,6 +150,8 @@ class ExplainResult:
     n_reasons: int
     language: str
     table: str = "scoring.reasons"
+    #: The ranks explained (``None``: every scored citizen).
+    ranks: int | None = None
 
 
 def _info(column: Mapping[str, Any]) -> FeatureInfo:
@@ -161,6 +179,12 @@ def feature_catalogue() -> dict[str, FeatureInfo]:
     dict
         ``feature name -> FeatureInfo``.
     """
+    return dict(_shipped_catalogue())
+
+
+@cache
+def _shipped_catalogue() -> dict[str, FeatureInfo]:
+    """Read the catalogue's templates once per process (seconds: every contract)."""
     from features.catalogue import feature_reasons
 
     return {
@@ -453,6 +477,32 @@ def top_reasons(
 # --- the entry point -------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Selection:
+    """Which of a model's scored citizens to explain at one date.
+
+    ``ranks``: only the first ``ranks`` ranks (``None``: every rank);
+    ``citizen_ids``: only these citizens (``None``: anyone). Both may be set.
+    """
+
+    ranks: int | None = None
+    citizen_ids: tuple[str, ...] | None = None
+
+    def condition(self) -> tuple[str, dict[str, Any]]:
+        """Return the extra ``where`` on ``scoring.scores`` and its parameters."""
+        sql, params = "", dict[str, Any]()
+        if self.ranks is not None:
+            sql += " and risk_rank <= $ranks"
+            params["ranks"] = self.ranks
+        if self.citizen_ids is not None:
+            sql += " and citizen_id in (select unnest(cast($ids as varchar[])))"
+            params["ids"] = list(self.citizen_ids)
+        return sql, params
+
+
+EVERYONE = Selection()
+
+
 def _scored_batch(
     con: duckdb.DuckDBPyConnection,
     registered: RegisteredModel,
@@ -460,24 +510,27 @@ def _scored_batch(
     *,
     as_of: date,
     kinds: dict[str, str],
+    selection: Selection = EVERYONE,
 ) -> pd.DataFrame:
-    """Return the features of the citizens of one batch this model scored."""
-    frame = read_cohort_frame(
+    """Return the features of the selected citizens of one batch this model scored."""
+    bounds, params = batch_condition(batch, "citizen_id")
+    chosen, chosen_params = selection.condition()
+    scored = con.execute(
+        "select citizen_id from scoring.scores where model_uri = $uri and"
+        f" as_of_date = $d{bounds}{chosen}",
+        {"uri": registered.model_uri, "d": as_of, **params, **chosen_params},
+    ).fetchall()
+    if not scored:
+        return pd.DataFrame()
+    return read_cohort_frame(
         con,
         cohort=registered.spec.cohort,
         as_of=as_of,
         features=list(kinds),
         kinds=kinds,
         batch=batch,
+        citizen_ids=[str(row[0]) for row in scored],
     )
-    bounds, params = batch_condition(batch, "citizen_id")
-    scored = con.execute(
-        "select citizen_id from scoring.scores where model_uri = $uri and"
-        f" as_of_date = $d{bounds}",
-        {"uri": registered.model_uri, "d": as_of, **params},
-    ).fetchall()
-    ids = {str(row[0]) for row in scored}
-    return frame[frame["citizen_id"].isin(ids)].reset_index(drop=True)
 
 
 def _has_scores(con: duckdb.DuckDBPyConnection) -> bool:
@@ -489,16 +542,21 @@ def _has_scores(con: duckdb.DuckDBPyConnection) -> bool:
 def _linear_centre(
     model: Any, frames: Iterable[pd.DataFrame], features: list[str]
 ) -> NDArray[np.float64] | None:
-    """Return the linear model's centre over every citizen explained, else None.
+    """Return the linear model's centre over every scored citizen, else None.
 
-    A blend has none: a linear model inside it is centred on each batch's mean.
+    Every scored citizen, not only the ones explained now, so a citizen's
+    reasons do not depend on which others are explained with them (the top
+    ranks on the weekly run, one citizen on demand). A blend has none: a
+    linear model inside it is centred on each batch's mean.
     """
     pipeline = raw_pipeline(model)
     if isinstance(pipeline, BlendClassifier):
         return None
     if not hasattr(pipeline.named_steps["estimator"], "coef_"):
         return None
-    return feature_means(model, (frame[features] for frame in frames))
+    return feature_means(
+        model, (frame[features] for frame in frames if not frame.empty)
+    )
 
 
 def _insert_reasons(
@@ -588,6 +646,58 @@ def _replace_reasons(
     return n_citizens, n_reasons
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """How one call reads the scored cohort: batch by batch, all or a selection."""
+
+    con: duckdb.DuckDBPyConnection
+    registered: RegisteredModel
+    as_of: date
+    kinds: dict[str, str]
+    batches: list[CitizenBatch]
+
+    def frames(self, selection: Selection = EVERYONE) -> Iterator[pd.DataFrame]:
+        """Yield the features of the selected scored citizens, a batch at a time."""
+        for batch in self.batches:
+            yield _scored_batch(
+                self.con,
+                self.registered,
+                batch,
+                as_of=self.as_of,
+                kinds=self.kinds,
+                selection=selection,
+            )
+
+
+def _prepare(reading: _Reading, *, top: int, language: Language) -> _Explaining:
+    """Gather what every batch shares: templates and the linear centre."""
+    catalogue = feature_catalogue()
+    catalogue.update(
+        (row["name"], _info(row))
+        for row in broad_reason_rows(reading.con, list(reading.kinds))
+    )
+    centre = _linear_centre(
+        reading.registered.model, reading.frames(), list(reading.kinds)
+    )
+    return _Explaining(
+        reading.registered, reading.kinds, catalogue, centre, top, language
+    )
+
+
+def _reading(
+    con: duckdb.DuckDBPyConnection,
+    registered: RegisteredModel,
+    *,
+    as_of: date,
+    batch_size: int,
+) -> _Reading:
+    """Return how to read this model's scored cohort at ``as_of`` in batches."""
+    spec = registered.spec
+    kinds = feature_kinds(con, spec.model_features, spec=spec.name)
+    batches = cohort_batches(con, cohort=spec.cohort, as_of=as_of, size=batch_size)
+    return _Reading(con, registered, as_of, kinds, batches)
+
+
 def explain_scores(
     settings: EngineSettings,
     *,
@@ -596,8 +706,9 @@ def explain_scores(
     top: int = 3,
     language: Language = "da",
     batch_size: int = EXPLAIN_BATCH_CITIZENS,
+    ranks: int | None = None,
 ) -> ExplainResult:
-    """Explain every score a model wrote at ``as_of`` and store the reasons.
+    """Explain the scores a model wrote at ``as_of`` and store the reasons.
 
     Parameters
     ----------
@@ -613,6 +724,11 @@ def explain_scores(
         Language of ``reason_text``.
     batch_size : int
         Citizens read and explained at a time; the reasons do not depend on it.
+    ranks : int, optional
+        Explain only the first ``ranks`` ranks (the weekly run:
+        :meth:`EngineSettings.ranks_to_explain`); anyone else is explained on
+        demand (:func:`explain_citizens`) with the same reasons. ``None``
+        explains every scored citizen.
 
     Returns
     -------
@@ -630,24 +746,131 @@ def explain_scores(
             raise NotFoundError(
                 NO_SCORES.format(uri=registered.model_uri, as_of=as_of, ref=model)
             )
-        spec = registered.spec
-        kinds = feature_kinds(con, spec.model_features, spec=spec.name)
-        batches = cohort_batches(con, cohort=spec.cohort, as_of=as_of, size=batch_size)
-
-        def frames() -> Iterator[pd.DataFrame]:
-            for batch in batches:
-                yield _scored_batch(con, registered, batch, as_of=as_of, kinds=kinds)
-
-        catalogue = feature_catalogue()
-        catalogue.update(
-            (row["name"], _info(row)) for row in broad_reason_rows(con, list(kinds))
-        )
-        centre = _linear_centre(registered.model, frames(), list(kinds))
-        job = _Explaining(registered, kinds, catalogue, centre, top, language)
+        reading = _reading(con, registered, as_of=as_of, batch_size=batch_size)
+        job = _prepare(reading, top=top, language=language)
         n_citizens, n_reasons = _replace_reasons(
-            con, frames(), job, as_of=as_of, ref=model
+            con, reading.frames(Selection(ranks=ranks)), job, as_of=as_of, ref=model
         )
     finally:
         con.close()
     logger.info("explained %s citizens with %s reasons", n_citizens, n_reasons)
-    return ExplainResult(registered.model_uri, as_of, n_citizens, n_reasons, language)
+    return ExplainResult(
+        registered.model_uri, as_of, n_citizens, n_reasons, language, ranks=ranks
+    )
+
+
+def explain_citizens(
+    con: duckdb.DuckDBPyConnection,
+    registered: RegisteredModel,
+    *,
+    as_of: date,
+    citizen_ids: Sequence[str],
+    top: int = 3,
+    language: Language = "da",
+    batch_size: int = EXPLAIN_BATCH_CITIZENS,
+) -> int:
+    """Explain named scored citizens on demand and store their reasons.
+
+    For a person-level page or list that needs a citizen below the ranks the
+    weekly run explained. The reasons are the ones :func:`explain_scores`
+    would have stored for them (same centre, same templates); their earlier
+    rows for this model, date and language are replaced in one transaction,
+    and everybody else's are left alone.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The warehouse with ``scoring.scores``.
+    registered : RegisteredModel
+        The model whose scores are explained.
+    as_of : date
+        The scored as-of date.
+    citizen_ids : sequence of str
+        Who to explain; ids the model did not score at ``as_of`` are skipped.
+    top : int
+        Reasons per citizen at most.
+    language : {"da", "en"}
+        Language of ``reason_text``.
+    batch_size : int
+        Citizens read at a time (the linear centre's pass over the cohort).
+
+    Returns
+    -------
+    int
+        The number of citizens explained.
+    """
+    if not citizen_ids or not _has_scores(con):
+        return 0
+    reading = _reading(con, registered, as_of=as_of, batch_size=batch_size)
+    job = _prepare(reading, top=top, language=language)
+    ids = tuple(sorted(set(map(str, citizen_ids))))
+    con.execute(REASONS_DDL)
+    n_citizens = 0
+    with transaction(con):
+        con.execute(
+            "delete from scoring.reasons where model_uri = $uri and as_of_date = $d"
+            " and language = $lang and citizen_id in"
+            " (select unnest(cast($ids as varchar[])))",
+            {"uri": registered.model_uri, "d": as_of, "lang": language, "ids": ids},
+        )
+        for frame in reading.frames(Selection(citizen_ids=ids)):
+            if not frame.empty:
+                n_citizens += len(frame)
+                _explain_batch(con, frame, job)
+    logger.info("explained %s citizens on demand", n_citizens)
+    return n_citizens
+
+
+#: Explains listed citizens without reasons: ``(con, model_uri, as_of, ids)``
+#: to the number explained (see :func:`on_demand_explainer`).
+OnDemand = Callable[[duckdb.DuckDBPyConnection, str, date, Sequence[str]], int]
+
+
+def on_demand_explainer(
+    settings: EngineSettings, *, top: int, language: Language
+) -> OnDemand:
+    """Return a function that explains named citizens on the caller's connection.
+
+    The model is loaded from MLflow when it is first needed, once per URI; a
+    model the store does not hold explains nobody (the list then refuses the
+    citizens without reasons, as before).
+
+    Parameters
+    ----------
+    settings : EngineSettings
+        Where the MLflow store is.
+    top : int
+        Reasons per citizen at most.
+    language : {"da", "en"}
+        Language of ``reason_text``.
+
+    Returns
+    -------
+    callable
+        ``(con, model_uri, as_of, citizen_ids) -> citizens explained``.
+    """
+    loaded: dict[str, RegisteredModel] = {}
+
+    def explain(
+        con: duckdb.DuckDBPyConnection,
+        model_uri: str,
+        as_of: date,
+        citizen_ids: Sequence[str],
+    ) -> int:
+        if model_uri not in loaded:
+            name, _, version = model_uri.removeprefix("models:/").partition("/")
+            try:
+                loaded[model_uri] = load_registered_model(settings, f"{name}@{version}")
+            except NotFoundError:  # not in this MLflow store: the list says so
+                logger.warning("cannot explain on demand: %s is not registered", name)
+                return 0
+        return explain_citizens(
+            con,
+            loaded[model_uri],
+            as_of=as_of,
+            citizen_ids=citizen_ids,
+            top=top,
+            language=language,
+        )
+
+    return explain

@@ -24,6 +24,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+from numpy.typing import NDArray
 from pandera.typing import Series
 
 from features.db import check_identifier, table_exists, transaction
@@ -37,6 +38,7 @@ __all__ = [
     "assign_splits",
     "batch_condition",
     "build_training_matrix",
+    "citizen_draws",
     "citizen_groups",
     "cohort_batches",
     "ensure_features",
@@ -421,6 +423,7 @@ def read_cohort_frame(
     features: Sequence[str],
     kinds: dict[str, str],
     batch: CitizenBatch | None = None,
+    citizen_ids: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Return the features of every cohort member alive and resident at ``as_of``.
 
@@ -439,6 +442,8 @@ def read_cohort_frame(
         ``feature -> "categorical" | "numeric"``.
     batch : (str, str or None), optional
         Only the citizens of one :func:`cohort_batches` batch.
+    citizen_ids : sequence of str, optional
+        Only these citizens (e.g. the ones a model explains on demand).
 
     Returns
     -------
@@ -447,6 +452,9 @@ def read_cohort_frame(
     """
     check_identifier(cohort, "Cohort")
     bounds, params = batch_condition(batch, "m.citizen_id")
+    if citizen_ids is not None:
+        bounds += " and m.citizen_id in (select unnest(cast($ids as varchar[])))"
+        params["ids"] = list(citizen_ids)
     sql = (
         f"select m.citizen_id, m.as_of_date{_select_columns(features)}"
         " from marts.scoring_features as m"
@@ -536,20 +544,8 @@ def citizen_groups(
     pandas.Series
         ``"train"``, ``"calibration"`` or ``"test"`` aligned with ``citizen_ids``.
     """
-    salt = f"opspor-split-{random_state}:".encode()
     unique = pd.unique(citizen_ids)
-    draws = (
-        np.array(
-            [
-                int.from_bytes(
-                    hashlib.sha256(salt + str(c).encode()).digest()[:8], "big"
-                )
-                for c in unique
-            ],
-            dtype=np.float64,
-        )
-        / 2.0**64
-    )
+    draws = citizen_draws(unique, salt=f"opspor-split-{random_state}:")
     group = np.where(
         draws < test_share,
         "test",
@@ -557,6 +553,28 @@ def citizen_groups(
     )
     mapping = dict(zip(unique, group, strict=True))
     return citizen_ids.map(mapping).astype(str)
+
+
+def citizen_draws(citizen_ids: Any, *, salt: str) -> NDArray[np.float64]:
+    """Return each id's uniform number in [0, 1): a salted SHA-256 of the id.
+
+    The same citizen gets the same number in every run and at every index
+    date; another salt gives an independent draw (the split and the training
+    sample of :mod:`models.sampling` use different salts).
+    """
+    prefix = salt.encode()
+    return (
+        np.array(
+            [
+                int.from_bytes(
+                    hashlib.sha256(prefix + str(c).encode()).digest()[:8], "big"
+                )
+                for c in citizen_ids
+            ],
+            dtype=np.float64,
+        )
+        / 2.0**64
+    )
 
 
 def assign_splits(

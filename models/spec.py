@@ -178,12 +178,25 @@ CONSTRAINTS: Mapping[str, Rule] = {
         "a table {rules, event_weight} or absent",
         lambda v: v is None or isinstance(v, Mapping),
     ),
+    "non_event_share": Rule(
+        "a float in the range (0, 1] or absent",
+        lambda v: (
+            v is None
+            or (isinstance(v, int | float) and not isinstance(v, bool) and 0 < v <= 1)
+        ),
+    ),
     "broad_covariates": Rule(
         f"a list of unique broad covariate ids matching {BROAD_ID.pattern} or absent",
         lambda v: v is None or list_of("", pattern=BROAD_ID).ok(v),
     ),
 }
 _REQUIRED = ("outcome", "cohort", "features", "estimator")
+#: Estimators fitted with sample weights (``reweight``, ``non_event_share``).
+_WEIGHTED = ("hist_gradient_boosting", "logistic_regression")
+SAMPLED_ESTIMATOR = (
+    "The 'non_event_share' parameter of {caller} needs the gradient boosting or the "
+    "logistic regression (they fit with weights). Got estimator {estimator!r} instead."
+)
 
 
 @dataclass(frozen=True)
@@ -259,6 +272,12 @@ class ModelSpec:
         ``{rules, event_weight}``: training events meeting any rule (tables as
         the rule baseline's) count ``event_weight`` times (:mod:`models.reweight`);
         for the gradient boosting and the logistic regression.
+    non_event_share : float or None
+        Fit on every training row with an event and this share of the rows
+        without one, chosen by the salted citizen hash and weighted
+        ``1 / share`` (:mod:`models.sampling`); calibration and test rows are
+        never sampled. ``None`` (the default) fits on every row; for the
+        gradient boosting and the logistic regression.
     source : str
         Where the spec came from; the caller named in error messages.
     """
@@ -289,6 +308,7 @@ class ModelSpec:
     broad_min_rows: int = 50
     broad_covariates: tuple[str, ...] | None = None
     reweight: Mapping[str, Any] | None = None
+    non_event_share: float | None = None
     source: str = "ModelSpec"
 
     def __post_init__(self) -> None:
@@ -322,6 +342,10 @@ class ModelSpec:
             _check_blend(self.params, self.name, self.source)
         if self.reweight is not None:
             _check_reweight(self.reweight, self.features, self.estimator, self.source)
+        if self.non_event_share is not None and self.estimator not in _WEIGHTED:
+            raise ConfigError(
+                SAMPLED_ESTIMATOR.format(caller=self.source, estimator=self.estimator)
+            )
         if self.feature_set != "curated" and self.cohort not in BROAD_COHORTS:
             raise ConfigError(
                 BROAD_COHORT.format(

@@ -64,12 +64,16 @@ class ScoreRequest:
 
 @dataclass(frozen=True)
 class ExplainRequest:
-    """Explain the scores of ``model`` at ``as_of``: ``top`` reasons in ``language``."""
+    """Explain the scores of ``model`` at ``as_of``: ``top`` reasons in ``language``.
+
+    ``ranks``: only the first ``ranks`` ranks (``None``: every scored citizen).
+    """
 
     model: str
     as_of: date
     top: int = 3
     language: Language = "da"
+    ranks: int | None = None
 
 
 def run_train(settings: EngineSettings, request: TrainRequest) -> TrainResult:
@@ -169,4 +173,5 @@ def run_explain(settings: EngineSettings, request: ExplainRequest) -> ExplainRes
         as_of=request.as_of,
         top=request.top,
         language=request.language,
+        ranks=request.ranks,
     )

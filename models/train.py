@@ -60,6 +60,7 @@ from models.outcomes import (
 )
 from models.reference import log_feature_reference
 from models.reweight import event_weights
+from models.sampling import non_event_sample
 from models.spec import ModelSpec, parse_every
 from models.validate import MetricEstimate, evaluate_predictions, k_values, save_plots
 
@@ -422,10 +423,17 @@ def fit_model(
     calibration = matrix[matrix["split"] == "calibration"]
     unfitted = build_pipeline(spec, kinds) if blend is None else blend
     labels = train["label"].to_numpy()
-    weights: dict[str, Any] = {}
+    row_weights = np.ones(len(train))
+    if spec.non_event_share is not None:
+        keep, row_weights = non_event_sample(
+            train, labels, share=spec.non_event_share, random_state=spec.random_state
+        )
+        train, labels = train[keep], labels[keep]
     if spec.reweight is not None:
-        sample = event_weights(train, labels, spec.reweight)
-        weights = {"estimator__sample_weight": sample}
+        row_weights = row_weights * event_weights(train, labels, spec.reweight)
+    weights: dict[str, Any] = {}
+    if spec.reweight is not None or spec.non_event_share is not None:
+        weights = {"estimator__sample_weight": row_weights}
     with limited_threads():
         pipeline = unfitted.fit(train[features], labels, **weights)
     return calibrate_model(

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
@@ -48,6 +48,9 @@ from outreach.rank import (
     select_candidates,
     stop_for,
 )
+
+if TYPE_CHECKING:  # the web app imports this module; models.explain loads slowly
+    from models.explain import OnDemand
 
 __all__ = [
     "check_extract_age",
@@ -275,16 +278,19 @@ def _choose(
     return selection.listed, selection.held_out, counts
 
 
-def _reasons(
+def _stored_reasons(
     con: duckdb.DuckDBPyConnection,
     ids: list[str],
     as_of: date,
     model_uri: str,
     programme: Programme,
 ) -> pd.DataFrame:
-    """Top reasons per listed citizen as one text (lines) and their number."""
-    if not ids or not table_exists(con, "scoring", "reasons"):
-        return pd.DataFrame({"citizen_id": [], "reasons": [], "n_reasons": []})
+    """Return the listed citizens' stored reasons of this model, language wanted.
+
+    A citizen with none in the programme's language keeps the other language's.
+    """
+    if not table_exists(con, "scoring", "reasons"):
+        return pd.DataFrame({"citizen_id": [], "reason_rank": [], "reason_text": []})
     frame = con.execute(
         "select * from scoring.reasons where as_of_date = $as_of"
         " and citizen_id in (select unnest(cast($ids as varchar[])))",
@@ -298,10 +304,40 @@ def _reasons(
             lambda s: (s == programme.reasons_language).any()
         )
         frame = frame[wanted | ~has_wanted]
-    frame = frame[
+    return frame[
         frame["reason_text"].notna()
         & (frame["reason_text"].astype(str).str.strip() != "")
     ]
+
+
+def _unexplained(frame: pd.DataFrame, ids: list[str], language: str) -> list[str]:
+    """Return the listed citizens without stored reasons in ``language``."""
+    if "language" in frame:
+        frame = frame[frame["language"] == language]
+    have = set(frame["citizen_id"].astype(str))
+    return [i for i in ids if i not in have]
+
+
+def _reasons(
+    con: duckdb.DuckDBPyConnection,
+    ids: list[str],
+    as_of: date,
+    model_uri: str,
+    programme: Programme,
+    explain_missing: OnDemand | None = None,
+) -> pd.DataFrame:
+    """Top reasons per listed citizen as one text (lines) and their number.
+
+    The weekly run explains the top ranks only; a listed citizen below them is
+    explained now by ``explain_missing`` (when given), with the same reasons.
+    """
+    if not ids:
+        return pd.DataFrame({"citizen_id": [], "reasons": [], "n_reasons": []})
+    frame = _stored_reasons(con, ids, as_of, model_uri, programme)
+    missing = _unexplained(frame, ids, programme.reasons_language)
+    if missing and explain_missing is not None:
+        explain_missing(con, model_uri, as_of, missing)
+        frame = _stored_reasons(con, ids, as_of, model_uri, programme)
     top = (
         frame.sort_values(["citizen_id", "reason_rank"])
         .groupby("citizen_id")
@@ -345,11 +381,14 @@ def _decorate(
     as_of: date,
     week_start: date,
     model_uri: str,
+    explain_missing: OnDemand | None = None,
 ) -> pd.DataFrame:
     """Add stop, band, reasons and last contact; shape rows as ``outreach.lists``."""
     ids = listed["citizen_id"].astype(str).tolist()
     rows = listed.merge(
-        _reasons(con, ids, as_of, model_uri, programme), on="citizen_id", how="left"
+        _reasons(con, ids, as_of, model_uri, programme, explain_missing),
+        on="citizen_id",
+        how="left",
     )
     rows = rows.merge(
         _history(con, ids, as_of, week_start, programme), on="citizen_id", how="left"
@@ -567,6 +606,7 @@ def build_weekly_list(
     formats: Sequence[str] = EXPORT_FORMATS,
     store: OperationalStore | None = None,
     allow_stale: bool = False,
+    explain_missing: OnDemand | None = None,
 ) -> ListResult:
     """Build (or return the frozen) weekly list of a programme, store and export it.
 
@@ -602,6 +642,10 @@ def build_weekly_list(
         Build even when the extract is older than the programme's
         ``max_extract_age_days`` on the week's Monday; needs ``reason`` and is
         shown in the list header.
+    explain_missing : callable, optional
+        Explains listed citizens who have no reasons yet (below the ranks the
+        weekly run explained): :func:`models.explain.on_demand_explainer`.
+        Without it such a list is refused (``DataError``).
 
     Returns
     -------
@@ -639,6 +683,7 @@ def build_weekly_list(
         actor,
         reason,
         allow_stale=allow_stale,
+        explain_missing=explain_missing,
     )
     event = "regenerated" if current is not None else "generated"
     _store(store, run, rows, held_out, event=event)
@@ -660,6 +705,7 @@ def _generate(
     reason: str | None,
     *,
     allow_stale: bool = False,
+    explain_missing: OnDemand | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
     """Choose, decorate and check a new list; return its run row, rows and hold-outs."""
     extract_date, extract_hash = loaded_extract_info(con)
@@ -685,6 +731,7 @@ def _generate(
         as_of=as_of,
         week_start=week_start,
         model_uri=uri,
+        explain_missing=explain_missing,
     )
     check_list_invariants(con, rows, held_out, programme, store=store)
     counts = {

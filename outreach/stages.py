@@ -225,6 +225,8 @@ def run_list(settings: EngineSettings, request: ListRequest) -> ListResult:
     NotFoundError
         No extract, features or scores for the as-of date.
     """
+    from models.explain import on_demand_explainer  # slow import: only when listing
+
     _check_reason(request.reason)
     with _warehouse(settings) as con:
         return build_weekly_list(
@@ -239,6 +241,11 @@ def run_list(settings: EngineSettings, request: ListRequest) -> ListResult:
             formats=request.formats,
             allow_stale=request.allow_stale,
             store=request.store or operational_store(con, settings=settings),
+            explain_missing=on_demand_explainer(
+                settings,
+                top=request.programme.reasons_per_citizen,
+                language=request.programme.reasons_language,
+            ),
         )
 
 

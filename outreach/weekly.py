@@ -17,7 +17,7 @@ from typing import Any
 from features.db import connect, table_exists
 from features.errors import NotFoundError
 from features.settings import EngineSettings
-from models.explain import explain_scores
+from models.explain import explain_scores, on_demand_explainer
 from models.score import score_citizens
 from models.tracking import resolve_model
 from outreach.lists import (
@@ -26,7 +26,7 @@ from outreach.lists import (
     parse_week,
     resolve_as_of,
 )
-from outreach.programmes import Programme
+from outreach.programmes import Programme, available_programmes, load_programme
 from reports.audit import run_audit
 from reports.monitor import run_monitor
 
@@ -61,6 +61,8 @@ class WeeklyResult:
     monitor_verdict: str = ""
     monitor_alerts: int = 0
     monitor_html: str = ""
+    #: Citizens the weekly run explained: the first ``ranks_to_explain`` ranks.
+    n_explained: int = 0
 
 
 def champion_uri(settings: EngineSettings, programme: Programme) -> str:
@@ -150,6 +152,7 @@ def run_weekly(
         as_of=as_of,
         top=programme.reasons_per_citizen,
         language=programme.reasons_language,
+        ranks=settings.ranks_to_explain(_capacities(programme)),
     )
     tick(3, len(STEPS))
     listed = _build_list(
@@ -199,6 +202,7 @@ def run_weekly(
         monitor_verdict=monitor.verdict,
         monitor_alerts=monitor.n_alerts,
         monitor_html=str(monitor.html),
+        n_explained=explained.n_citizens,
     )
 
 
@@ -206,6 +210,16 @@ def _ref(model_uri: str) -> str:
     """``models:/NAME/VERSION`` → ``NAME@VERSION`` for the scoring functions."""
     name, version = model_uri.removeprefix("models:/").split("/")
     return f"{name}@{version}"
+
+
+def _capacities(programme: Programme) -> list[int]:
+    """Weekly capacities of this programme and every other one of the same model."""
+    others = []
+    for name in available_programmes():
+        other = load_programme(name)
+        if other.model_name == programme.model_name and other.name != programme.name:
+            others.append(other.capacity_per_week)
+    return [programme.capacity_per_week, *others]
 
 
 def _build_list(
@@ -229,6 +243,11 @@ def _build_list(
             output_dir=settings.output_dir,
             allow_stale=stale_reason is not None,
             reason=stale_reason,
+            explain_missing=on_demand_explainer(
+                settings,
+                top=programme.reasons_per_citizen,
+                language=programme.reasons_language,
+            ),
         )
     finally:
         con.close()

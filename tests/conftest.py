@@ -26,3 +26,15 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("OPSPOR_MLFLOW_URI", raising=False)
     return out
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the heaviest test files first (``tests/schedule.py`` says why).
+
+    A stable sort on the file's place in ``heavy_files.txt``: tests keep their
+    order within a file and every unlisted file keeps its place after them.
+    """
+    from tests.schedule import heavy_files
+
+    rank = {name: i for i, name in enumerate(heavy_files())}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))

@@ -95,3 +95,25 @@ def test_bad_model_threads() -> None:
         "The 'OPSPOR_MODEL_THREADS' setting from the environment must be a whole "
         "number of at least 1. Got 'many' instead."
     )
+
+
+def test_weekly_run_explains_five_times_the_capacities_at_least_5000() -> None:
+    settings = EngineSettings.from_env({})
+    assert settings.ranks_to_explain([40, 25]) == 5_000
+    assert settings.ranks_to_explain([1_000, 500]) == 7_500
+    assert EngineSettings(explain_ranks=800).ranks_to_explain([1_000]) == 800
+    everyone = EngineSettings.from_env({"OPSPOR_EXPLAIN_RANKS": "0"})
+    assert everyone.ranks_to_explain([40]) is None
+
+
+@pytest.mark.parametrize("given", ["-1", "all"])
+def test_bad_explain_ranks(given: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        EngineSettings.from_env({"OPSPOR_EXPLAIN_RANKS": given})
+    assert str(info.value) == (
+        "The 'OPSPOR_EXPLAIN_RANKS' setting from the environment must be a whole "
+        "number of at least 0 (0: explain every scored citizen). "
+        f"Got {given!r} instead."
+    )
+    with pytest.raises(ConfigError, match="'explain_ranks' setting from Engine"):
+        EngineSettings(explain_ranks=-5)

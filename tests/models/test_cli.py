@@ -63,6 +63,10 @@ def test_cli_train_score_explain_promote(toy_region: tuple[Any, Path]) -> None:
     finally:
         con.close()
     assert (n_scores, texts) == (scored["n_scored"], explained["n_reasons"])
+    code, top = _invoke(
+        "explain", "--model", "toy_cli", "--as-of", "2025-12-31", "--ranks", "5"
+    )
+    assert code == 0 and (top["n_citizens"], top["ranks"]) == (5, 5), top
 
     code, promoted = _invoke("promote", "toy_cli@1")
     assert code == 0 and promoted["decision"] == "already_champion", promoted

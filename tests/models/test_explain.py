@@ -7,10 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.db import connect
 from features.errors import NotFoundError
 from models.calibrate import raw_margin
 from models.explain import (
     FeatureInfo,
+    explain_citizens,
     explain_scores,
     feature_catalogue,
     feature_contributions,
@@ -375,6 +377,71 @@ def test_batched_scores_and_reasons_equal_unbatched(
     np.testing.assert_allclose(scores["risk_score"], whole["risk_score"], rtol=1e-12)
     whole_reasons = whole_reasons.assign(model_uri=registered.model_uri)
     _same_reasons(reasons, whole_reasons[reasons.columns])
+
+
+# --- SHAP only where it is read ---------------------------------------------------
+# The weekly run explains the first N ranks (EngineSettings.ranks_to_explain); a
+# citizen below them is explained on demand when a list needs him. Either way his
+# reasons must be the ones explaining everybody would have stored.
+
+TOP_RANKS = 150
+
+
+def _reasons_at(trained: Trained, uri: str) -> pd.DataFrame:
+    return _table(
+        trained,
+        "select r.* exclude (language), s.risk_rank from scoring.reasons as r"
+        " join scoring.scores as s using (citizen_id, as_of_date, model_uri)"
+        " where r.model_uri = $u and r.as_of_date = $d and r.language = 'en'"
+        " order by citizen_id, reason_rank",
+        uri,
+    )
+
+
+def _explain(trained: Trained, name: str, ranks: int | None) -> pd.DataFrame:
+    result = explain_scores(
+        trained.settings,
+        model=name,
+        as_of=TOY_EXTRACT_DATE,
+        language="en",
+        ranks=ranks,
+    )
+    assert result.ranks == ranks
+    return _reasons_at(trained, result.model_uri)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["toy", "toy_hgb"])
+def test_top_ranks_and_on_demand_reasons_equal_explaining_everyone(
+    trained: Trained, name: str
+) -> None:
+    # toy: the linear model, centred over every scored citizen whoever is
+    # explained; toy_hgb: SHAP values per row.
+    score_citizens(trained.settings, model=name, as_of=TOY_EXTRACT_DATE)
+    everyone = _explain(trained, name, None)
+    top = _explain(trained, name, TOP_RANKS)
+    assert top["risk_rank"].max() <= TOP_RANKS < everyone["risk_rank"].max()
+    assert top["citizen_id"].nunique() > TOP_RANKS * 0.9  # nearly all have reasons
+    _same_reasons(top, everyone[everyone["risk_rank"] <= TOP_RANKS])
+    below = everyone[everyone["risk_rank"] > TOP_RANKS]
+    asked = sorted(set(below["citizen_id"]))[::40]
+    registered = load_registered_model(trained.settings, name)
+    con = connect(trained.settings.warehouse)
+    try:
+        n = explain_citizens(
+            con,
+            registered,
+            as_of=TOY_EXTRACT_DATE,
+            citizen_ids=[*asked, "not-scored"],
+            language="en",
+            batch_size=SMALL,  # the linear centre spans batches here too
+        )
+    finally:
+        con.close()
+    assert n == len(asked)
+    demanded = _reasons_at(trained, registered.model_uri)
+    want = everyone[everyone["citizen_id"].isin([*top["citizen_id"], *asked])]
+    _same_reasons(demanded, want)  # the top ranks' reasons are left alone
 
 
 @pytest.mark.slow

@@ -8,8 +8,10 @@ import duckdb
 import pandas as pd
 import pytest
 
+import models.explain
 from features.errors import ConfigError, DataError, NotFoundError
 from features.provenance import stamp_derived
+from features.settings import EngineSettings
 from outreach.app.store import ensure_outreach_tables
 from outreach.lists import (
     ListInvariantError,
@@ -433,6 +435,52 @@ def test_build_weekly_list_refuses_rows_without_reasons(
         "Run `opspor explain --model diabetes_harm_365d --as-of 2026-11-23` first."
     )
     assert region.execute("select count(*) from outreach.lists").fetchone()[0] == 0
+
+
+def test_build_weekly_list_explains_listed_citizens_below_the_explained_ranks(
+    region, make_programme, upstream
+) -> None:
+    # The weekly run explains the top ranks only (EngineSettings.ranks_to_explain);
+    # a listed citizen without reasons is explained on demand, and only he is.
+    region.execute(
+        "delete from scoring.reasons where citizen_id in ('P00000', 'P00001')"
+    )
+    asked: list[tuple[str, date, list[str]]] = []
+
+    def explain_missing(con, model_uri, as_of, ids) -> int:
+        asked.append((model_uri, as_of, list(ids)))
+        con.execute(
+            "insert into scoring.reasons (citizen_id, as_of_date, reason_rank,"
+            " reason_text) select unnest(cast($ids as varchar[])), $d, 1,"
+            " 'forklaret nu'",
+            {"ids": list(ids), "d": as_of},
+        )
+        return len(ids)
+
+    result = build_weekly_list(
+        region, make_programme(), week=upstream.WEEK, explain_missing=explain_missing
+    )
+    assert asked == [
+        ("models:/diabetes_harm_365d/3", date(2026, 11, 23), ["P00000", "P00001"])
+    ]
+    rows = read_list(region, result.list_id).set_index("citizen_id")
+    assert rows.loc[["P00000", "P00001"], "reasons"].tolist() == ["forklaret nu"] * 2
+    assert (rows.drop(index=["P00000", "P00001"])["reasons"] != "forklaret nu").all()
+
+
+def test_on_demand_explaining_a_model_the_store_lacks_leaves_the_refusal(
+    region, make_programme, upstream, monkeypatch
+) -> None:
+    def unregistered(settings, ref):
+        raise NotFoundError(f"No registered model {ref}.")
+
+    monkeypatch.setattr(models.explain, "load_registered_model", unregistered)
+    region.execute("delete from scoring.reasons where citizen_id = 'P00000'")
+    explain = models.explain.on_demand_explainer(EngineSettings(), top=3, language="da")
+    with pytest.raises(DataError, match="No reasons for 1 of 12 listed citizen"):
+        build_weekly_list(
+            region, make_programme(), week=upstream.WEEK, explain_missing=explain
+        )
 
 
 def test_build_weekly_list_limits_reasons_and_prefers_language(

@@ -100,7 +100,8 @@ def _render_weekly(r: WeeklyResult) -> str:
         [
             f"Week {r.week} of {r.programme}: as of {r.as_of_date} "
             f"(extract {r.extract_date}, {r.extract_hash[:12]})",
-            f"  model     {r.model_uri}: scored {r.n_scored:,}, {r.n_reasons:,} reasons",
+            f"  model     {r.model_uri}: scored {r.n_scored:,}; reasons for the top "
+            f"{r.n_explained:,} ({r.n_reasons:,}), others when listed",
             f"  list      {r.list_id} ({r.list_status}): {c.get('listed', 0)} listed of "
             f"{c.get('eligible', 0)} eligible; kept off: {kept_off or 'none'}",
             *(f"  export    {path}" for path in r.paths.values()),

@@ -53,6 +53,14 @@ def explain_command(
     lang: Annotated[
         str, typer.Option("--lang", help="Reason language: da or en.")
     ] = "da",
+    ranks: Annotated[
+        int | None,
+        typer.Option(
+            "--ranks",
+            min=1,
+            help="Explain only the first N ranks (default: every scored citizen).",
+        ),
+    ] = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -63,7 +71,7 @@ def explain_command(
 
     def call() -> ExplainResult:
         language = _language(lang)
-        request = ExplainRequest(model, option_date(as_of), top, language)
+        request = ExplainRequest(model, option_date(as_of), top, language, ranks)
         return run_explain(state.settings, request)
 
     run_command(
