@@ -301,7 +301,7 @@ def test_coordinator_reads_the_programme_report_of_their_municipalities(
 ) -> None:
     _sign_in(page, served.url, "anna", password)
     page.goto(f"{served.url}/programmes/diabetes_bus/report")
-    assert "390, 376" in page.inner_text("main")
+    assert "390 Vordingborg, 376 Guldborgsund" in page.inner_text("main")
     assert page.locator("table.report").count() == 2
     assert "Alle uger" in page.inner_text("table.report >> nth=0")
     _screenshot(page, shots / "web-programme-report.png")

@@ -39,7 +39,7 @@ def test_a_coordinator_sees_the_report_of_their_municipalities(
     page = anna.get(REPORT)
     assert page.status_code == 200
     assert _total_row(page.text)[2] == str(n_own)
-    assert "390, 376" in page.text
+    assert "390 Vordingborg, 376 Guldborgsund" in page.text
     assert _total_row(client_for("rita").get(REPORT).text)[2] == str(n_all)
     assert re.search(r"P\d{5}", _main(page.text)) is None
 
