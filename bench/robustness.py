@@ -256,8 +256,6 @@ def _recorded_labels(work: Path, full: Path, spec: str, as_of: date) -> pd.DataF
     from features.build import build_features
     from features.db import connect
     from features.load import load_extract
-    from models.outcomes import build_labels, read_extract_window
-    from models.spec import load_spec
 
     settings = _settings(work / "full")
     built = work / "full" / f".features-{as_of.isoformat()}"
@@ -268,22 +266,35 @@ def _recorded_labels(work: Path, full: Path, spec: str, as_of: date) -> pd.DataF
         if not built.exists():
             build_features(con, [as_of], checks=False)
             built.touch()
-        loaded = load_spec(spec)
-        build_labels(
-            con,
-            loaded.outcome,
-            window=read_extract_window(con),
-            horizon_days=loaded.horizon_days,
-            washout_days=loaded.washout_days,
-            min_washout_days=0,
-        )
-        return con.execute(
-            f"select citizen_id, label from labels.{loaded.outcome}"
-            " where as_of_date = $d and label is not null",
-            {"d": as_of},
-        ).df()
+        return labels_at(con, spec, as_of)
     finally:
         con.close()
+
+
+def labels_at(con: Any, spec: str, as_of: date) -> pd.DataFrame:
+    """``citizen_id, label`` of the spec's outcome at ``as_of`` (features built there).
+
+    Labels every covered date (``min_washout_days=0``): the bench compares
+    with the truth at one date, whatever the spec's training plan would use.
+    """
+    from models.outcomes import build_labels, read_extract_window
+    from models.spec import load_spec
+
+    loaded = load_spec(spec)
+    build_labels(
+        con,
+        loaded.outcome,
+        window=read_extract_window(con),
+        horizon_days=loaded.horizon_days,
+        washout_days=loaded.washout_days,
+        min_washout_days=0,
+    )
+    frame: pd.DataFrame = con.execute(
+        f'select citizen_id, label from labels."{loaded.outcome}"'
+        " where as_of_date = $d and label is not null",
+        {"d": as_of},
+    ).df()
+    return frame
 
 
 def _education(settings: Any) -> pd.Series:

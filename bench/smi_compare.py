@@ -226,29 +226,14 @@ def read_labels(settings: Any, spec: str, as_of: date) -> pd.Series:
 
     Call it after training and scoring: the spine is rebuilt at ``as_of`` only.
     """
+    from bench.robustness import labels_at
     from features.build import build_features
     from features.db import connect
-    from models.outcomes import build_labels, read_extract_window
-    from models.spec import load_spec
 
-    loaded = load_spec(spec)
     con = connect(settings.warehouse)
     try:
         build_features(con, [as_of], checks=False)
-        build_labels(
-            con,
-            loaded.outcome,
-            window=read_extract_window(con),
-            horizon_days=loaded.horizon_days,
-            washout_days=loaded.washout_days,
-            min_washout_days=0,
-        )
-        outcome = loaded.outcome
-        frame = con.execute(
-            f'select citizen_id, label from labels."{outcome}"'
-            " where as_of_date = $d and label is not null",
-            {"d": as_of},
-        ).df()
+        frame = labels_at(con, spec, as_of)
     finally:
         con.close()
     return frame.set_index("citizen_id")["label"]
