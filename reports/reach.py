@@ -4,7 +4,8 @@ The audit's ``under_reach`` compares a group's recall@k with the reference
 *group*'s under one ranking. That cannot see a group whose need the ranking
 does not see when the reference group is served poorly too (a GP-journal-only
 ranking lists citizens with severe mental illness at twice the rate of others,
-yet reaches a third of their need where the full model reaches nine tenths:
+yet lists a quarter of those with the outcome where the full model lists nine
+tenths:
 ``tests/reports/test_audit_hidden_need.py``). This module compares a group's
 recall@k under the audited ranking with the same group's under a reference
 *ranking* of the same cohort at the same capacity k (``opspor audit
