@@ -107,3 +107,21 @@ def test_groups_with_few_outcomes_are_hidden_with_a_complement(
     assert len(shown) <= len(events) - max(2, len(small))
     for cells in figures["references"]["ref@1"].values():
         assert all(c["n_with_outcome"] >= config.min_cell_size for c in cells)
+
+
+def test_with_flags_adds_reach_flags_and_tells_the_summary_again(
+    frame: pd.DataFrame, config: FairnessConfig, balanced_audit
+) -> None:
+    from reports.fairness.pipeline import with_flags
+
+    _, flags = _flags(frame, "y_score__blind", "y_score", config)
+    assert not [f for f in balanced_audit.flags if f.code == "under_reach"]
+    told = with_flags(
+        balanced_audit, config, [f for f in flags if f.grouping == "has_smi"]
+    )
+    assert [f.metric for f in told.flags if f.code == "under_reach"] == [REACH_METRIC]
+    assert told.breaches and told.flags[0].severity == "breach"
+    assert told.summary[2].startswith("Under-reach was flagged for 1 group(s)")
+    assert "med svær psykisk sygdom" in told.summary_da[2]
+    assert told.summary[:2] == balanced_audit.summary[:2]
+    assert balanced_audit.summary[2].startswith("No group")  # not modified
