@@ -59,7 +59,8 @@ class _Reach:
     events: FloatArray  # citizens with the outcome, per group
     audited: FloatArray  # of them listed by the audited ranking
     reference: FloatArray  # ... by the reference ranking
-    draws_audited: FloatArray  # (B, G) the same per resample
+    draws_events: FloatArray  # (B, G) the same per resample
+    draws_audited: FloatArray
     draws_reference: FloatArray
     shown: np.ndarray  # bool per group
 
@@ -101,13 +102,21 @@ def _reach(
     config: FairnessConfig,
 ) -> _Reach:
     """Events and listed events per group under both rankings."""
-    (events, audited, reference), (_, d_audited, d_reference) = _group_sums(
+    (events, audited, reference), draws = _group_sums(
         codes, [need, need * listed[0], need * listed[1]], config
     )
     small = events < config.min_cell_size
     shown = ~complementary_suppression(events.astype(np.int64), small) & (reference > 0)
+    d_events, d_audited, d_reference = draws
     return _Reach(
-        codes.labels, events, audited, reference, d_audited, d_reference, shown
+        codes.labels,
+        events,
+        audited,
+        reference,
+        d_events,
+        d_audited,
+        d_reference,
+        shown,
     )
 
 
@@ -124,7 +133,7 @@ def _cells(reach: _Reach, config: FairnessConfig) -> list[dict[str, Any]]:
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio_draws = reach.draws_audited / reach.draws_reference
         diff_draws = (reach.draws_audited - reach.draws_reference) / np.maximum(
-            reach.events, 1.0
+            reach.draws_events, 1.0
         )
     low, high = percentile_interval(ratio_draws, confidence=config.confidence)
     se = np.nanstd(
