@@ -80,7 +80,8 @@ def audit_command(
         typer.Option(
             "--reach-against",
             help="A reference model (NAME[@VERSION]): flag a group whose need the "
-            "audited model reaches markedly less at capacity k; repeatable.",
+            "audited model reaches markedly less at capacity k; repeatable "
+            "(default: the programme's reach_against).",
         ),
     ] = None,
     db: DbOpt = None,
