@@ -113,7 +113,7 @@ _MODEL_REF = re.compile(r"^([a-z][a-z0-9_]*)(@[A-Za-z0-9_.-]+)?$")
 
 
 def _model_refs(value: Any) -> bool:
-    """A list of unique ``NAME[@ALIAS|VERSION]`` whose NAME is a shipped spec."""
+    """Return True for a list of unique ``NAME[@ALIAS|VERSION]`` of shipped specs."""
     if not isinstance(value, list) or len(set(map(str, value))) != len(value):
         return False
     matches = [_MODEL_REF.match(v) if isinstance(v, str) else None for v in value]

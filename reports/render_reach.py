@@ -1,4 +1,4 @@
-"""The fairness report's "reach against a reference ranking" tables, in Danish and English.
+"""The fairness report's "reach against a reference ranking" tables (da and en).
 
 Reads the ``reach_against`` section of ``fairness.json``
 (:func:`reports.reach.reach_against`) and lays it out as one table per
@@ -84,12 +84,12 @@ def _text(languages: Sequence[str], key: str, **values: Any) -> str:
 
 
 def _ratio(cell: Mapping[str, Any]) -> str:
-    """The ratio and its interval, as '0.29 (0.17–0.43)'."""
+    """Return the ratio and its interval, as '0.29 (0.17–0.43)'."""
     return f"{cell['ratio']:.2f} ({cell['ci_low']:.2f}–{cell['ci_high']:.2f})"
 
 
 def _listed(cell: Mapping[str, Any], recall: str) -> str:
-    """Listed events of one ranking, as '12 (27%)'."""
+    """Return one ranking's listed events, as '12 (27%)'."""
     count = round(cell[recall] * cell["n_with_outcome"])
     return f"{count} ({100 * cell[recall]:.0f}%)"
 
@@ -217,7 +217,7 @@ def reach_view(
 
 
 def reach_lines(view: Mapping[str, Any]) -> list[str]:
-    """The same tables as plain text lines, for the PDF.
+    """Return the same tables as plain text lines, for the PDF.
 
     Parameters
     ----------
