@@ -254,3 +254,25 @@ class TestReachAgainst:
             "diabetes_harm_365d_rule@2",
             "diabetes_acute_harm_365d",
         )
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [((), ("smi_somatic_365d_gp@champion",)), (("other@2",), ("other@2",))],
+)
+def test_audit_uses_the_programme_references_unless_given(
+    monkeypatch: pytest.MonkeyPatch, given: tuple[str, ...], used: tuple[str, ...]
+) -> None:
+    from features.settings import EngineSettings
+    from reports import stages
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(stages.audit, "run_audit", lambda _s, **kw: seen.update(kw))
+    request = stages.AuditRequest(
+        load_programme("smi_somatic_screening"),
+        model="smi_somatic_365d@1",
+        reach_against=given,
+    )
+    stages.run_audit(EngineSettings(), request)
+    assert seen["reach_against"] == used
+    assert seen["programme"] == "smi_somatic_screening"
