@@ -28,7 +28,7 @@ from reports.fairness.cells import (
     reference_index,
     shown_cells,
 )
-from reports.fairness.compute import LABEL_METRIC
+from reports.fairness.compute import DETECTION_POWER, LABEL_METRIC
 from reports.fairness.groups import Estimates, GroupCodes
 from reports.fairness.narrative import calibration_message, ratio_message
 from reports.fairness.result import OVERALL, Flag
@@ -39,9 +39,6 @@ __all__ = [
     "flag_all",
     "min_detectable_ratio",
 ]
-
-#: Power at which the label check's minimum detectable recording ratio is told.
-DETECTION_POWER = 0.8
 
 
 # --- families and standard errors -----------------------------------------------

@@ -25,6 +25,7 @@ from reports.fairness.cells import (
     mitigation_table,
 )
 from reports.fairness.compute import (
+    DETECTION_POWER,
     check_frame,
     citizen_arrays,
     citizen_vectors,
@@ -173,6 +174,7 @@ def _settings_dict(config: FairnessConfig) -> dict[str, Any]:
         "ascertainment_margin": config.ascertainment_margin,
         "ascertainment_washout_days": config.ascertainment_washout_days,
         "ascertainment_not_flagged": list(config.ascertainment_not_flagged),
+        "ascertainment_detection_power": DETECTION_POWER,
         "care_gap": dict(config.care_gap),
     }
 
