@@ -15,6 +15,7 @@ import pytest
 
 from reports.fairness import audit_fairness
 from reports.fairness.flags import min_detectable_ratio
+from reports.render import render_fairness_html
 
 THRESHOLD = 0.8  # 1 - the packaged margin
 
@@ -83,7 +84,12 @@ def audits(simulate, config):
     """The hand-made counts audited at scale 1 and 3 (few bootstrap draws)."""
     fast = config.with_overrides(n_bootstrap=40)
     return {
-        scale: audit_fairness(_hand_made(simulate, scale), config=fast, k=200 * scale)
+        scale: audit_fairness(
+            _hand_made(simulate, scale),
+            config=fast,
+            k=200 * scale,
+            context={"programme": "test"},
+        )
         for scale in (1, 3)
     }
 
@@ -124,3 +130,11 @@ def test_suppressed_cell_tells_no_detectable_ratio(simulate, config) -> None:
     audit = audit_fairness(_hand_made(simulate, 1), config=hidden, k=200)
     cell = _cell(audit)
     assert cell["suppressed"] and cell["detectable_ratio"] is None
+
+
+def test_report_shows_what_the_label_check_could_see(audits) -> None:
+    audit = audits[1]
+    html = render_fairness_html(audit, [], lang="en")
+    assert "<th>could see a gap below</th>" in html
+    assert f"<td>{_cell(audit)['detectable_ratio']:.2f}</td>" in html
+    assert "No flag is not a clean bill" in html
