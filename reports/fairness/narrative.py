@@ -351,6 +351,25 @@ class Blindness:
     lowest: float
     highest: float
     n_compared: int
+    n_unseen: int = 0
+
+
+def _unseen(config: FairnessConfig, results: Mapping[str, Any]) -> int:
+    """Count groups the label check could flag but could not compare at all.
+
+    A group with a label cell (possibly suppressed), in a grouping that may be
+    flagged, that is not its own reference and has no detectable ratio: its
+    cell or its reference's was too small to show.
+    """
+    return sum(
+        1
+        for name, result in results.items()
+        if name not in config.ascertainment_not_flagged
+        for label, group in result["groups"].items()
+        if (cell := group.get("label_ascertainment")) is not None
+        and group.get("reference") != label
+        and cell.get("detectable_ratio") is None
+    )
 
 
 def label_blindness(
@@ -377,7 +396,14 @@ def label_blindness(
     reference = str(results[name]["groups"][label]["reference"])
     ratios = [f[2] for f in found]
     return Blindness(
-        name, label, reference, ratio, min(ratios), max(ratios), len(found)
+        name,
+        label,
+        reference,
+        ratio,
+        min(ratios),
+        max(ratios),
+        len(found),
+        _unseen(config, results),
     )
 
 
@@ -393,6 +419,10 @@ def _blind_sentence(config: FairnessConfig, blind: Blindness | None) -> str:
         f"; over all {blind.n_compared} groups compared, from {blind.lowest:.2f} "
         f"to {blind.highest:.2f}"
         if blind.n_compared > 1
+        else ""
+    ) + (
+        f"; {blind.n_unseen} other group(s) too small to compare at all"
+        if blind.n_unseen
         else ""
     )
     return (

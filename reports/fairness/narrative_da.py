@@ -344,9 +344,13 @@ def _blind_da(config: FairnessConfig, blind: Blindness | None) -> str:
             "til at kunne vises"
         )
     spread = (
-        f"; i alle {blind.n_compared} sammenlignede grupper fra {_dec(blind.lowest)} til "
-        f"{_dec(blind.highest)}"
+        f"; i alle {blind.n_compared} sammenlignede grupper fra "
+        f"{_dec(blind.lowest)} til {_dec(blind.highest)}"
         if blind.n_compared > 1
+        else ""
+    ) + (
+        f"; yderligere {blind.n_unseen} gruppe(r) for små til at sammenligne"
+        if blind.n_unseen
         else ""
     )
     return (

@@ -13,8 +13,9 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from reports.fairness import audit_fairness
+from reports.fairness import audit_fairness, narrative, narrative_da
 from reports.fairness.flags import min_detectable_ratio
+from reports.fairness.narrative import label_blindness
 from reports.render import render_fairness_html
 
 THRESHOLD = 0.8  # 1 - the packaged margin
@@ -138,3 +139,57 @@ def test_report_shows_what_the_label_check_could_see(audits) -> None:
     assert "<th>could see a gap below</th>" in html
     assert f"<td>{_cell(audit)['detectable_ratio']:.2f}</td>" in html
     assert "No flag is not a clean bill" in html
+
+
+def _results(basic: float | None, vocational: float | None) -> dict:
+    def group(ratio: float | None) -> dict:
+        cell = {"detectable_ratio": ratio, "suppressed": ratio is None}
+        return {"reference": "long_tertiary", "label_ascertainment": cell}
+
+    return {
+        "education_level": {
+            "groups": {
+                "basic": group(basic),
+                "vocational": group(vocational),
+                "long_tertiary": group(None),  # the reference
+            }
+        }
+    }
+
+
+def test_summary_names_what_the_check_could_see_and_what_it_could_not(
+    config,
+) -> None:
+    results = _results(0.41, None)
+    blind = label_blindness(config, results)
+    assert blind is not None
+    assert (blind.group, blind.ratio, blind.n_compared, blind.n_unseen) == (
+        "basic",
+        0.41,
+        1,
+        1,
+    )
+    english = narrative._label_sentence(config, results, [], [])
+    assert (
+        "could have seen a recording gap only if complications of citizens with "
+        "basic education were recorded at under 0.41 times the rate of citizens "
+        "with long education (80% power; 1 other group(s) too small to compare "
+        "at all)"
+    ) in english
+    assert "no sign" not in english
+    danish = narrative_da._label_da(config, results, [], [])
+    assert "blev registreret under 0,41 gange så ofte som hos borgere med lang" in (
+        danish
+    )
+    assert "yderligere 1 gruppe(r) for små til at sammenligne" in danish
+
+
+def test_summary_when_no_group_could_be_compared(config) -> None:
+    results = _results(None, None)
+    assert label_blindness(config, results) is None
+    assert narrative._label_sentence(config, results, [], []).startswith(
+        "The label check could compare no group with its reference"
+    )
+    assert narrative_da._label_da(config, results, [], []).startswith(
+        "Registreringstjekket kunne ikke sammenligne nogen gruppe"
+    )
