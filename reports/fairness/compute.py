@@ -34,7 +34,6 @@ from reports.fairness.result import ALL, OVERALL
 __all__ = [
     "BAD_CAPACITY",
     "BASE_SPECS",
-    "DETECTION_POWER",
     "EMPTY_FRAME",
     "LABEL_PREFIXES",
     "LABEL_METRIC",
@@ -89,10 +88,6 @@ LABEL_METRIC = "label_ascertainment"
 
 
 LABEL_STRATA = "age_band"  # the label check compares groups within age bands
-
-
-#: Power at which the label check's minimum detectable recording ratio is told.
-DETECTION_POWER = 0.8
 
 
 MITIGATIONS = {

@@ -28,10 +28,10 @@ from reports.fairness.cells import (
     reference_index,
     shown_cells,
 )
-from reports.fairness.compute import DETECTION_POWER, LABEL_METRIC
+from reports.fairness.compute import LABEL_METRIC
 from reports.fairness.groups import Estimates, GroupCodes
 from reports.fairness.narrative import calibration_message, ratio_message
-from reports.fairness.result import OVERALL, Flag
+from reports.fairness.result import DETECTION_POWER, OVERALL, Flag
 
 __all__ = [
     "DETECTION_POWER",

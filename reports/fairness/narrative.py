@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reports.config import INTERSECTION, FairnessConfig, Grouping
-from reports.fairness.compute import DETECTION_POWER
-from reports.fairness.result import OVERALL, Flag
+from reports.fairness.result import DETECTION_POWER, OVERALL, Flag
 
 __all__ = [
     "calibration_message",

@@ -14,14 +14,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reports.config import INTERSECTION, FairnessConfig
-from reports.fairness.compute import DETECTION_POWER
 from reports.fairness.narrative import (
     Blindness,
     flags_by_code,
     label_blindness,
     label_checked,
 )
-from reports.fairness.result import Flag
+from reports.fairness.result import DETECTION_POWER, Flag
 
 __all__ = [
     "CARE_GAP_DA",

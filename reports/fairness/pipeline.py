@@ -25,7 +25,6 @@ from reports.fairness.cells import (
     mitigation_table,
 )
 from reports.fairness.compute import (
-    DETECTION_POWER,
     check_frame,
     citizen_arrays,
     citizen_vectors,
@@ -37,7 +36,13 @@ from reports.fairness.compute import (
 )
 from reports.fairness.flags import detectable_ratios, flag_all
 from reports.fairness.narrative import summary_en
-from reports.fairness.result import ALL, OVERALL, FairnessAudit, Flag
+from reports.fairness.result import (
+    ALL,
+    DETECTION_POWER,
+    OVERALL,
+    FairnessAudit,
+    Flag,
+)
 
 __all__ = [
     "audit_fairness",
