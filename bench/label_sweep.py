@@ -16,7 +16,12 @@ For each world (``synthetic_data.draw_world(seed)``, generated as
    the share of its cohort's true complications that were ever recorded
    (``n_complications_recorded / n_complications_true`` in the truth file), as a
    ratio to the reference group's. A group *should* be flagged when that ratio is
-   below ``1 - margin``; a flag elsewhere is false, a missing one missed.
+   below ``1 - margin``; a flag elsewhere is false, a missing one missed;
+4. records each cell's minimum detectable ratio (``detectable_ratio``: the true
+   ratio the check would flag with 80 % power at the world's counts) and sorts
+   every missed flag by it: ``blind_spot`` (the true ratio was above it: the
+   audit said a gap that small could pass unseen), ``not_compared`` (no ratio
+   could be shown) or ``in_sight`` (the check claimed it could see the gap).
 
 Worlds 101 and up are the tuning worlds of :mod:`bench.robustness`; the label
 check's settings were not tuned on them. Results go to
