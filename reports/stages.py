@@ -28,6 +28,7 @@ from reports.governance import GovernancePack, build_governance_pack
 from reports.model_card import CardResult, make_model_card
 from reports.monitor import MonitorResult
 from reports.monitor_config import MonitorConfig
+from reports.reach import REACH_METRIC
 from reports.render import ReportLanguage
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "MonitorRequest",
     "MonitorResult",
     "ProgrammeScope",
+    "REACH_METRIC",
     "run_audit",
     "run_card",
     "run_governance_pack",

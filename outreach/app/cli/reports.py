@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 def _render_audit(r: AuditResult) -> str:
-    from reports.reach import REACH_METRIC
+    from reports.stages import REACH_METRIC
 
     head = (
         f"Audit {r.programme}/{r.scope} ({r.model_uri}, as of {r.as_of_date}): {r.n_cohort} citizens, "
