@@ -169,6 +169,23 @@ def _reference(
     }
 
 
+def _note_values(settings: Mapping[str, Any], k: int, lang: str) -> dict[str, Any]:
+    """Return the note's figures as written in ``lang`` ('95 %' and '0,8' in Danish)."""
+    confidence = f"{100 * settings.get('confidence', 0.95):.0f}"
+    ratio = f"{settings.get('min_recall_ratio', 0.8):g}"
+    if lang == "da":
+        confidence, ratio = f"{confidence} %", ratio.replace(".", ",")
+    else:
+        confidence += "%"
+    return {
+        "k": k,
+        "confidence": confidence,
+        "min_ratio": ratio,
+        "min_cell": settings.get("min_cell_size", "–"),
+        "suppressed": SUPPRESSED,
+    }
+
+
 def reach_view(
     audit: Mapping[str, Any], languages: Sequence[str]
 ) -> dict[str, Any] | None:
@@ -193,16 +210,12 @@ def reach_view(
     if not reach.get("references"):
         return None
     settings = audit.get("settings", {})
-    values = {
-        "k": reach["k"],
-        "confidence": f"{100 * settings.get('confidence', 0.95):.0f}%",
-        "min_ratio": settings.get("min_recall_ratio", "–"),
-        "min_cell": settings.get("min_cell_size", "–"),
-        "suppressed": SUPPRESSED,
-    }
     return {
         "titles": [REACH_TEXT[lang]["title"] for lang in languages],
-        "notes": [REACH_TEXT[lang]["note"].format(**values) for lang in languages],
+        "notes": [
+            REACH_TEXT[lang]["note"].format(**_note_values(settings, reach["k"], lang))
+            for lang in languages
+        ],
         "references": [
             _reference(
                 name,

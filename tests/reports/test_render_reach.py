@@ -87,6 +87,8 @@ def test_html_shows_each_group_with_listed_events_ratio_and_flag(
         "ranking 42: its groups can be flagged." in html
     )
     assert f"{REFERENCE} sætter i alt 52 borgere med udfaldet på listen" in html
+    assert "med 95 % interval" in html and "forholdet er under 0,8" in html
+    assert "with its 95% interval" in html and "ratio is under 0.8 and" in html
 
 
 def test_html_in_one_language_and_a_less_precise_reference(
