@@ -79,14 +79,14 @@ def staged_log_loss(
     choice beyond the iterations it ran scores as its last iteration.
     """
     Xt = pipeline[:-1].transform(X)
-    wanted = sorted(choices)
+    wanted = set(choices)
     losses: dict[int, float] = {}
-    last = math.nan
+    proba = None
     for i, proba in enumerate(pipeline[-1].staged_predict_proba(Xt), start=1):
-        last = float(log_loss(y, proba[:, 1], labels=[0, 1]))
         if i in wanted:
-            losses[i] = last
-    return {n: losses.get(n, last) for n in wanted}
+            losses[i] = float(log_loss(y, proba[:, 1], labels=[0, 1]))
+    last = math.nan if proba is None else float(log_loss(y, proba[:, 1], labels=[0, 1]))
+    return {n: losses.get(n, last) for n in sorted(wanted)}
 
 
 def choose_max_iter(
@@ -119,7 +119,8 @@ def choose_max_iter(
         pipeline.fit(train[features], labels, **fit_args)
     held = matrix[matrix["split"] == "calibration"]
     y = held["label"].to_numpy()
-    losses = staged_log_loss(pipeline, held[features], y, choices)
+    with limited_threads():
+        losses = staged_log_loss(pipeline, held[features], y, choices)
     best = min(losses, key=lambda n: (round(losses[n], 12), n))
     choice = IterationChoice(best, losses, len(held), int(np.sum(y)))
     return replace(spec, params={**spec.params, "max_iter": best}), choice
