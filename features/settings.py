@@ -93,6 +93,9 @@ class EngineSettings:
     explain_ranks : int or None
         How many ranks of each model the weekly run explains (SHAP reasons);
         a listed citizen below them is explained when the list is built.
+    cache_dir : Path or None
+        Where Opspor keeps what it can rebuild at any time (the empty schema of
+        a new local MLflow store); ``None`` means ``~/.cache/opspor``.
         ``None`` means max(``EXPLAIN_RANKS_PER_CAPACITY`` x the programmes'
         summed weekly capacities, ``EXPLAIN_RANKS_MIN``); ``0`` means every
         scored citizen (:meth:`ranks_to_explain`).
@@ -115,6 +118,7 @@ class EngineSettings:
     duckdb_threads: int | None = None
     duckdb_temp_directory: Path | None = None
     explain_ranks: int | None = None
+    cache_dir: Path | None = None
 
     def __post_init__(self) -> None:
         self._check_duckdb()
@@ -241,6 +245,13 @@ class EngineSettings:
         return f"sqlite:///{(self.output_dir / 'mlflow.db').resolve()}"
 
     @property
+    def cache_root(self) -> Path:
+        """The rebuildable cache: ``cache_dir``, else ``~/.cache/opspor``."""
+        if self.cache_dir is not None:
+            return self.cache_dir
+        return Path.home() / ".cache" / "opspor"
+
+    @property
     def artifact_dir(self) -> Path:
         """Where the embedded MLflow store keeps artifacts."""
         return self.output_dir / "mlruns"
@@ -269,7 +280,7 @@ class EngineSettings:
             if given is not None:
                 values[name] = parse(given)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        for key in ("output_dir", "db_path", "duckdb_temp_directory"):
+        for key in ("output_dir", "db_path", "duckdb_temp_directory", "cache_dir"):
             if key in values and not isinstance(values[key], Path):
                 values[key] = Path(str(values[key]))
         return replace(cls(), **values)  # type: ignore[arg-type]
@@ -374,4 +385,5 @@ ENV_VARIABLES: dict[str, tuple[tuple[str, ...], Callable[[str], object]]] = {
     "duckdb_threads": (("OPSPOR_DUCKDB_THREADS",), _whole("OPSPOR_DUCKDB_THREADS")),
     "duckdb_temp_directory": (("OPSPOR_DUCKDB_TEMP_DIRECTORY",), Path),
     "explain_ranks": (("OPSPOR_EXPLAIN_RANKS",), _ranks),
+    "cache_dir": (("OPSPOR_CACHE_DIR",), Path),
 }

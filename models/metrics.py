@@ -126,9 +126,38 @@ def percentile_interval(
     low = np.full(clean.shape[1], np.nan)
     high = np.full(clean.shape[1], np.nan)
     if valid.any():
-        qs = np.nanpercentile(clean[:, valid], [100 * alpha, 100 * (1 - alpha)], axis=0)
-        low[valid], high[valid] = qs[0], qs[1]
+        ordered = np.sort(clean[:, valid], axis=0)  # NaN sort last
+        finite = np.isfinite(ordered).sum(axis=0)
+        low[valid] = _sorted_percentile(ordered, finite, 100 * alpha)
+        high[valid] = _sorted_percentile(ordered, finite, 100 * (1 - alpha))
     return low, high
+
+
+def _sorted_percentile(
+    ordered: FloatArray, finite: NDArray[Any], p: float
+) -> FloatArray:
+    """``np.nanpercentile(..., p, axis=0)`` of column-sorted draws, bit for bit.
+
+    numpy's own goes column by column in Python (``apply_along_axis``); on an
+    audit's thousands of cells that was 3.5 of its 16 s. This is numpy's
+    ``linear`` method, its virtual index and interpolation written out the same
+    way, over every column at once: the first ``finite[j]`` rows of column ``j``
+    are its finite draws in order.
+    """
+    q = np.true_divide(p, 100)
+    virtual = (finite - 1) * q
+    below = np.floor(virtual).astype(np.intp)
+    above = below + 1
+    last = finite - 1
+    top = virtual >= last
+    below[top], above[top] = last[top], last[top]
+    columns = np.arange(ordered.shape[1])
+    a, b = ordered[below, columns], ordered[above, columns]
+    t = virtual - below
+    diff = b - a
+    out: FloatArray = a + diff * t
+    np.subtract(b, diff * (1 - t), out=out, where=t >= 0.5)
+    return out
 
 
 def divide(num: FloatArray, den: FloatArray) -> FloatArray:

@@ -15,12 +15,15 @@ The signature is inferred from a synthetic all-median row, never a citizen's.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
+import shutil
 import subprocess
 import tempfile
+import warnings
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -169,7 +172,65 @@ def _configure(settings: EngineSettings) -> Any:
     mlflow.set_tracking_uri(settings.tracking_uri)
     if settings.mlflow_uri is None:
         settings.output_dir.mkdir(parents=True, exist_ok=True)
+        _seed_local_store(settings)
     return MlflowClient(tracking_uri=settings.tracking_uri)
+
+
+# A new embedded store starts as a copy of an empty store at MLflow's current
+# schema, kept in the cache per MLflow version: MLflow's own start runs its ~60
+# Alembic migrations with a commit each, 7-10 s on the 2-core machine against
+# 0.1-0.3 s for the copy. Anything that goes wrong leaves MLflow to do its own.
+
+
+def _seed_local_store(settings: EngineSettings) -> None:
+    """Start a missing local ``mlflow.db`` from the cached empty schema."""
+    store = settings.output_dir / "mlflow.db"
+    if store.exists():
+        return
+    template = _schema_template(settings.cache_root)
+    if template is None:
+        return
+    partial = store.with_name(f".{store.name}.{os.getpid()}.partial")
+    try:
+        shutil.copyfile(template, partial)
+        os.link(partial, store)  # fails if another process made the store first
+    except OSError as exc:
+        logger.debug("mlflow store not seeded from %s: %s", template, exc)
+    finally:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+
+
+def _schema_template(cache: Path) -> Path | None:
+    """Return the cached empty store at this MLflow's schema (made once), or None."""
+    import mlflow
+
+    template = cache / f"mlflow-{mlflow.__version__}-schema.db"
+    if template.exists():
+        return template
+    partial = cache / f".{template.name}.{os.getpid()}.partial"
+    try:
+        from mlflow.store.db.utils import (
+            _initialize_tables,
+            create_sqlalchemy_engine_with_retry,
+        )
+
+        cache.mkdir(parents=True, exist_ok=True)
+        partial.unlink(missing_ok=True)
+        engine = create_sqlalchemy_engine_with_retry(f"sqlite:///{partial}")  # type: ignore[no-untyped-call]
+        try:
+            with warnings.catch_warnings():  # SQLAlchemy's notes on MLflow's models
+                warnings.simplefilter("ignore", DeprecationWarning)
+                _initialize_tables(engine)  # type: ignore[no-untyped-call]
+        finally:
+            engine.dispose()
+        os.replace(partial, template)
+    except Exception as exc:  # noqa: BLE001 - a shortcut only: MLflow's own start reports real faults
+        logger.debug("no mlflow schema template in %s: %s", cache, exc)
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        return None
+    return template
 
 
 def _experiment_id(client: Any, settings: EngineSettings, outcome: str) -> str:

@@ -97,6 +97,31 @@ def test_percentile_interval_is_null_when_draws_undefined() -> None:
     assert np.isnan(low[1]) and np.isnan(high[1])
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_percentile_interval_equals_numpy_nanpercentile_bit_for_bit(seed: int) -> None:
+    # Interval ends published before the vectorised version must not move.
+    rng = np.random.default_rng(seed)
+    for _ in range(40):
+        n_draws, n_cells = int(rng.integers(1, 300)), int(rng.integers(1, 25))
+        draws = rng.normal(size=(n_draws, n_cells)) * rng.choice([1e-3, 1.0, 1e6])
+        if rng.random() < 0.5:
+            draws = np.round(draws, 1)  # ties
+        draws[rng.random(draws.shape) < rng.random(n_cells) * 0.9] = np.nan
+        draws[rng.random(draws.shape) < 0.05] = np.inf
+        confidence = float(rng.choice([0.5, 0.9, 0.95, 0.999]))
+        low, high = percentile_interval(draws, confidence=confidence)
+        clean = np.where(np.isfinite(draws), draws, np.nan)
+        valid = np.isfinite(clean).mean(axis=0) >= 0.5
+        assert np.isnan(low[~valid]).all() and np.isnan(high[~valid]).all()
+        if valid.any():
+            alpha = (1 - confidence) / 2
+            want = np.nanpercentile(
+                clean[:, valid], [100 * alpha, 100 * (1 - alpha)], axis=0
+            )
+            assert np.array_equal(low[valid], want[0])
+            assert np.array_equal(high[valid], want[1])
+
+
 def test_top_k_breaks_ties_by_position() -> None:
     score = np.array([0.2, 0.9, 0.5, 0.5, 0.5, 0.1])
     assert top_k(score, 3).tolist() == [False, True, True, True, False, False]

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from features.errors import ConfigError, NotFoundError
+from features.settings import EngineSettings
 from models import tracking
 from models.tracking import PersonDataError, assert_no_person_data
 from tests.models.conftest import Trained
@@ -112,3 +114,63 @@ def test_a_metric_with_ten_decimals_is_not_taken_for_a_cpr_number() -> None:
     for text in ("id 0101901234.", "0101901234", "x 010190-1234 y"):
         with pytest.raises(PersonDataError):
             assert_no_person_data(text, known_ids=set(), what="metrics")
+
+
+# --- a new local store starts from the cached empty schema -------------------
+
+
+def _store_settings(root: Path, cache: Path) -> EngineSettings:
+    return EngineSettings(output_dir=root, cache_dir=cache)
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One schema cache for the module: making the template takes ~4 s."""
+    return tmp_path_factory.mktemp("cache")
+
+
+def test_new_local_stores_start_from_one_cached_schema(
+    tmp_path: Path, cache: Path
+) -> None:
+    first = _store_settings(tmp_path / "a", cache)
+    client = tracking._configure(first)
+    experiment = client.create_experiment("diabetes_harm_365d")
+    client.create_registered_model("diabetes_harm_365d")
+    templates = list(cache.glob("mlflow-*-schema.db"))
+    assert len(templates) == 1 and (first.output_dir / "mlflow.db").is_file()
+    made = templates[0].stat().st_mtime_ns
+
+    second = _store_settings(tmp_path / "b", cache)
+    other = tracking._configure(second)
+    # MLflow accepts the copy as its current schema; each store is its own.
+    assert [e.name for e in other.search_experiments()] == ["Default"]
+    assert other.search_registered_models() == []
+    assert client.get_experiment(experiment).name == "diabetes_harm_365d"
+    assert templates[0].stat().st_mtime_ns == made
+    assert not list(tmp_path.rglob("*.partial")) and not list(cache.glob("*.partial"))
+
+
+def test_an_existing_store_is_never_replaced(tmp_path: Path, cache: Path) -> None:
+    settings = _store_settings(tmp_path / "a", cache)
+    tracking._configure(settings).create_experiment("kept")
+    again = tracking._configure(settings)
+    assert "kept" in {e.name for e in again.search_experiments()}
+
+
+def test_a_cache_that_cannot_be_written_leaves_mlflow_its_own_start(
+    tmp_path: Path,
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x", encoding="utf-8")
+    settings = _store_settings(tmp_path / "a", blocker / "cache")
+    assert tracking._schema_template(settings.cache_root) is None
+    tracking._seed_local_store(settings)  # nothing to copy: MLflow makes its own
+    assert not (settings.output_dir / "mlflow.db").exists()
+    assert not list(tmp_path.rglob("*.partial"))
+
+
+def test_cache_dir_comes_from_the_environment() -> None:
+    assert EngineSettings.from_env({"OPSPOR_CACHE_DIR": "/x/c"}).cache_root == Path(
+        "/x/c"
+    )
+    assert EngineSettings(cache_dir=Path("/y")).cache_root == Path("/y")
