@@ -16,6 +16,7 @@ from reports.fairness import FairnessAudit, Flag, audit_fairness, rerank_by_quot
 from reports.frame import build_audit_frame
 from reports.governance import GovernancePack, build_governance_pack
 from reports.model_card import ModelCard, build_model_card, make_model_card
+from reports.reach import reach_against
 from reports.render import write_fairness_report
 from reports.suppression import complementary_suppression
 
@@ -35,6 +36,7 @@ __all__ = [
     "complementary_suppression",
     "feature_catalogue",
     "make_model_card",
+    "reach_against",
     "rerank_by_quota",
     "run_audit",
     "write_fairness_report",

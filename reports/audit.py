@@ -27,6 +27,7 @@ from features.settings import EngineSettings
 from reports.compare import compare_rankings
 from reports.config import FairnessConfig
 from reports.fairness import FairnessAudit, audit_fairness
+from reports.fairness.pipeline import with_flags
 from reports.frame import (
     AuditScope,
     build_audit_frame,
@@ -34,6 +35,7 @@ from reports.frame import (
     resolve_week_scope,
     run_report_sql,
 )
+from reports.reach import reach_against
 from reports.render import BAD_LANGUAGE, ReportLanguage, write_fairness_report
 
 __all__ = [
@@ -186,6 +188,7 @@ def run_audit(
     fail_on_breach: bool = False,
     lang: ReportLanguage = "both",
     compare: Sequence[str] = (),
+    reach_against: Sequence[str] = (),
 ) -> AuditResult:
     """Audit a programme's week list or a model version, and write the report.
 
@@ -216,6 +219,12 @@ def run_audit(
         With ``model``: alternative models (``NAME[@VERSION]``) ranked beside it
         at capacity k (scored at the same date when they have no scores there);
         see :func:`reports.compare.compare_rankings`.
+    reach_against : sequence of str
+        With ``model``: reference rankings (``NAME[@VERSION]``, scored like
+        ``compare``). Each group's recall@k under the audited model is compared
+        with the same group's under each reference, and flagged (``under_reach``,
+        ``gp_contact_bias``) when markedly lower; see
+        :func:`reports.reach.reach_against`.
 
     Returns
     -------
@@ -242,6 +251,8 @@ def run_audit(
     if model is not None:
         as_of_date = score_when_missing(settings, model, as_of_date)
     others = [pin_model_version(settings, m) for m in compare]
+    references = [pin_model_version(settings, m) for m in reach_against]
+    ranked = list(dict.fromkeys([*others, *references]))
     if model is not None and outcome is None:
         # The model's own outcome, so a model audit picks a labelled as-of date.
         name, version = parse_model_ref(model)
@@ -267,9 +278,9 @@ def run_audit(
             con.close()
             _build_labels(settings, missing, scope.as_of_date)
             con = connect(settings.warehouse, read_only=True)
-        if others:
+        if ranked:
             con.close()
-            for other in others:
+            for other in ranked:
                 score_when_missing(settings, other, scope.as_of_date)
             con = connect(settings.warehouse, read_only=True)
         frame = build_audit_frame(
@@ -279,7 +290,7 @@ def run_audit(
             municipalities=municipalities,
             alternative_outcomes=alternatives,
             label_washout_days=config.ascertainment_washout_days,
-            compare_models=[_uri(m) for m in others],
+            compare_models=[_uri(m) for m in ranked],
         )
     finally:
         con.close()
@@ -305,6 +316,8 @@ def run_audit(
                 outcomes=[f"{_LABEL_PREFIX}{o}" for o in alternatives],
             ),
         )
+    if references:
+        audit = _with_reach(audit, frame, references, k, config)
     folder = settings.output_dir / "reports" / programme / scope_name
     result = _result(
         audit,
@@ -318,6 +331,24 @@ def run_audit(
     if fail_on_breach and audit.breaches:
         _raise_breach(audit, result)
     return result
+
+
+def _with_reach(
+    audit: FairnessAudit,
+    frame: pd.DataFrame,
+    references: Sequence[str],
+    k: int,
+    config: FairnessConfig,
+) -> FairnessAudit:
+    """Add each group's reach against the reference rankings, and its flags."""
+    figures, flags = reach_against(
+        frame,
+        audited="y_score",
+        references={m: f"y_score__{_uri(m)}" for m in references},
+        k=k,
+        config=config,
+    )
+    return replace(with_flags(audit, config, flags), reach=figures)
 
 
 def _uri(model: str) -> str:

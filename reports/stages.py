@@ -90,6 +90,9 @@ class AuditRequest:
         Language of the summary and flags.
     compare : tuple of str
         Alternative models ranked beside the audited one at capacity k.
+    reach_against : tuple of str
+        Reference rankings: each group's recall@k is compared with theirs
+        (:func:`reports.reach.reach_against`).
     """
 
     programme: ProgrammeScope
@@ -102,6 +105,7 @@ class AuditRequest:
     fail_on_breach: bool = False
     lang: ReportLanguage = "both"
     compare: tuple[str, ...] = ()
+    reach_against: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,7 @@ def run_audit(settings: EngineSettings, request: AuditRequest) -> AuditResult:
         fail_on_breach=request.fail_on_breach,
         lang=request.lang,
         compare=request.compare,
+        reach_against=request.reach_against,
     )
 
 

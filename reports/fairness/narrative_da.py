@@ -22,6 +22,7 @@ __all__ = [
     "calibration_message_da",
     "describe_da",
     "ratio_message_da",
+    "reach_message_da",
     "summary_da",
 ]
 
@@ -159,6 +160,35 @@ def calibration_message_da(
         f"gennemsnitlig risiko på {_pct(predicted, 1)}, men {_pct(predicted + gap, 1)} "
         f"fik udfaldet (forskel {_signed(100 * gap)} procentpoint, "
         f"{_pct(config.confidence)} CI {_signed(100 * low)} til {_signed(100 * high)})."
+    )
+
+
+def reach_message_da(
+    config: FairnessConfig, who: str, reference: str, cell: Mapping[str, Any]
+) -> str:
+    """Danish sentence of a reach flag against a reference ranking.
+
+    Parameters
+    ----------
+    config : FairnessConfig
+    who : str
+        The group described in Danish (:func:`describe_da`).
+    reference : str
+        The reference ranking (``NAME@VERSION``).
+    cell : Mapping
+        ``ratio``, ``ci_low``, ``ci_high``, ``recall_audited``, ``recall_reference``
+        (:func:`reports.reach.reach_against`).
+
+    Returns
+    -------
+    str
+    """
+    return (
+        f"Borgere {who}, som fik udfaldet, havde {_dec(cell['ratio'])} gange så stor "
+        f"chance for at komme på listen som med {reference} ved samme kapacitet "
+        f"{_ci(config, cell['ci_low'], cell['ci_high'])}: "
+        f"{_pct(cell['recall_audited'])} af dem på listen mod "
+        f"{_pct(cell['recall_reference'])}."
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -39,6 +40,7 @@ from reports.fairness.result import ALL, OVERALL, FairnessAudit, Flag
 
 __all__ = [
     "audit_fairness",
+    "with_flags",
 ]
 
 log = logging.getLogger(__name__)
@@ -121,9 +123,7 @@ def _assemble(
     for result in results.values():
         for group in result["groups"].values():
             group.pop("mitigation")
-    flags = sorted(
-        flags, key=lambda f: (f.severity != "breach", f.code, f.grouping, f.group)
-    )
+    flags = _sorted(flags)
     summary = summary_en(config, counts, k, overall["groups"][ALL], results, flags)
     summary_da = narrative_da.summary_da(
         config, counts, k, overall["groups"][ALL]["metrics"], results, flags
@@ -158,3 +158,41 @@ def _settings_dict(config: FairnessConfig) -> dict[str, Any]:
         "ascertainment_not_flagged": list(config.ascertainment_not_flagged),
         "care_gap": dict(config.care_gap),
     }
+
+
+def _sorted(flags: list[Flag]) -> list[Flag]:
+    """Breaches first, then by code, grouping and group."""
+    return sorted(
+        flags, key=lambda f: (f.severity != "breach", f.code, f.grouping, f.group)
+    )
+
+
+def with_flags(
+    audit: FairnessAudit, config: FairnessConfig, flags: list[Flag]
+) -> FairnessAudit:
+    """Return the audit with more flags, and its summary told again with them.
+
+    Parameters
+    ----------
+    audit : FairnessAudit
+    config : FairnessConfig
+        The audit's settings.
+    flags : list of Flag
+        Flags found after the audit (e.g. :func:`reports.reach.reach_against`).
+
+    Returns
+    -------
+    FairnessAudit
+    """
+    every = _sorted([*audit.flags, *flags])
+    overall = {"metrics": audit.overall}
+    return replace(
+        audit,
+        flags=tuple(every),
+        summary=summary_en(
+            config, audit.counts, audit.k, overall, audit.groupings, every
+        ),
+        summary_da=narrative_da.summary_da(
+            config, audit.counts, audit.k, audit.overall, audit.groupings, every
+        ),
+    )

@@ -78,6 +78,11 @@ class FairnessAudit:
         Six plain-language sentences for the first page.
     context : dict
         Programme, scope, as-of date, model URI as given by the caller.
+    comparison : dict
+        Alternative models ranked beside the audited one (``reports.compare``).
+    reach : dict
+        Each group's recall@k against reference rankings (``reports.reach``);
+        ``reach_against`` in ``fairness.json``.
     """
 
     k: int
@@ -92,6 +97,7 @@ class FairnessAudit:
     settings: dict[str, Any] = field(default_factory=dict)
     summary_da: tuple[str, ...] = ()
     comparison: dict[str, Any] = field(default_factory=dict)
+    reach: dict[str, Any] = field(default_factory=dict)
 
     @property
     def breaches(self) -> tuple[Flag, ...]:
@@ -114,6 +120,7 @@ class FairnessAudit:
             "curve_k": list(self.curve_k),
             "mitigation": self.mitigation,
             "comparison": dict(self.comparison),
+            "reach_against": dict(self.reach),
         }
 
 

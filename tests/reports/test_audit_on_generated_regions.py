@@ -26,8 +26,9 @@ What is asserted, and why:
   acute admissions, and flagged this world); no flag on any grouping that
   compares education groups and no breach flag (under_reach, gp_contact_bias,
   calibration_gap) anywhere, while the education comparisons are still made.
-- planted under-reach of an education group: expected by the issue but NOT
-  present in these data, so it is a strict ``xfail`` (see its reason).
+- under-reach end to end is in ``test_audit_hidden_need.py``: education is not
+  under-reached in the generator's worlds (that module's docstring says why and
+  what was tried), so the strict ``xfail`` that expected it here is gone.
 
 Sizes: 30,000 citizens give ~2,800 diabetics in the cohort at the test date;
 each region takes ~12-24 s on two idle cores (3-4 minutes on two busy ones).
@@ -151,48 +152,6 @@ def test_run_audit_planted_region_flags_label_problem_for_short_education(
             assert flag["severity"] == "warning"
             assert flag["estimate"] < 0.8 and flag["ci_high"] < 0.8
             assert "may be under-recorded" in flag["message"]
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Not present in the generator's data. Short education has a higher true "
-        "harm risk (older birth cohorts; HbA1c worse with low engagement) and "
-        "the features see low engagement (lapsed controls, no-shows, unredeemed "
-        "prescriptions), so every model tried ranks it HIGHER: at k = 2 % the "
-        "list is 91-95 % 'none or short' for 86 % of the observed need; the "
-        "reference group's recall@k is 0-0.03. The bias lowers recorded/true "
-        "harm for basic education only to ~0.7-0.8, too little to flip it. "
-        "Tried on 30k planted regions (2026-11-26): engagement_harm_effect 0, "
-        "also with HbA1c made independent of engagement (short-ed list share "
-        "0.77 vs need 0.76, recall ratio 1.46), there with a model of GP-journal "
-        "fields only (HbA1c, GP contacts, age: share 0.75 vs 0.76, recall ratio "
-        "0.89, not below 0.8); citizens of the lowest "
-        "engagement 15 % lost to follow-up 2-4 years before extract_date "
-        "(no appointments, labs, prescriptions or GP codes; share 0.91 vs 0.86). "
-        "The same holds for the alternative outcome missed_care_365d (recall "
-        "0.04 vs 0). Also tried (2026-11-26, a generator change not kept): an "
-        "education effect on true harm through unrecorded paths, log hazard "
-        "ratio 1.5-3 between basic and long education, with gradients 0.5-3: "
-        "the audit flagged calibration_gap for 'medium or long' (at log HR 2.5 "
-        "also basic, medium and long tertiary) but no under_reach, because "
-        "'medium or long' holds under 10 % of the need (about 17-35 events) "
-        "and the list reaches almost none of it. Nor with state dependence "
-        "(an existing complication group x1.5 the hazard of others, an acute "
-        "admission x3 another within a year) so that recorded complications, "
-        "seen mostly for the engaged, predict harm: gradients 1-3, recall "
-        "ratio of 'none or short' 1.15-2.7. "
-        "Remove this xfail when the generator or model makes an "
-        "education group under-reached."
-    ),
-)
-def test_run_audit_planted_region_flags_under_reach_on_education(
-    planted: dict[str, Any],
-) -> None:
-    reach = _flagged(planted, "under_reach") | _flagged(planted, "gp_contact_bias")
-    education = EDUCATION_GROUPINGS | {"gp_contact_x_education"}
-    assert {g for g in reach if g[0] in education}
 
 
 @pytest.mark.slow

@@ -241,3 +241,49 @@ def test_governance_pack_bundles_and_hashes(planted_run) -> None:
     assert "[Legal basis" in (folder / "data_protection.md").read_text()
     assert planted_run["pack_again"].exit_code == 0
     assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_audit_reach_against_flags_a_group_the_reference_reaches_better(
+    warehouses, fast_config, isolated_env, tmp_path
+) -> None:
+    """A model blind to citizens aged 75+, audited against the one that sees them."""
+    import shutil
+
+    import duckdb
+
+    db = tmp_path / "reach.duckdb"
+    shutil.copy(warehouses["balanced"], db)
+    con = duckdb.connect(str(db))
+    con.execute(
+        "insert into scoring.scores by name select s.citizen_id, s.as_of_date,"
+        " 'models:/blind/1' as model_uri, case when a.age_band = '75+' then 0"
+        " else s.risk_score end as risk_score, 0 as risk_rank"
+        " from scoring.scores s join marts.audit_attributes a"
+        " using (citizen_id, as_of_date)"
+    )
+    con.close()
+    result = _audit(
+        db,
+        fast_config,
+        "--model",
+        "blind@1",
+        "--outcome",
+        "diabetes_harm_365d",
+        "--k",
+        "400",
+        "--reach-against",
+        "diabetes_harm_365d@3",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    report = json.loads(Path(body["json"]).read_text(encoding="utf-8"))
+    reach = [f for f in report["flags"] if f["metric"] == "recall_at_k_vs_ranking"]
+    flagged = {(f["grouping"], f["group"]) for f in reach}
+    assert ("age_band", "75+") in flagged
+    # Only citizens aged 75+, alone or within an intersection, are reached less.
+    assert all(group.endswith("75+") for _, group in flagged)
+    assert {f["code"] for f in reach} == {"under_reach"}
+    assert all(f["estimate"] == 0.0 for f in reach)
+    cells = report["reach_against"]["references"]["diabetes_harm_365d@3"]["age_band"]
+    assert {c["group"] for c in cells} >= {"75+"}

@@ -75,6 +75,14 @@ def audit_command(
             "one at capacity k; repeatable.",
         ),
     ] = None,
+    reach_against: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--reach-against",
+            help="A reference model (NAME[@VERSION]): flag a group whose need the "
+            "audited model reaches markedly less at capacity k; repeatable.",
+        ),
+    ] = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -99,6 +107,7 @@ def audit_command(
             fail_on_breach=fail_on_breach,
             lang=cast("ReportLanguage", lang),  # the audit checks it (BAD_LANGUAGE)
             compare=tuple(compare or ()),
+            reach_against=tuple(reach_against or ()),
         )
         return run_audit(state.settings, request)
 
