@@ -16,7 +16,12 @@ For each world (``synthetic_data.draw_world(seed)``, generated as
    the share of its cohort's true complications that were ever recorded
    (``n_complications_recorded / n_complications_true`` in the truth file), as a
    ratio to the reference group's. A group *should* be flagged when that ratio is
-   below ``1 - margin``; a flag elsewhere is false, a missing one missed.
+   below ``1 - margin``; a flag elsewhere is false, a missing one missed;
+4. records each cell's minimum detectable ratio (``detectable_ratio``: the true
+   ratio the check would flag with 80 % power at the world's counts) and sorts
+   every missed flag by it: ``blind_spot`` (the true ratio was above it: the
+   audit said a gap that small could pass unseen), ``not_compared`` (no ratio
+   could be shown) or ``in_sight`` (the check claimed it could see the gap).
 
 Worlds 101 and up are the tuning worlds of :mod:`bench.robustness`; the label
 check's settings were not tuned on them. Results go to
@@ -126,6 +131,7 @@ def _label_cells(audit: Any, name: str) -> dict[str, Any]:
         cells[group] = {
             "n": cell.get("n"),
             "ratio": cell.get("ratio"),
+            "detectable_ratio": cell.get("detectable_ratio"),
             "suppressed": bool(cell.get("suppressed")),
         }
     return cells
@@ -188,6 +194,9 @@ def _judge(
                     "false_flag": flag and not should,
                     "missed_flag": should and not flag,
                     "check": cells.get(group),
+                    "miss": _miss_kind(
+                        should and not flag, true_ratio, cells.get(group)
+                    ),
                 }
             )
     return {
@@ -206,6 +215,23 @@ def _judge(
     }
 
 
+def _miss_kind(missed: bool, true_ratio: float, cell: dict[str, Any] | None) -> str:
+    """Why a flag was missed, against what the check said it could see.
+
+    ``blind_spot``: the true ratio was above the cell's minimum detectable
+    ratio, so the audit said a gap this small could pass unseen (honest);
+    ``not_compared``: the cell told no detectable ratio (suppressed, or no
+    comparison); ``in_sight``: the true ratio was at or below it, so the check
+    claimed it could see the gap and did not. Empty when nothing was missed.
+    """
+    if not missed:
+        return ""
+    detectable = (cell or {}).get("detectable_ratio")
+    if detectable is None:
+        return "not_compared"
+    return "blind_spot" if true_ratio > detectable else "in_sight"
+
+
 def summarise(worlds: list[dict[str, Any]]) -> dict[str, int]:
     """Counts over every world: groups that should be flagged, flags, false, missed."""
     rows = [g for w in worlds for g in w["groups"]]
@@ -217,6 +243,10 @@ def summarise(worlds: list[dict[str, Any]]) -> dict[str, int]:
         "flagged": sum(g["flagged"] for g in rows),
         "false_flags": sum(g["false_flag"] for g in rows),
         "missed_flags": sum(g["missed_flag"] for g in rows),
+        **{
+            f"missed_{kind}": sum(g.get("miss") == kind for g in rows)
+            for kind in ("blind_spot", "not_compared", "in_sight")
+        },
     }
 
 

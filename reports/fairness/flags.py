@@ -31,10 +31,13 @@ from reports.fairness.cells import (
 from reports.fairness.compute import LABEL_METRIC
 from reports.fairness.groups import Estimates, GroupCodes
 from reports.fairness.narrative import calibration_message, ratio_message
-from reports.fairness.result import OVERALL, Flag
+from reports.fairness.result import DETECTION_POWER, OVERALL, Flag
 
 __all__ = [
+    "DETECTION_POWER",
+    "detectable_ratios",
     "flag_all",
+    "min_detectable_ratio",
 ]
 
 
@@ -201,6 +204,94 @@ def _breaches(
     return bool(estimate < family.threshold and centre + z * se < 0.0)
 
 
+_Found = tuple[
+    Grouping,
+    Sequence[str],
+    list[int],
+    Mapping[str, Estimates],
+    tuple[int, float, float, float, float, float],
+]
+
+
+def _family_candidates(
+    config: FairnessConfig,
+    family: _Family,
+    codes: Mapping[str, GroupCodes],
+    estimates: Mapping[str, Mapping[str, Estimates]],
+) -> list[_Found]:
+    """Every comparable group of one family, over all groupings it may flag."""
+    found: list[_Found] = []
+    for name, est in estimates.items():
+        if name == OVERALL or family.metric not in est:
+            continue
+        if family.code == LABEL_METRIC and name in config.ascertainment_not_flagged:
+            continue
+        grouping = config.grouping(name)
+        labels, group_n = codes[name].labels, est["group_size"].n
+        refs = reference_index(grouping, labels, group_n.astype(float))
+        for cand in _candidates(config, family, labels, refs, est):
+            found.append((grouping, labels, refs, est, cand))
+    return found
+
+
+def min_detectable_ratio(
+    se: float, z: float, threshold: float, power: float = DETECTION_POWER
+) -> float:
+    """Return the largest true ratio the label check flags with ``power``.
+
+    The check flags when ``log(ratio) + z * se < log(threshold)``. With the
+    estimated log ratio normal around the true one with standard error ``se``,
+    it does so with probability ``power`` when the true ratio is
+    ``threshold * exp(-(z + z_power) * se)``, ``z_power`` being the normal
+    quantile of ``power``. Any smaller true ratio is flagged more often.
+
+    Parameters
+    ----------
+    se : float
+        Standard error of the log ratio to the reference group.
+    z : float
+        The flag's (multiplicity-widened) normal quantile.
+    threshold : float
+        ``1 - margin``: the ratio the interval must stay below.
+    power : float
+        Chance of a flag at the returned ratio, in (0, 1).
+
+    Returns
+    -------
+    float
+        The ratio, in (0, ``threshold``); NaN when ``se`` is not finite.
+    """
+    if not np.isfinite(se):
+        return float("nan")
+    z_power = NormalDist().inv_cdf(power)
+    return float(threshold * np.exp(-(z + z_power) * se))
+
+
+def detectable_ratios(
+    config: FairnessConfig,
+    codes: Mapping[str, GroupCodes],
+    estimates: Mapping[str, Mapping[str, Estimates]],
+) -> dict[str, dict[str, float]]:
+    """Minimum detectable recording ratio of every group the label check compares.
+
+    Uses the flag's own standard error (the bootstrap's, floored by the Poisson
+    one, at the observed counts) and its own widened quantile, so the figure is
+    what the check could see at this region's counts. Groups whose cell is
+    suppressed, reference groups and groupings never flagged are absent.
+    """
+    if LABEL_METRIC not in estimates[OVERALL]:
+        return {}
+    family = _Family(LABEL_METRIC, LABEL_METRIC, 1.0 - config.ascertainment_margin)
+    found = _family_candidates(config, family, codes, estimates)
+    z = _z(config, len(found))
+    out: dict[str, dict[str, float]] = {}
+    for grouping, labels, _refs, _est, (g, *_values, se, _centre) in found:
+        ratio = min_detectable_ratio(se, z, family.threshold)
+        if np.isfinite(ratio):
+            out.setdefault(grouping.name, {})[labels[g]] = ratio
+    return out
+
+
 def flag_all(
     config: FairnessConfig,
     codes: Mapping[str, GroupCodes],
@@ -209,17 +300,7 @@ def flag_all(
     """Return every flag; multiplicity is counted over all groupings of a family."""
     flags: list[Flag] = []
     for family in _families(config, list(estimates[OVERALL])):
-        found = []
-        for name, est in estimates.items():
-            if name == OVERALL or family.metric not in est:
-                continue
-            if family.code == LABEL_METRIC and name in config.ascertainment_not_flagged:
-                continue
-            grouping = config.grouping(name)
-            labels, group_n = codes[name].labels, est["group_size"].n
-            refs = reference_index(grouping, labels, group_n.astype(float))
-            for cand in _candidates(config, family, labels, refs, est):
-                found.append((grouping, labels, refs, est, cand))
+        found = _family_candidates(config, family, codes, estimates)
         z = _z(config, len(found))
         for grouping, labels, refs, est, (g, value, low, high, se, centre) in found:
             if _breaches(family, value, se, centre, z):

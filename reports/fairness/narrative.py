@@ -12,15 +12,18 @@ same in Danish.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from reports.config import INTERSECTION, FairnessConfig, Grouping
-from reports.fairness.result import OVERALL, Flag
+from reports.fairness.result import DETECTION_POWER, OVERALL, Flag
 
 __all__ = [
     "calibration_message",
     "describe",
     "flags_by_code",
+    "Blindness",
+    "label_blindness",
     "label_checked",
     "ratio_message",
     "summary_en",
@@ -308,11 +311,7 @@ def _label_sentence(
                 "found at an acute admission) could not be made: no such records were "
                 f"counted for this cohort{calib}."
             )
-        return (
-            "Complications found at attended care, per complication found at an "
-            "acute admission, gave no sign that the outcome is under-recorded in "
-            f"any group{calib}."
-        )
+        return _blind_sentence(config, label_blindness(config, results)) + f"{calib}."
     seen: list[str] = []
     for flag in _in_grouping_order(config, labels):
         text = "citizens " + describe(
@@ -328,6 +327,111 @@ def _label_sentence(
         "complications were found at attended care per complication found at an "
         "acute admission, "
         f"which makes a model trained on it under-rank them{calib}."
+    )
+
+
+@dataclass(frozen=True)
+class Blindness:
+    """What the label check could see, told for one group and as a range.
+
+    ``ratio`` is the minimum detectable recording ratio of ``group`` of
+    ``grouping`` against ``reference``: a true gap is seen with
+    :data:`~reports.fairness.compute.DETECTION_POWER` only below it. The group
+    is the least-powered one of the first grouping in the config's order (the
+    one the programme is read by), a known group before an ``unknown`` one;
+    ``lowest`` and ``highest`` span all
+    ``n_compared`` groups of every grouping.
+    """
+
+    grouping: str
+    group: str
+    reference: str
+    ratio: float
+    lowest: float
+    highest: float
+    n_compared: int
+    n_unseen: int = 0
+
+
+def _unseen(config: FairnessConfig, results: Mapping[str, Any]) -> int:
+    """Count groups the label check could flag but could not compare at all.
+
+    A group with a label cell (possibly suppressed), in a grouping that may be
+    flagged, that is not its own reference and has no detectable ratio: its
+    cell or its reference's was too small to show.
+    """
+    return sum(
+        1
+        for name, result in results.items()
+        if name not in config.ascertainment_not_flagged
+        for label, group in result["groups"].items()
+        if (cell := group.get("label_ascertainment")) is not None
+        and group.get("reference") != label
+        and cell.get("detectable_ratio") is None
+    )
+
+
+def label_blindness(
+    config: FairnessConfig, results: Mapping[str, Any]
+) -> Blindness | None:
+    """Return what the label check could see (None: no group compared)."""
+    order = {g.name: i for i, g in enumerate(config.groupings)}
+    found = [
+        (
+            order.get(name, len(order)),
+            "unknown" in label.split(INTERSECTION),
+            cell["detectable_ratio"],
+            name,
+            label,
+        )
+        for name, result in results.items()
+        for label, group in result["groups"].items()
+        if (cell := group.get("label_ascertainment"))
+        and cell.get("detectable_ratio") is not None
+    ]
+    if not found:
+        return None
+    _, _, ratio, name, label = min(found)
+    reference = str(results[name]["groups"][label]["reference"])
+    ratios = [f[2] for f in found]
+    return Blindness(
+        name,
+        label,
+        reference,
+        ratio,
+        min(ratios),
+        max(ratios),
+        len(found),
+        _unseen(config, results),
+    )
+
+
+def _blind_sentence(config: FairnessConfig, blind: Blindness | None) -> str:
+    """Tell what the label check could have seen when it raised no flag."""
+    if blind is None:
+        return (
+            "The label check could compare no group with its reference: too few "
+            "complications were found at an acute admission to show"
+        )
+    grouping = config.grouping(blind.grouping)
+    spread = (
+        f"; over all {blind.n_compared} groups compared, from {blind.lowest:.2f} "
+        f"to {blind.highest:.2f}"
+        if blind.n_compared > 1
+        else ""
+    ) + (
+        f"; {blind.n_unseen} other group(s) too small to compare at all"
+        if blind.n_unseen
+        else ""
+    )
+    return (
+        "The label check raised no flag, which does not show that the outcome is "
+        "recorded alike: at this region's counts it could have seen a recording "
+        "gap only if complications of citizens "
+        f"{describe(config, grouping, blind.group)} were recorded at under "
+        f"{blind.ratio:.2f} times the rate of citizens "
+        f"{describe(config, grouping, blind.reference)} "
+        f"({DETECTION_POWER:.0%} power{spread})"
     )
 
 

@@ -14,8 +14,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reports.config import INTERSECTION, FairnessConfig
-from reports.fairness.narrative import flags_by_code, label_checked
-from reports.fairness.result import Flag
+from reports.fairness.narrative import (
+    Blindness,
+    flags_by_code,
+    label_blindness,
+    label_checked,
+)
+from reports.fairness.result import DETECTION_POWER, Flag
 
 __all__ = [
     "CARE_GAP_DA",
@@ -326,10 +331,35 @@ def _label_da(
             "ved en akut indlæggelse) kunne ikke laves for denne kohorte"
             f"{calib}."
         )
+    return _blind_da(config, label_blindness(config, results)) + f"{calib}."
+
+
+def _blind_da(config: FairnessConfig, blind: Blindness | None) -> str:
+    """Sentence five without a label flag: what the check could have seen."""
+    if blind is None:
+        return (
+            "Registreringstjekket kunne ikke sammenligne nogen gruppe med sin "
+            "reference: for få komplikationer blev fundet ved en akut indlæggelse "
+            "til at kunne vises"
+        )
+    spread = (
+        f"; i alle {blind.n_compared} sammenlignede grupper fra "
+        f"{_dec(blind.lowest)} til {_dec(blind.highest)}"
+        if blind.n_compared > 1
+        else ""
+    ) + (
+        f"; yderligere {blind.n_unseen} gruppe(r) for små til at sammenligne"
+        if blind.n_unseen
+        else ""
+    )
     return (
-        "Komplikationer fundet ved fremmøde, set i forhold til dem fundet ved en "
-        "akut indlæggelse, viste intet tegn på, at udfaldet er underregistreret i "
-        f"nogen gruppe{calib}."
+        "Registreringstjekket markerede ingen gruppe, men det viser ikke, at "
+        "udfaldet registreres ens: ved denne regions antal kunne det kun have set "
+        "en registreringsforskel, hvis komplikationer hos borgere "
+        f"{describe_da(config, blind.grouping, blind.group)} blev registreret under "
+        f"{_dec(blind.ratio)} gange så ofte som hos borgere "
+        f"{describe_da(config, blind.grouping, blind.reference)} "
+        f"({_pct(DETECTION_POWER)} styrke{spread})"
     )
 
 

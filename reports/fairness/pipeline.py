@@ -34,9 +34,15 @@ from reports.fairness.compute import (
     mitigation_selections,
     ratio_specs,
 )
-from reports.fairness.flags import flag_all
+from reports.fairness.flags import detectable_ratios, flag_all
 from reports.fairness.narrative import summary_en
-from reports.fairness.result import ALL, OVERALL, FairnessAudit, Flag
+from reports.fairness.result import (
+    ALL,
+    DETECTION_POWER,
+    OVERALL,
+    FairnessAudit,
+    Flag,
+)
 
 __all__ = [
     "audit_fairness",
@@ -97,9 +103,26 @@ def audit_fairness(
         )
         for name, est in estimates.items()
     }
+    _add_detectable(results, detectable_ratios(config, codes, estimates))
     flags = flag_all(config, codes, estimates)
     log.info("Audited %d citizens at k=%d: %d flag(s)", len(frame), k, len(flags))
     return _assemble(frame, arrays, config, k, results, flags, curve_k, context)
+
+
+def _add_detectable(
+    results: Mapping[str, Any], detectable: Mapping[str, Mapping[str, float]]
+) -> None:
+    """Put each label-check cell's minimum detectable ratio in it (None: not told).
+
+    None where the cell is suppressed, the group is its own reference, or its
+    grouping is never flagged.
+    """
+    for name, result in results.items():
+        for label, group in result["groups"].items():
+            cell = group.get("label_ascertainment")
+            if cell is not None:
+                found = detectable.get(name, {}).get(label)
+                cell["detectable_ratio"] = None if found is None else round(found, 4)
 
 
 def _assemble(
@@ -156,6 +179,7 @@ def _settings_dict(config: FairnessConfig) -> dict[str, Any]:
         "ascertainment_margin": config.ascertainment_margin,
         "ascertainment_washout_days": config.ascertainment_washout_days,
         "ascertainment_not_flagged": list(config.ascertainment_not_flagged),
+        "ascertainment_detection_power": DETECTION_POWER,
         "care_gap": dict(config.care_gap),
     }
 

@@ -14,6 +14,7 @@ import numpy as np
 
 __all__ = [
     "ALL",
+    "DETECTION_POWER",
     "FairnessAudit",
     "Flag",
     "OVERALL",
@@ -22,6 +23,8 @@ __all__ = [
 
 OVERALL = "overall"
 ALL = "all"
+#: Power at which the label check's minimum detectable recording ratio is told.
+DETECTION_POWER = 0.8
 
 
 @dataclass(frozen=True)

@@ -191,3 +191,31 @@ def test_run_audit_balanced_region_raises_no_education_or_breach_flag(
     # too few admission-found complications to be shown as a reference).
     label = split["label_ascertainment"]
     assert label["ratio"] is not None and label["ratio"]["estimate"] is not None
+    # ... and its summary says what the check could have seen, never "fine"
+    assert 0.0 < label["detectable_ratio"] < 0.8
+    assert balanced["summary"][4].startswith(
+        "The label check raised no flag, which does not show that the outcome is "
+        "recorded alike"
+    )
+
+
+@pytest.mark.slow
+def test_run_audit_planted_region_is_honest_about_what_it_could_not_see(
+    planted: dict[str, Any],
+) -> None:
+    # The bias keeps 0.78 of long tertiary's recording for basic education and
+    # 0.85 of "medium or long"'s for "none or short" (see the xfail above): no
+    # cell may claim it could see a gap that large and raise no flag.
+    flagged = _flagged(planted, "label_ascertainment")
+    truth = {
+        ("education_level", "basic"): 0.78,
+        ("education_split", "none or short"): 0.85,
+    }
+    for (name, group), kept in truth.items():
+        cell = planted["groupings"][name]["groups"][group]["label_ascertainment"]
+        detectable = cell.get("detectable_ratio")
+        assert (name, group) in flagged or detectable is None or detectable < kept
+    if not flagged:
+        assert "does not show that the outcome is recorded alike" in (
+            planted["summary"][4]
+        ) or planted["summary"][4].startswith("The label check could compare no group")

@@ -90,7 +90,35 @@ def test_audit_fairness_care_gap_without_recording_bias_raises_no_label_flag(
     assert "Care differed by group (informative, not a label flag)" in audit.summary[5]
     # ... and the label check sees none
     assert basic["label_ascertainment"]["ratio"]["ci_high"] > 0.8
-    assert "gave no sign that the outcome is under-recorded" in audit.summary[4]
+    # no flag is never told as "no label problem": the sentence says what the
+    # check could have seen, for the first grouping's least-powered group
+    detectable = {
+        (name, label): group["label_ascertainment"]["detectable_ratio"]
+        for name, result in audit.groupings.items()
+        for label, group in result["groups"].items()
+        if group["label_ascertainment"]["detectable_ratio"] is not None
+    }
+    education = min(
+        v
+        for (n, g), v in detectable.items()
+        if n == "education_level" and g != "unknown"
+    )
+    lowest, highest = min(detectable.values()), max(detectable.values())
+    assert 0 < lowest <= education <= highest < 0.8
+    assert audit.summary[4].startswith(
+        "The label check raised no flag, which does not show that the outcome is "
+        "recorded alike: at this region's counts it could have seen a recording gap "
+        "only if complications of citizens with "
+    )
+    assert (
+        f"were recorded at under {education:.2f} times the rate of citizens"
+        in (audit.summary[4])
+    )
+    assert f"groups compared, from {lowest:.2f} to {highest:.2f}" in audit.summary[4]
+    assert (
+        "blev registreret under " + f"{education:.2f}".replace(".", ",")
+        in (audit.summary_da[4])
+    )
 
 
 def test_audit_fairness_flags_gp_contact_bias(planted_audit) -> None:
