@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-__all__ = ["event_weights", "rows_met"]
+__all__ = ["citizen_weights", "event_weights", "rows_met"]
 
 _OPS: Mapping[str, Callable[[Any, Any], Any]] = {
     ">": operator.gt,
@@ -54,3 +54,33 @@ def event_weights(
     events = np.asarray(labels).astype(bool)
     boost = events & rows_met(frame, reweight["rules"])
     return np.where(boost, float(reweight["event_weight"]), 1.0)
+
+
+def citizen_weights(citizen_ids: Any, mode: str) -> NDArray[np.float64]:
+    """One weight per row so that each citizen's rows weigh alike (mean weight 1).
+
+    A citizen seen at ``n`` index dates has ``n`` near-identical rows; counted
+    as they are (``"rows"``) such citizens dominate the fit and a flexible model
+    learns them by heart. ``"equal"`` gives each row ``1 / n`` (every citizen
+    weighs one), ``"sqrt"`` ``1 / sqrt(n)`` (a citizen weighs ``sqrt(n)``). The
+    weights are then scaled to a mean of 1, so the estimator's regularisation
+    keeps the scale it has with unit weights.
+
+    Parameters
+    ----------
+    citizen_ids : array-like
+        The citizen of each training row.
+    mode : {"rows", "equal", "sqrt"}
+        The spec's ``citizen_weights``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Positive weights, one per row, with mean 1.
+    """
+    ids = pd.Series(np.asarray(citizen_ids))
+    if mode == "rows" or ids.empty:
+        return np.ones(len(ids))
+    rows = ids.map(ids.value_counts()).to_numpy(dtype=np.float64)
+    raw: NDArray[np.float64] = 1.0 / (rows if mode == "equal" else np.sqrt(rows))
+    return raw / float(raw.mean())

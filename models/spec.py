@@ -60,6 +60,8 @@ ESTIMATORS: tuple[str, ...] = (
 CALIBRATIONS: tuple[str, ...] = ("isotonic", "sigmoid")
 FeatureSet = Literal["curated", "broad", "both"]
 FEATURE_SETS: tuple[str, ...] = get_args(FeatureSet)
+CitizenWeights = Literal["rows", "equal", "sqrt"]
+CITIZEN_WEIGHTS: tuple[str, ...] = get_args(CitizenWeights)
 #: Cohorts whose rows marts.broad_covariates holds (features/sql/covariates).
 BROAD_COHORTS: tuple[str, ...] = ("has_diabetes", "has_smi")
 #: A broad covariate id: a family prefix no curated feature uses (see
@@ -174,6 +176,19 @@ CONSTRAINTS: Mapping[str, Rule] = {
     "n_bootstrap": int_range(0),
     "feature_set": one_of(FEATURE_SETS),
     "broad_min_rows": int_range(1),
+    "citizen_weights": one_of(CITIZEN_WEIGHTS),
+    "max_iter_choices": Rule(
+        "a non-empty list of unique positive ints or absent",
+        lambda v: (
+            v is None
+            or (
+                isinstance(v, list | tuple)
+                and len(v) > 0
+                and all(is_int(x) and x >= 1 for x in v)
+                and len(set(v)) == len(v)
+            )
+        ),
+    ),
     "reweight": Rule(
         "a table {rules, event_weight} or absent",
         lambda v: v is None or isinstance(v, Mapping),
@@ -193,6 +208,14 @@ CONSTRAINTS: Mapping[str, Rule] = {
 _REQUIRED = ("outcome", "cohort", "features", "estimator")
 #: Estimators fitted with sample weights (``reweight``, ``non_event_share``).
 _WEIGHTED = ("hist_gradient_boosting", "logistic_regression")
+BOOSTING_ONLY = (
+    "The 'max_iter_choices' parameter of {caller} needs the gradient boosting "
+    "(estimator 'hist_gradient_boosting'). Got estimator {estimator!r} instead."
+)
+WEIGHTED_ESTIMATOR = (
+    "The {key!r} parameter of {caller} needs the gradient boosting or the "
+    "logistic regression (they fit with weights). Got estimator {estimator!r} instead."
+)
 SAMPLED_ESTIMATOR = (
     "The 'non_event_share' parameter of {caller} needs the gradient boosting or the "
     "logistic regression (they fit with weights). Got estimator {estimator!r} instead."
@@ -272,6 +295,18 @@ class ModelSpec:
         ``{rules, event_weight}``: training events meeting any rule (tables as
         the rule baseline's) count ``event_weight`` times (:mod:`models.reweight`);
         for the gradient boosting and the logistic regression.
+    citizen_weights : {"rows", "equal", "sqrt"}
+        How much each training citizen weighs in the fit. ``"rows"`` (the
+        default) counts every row once, so a citizen seen at five index dates
+        weighs five times; ``"equal"`` gives each citizen's rows together the
+        weight of one citizen, ``"sqrt"`` the square root of their number
+        (:func:`models.reweight.citizen_weights`). For the gradient boosting
+        and the logistic regression; calibration rows stay unweighted.
+    max_iter_choices : tuple of int or None
+        For the gradient boosting: the numbers of boosting iterations to choose
+        ``params.max_iter`` from, by log loss on the calibration citizens of a
+        fit on the training citizens (:mod:`models.select`). ``None`` (the
+        default) keeps ``params.max_iter`` as given.
     non_event_share : float or None
         Fit on every training row with an event and this share of the rows
         without one, chosen by the salted citizen hash and weighted
@@ -309,6 +344,8 @@ class ModelSpec:
     broad_covariates: tuple[str, ...] | None = None
     reweight: Mapping[str, Any] | None = None
     non_event_share: float | None = None
+    citizen_weights: CitizenWeights = "rows"
+    max_iter_choices: tuple[int, ...] | None = None
     source: str = "ModelSpec"
 
     def __post_init__(self) -> None:
@@ -345,6 +382,21 @@ class ModelSpec:
         if self.non_event_share is not None and self.estimator not in _WEIGHTED:
             raise ConfigError(
                 SAMPLED_ESTIMATOR.format(caller=self.source, estimator=self.estimator)
+            )
+        if (
+            self.max_iter_choices is not None
+            and self.estimator != "hist_gradient_boosting"
+        ):
+            raise ConfigError(
+                BOOSTING_ONLY.format(caller=self.source, estimator=self.estimator)
+            )
+        if self.citizen_weights != "rows" and self.estimator not in _WEIGHTED:
+            raise ConfigError(
+                WEIGHTED_ESTIMATOR.format(
+                    caller=self.source,
+                    key="citizen_weights",
+                    estimator=self.estimator,
+                )
             )
         if self.feature_set != "curated" and self.cohort not in BROAD_COHORTS:
             raise ConfigError(

@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
@@ -59,8 +60,9 @@ from models.outcomes import (
     read_extract_window,
 )
 from models.reference import log_feature_reference
-from models.reweight import event_weights
+from models.reweight import citizen_weights, event_weights
 from models.sampling import non_event_sample
+from models.select import choose_max_iter
 from models.spec import ModelSpec, parse_every
 from models.validate import MetricEstimate, evaluate_predictions, k_values, save_plots
 
@@ -76,6 +78,7 @@ __all__ = [
     "prepare_training_data",
     "refit_model",
     "train_model",
+    "training_rows",
 ]
 
 logger = logging.getLogger(__name__)
@@ -419,9 +422,28 @@ def fit_model(
     features = list(spec.model_features)
     for split in ("train", "calibration"):
         check_split(matrix, split, spec=spec.name)
-    train = matrix[matrix["split"] == "train"]
     calibration = matrix[matrix["split"] == "calibration"]
     unfitted = build_pipeline(spec, kinds) if blend is None else blend
+    train, labels, weights = training_rows(matrix, spec)
+    with limited_threads():
+        pipeline = unfitted.fit(train[features], labels, **weights)
+    return calibrate_model(
+        pipeline,
+        calibration[features],
+        calibration["label"].to_numpy(),
+        method=spec.calibration,
+    )
+
+
+def training_rows(
+    matrix: pd.DataFrame, spec: ModelSpec
+) -> tuple[pd.DataFrame, NDArray[Any], dict[str, Any]]:
+    """Return the training rows, their labels and the fit arguments (weights).
+
+    Rows are sampled (``non_event_share``) and weighted (``reweight``,
+    ``citizen_weights``) as the spec says; no weights when it asks for none.
+    """
+    train = matrix[matrix["split"] == "train"]
     labels = train["label"].to_numpy()
     row_weights = np.ones(len(train))
     if spec.non_event_share is not None:
@@ -431,17 +453,18 @@ def fit_model(
         train, labels = train[keep], labels[keep]
     if spec.reweight is not None:
         row_weights = row_weights * event_weights(train, labels, spec.reweight)
+    if spec.citizen_weights != "rows":
+        row_weights = row_weights * citizen_weights(
+            train["citizen_id"], spec.citizen_weights
+        )
     weights: dict[str, Any] = {}
-    if spec.reweight is not None or spec.non_event_share is not None:
+    if (
+        spec.reweight is not None
+        or spec.non_event_share is not None
+        or spec.citizen_weights != "rows"
+    ):
         weights = {"estimator__sample_weight": row_weights}
-    with limited_threads():
-        pipeline = unfitted.fit(train[features], labels, **weights)
-    return calibrate_model(
-        pipeline,
-        calibration[features],
-        calibration["label"].to_numpy(),
-        method=spec.calibration,
-    )
+    return train, labels, weights
 
 
 def refit_model(
@@ -654,6 +677,11 @@ def train_model(spec: ModelSpec, *, settings: EngineSettings) -> TrainResult:
     finally:
         con.close()
     spec = data.spec  # broad covariates chosen, so the logged spec names them
+    selection: dict[str, Any] = {}
+    selection_params: dict[str, str] = {}
+    if spec.max_iter_choices:
+        spec, choice = choose_max_iter(data.matrix, spec, data.kinds)
+        selection, selection_params = choice.report(), choice.params()
     blend = load_blend(settings, spec) if spec.estimator == "blend" else None
     model = fit_model(data.matrix, spec, data.kinds, blend=blend)
     test = data.matrix[data.matrix["split"] == "test"]
@@ -688,6 +716,7 @@ def train_model(spec: ModelSpec, *, settings: EngineSettings) -> TrainResult:
             "rows": rows,
             "events": events,
             "cohort_rows_at_test_date": data.n_cohort_test,
+            "iteration_selection": selection or None,
         }
         record = tracking.log_training_run(
             settings,
@@ -695,6 +724,7 @@ def train_model(spec: ModelSpec, *, settings: EngineSettings) -> TrainResult:
             outcome=spec.outcome,
             params={
                 **spec.flat_params(),
+                **selection_params,
                 "k_capacity_test": str(evaluation.ks["capacity"]),
             },
             spec_toml=spec.to_toml(),

@@ -174,9 +174,11 @@ def fewer_rounds(spec: ModelSpec) -> ModelSpec:
 
     For tests that check the pipeline (what is chosen, logged, scored and
     explained), not the model's quality: neither number changes those paths.
+    The number of rounds is fixed (no ``max_iter_choices``, whose largest choice
+    would be fitted too).
     """
     params = {**spec.params, "max_iter": 120, "learning_rate": 0.15}
-    return replace(spec, params=params, n_bootstrap=30)
+    return replace(spec, params=params, n_bootstrap=30, max_iter_choices=None)
 
 
 def write_spec(
@@ -331,7 +333,10 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     paths = {
         "toy": write_spec(specs, "toy", "logistic_regression"),
         "toy_hgb": write_spec(
-            specs, "toy_hgb", "hist_gradient_boosting", "[params]\nmax_iter = 60\n"
+            specs,
+            "toy_hgb",
+            "hist_gradient_boosting",
+            "max_iter_choices = [20, 60]\n[params]\nmax_iter = 60\n",
         ),
         "toy_rule": write_spec(specs, "toy_rule", "rule_baseline"),
     }
