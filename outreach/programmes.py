@@ -29,7 +29,7 @@ from features.constraints import (
     str_matching,
 )
 from features.errors import ConfigError, NotFoundError
-from models.spec import COHORT_FLAGS, CohortFlag
+from models.spec import COHORT_FLAGS, CohortFlag, available_specs
 
 __all__ = [
     "AUDIT_ONLY_COLUMNS",
@@ -109,6 +109,23 @@ def _area_caps(value: Any) -> bool:
 
 _TEXT = Rule("a non-empty str", lambda v: isinstance(v, str) and v.strip() != "")
 _NAME_RULE = str_matching(_NAME)
+_MODEL_REF = re.compile(r"^([a-z][a-z0-9_]*)(@[A-Za-z0-9_.-]+)?$")
+
+
+def _model_refs(value: Any) -> bool:
+    """Return True for a list of unique ``NAME[@ALIAS|VERSION]`` of shipped specs."""
+    if not isinstance(value, list) or len(set(map(str, value))) != len(value):
+        return False
+    matches = [_MODEL_REF.match(v) if isinstance(v, str) else None for v in value]
+    specs = set(available_specs())
+    return all(m is not None and m.group(1) in specs for m in matches)
+
+
+_REFERENCE_RANKINGS = Rule(
+    "a list of unique model references NAME[@ALIAS or @VERSION] whose NAME is a "
+    f"spec in models/specs/ ({', '.join(available_specs())})",
+    _model_refs,
+)
 
 #: Declarative constraint table (scikit-learn's ``_parameter_constraints``).
 CONSTRAINTS: Mapping[str, Rule] = {
@@ -121,6 +138,7 @@ CONSTRAINTS: Mapping[str, Rule] = {
     ),
     "model_name": _NAME_RULE,
     "model_alias": _TEXT,
+    "reach_against": _REFERENCE_RANKINGS,
     "capacity_per_week": _AT_LEAST_ONE,
     "capacity_per_area": Rule(
         "a table of 3-digit municipality code = int >= 1", _area_caps
@@ -163,6 +181,10 @@ class Programme:
         Registered model whose scores rank the cohort.
     capacity_per_week : int
         Most citizens listed in one week, in all.
+    reach_against : tuple of str
+        Reference rankings (``NAME[@ALIAS|VERSION]`` of shipped specs) that
+        ``opspor audit`` compares each group's recall@k with, unless
+        ``--reach-against`` is given (:func:`reports.reach.reach_against`).
     capacity_per_area : Mapping[str, int]
         Most citizens per municipality code; areas not named share the rest.
     municipalities : tuple of str
@@ -189,6 +211,7 @@ class Programme:
     description: str = ""
     municipalities: tuple[str, ...] = ()
     model_alias: str = "champion"
+    reach_against: tuple[str, ...] = ()
     capacity_per_area: Mapping[str, int] = field(default_factory=dict)
     min_days_since_contact: int = 28
     attended_control_within_days: int = 90

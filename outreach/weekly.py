@@ -164,6 +164,8 @@ def run_weekly(
         stale_reason=reason if allow_stale else None,
     )
     tick(4, len(STEPS))
+    # No reach_against here: a week's outcomes are not observed yet, so there is
+    # no recall to compare; `opspor audit --model` uses the programme's references.
     audit = run_audit(
         settings,
         programme=programme.name,

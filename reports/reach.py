@@ -222,7 +222,8 @@ def reach_against(
     -------
     (dict, list of Flag)
         ``k``, ``listed_events`` (citizens with the outcome listed, per ranking),
-        ``references``: ``{reference: {grouping: [cell, ...]}}``; and the flags.
+        ``references``: ``{reference: {grouping: [cell, ...]}}``, each cell
+        with ``flagged`` (it raised a flag); and the flags.
     """
     need = frame["y_true"].fillna(0).to_numpy(dtype=float)
     codes = {n: c for n, c in group_codes(frame, config).items() if n != OVERALL}
@@ -240,12 +241,15 @@ def reach_against(
     flagging = {ref for ref, n in events.items() if n >= need @ mine}
     m = sum(len(cells) for per in figures.values() for cells in per.values())
     z = _z(config, m)
+    for ref, per in figures.items():
+        for cell in (c for cells in per.values() for c in cells):
+            cell["flagged"] = ref in flagging and _breaches(cell, config, z)
     flags = [
         _flag(config, name, cell, ref)
         for ref in sorted(flagging)
         for name, cells in figures[ref].items()
         for cell in cells
-        if _breaches(cell, config, z)
+        if cell["flagged"]
     ]
     summary = {"audited": float(need @ mine), **events}
     return {"k": k, "listed_events": summary, "references": figures}, flags

@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 from features.errors import ConfigError
 from features.files import atomic_write_bytes, atomic_write_text
 from reports.fairness import MITIGATIONS, FairnessAudit
+from reports.render_reach import reach_lines, reach_view
 
 __all__ = [
     "BAD_LANGUAGE",
@@ -367,9 +368,11 @@ def render_fairness_html(
             for key in row["group_data"]["alternative_outcomes"]
         }
     )
+    data = audit.to_dict()
     return template.render(
-        audit=audit.to_dict(),
+        audit=data,
         languages=_languages(lang),
+        reach=reach_view(data, _languages(lang)),
         figures=[(title, _png(fig)) for title, fig in figures],
         label_rows=_label_rows(audit),
         indicators=indicators,
@@ -428,15 +431,33 @@ def _text_page(audit: FairnessAudit, lang: ReportLanguage = "both") -> Figure:
     return fig
 
 
+def _lines_pages(lines: Sequence[str], per_page: int = 100) -> list[Figure]:
+    """PDF pages of plain text lines, wrapped (the reach-against tables)."""
+    import textwrap
+
+    wrapped = [w for line in lines for w in (textwrap.wrap(line, 110) or [""])]
+    pages = []
+    for start in range(0, len(wrapped), per_page):
+        fig = Figure(figsize=(8.27, 11.69))
+        FigureCanvasAgg(fig)
+        text = "\n".join(wrapped[start : start + per_page])
+        fig.text(0.04, 0.97, text, va="top", family="monospace", fontsize=6)
+        pages.append(fig)
+    return pages
+
+
 def _pdf_bytes(
     audit: FairnessAudit,
     figures: Sequence[tuple[str, Figure]],
     lang: ReportLanguage = "both",
 ) -> bytes:
-    """Return the PDF: summary page then every figure."""
+    """Return the PDF: summary page, the reach-against tables, then every figure."""
     buffer = io.BytesIO()
+    reach = reach_view(audit.to_dict(), _languages(lang))
     with PdfPages(buffer, metadata=_PDF_METADATA) as pdf:
         pdf.savefig(_text_page(audit, lang))
+        for page in _lines_pages(reach_lines(reach) if reach else []):
+            pdf.savefig(page)
         for _, fig in figures:
             pdf.savefig(fig)
     return buffer.getvalue()

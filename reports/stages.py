@@ -28,6 +28,7 @@ from reports.governance import GovernancePack, build_governance_pack
 from reports.model_card import CardResult, make_model_card
 from reports.monitor import MonitorResult
 from reports.monitor_config import MonitorConfig
+from reports.reach import REACH_METRIC
 from reports.render import ReportLanguage
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "MonitorRequest",
     "MonitorResult",
     "ProgrammeScope",
+    "REACH_METRIC",
     "run_audit",
     "run_card",
     "run_governance_pack",
@@ -62,6 +64,8 @@ class ProgrammeScope(Protocol):
     def model_name(self) -> str: ...  # noqa: D102
     @property
     def model_alias(self) -> str: ...  # noqa: D102
+    @property
+    def reach_against(self) -> Sequence[str]: ...  # noqa: D102
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,7 @@ class AuditRequest:
     reach_against : tuple of str
         Reference rankings: each group's recall@k is compared with theirs
         (:func:`reports.reach.reach_against`).
+        Default: the programme's own ``reach_against``.
     """
 
     programme: ProgrammeScope
@@ -171,7 +176,7 @@ def run_audit(settings: EngineSettings, request: AuditRequest) -> AuditResult:
         fail_on_breach=request.fail_on_breach,
         lang=request.lang,
         compare=request.compare,
-        reach_against=request.reach_against,
+        reach_against=request.reach_against or tuple(prog.reach_against),
     )
 
 

@@ -214,3 +214,65 @@ class TestErrorMessages:
             "'heart_outpatient', 'psychiatric_outpatient', 'gp_consultation', "
             "'rehabilitation']. Got ['dentist'] instead."
         )
+
+
+class TestReachAgainst:
+    def test_smi_programme_names_the_gp_journal(self) -> None:
+        smi = load_programme("smi_somatic_screening")
+        assert smi.reach_against == ("smi_somatic_365d_gp@champion",)
+        assert load_programme("diabetes_bus").reach_against == ()
+
+    @pytest.mark.parametrize(
+        "refs",
+        [
+            ["no_such_model@champion"],
+            ["smi_somatic_365d_gp@"],
+            ["diabetes_harm_365d@1", "diabetes_harm_365d@1"],
+            "x@1",
+        ],
+    )
+    def test_unknown_or_malformed_reference_names_the_file(
+        self, tmp_path: Path, refs: object
+    ) -> None:
+        data = {**_shipped("diabetes_bus"), "reach_against": refs}
+        with pytest.raises(ConfigError) as error:
+            Programme.from_mapping(data, caller="outreach/programmes/diabetes_bus.toml")
+        assert str(error.value).startswith(
+            "The 'reach_against' parameter of outreach/programmes/diabetes_bus.toml "
+            "must be a list of unique model references NAME[@ALIAS or @VERSION] "
+            "whose NAME is a spec in models/specs/ (diabetes_acute_harm_365d, "
+        )
+        assert str(error.value).endswith(f"Got {refs!r} instead.")
+
+    def test_a_version_or_bare_name_is_accepted(self) -> None:
+        data = {
+            **_shipped("diabetes_bus"),
+            "reach_against": ["diabetes_harm_365d_rule@2", "diabetes_acute_harm_365d"],
+        }
+        programme = Programme.from_mapping(data, caller="x.toml")
+        assert programme.reach_against == (
+            "diabetes_harm_365d_rule@2",
+            "diabetes_acute_harm_365d",
+        )
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [((), ("smi_somatic_365d_gp@champion",)), (("other@2",), ("other@2",))],
+)
+def test_audit_uses_the_programme_references_unless_given(
+    monkeypatch: pytest.MonkeyPatch, given: tuple[str, ...], used: tuple[str, ...]
+) -> None:
+    from features.settings import EngineSettings
+    from reports import stages
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(stages.audit, "run_audit", lambda _s, **kw: seen.update(kw))
+    request = stages.AuditRequest(
+        load_programme("smi_somatic_screening"),
+        model="smi_somatic_365d@1",
+        reach_against=given,
+    )
+    stages.run_audit(EngineSettings(), request)
+    assert seen["reach_against"] == used
+    assert seen["programme"] == "smi_somatic_screening"

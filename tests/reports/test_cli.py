@@ -287,3 +287,30 @@ def test_audit_reach_against_flags_a_group_the_reference_reaches_better(
     assert all(f["estimate"] == 0.0 for f in reach)
     cells = report["reach_against"]["references"]["diabetes_harm_365d@3"]["age_band"]
     assert {c["group"] for c in cells} >= {"75+"}
+
+
+def test_audit_prints_each_reach_flag(tmp_path) -> None:
+    from datetime import date
+
+    from outreach.app.cli.reports import _render_audit
+    from reports.audit import AuditResult
+
+    flag = {
+        "code": "under_reach",
+        "grouping": "gp_contact_level",
+        "group": "none",
+        "metric": "recall_at_k_vs_ranking",
+        "message": "Citizens with no GP contact ... 0.29 times as likely ...",
+    }
+    other = {**flag, "code": "calibration_gap", "metric": "calibration_in_the_large"}
+    result = AuditResult(
+        "smi_somatic_screening", "smi_somatic_365d@1", "models:/smi_somatic_365d/1",
+        date(2025, 11, 24), 25, 400, 25, 400, 2, 2, tmp_path, tmp_path / "f.html",
+        tmp_path / "f.pdf", tmp_path / "f.json", flags=[flag, other],
+    )  # fmt: skip
+    lines = _render_audit(result).splitlines()
+    assert lines[0].startswith("Audit smi_somatic_screening/smi_somatic_365d@1")
+    assert lines[1:] == [
+        "  under_reach against a reference ranking (gp_contact_level: none): "
+        "Citizens with no GP contact ... 0.29 times as likely ..."
+    ]

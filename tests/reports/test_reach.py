@@ -62,6 +62,14 @@ def test_a_ranking_blind_to_a_group_is_flagged_against_one_that_sees_it(
     )
     assert cell["recall_audited"] == 0.0 < cell["recall_reference"]
     assert cell["n_with_outcome"] >= 10
+    # Each cell says whether it raised a flag, for the report's table.
+    marked = {
+        (grouping, c["group"])
+        for grouping, cells in figures["references"]["ref@1"].items()
+        for c in cells
+        if c["flagged"]
+    }
+    assert marked == set(flagged)
     # The reference lists more citizens with the outcome in all.
     assert figures["listed_events"]["audited"] < figures["listed_events"]["ref@1"]
 
@@ -81,6 +89,7 @@ def test_against_a_less_precise_reference_figures_are_shown_never_flagged(
     (others,) = figures["references"]["ref@1"]["has_smi"]
     # The less precise ranking reaches citizens without the hidden need better...
     assert others["group"] == "false" and others["ratio"] < 0.8
+    assert others["flagged"] is False
     # ... and none of those with it: no ratio to show for them.
     assert figures["listed_events"]["audited"] > figures["listed_events"]["ref@1"]
 

@@ -23,11 +23,20 @@ if TYPE_CHECKING:
 
 
 def _render_audit(r: AuditResult) -> str:
-    return (
+    from reports.stages import REACH_METRIC
+
+    head = (
         f"Audit {r.programme}/{r.scope} ({r.model_uri}, as of {r.as_of_date}): {r.n_cohort} citizens, "
         f"{r.n_selected} on the list at k={r.k}, outcome observed for {r.n_observed}; "
         f"{r.n_flags} flag(s), {r.n_breaches} breach(es); wrote {r.html}"
     )
+    reach = [
+        f"  {f['code']} against a reference ranking ({f['grouping']}: {f['group']}): "
+        f"{f['message']}"
+        for f in r.flags
+        if f.get("metric") == REACH_METRIC
+    ]
+    return "\n".join([head, *reach])
 
 
 def audit_command(
@@ -80,7 +89,8 @@ def audit_command(
         typer.Option(
             "--reach-against",
             help="A reference model (NAME[@VERSION]): flag a group whose need the "
-            "audited model reaches markedly less at capacity k; repeatable.",
+            "audited model reaches markedly less at capacity k; repeatable "
+            "(default: the programme's reach_against).",
         ),
     ] = None,
     db: DbOpt = None,
