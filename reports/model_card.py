@@ -318,7 +318,22 @@ def _limitations(
             f"The latest audit warned that the outcome may be under-recorded in "
             f"{len(labels)} group(s), e.g.: {labels[0]['message']}"
         )
+    elif sight := _label_sight(audit):
+        # No flag is not a clean bill: say how large a recording gap it could see.
+        items.append(f"From the latest audit: {sight}")
     return items
+
+
+def _label_sight(audit: Mapping[str, Any] | None) -> str | None:
+    """Return the audit summary's sentence on what the label check could see."""
+    return next(
+        (
+            line
+            for line in (audit or {}).get("summary", [])
+            if isinstance(line, str) and line.startswith("The label check")
+        ),
+        None,
+    )
 
 
 def latest_monitoring(output_dir: Path, *, model_uri: str) -> dict[str, Any] | None:

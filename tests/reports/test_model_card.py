@@ -146,3 +146,23 @@ def test_model_card_monitoring_section(tmp_path) -> None:
     )
     empty = build_model_card(META, outcome_contract=OUTCOME).sections["monitoring"]
     assert empty == {"available": False, "note": "This version has not been monitored yet."}
+
+
+def test_model_card_says_what_the_label_check_could_not_see() -> None:
+    from reports.model_card import _limitations
+
+    blind = (
+        "The label check raised no flag, which does not show that the outcome is "
+        "recorded alike: at this region's counts it could have seen a recording gap "
+        "only if ... under 0.44 times the rate of ..."
+    )
+    audit = {"flags": [], "summary": ["The list holds 40.", blind]}
+    items = _limitations(audit, {})
+    assert items[-1] == f"From the latest audit: {blind}"
+    # A flag is reported instead; no audit adds nothing.
+    flagged = {
+        "flags": [{"code": "label_ascertainment", "message": "basic may be ..."}],
+        "summary": [blind],
+    }
+    assert "under-recorded in 1 group(s)" in _limitations(flagged, {})[-1]
+    assert len(_limitations(None, {})) == len(items) - 1
