@@ -37,7 +37,8 @@ def test_file_seconds_sums_setup_call_and_teardown_per_file(tmp_path: Path) -> N
         '<testcase classname="tests.a.test_x" name="t1" time="1.5"/>'
         '<testcase classname="tests.a.test_x" name="t2" time="2.0"/>'
         '<testcase classname="tests.b.test_y" name="t1" time="0.25"/>'
+        '<testcase classname="tests.b.test_y.TestErrors" name="t2" time="1.0"/>'
         "</testsuite></testsuites>",
         encoding="utf-8",
     )
-    assert file_seconds(junit) == {"tests/a/test_x.py": 3.5, "tests/b/test_y.py": 0.25}
+    assert file_seconds(junit) == {"tests/a/test_x.py": 3.5, "tests/b/test_y.py": 1.25}
