@@ -229,3 +229,26 @@ def simulate():
 def make_warehouse():
     """Build a hand-made warehouse file: make_warehouse(path, frame, k=...)."""
     return build_warehouse
+
+
+def hand_made_label_counts(simulate, scale: int = 1):
+    """Hand-made label counts (test_fairness, test_label_power), ``scale`` times over.
+
+    Per 1000 citizens of each education group: kidney 200 found at an admission
+    in each, at care 200 (basic) and 400 (long); nerve 100 at an admission, none
+    at care. The ratio of basic to long is 0.5 at every scale.
+    """
+    n = 2000 * scale
+    frame = simulate(n=n, seed=9)
+    basic = np.arange(n) < n // 2
+    index = np.arange(n) % 1000
+    return frame.assign(
+        education_level=np.where(basic, "basic", "long_tertiary"),
+        age_band="60-74",
+        n_found_at_admission__kidney=(index < 200).astype(int),
+        n_found_at_care__kidney=np.where(
+            basic, (index >= 200) & (index < 400), (index >= 200) & (index < 600)
+        ).astype(int),
+        n_found_at_admission__nerve=(index >= 900).astype(int),
+        n_found_at_care__nerve=0,
+    )

@@ -17,6 +17,7 @@ from reports.fairness import (
     rerank_by_quota,
 )
 from reports.fairness.groups import GroupCodes
+from tests.reports.conftest import hand_made_label_counts
 
 K = 400
 FIGURE_KEYS = {"n", "estimate", "ci_low", "ci_high", "suppressed"}
@@ -456,18 +457,10 @@ def test_audit_fairness_label_ratio_from_hand_made_counts(simulate, config) -> N
     # 600/400 = 1.5, so expected at care 300 in each group (nerve adds 0): basic
     # 200/300, long 400/300, ratio to the reference exactly 0.5. Eye complications,
     # never found at an admission, count on neither side however many there are.
-    frame = simulate(n=2000, seed=9)
+    frame = hand_made_label_counts(simulate)
     basic = np.arange(2000) < 1000
     index = np.arange(2000) % 1000
     frame = frame.assign(
-        education_level=np.where(basic, "basic", "long_tertiary"),
-        age_band="60-74",
-        n_found_at_admission__kidney=(index < 200).astype(int),
-        n_found_at_care__kidney=np.where(
-            basic, (index >= 200) & (index < 400), (index >= 200) & (index < 600)
-        ).astype(int),
-        n_found_at_admission__nerve=((index >= 900) & (index < 1000)).astype(int),
-        n_found_at_care__nerve=0,
         n_found_at_admission__eye=0,
         n_found_at_care__eye=np.where(basic, index < 50, index < 900).astype(int),
     )

@@ -17,6 +17,7 @@ from reports.fairness import audit_fairness, narrative, narrative_da
 from reports.fairness.flags import min_detectable_ratio
 from reports.fairness.narrative import label_blindness
 from reports.render import render_fairness_html
+from tests.reports.conftest import hand_made_label_counts
 
 THRESHOLD = 0.8  # 1 - the packaged margin
 
@@ -57,36 +58,13 @@ def test_min_detectable_ratio_is_flagged_with_its_power() -> None:
     assert np.mean(halfway + z * se < np.log(THRESHOLD)) < 0.6
 
 
-def _hand_made(simulate, scale: int):
-    """The hand-made label counts of test_fairness, ``scale`` times over.
-
-    Per 1000 citizens of each education group: kidney 200 found at an admission
-    in each, at care 200 (basic) and 400 (long); nerve 100 at an admission, none
-    at care. The ratio of basic to long is 0.5 at every scale.
-    """
-    n = 2000 * scale
-    frame = simulate(n=n, seed=9)
-    basic = np.arange(n) < n // 2
-    index = np.arange(n) % 1000
-    return frame.assign(
-        education_level=np.where(basic, "basic", "long_tertiary"),
-        age_band="60-74",
-        n_found_at_admission__kidney=(index < 200).astype(int),
-        n_found_at_care__kidney=np.where(
-            basic, (index >= 200) & (index < 400), (index >= 200) & (index < 600)
-        ).astype(int),
-        n_found_at_admission__nerve=(index >= 900).astype(int),
-        n_found_at_care__nerve=0,
-    )
-
-
 @pytest.fixture(scope="module")
 def audits(simulate, config):
     """The hand-made counts audited at scale 1 and 3 (few bootstrap draws)."""
     fast = config.with_overrides(n_bootstrap=40)
     return {
         scale: audit_fairness(
-            _hand_made(simulate, scale),
+            hand_made_label_counts(simulate, scale),
             config=fast,
             k=200 * scale,
             context={"programme": "test"},
@@ -128,7 +106,7 @@ def test_a_gap_far_below_the_detectable_ratio_is_still_flagged(audits) -> None:
 
 def test_suppressed_cell_tells_no_detectable_ratio(simulate, config) -> None:
     hidden = config.with_overrides(n_bootstrap=20, min_cell_size=400)
-    audit = audit_fairness(_hand_made(simulate, 1), config=hidden, k=200)
+    audit = audit_fairness(hand_made_label_counts(simulate, 1), config=hidden, k=200)
     cell = _cell(audit)
     assert cell["suppressed"] and cell["detectable_ratio"] is None
 
