@@ -67,9 +67,10 @@ def reference_index(
     if ref == "largest":
         return [largest] * len(labels)
     if ref not in lookup:
-        log.warning(
-            "Reference group of %s absent; using the largest group", grouping.name
-        )
+        if len(labels) > 1:  # one group alone (a cohort of has_smi) compares with none
+            log.warning(
+                "Reference group of %s absent; using the largest group", grouping.name
+            )
         return [largest] * len(labels)
     return [lookup[ref]] * len(labels)
 
