@@ -334,8 +334,11 @@ def build_labels(
             "extract_date": window.extract_date,
         },
     )
+    views = _create_outcome_views(con, outcome)
     swap_table(con, "labels", outcome, _labels_sql(con, outcome))
     con.execute("drop view if exists temp.main.outcome_events")
+    for view in views:
+        con.execute(f"drop view temp.main.{view}")
     con.execute("drop table temp.main.outcome_cohort")
     row = con.execute(
         f"select count(*), coalesce(sum(label), 0), count(*) filter (where is_censored)"
@@ -353,6 +356,19 @@ def build_labels(
         summary.censored,
     )
     return summary
+
+
+def _create_outcome_views(con: duckdb.DuckDBPyConnection, outcome: str) -> list[str]:
+    """Create the shared views the outcome's contract lists under ``views``.
+
+    A definition several outcomes share (e.g. what makes a diagnosis new) lives once,
+    in ``models/sql/outcome_views/<view>.sql``, read over ``outcome_cohort``.
+    """
+    views: list[str] = list(outcome_contract(outcome).get("views", []))
+    for view in views:
+        sql = read_sql("models", "sql", "outcome_views", f"{view}.sql")
+        run_sql(con, f"create or replace temp view {view} as " + sql)
+    return views
 
 
 def _labels_sql(con: duckdb.DuckDBPyConnection, outcome: str) -> str:

@@ -95,3 +95,18 @@ def test_admissions_count_when_somatic_and_not_a_birth(
     assert hospital["h09"][0] == 0 and recorded["h09"][0] == 1  # a birth
     assert hospital["h10"][0] == 1
     assert hospital["h11"][0] == 0  # an emergency visit is not an admission
+
+
+def test_shared_outcome_views_are_dropped_after_labelling(
+    both: dict[str, dict[str, tuple[Any, ...]]], con: duckdb.DuckDBPyConnection
+) -> None:
+    """Both SMI outcomes read "new" from models/sql/outcome_views/; nothing lingers."""
+    from models.outcomes import outcome_contract
+
+    for outcome in ("smi_somatic_365d", "smi_somatic_harm_365d"):
+        assert outcome_contract(outcome)["views"] == ["new_somatic_diagnoses"]
+    temp = con.execute(
+        "select table_name from information_schema.tables"
+        " where table_catalog = 'temp'"
+    ).fetchall()
+    assert temp == []
