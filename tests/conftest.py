@@ -42,11 +42,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def region_cache(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+def region_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The session's trained region_small, built once for every worker (read only)."""
     from tests.region_cache import ensure_cache, shared_root
 
-    return ensure_cache(shared_root(tmp_path_factory, worker_id))
+    return ensure_cache(shared_root(tmp_path_factory))
 
 
 @pytest.fixture

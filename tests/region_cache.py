@@ -16,6 +16,7 @@ user of the cache judges the model's quality.
 from __future__ import annotations
 
 import fcntl
+import os
 import pickle
 import shutil
 import sqlite3
@@ -62,10 +63,14 @@ class TrainedRegion:
     loaded_warehouse: Path
 
 
-def shared_root(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
-    """Return the temporary folder every worker of this session shares."""
+def shared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return the temporary folder every worker of this session shares.
+
+    An xdist worker's base folder is one per worker inside the session's; a run
+    without workers (``-n 0``, ``-p no:xdist``) has its own base folder only.
+    """
     base = tmp_path_factory.getbasetemp()
-    return base if worker_id == "master" else base.parent
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 def _build(cache: Path) -> None:

@@ -348,7 +348,7 @@ def _build_trained(folder: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def trained(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Trained:
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     """Toy region trained once per session: toy (logistic), toy_hgb, toy_rule.
 
     Built once for every xdist worker (``tests/region_cache.py``); each worker
@@ -358,9 +358,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Trained
     from features.settings import EngineSettings
     from tests.region_cache import copy_output, shared_folder, shared_root
 
-    cache = shared_folder(
-        shared_root(tmp_path_factory, worker_id), "toy_trained", _build_trained
-    )
+    cache = shared_folder(shared_root(tmp_path_factory), "toy_trained", _build_trained)
     root = tmp_path_factory.mktemp("trained")
     settings = EngineSettings(output_dir=copy_output(cache / "build", root / "build"))
     specs = shutil.copytree(cache / "specs", root / "specs")
