@@ -55,12 +55,16 @@ class TrainedRegion:
     loaded_warehouse : Path
         The warehouse as ``load_extract`` left it, before any feature or
         model (shared: copy it before opening it for writing).
+    featured_warehouse : Path
+        The warehouse after training: features and labels at the champion's
+        dates, no model (shared: copy it before opening it for writing).
     """
 
     settings: Any
     extract: Path
     champion: Any
     loaded_warehouse: Path
+    featured_warehouse: Path
 
 
 def shared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -89,6 +93,8 @@ def _build(cache: Path) -> None:
     load_extract(generated.out_dir, settings=settings)
     shutil.copyfile(settings.warehouse, cache / "loaded.duckdb")
     champion = train_model(fewer_rounds(load_spec(CHAMPION)), settings=settings)
+    # Features and labels at the champion's dates, no model (that is in MLflow).
+    shutil.copyfile(settings.warehouse, cache / "featured.duckdb")
     (cache / "champion.pickle").write_bytes(pickle.dumps(champion))
 
 
@@ -158,4 +164,10 @@ def copy_region(cache: Path, target: Path) -> TrainedRegion:
 
     settings = EngineSettings(output_dir=copy_output(cache / "build", target))
     champion = pickle.loads((cache / "champion.pickle").read_bytes())  # noqa: S301
-    return TrainedRegion(settings, cache / "extract", champion, cache / "loaded.duckdb")
+    return TrainedRegion(
+        settings,
+        cache / "extract",
+        champion,
+        cache / "loaded.duckdb",
+        cache / "featured.duckdb",
+    )

@@ -2,8 +2,9 @@
 
 A notebook generates and loads region_small itself unless
 ``OPSPOR_NOTEBOOK_WAREHOUSE`` names a warehouse with it loaded. The first runs
-on its own, as a reader would run it; the others copy the session's loaded
-region_small (``tests/region_cache.py``) instead of generating it again.
+on its own, as a reader would run it; the others copy the session's
+region_small (``tests/region_cache.py``: loaded, its features built at the
+champion's dates, no model) instead of generating, loading and building again.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def test_notebook_executes(
     monkeypatch.delenv("OPSPOR_NOTEBOOK_WAREHOUSE", raising=False)
     if path.stem not in ON_THEIR_OWN:
         cache: Path = request.getfixturevalue("region_cache")
-        monkeypatch.setenv("OPSPOR_NOTEBOOK_WAREHOUSE", str(cache / "loaded.duckdb"))
+        monkeypatch.setenv("OPSPOR_NOTEBOOK_WAREHOUSE", str(cache / "featured.duckdb"))
     book = nbformat.read(path, as_version=4)
     client = NotebookClient(
         book,
