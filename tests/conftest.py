@@ -1,9 +1,10 @@
-"""Fixtures shared by every test package: an in-memory warehouse and isolated settings."""
+"""Fixtures shared by every test package: warehouses, settings, a trained region."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -38,3 +39,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
     rank = {name: i for i, name in enumerate(heavy_files())}
     items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
+
+@pytest.fixture(scope="session")
+def region_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's trained region_small, built once for every worker (read only)."""
+    from tests.region_cache import ensure_cache, shared_root
+
+    return ensure_cache(shared_root(tmp_path_factory))
+
+
+@pytest.fixture
+def trained_region(region_cache: Path, tmp_path: Path) -> Any:
+    """This test's own copy of the trained region_small (``tests/region_cache.py``)."""
+    from tests.region_cache import copy_region
+
+    return copy_region(region_cache, tmp_path / "build")

@@ -138,28 +138,27 @@ def test_reviewer_reads_the_fairness_report_and_gets_403_on_a_list(
     assert "Ikke for din rolle" in page.inner_text("main")
 
 
-def _monitoring_report(served: Any, tmp_path: Path) -> None:
-    """Run the real monitor on region_small with planted changes into the app's root."""
+def _monitoring_report(served: Any, tmp_path: Path, region_cache: Path) -> None:
+    """Run the real monitor on region_small with planted changes into the app's root.
+
+    region_small is the session's (``tests/region_cache.py``): planted in a copy.
+    """
     import shutil
 
     from features.settings import EngineSettings
-    from synthetic_data import generate_extract, load_profile
     from tests.reports.monitor_regions import monitor_without_a_model, plant_changes
 
-    stable = generate_extract(
-        load_profile("region_small"), tmp_path / "x", fmt="parquet"
-    )
     settings = EngineSettings(output_dir=tmp_path / "out")
-    planted = plant_changes(stable.out_dir, tmp_path / "planted")
+    planted = plant_changes(region_cache / "extract", tmp_path / "planted")
     monitor_without_a_model(planted, settings, programme="diabetes_bus", week=WEEK)
     folder = Path("reports") / "diabetes_bus" / "monitoring"
     shutil.copytree(settings.output_dir / folder, served.out / folder)
 
 
 def test_reviewer_reads_the_monitoring_report_inside_the_page(
-    page, served, password, tmp_path
+    page, served, password, tmp_path, region_cache
 ) -> None:
-    _monitoring_report(served, tmp_path)
+    _monitoring_report(served, tmp_path, region_cache)
     _sign_in(page, served.url, "rita", password)
     page.click('header nav a[href="/monitoring"]')
     page.click('a[href="/monitoring/diabetes_bus"]')

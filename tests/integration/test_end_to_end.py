@@ -28,7 +28,9 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from models.spec import load_spec
 from outreach.app.cli import app
+from tests.models.conftest import fewer_rounds
 
 runner = CliRunner()
 
@@ -58,7 +60,15 @@ def region(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         extract = tmp / "extract"
         _ok("synth", "--profile", "region_small", "--out", str(extract), "--format", "parquet")
         loaded = _ok("load", str(extract))
-        trained = _ok("train", "diabetes_harm_365d")
+        # The shipped spec with 120 boosting rounds and 30 validation draws, as a
+        # spec file named like it (`opspor train` takes a name or a path): no
+        # assertion here reads the model's quality.
+        spec = tmp / "specs" / "diabetes_harm_365d.toml"
+        spec.parent.mkdir()
+        spec.write_text(
+            fewer_rounds(load_spec("diabetes_harm_365d")).to_toml(), encoding="utf-8"
+        )
+        trained = _ok("train", str(spec))
         week1 = _ok("weekly", "--programme", "diabetes_bus", "--week", "2026-W48")
         yield {
             "root": tmp, "loaded": loaded, "trained": trained, "week1": week1,

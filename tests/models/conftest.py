@@ -8,6 +8,8 @@ depending on features.build.
 
 from __future__ import annotations
 
+import pickle
+import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -313,17 +315,15 @@ def _toy_dates() -> list[date]:
     return [*plan.fit_dates, plan.test_date, TOY_EXTRACT_DATE]
 
 
-@pytest.fixture(scope="session")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
-    """Toy region trained once per session: toy (logistic), toy_hgb, toy_rule."""
+def _build_trained(folder: Path) -> None:
+    """Build the toy region into ``folder`` and train toy, toy_hgb and toy_rule."""
     from features.db import connect
     from features.settings import EngineSettings
     from models.spec import ModelSpec
     from models.train import train_model
 
-    root = tmp_path_factory.mktemp("trained")
-    settings = EngineSettings(output_dir=root / "build")
-    specs = root / "specs"
+    settings = EngineSettings(output_dir=folder / "build")
+    specs = folder / "specs"
     specs.mkdir()
     con = connect(settings.warehouse)
     try:
@@ -344,6 +344,25 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
         name: train_model(ModelSpec.from_toml(path), settings=settings)
         for name, path in paths.items()
     }
+    (folder / "trained.pickle").write_bytes(pickle.dumps((people, results)))
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
+    """Toy region trained once per session: toy (logistic), toy_hgb, toy_rule.
+
+    Built once for every xdist worker (``tests/region_cache.py``); each worker
+    gets its own copy of the warehouse, MLflow store and spec folder, which its
+    tests share (and add models to) as before.
+    """
+    from features.settings import EngineSettings
+    from tests.region_cache import copy_output, shared_folder, shared_root
+
+    cache = shared_folder(shared_root(tmp_path_factory), "toy_trained", _build_trained)
+    root = tmp_path_factory.mktemp("trained")
+    settings = EngineSettings(output_dir=copy_output(cache / "build", root / "build"))
+    specs = shutil.copytree(cache / "specs", root / "specs")
+    people, results = pickle.loads((cache / "trained.pickle").read_bytes())  # noqa: S301
     return Trained(settings, specs, people, results)
 
 

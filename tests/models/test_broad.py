@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import re
 from datetime import date
-from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -21,6 +20,7 @@ from models.broad import (
 from models.matrix import feature_kinds, read_cohort_frame
 from models.spec import ModelSpec
 from tests.models.conftest import fewer_rounds, make_mart
+from tests.region_cache import TrainedRegion
 
 D = date(2025, 1, 1)
 LONG = [
@@ -190,21 +190,16 @@ def test_no_curated_mart_column_looks_like_a_broad_covariate() -> None:
 
 @pytest.mark.slow
 def test_small_region_trains_scores_and_explains_with_broad_covariates(
-    tmp_path: Path,
+    trained_region: TrainedRegion,
 ) -> None:
-    from features.load import load_extract
-    from features.settings import EngineSettings
     from models.explain import explain_scores
     from models.score import load_registered_model, score_citizens
     from models.spec import load_spec
     from models.train import train_model
-    from synthetic_data import generate_extract, load_profile
 
-    generated = generate_extract(
-        load_profile("region_small"), tmp_path / "extract", fmt="parquet"
-    )
-    settings = EngineSettings(output_dir=tmp_path / "build")
-    load_extract(generated.out_dir, settings=settings)
+    # This test's own copy of region_small, loaded once per session
+    # (tests/region_cache.py); the champion trained there is another name.
+    settings = trained_region.settings
     name = "diabetes_harm_365d_broad"
     trained = train_model(fewer_rounds(load_spec(name)), settings=settings)
     registered = load_registered_model(settings, name)

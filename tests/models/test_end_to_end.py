@@ -5,34 +5,21 @@ generate -> load -> features -> train -> score -> explain.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
 import pytest
 
-from features.settings import EngineSettings
-from tests.models.conftest import fewer_rounds
+from tests.region_cache import TrainedRegion
 
 
 @pytest.mark.slow
-def test_small_region_trains_scores_and_explains(tmp_path: Path) -> None:
-    from features.load import load_extract
+def test_small_region_trains_scores_and_explains(trained_region: TrainedRegion) -> None:
     from models.explain import explain_scores
     from models.score import score_citizens
-    from models.spec import load_spec
-    from models.train import train_model
-    from synthetic_data import generate_extract, load_profile
 
-    generated = generate_extract(
-        load_profile("region_small"), tmp_path / "extract", fmt="parquet"
-    )
-    settings = EngineSettings(output_dir=tmp_path / "build")
-    load_extract(generated.out_dir, settings=settings)
-
-    # Fewer boosting rounds: no assertion reads the model's quality.
-    trained = train_model(
-        fewer_rounds(load_spec("diabetes_harm_365d")), settings=settings
-    )
+    # region_small generated, loaded and the champion trained once per session
+    # (tests/region_cache.py), with fewer boosting rounds: no assertion reads the
+    # model's quality. This test has its own copy of the warehouse and MLflow.
+    settings, trained = trained_region.settings, trained_region.champion
     assert (trained.version, trained.champion) == ("1", True)
     assert trained.rows["test"] > 50 and trained.events["train"] > 20
 

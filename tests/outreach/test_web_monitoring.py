@@ -27,17 +27,17 @@ MONITORING = Path("reports") / PROGRAMME / "monitoring"
 
 
 @pytest.fixture(scope="module")
-def monitored(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An output root holding the W47 (stable) and W48 (planted) monitoring reports."""
-    from synthetic_data import generate_extract, load_profile
+def monitored(tmp_path_factory: pytest.TempPathFactory, region_cache: Path) -> Path:
+    """An output root holding the W47 (stable) and W48 (planted) monitoring reports.
 
+    The stable extract is the session's region_small (``tests/region_cache.py``,
+    read only); the planted one a changed copy of it.
+    """
     root = tmp_path_factory.mktemp("web_monitoring")
-    stable = generate_extract(
-        load_profile("region_small"), root / "stable", fmt="parquet"
-    )
-    planted = plant_changes(stable.out_dir, root / "planted")
+    stable = region_cache / "extract"
+    planted = plant_changes(stable, root / "planted")
     for extract, name, week in (
-        (stable.out_dir, "out_stable", "2026-W47"),
+        (stable, "out_stable", "2026-W47"),
         (planted, "out_planted", "2026-W48"),
     ):
         settings = EngineSettings(output_dir=root / name)

@@ -7,32 +7,26 @@ is scored; the audit scores both and ranks them side by side at k.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from features.settings import EngineSettings
 from tests.models.conftest import fewer_rounds
+from tests.region_cache import TrainedRegion
 
 
 @pytest.mark.slow
-def test_run_audit_scores_an_unscored_model_at_its_test_date(tmp_path: Path) -> None:
+def test_run_audit_scores_an_unscored_model_at_its_test_date(
+    trained_region: TrainedRegion,
+) -> None:
     from features.db import connect
-    from features.load import load_extract
     from models.spec import load_spec
     from models.train import train_model
     from reports.audit import run_audit
-    from synthetic_data import generate_extract, load_profile
 
-    generated = generate_extract(
-        load_profile("region_small"), tmp_path / "extract", fmt="parquet"
-    )
-    settings = EngineSettings(output_dir=tmp_path / "build")
-    load_extract(generated.out_dir, settings=settings)
-    # The audit's scoring path is checked, not the models' quality: fewer rounds.
-    trained = train_model(
-        fewer_rounds(load_spec("diabetes_harm_365d")), settings=settings
-    )
+    # This test's own copy of region_small with the champion trained (fewer
+    # rounds), once per session (tests/region_cache.py). The audit's scoring path
+    # is checked, not the models' quality: fewer rounds here too.
+    settings, trained = trained_region.settings, trained_region.champion
     train_model(fewer_rounds(load_spec("diabetes_acute_harm_365d")), settings=settings)
     con = connect(settings.warehouse, read_only=True)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,22 +20,24 @@ URI = "models:/diabetes_harm_365d/1"
 
 
 @pytest.fixture(scope="module")
-def regions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Warehouses of region_small as generated (stable) and with planted changes."""
+def regions(
+    tmp_path_factory: pytest.TempPathFactory, region_cache: Path
+) -> dict[str, Path]:
+    """Warehouses of region_small as generated (stable) and with planted changes.
+
+    The session's region_small (``tests/region_cache.py``): its extract is planted
+    into a copy, and the stable warehouse is a copy of the one loaded from it.
+    """
     from features.load import load_extract
-    from synthetic_data import generate_extract, load_profile
 
     root = tmp_path_factory.mktemp("monitor_data")
-    stable = generate_extract(
-        load_profile("region_small"), root / "stable", fmt="parquet"
-    )
-    planted = plant_changes(stable.out_dir, root / "planted")
-    out = {}
-    for name, folder in (("stable", stable.out_dir), ("planted", planted)):
-        settings = EngineSettings(output_dir=root / f"build_{name}")
-        load_extract(folder, settings=settings)
-        out[name] = settings.warehouse
-    return out
+    planted = plant_changes(region_cache / "extract", root / "planted")
+    settings = EngineSettings(output_dir=root / "build_planted")
+    load_extract(planted, settings=settings)
+    stable = root / "build_stable" / "opspor.duckdb"
+    stable.parent.mkdir()
+    shutil.copyfile(region_cache / "loaded.duckdb", stable)
+    return {"stable": stable, "planted": settings.warehouse}
 
 
 def _section(db: Path) -> tuple[dict[str, Any], set[tuple[str, str]]]:
