@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bench.mitigation import education_at_sizes, goal_summary, ranking_frame
+
 DEFAULT_SPECS = ("diabetes_harm_365d", "diabetes_harm_365d_rule")
 RULE_SPEC = "diabetes_harm_365d_rule"
 FIRST_TUNING_WORLD = 101  # seeds from here on choose things; 1-10 are reported
@@ -374,6 +376,8 @@ def evaluate_world(
         scores = all_scores[spec] = scored["risk_score"]
         chosen = top_k_ranked(scored["risk_rank"], k)
         entry = _ranking_entry(at, chosen, scores.index, education, out)
+        ranked = ranking_frame(at[TRUE_RISK], scored["risk_rank"], education)
+        entry["education_at_k"] = education_at_sizes(ranked, k)
         if not spec.endswith("_rule"):
             outcome = _outcome(spec)
             if outcome not in labels:
@@ -503,6 +507,8 @@ def summarise(worlds: list[dict[str, Any]], spec: str) -> dict[str, Any]:
         summary["median_ratio"] >= 0.90 and summary["worst_ratio"] >= 0.85
     )
     summary.update(_education_summary(worlds, spec))
+    if all("education_at_k" in w["specs"][spec] for w in worlds):
+        summary["education_at_k_biased"] = goal_summary(worlds, spec)
     return summary
 
 

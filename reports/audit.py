@@ -24,7 +24,7 @@ import pandas as pd
 from features.db import connect, table_exists
 from features.errors import ConfigError, FairnessBreachError, OpsporError
 from features.settings import EngineSettings
-from reports.compare import compare_rankings
+from reports.compare import TRUE_RISK, compare_rankings, read_truth_risk
 from reports.config import FairnessConfig
 from reports.fairness import FairnessAudit, audit_fairness
 from reports.fairness.pipeline import with_flags
@@ -189,6 +189,7 @@ def run_audit(
     lang: ReportLanguage = "both",
     compare: Sequence[str] = (),
     reach_against: Sequence[str] = (),
+    truth: Path | None = None,
 ) -> AuditResult:
     """Audit a programme's week list or a model version, and write the report.
 
@@ -225,6 +226,11 @@ def run_audit(
         with the same group's under each reference, and flagged (``under_reach``,
         ``gp_contact_bias``) when markedly lower; see
         :func:`reports.reach.reach_against`.
+    truth : Path, optional
+        In a synthetic world: its truth file (``<extract>.truth_risk.parquet``).
+        The side-by-side comparison then tells each ranking's expected
+        precision@k against the true risk and the true-risk ranking's top k
+        (with the audited model alone when ``compare`` is empty).
 
     Returns
     -------
@@ -273,6 +279,7 @@ def run_audit(
             outcome=outcome,
         )
         outcome = outcome or model_outcome(scope.model_uri)
+        truth_at = None if truth is None else read_truth_risk(truth, scope.as_of_date)
         missing = _missing_labels(con, alternatives, scope.as_of_date)
         if missing:
             con.close()
@@ -291,6 +298,7 @@ def run_audit(
             alternative_outcomes=alternatives,
             label_washout_days=config.ascertainment_washout_days,
             compare_models=[_uri(m) for m in ranked],
+            truth=truth_at,
         )
     finally:
         con.close()
@@ -302,7 +310,7 @@ def run_audit(
         "outcome": outcome or "not given",
     }
     audit = audit_fairness(frame, config=config, k=k, context=context)
-    if others:
+    if others or truth is not None:
         audit = replace(
             audit,
             comparison=compare_rankings(
@@ -314,6 +322,7 @@ def run_audit(
                 k=k,
                 config=config,
                 outcomes=[f"{_LABEL_PREFIX}{o}" for o in alternatives],
+                truth=None if truth is None else TRUE_RISK,
             ),
         )
     if references:

@@ -234,6 +234,7 @@ def build_audit_frame(
     municipalities: Sequence[str] = (),
     label_washout_days: int | None = None,
     compare_models: Sequence[str] = (),
+    truth: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Return the audit frame for one scope, without citizen ids.
 
@@ -256,6 +257,10 @@ def build_audit_frame(
     compare_models : sequence of str
         Other model URIs whose scores at the same date are joined as
         ``y_score__<uri>`` (null where that model did not score the citizen).
+    truth : DataFrame, optional
+        ``citizen_id, true_risk`` of a synthetic world at the scope's date
+        (:func:`reports.compare.read_truth_risk`), joined as ``true_risk``
+        (NaN for citizens the truth does not know).
 
     Returns
     -------
@@ -286,6 +291,9 @@ def build_audit_frame(
         ).df()
         joined = frame[["citizen_id"]].merge(other, on="citizen_id", how="left")
         frame = frame.assign(**{f"y_score__{uri}": joined["risk_score"].to_numpy()})
+    if truth is not None:
+        joined = frame[["citizen_id"]].merge(truth, on="citizen_id", how="left")
+        frame = frame.assign(true_risk=joined["true_risk"].to_numpy(dtype=float))
     if scope.list_id is not None:
         members = set(
             run_report_sql(con, "list_members", list_id=scope.list_id)["citizen_id"]

@@ -98,6 +98,9 @@ class AuditRequest:
         Reference rankings: each group's recall@k is compared with theirs
         (:func:`reports.reach.reach_against`).
         Default: the programme's own ``reach_against``.
+    truth : Path, optional
+        A synthetic world's truth file: expected precision against the true
+        risk in the side-by-side comparison.
     """
 
     programme: ProgrammeScope
@@ -111,6 +114,7 @@ class AuditRequest:
     lang: ReportLanguage = "both"
     compare: tuple[str, ...] = ()
     reach_against: tuple[str, ...] = ()
+    truth: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,7 @@ def run_audit(settings: EngineSettings, request: AuditRequest) -> AuditResult:
         lang=request.lang,
         compare=request.compare,
         reach_against=request.reach_against or tuple(prog.reach_against),
+        truth=request.truth,
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from tests.models.conftest import fewer_rounds
@@ -72,3 +73,45 @@ def test_run_audit_scores_an_unscored_model_at_its_test_date(
     assert "Alternative models at capacity k = 40" in result.html.read_text(
         encoding="utf-8"
     )
+
+    # In a synthetic world the truth file adds expected precision against the
+    # true risk: here a hand-made truth at the scored date where one citizen in
+    # ten (by id) has risk 0.5, the others 0.01.
+    con = connect(settings.warehouse, read_only=True)
+    try:
+        ids = sorted(
+            r[0]
+            for r in con.execute(
+                "select citizen_id from scoring.scores where model_uri = $m",
+                {"m": "models:/diabetes_harm_365d/1"},
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    truth = tmp_path / "truth_risk.parquet"
+    pd.DataFrame(
+        {
+            "citizen_id": ids,
+            "index_date": [trained.test_date] * len(ids),
+            "true_risk_harm_365d": [
+                0.5 if i % 10 == 0 else 0.01 for i in range(len(ids))
+            ],
+        }
+    ).to_parquet(truth)
+    with_truth = run_audit(
+        settings,
+        programme="diabetes_bus",
+        k=40,
+        model="diabetes_harm_365d@1",
+        truth=truth,
+    )
+    comparison = json.loads(with_truth.json.read_text(encoding="utf-8"))["comparison"]
+    assert set(comparison["rankings"]) == {"diabetes_harm_365d@1"}
+    best = comparison["true_ranking"]["expected_precision_at_k"]
+    assert best["estimate"] == pytest.approx(0.5)  # > 40 citizens at 0.5
+    mine = comparison["rankings"]["diabetes_harm_365d@1"]["expected_precision_at_k"]
+    assert 0.01 <= mine["estimate"] <= 0.5
+    assert mine["share_of_true_ranking"] == pytest.approx(mine["estimate"] / 0.5)
+    html = with_truth.html.read_text(encoding="utf-8")
+    assert "Expected precision at k (true risk)" in html
+    assert "Share of list: true-risk ranking" in html

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from reports.compare import compare_rankings
+from features.errors import ConfigError, NotFoundError
+from reports.compare import TRUE_RISK, compare_rankings, read_truth_risk
 
 K = 40
 
@@ -81,3 +85,92 @@ def test_compare_rankings_suppresses_small_groups(config) -> None:
     # 5 basic listed (35-39) is also under 10; long (30) stays
     assert level["basic"]["suppressed"]
     assert level["long_tertiary"]["share_of_list"] == pytest.approx(0.75)
+
+
+def _with_truth(frame: pd.DataFrame) -> pd.DataFrame:
+    """True risk 0.9 for 0-29, 0.5 for 100-109, 0.2 for 110-129, 0.1 for 30-39.
+
+    Everyone else 0.01; 190-199 are not in the truth (NaN, risk 0). The
+    alternative's top 40 is the true-risk ranking's.
+    """
+    i = np.arange(200)
+    risk = np.select(
+        [i < 30, (i >= 100) & (i < 110), (i >= 110) & (i < 130), (i >= 30) & (i < 40)],
+        [0.9, 0.5, 0.2, 0.1],
+        default=0.01,
+    )
+    return frame.assign(true_risk=np.where(i >= 190, np.nan, risk))
+
+
+def test_compare_rankings_tells_expected_precision_against_the_truth(config) -> None:
+    frame = _with_truth(_frame())
+    result = compare_rankings(
+        frame,
+        {"champion": "y_score", "alt@1": "y_score__alt"},
+        k=K,
+        config=config,
+        truth="true_risk",
+    )
+    best = (30 * 0.9 + 10 * 0.5) / 40
+    true = result["true_ranking"]
+    assert true["expected_precision_at_k"]["estimate"] == pytest.approx(best)
+    assert true["composition"]["education_level"]["basic"][
+        "share_of_list"
+    ] == pytest.approx(0.75)
+    champion = result["rankings"]["champion"]["expected_precision_at_k"]
+    # 100-109 at 0.5, 110-129 at 0.2, 30-39 at 0.1
+    assert champion["n"] == K
+    assert champion["estimate"] == pytest.approx((5 + 4 + 1) / 40)
+    assert champion["share_of_true_ranking"] == pytest.approx(0.25 / best)
+    alt = result["rankings"]["alt@1"]["expected_precision_at_k"]
+    assert alt["share_of_true_ranking"] == pytest.approx(1.0)
+
+
+def test_compare_rankings_without_truth_has_no_expected_precision(config) -> None:
+    result = compare_rankings(
+        _with_truth(_frame()), {"champion": "y_score"}, k=K, config=config
+    )
+    assert "true_ranking" not in result
+    assert "expected_precision_at_k" not in result["rankings"]["champion"]
+
+
+def test_citizens_the_truth_does_not_list_count_as_risk_zero(config) -> None:
+    frame = _with_truth(_frame())
+    # a ranking that lists the 10 citizens the truth does not know, then 0-29
+    i = np.arange(200)
+    frame = frame.assign(y_score=np.select([i >= 190, i < 30], [2.0, 1.0]))
+    result = compare_rankings(
+        frame, {"champion": "y_score"}, k=K, config=config, truth="true_risk"
+    )
+    expected = result["rankings"]["champion"]["expected_precision_at_k"]
+    assert expected["estimate"] == pytest.approx(30 * 0.9 / 40)
+
+
+def _truth_file(path: Path) -> Path:
+    pd.DataFrame(
+        {
+            "citizen_id": ["a", "b", "a"],
+            "index_date": pd.to_datetime(["2025-01-01", "2025-01-01", "2025-04-01"]),
+            "true_risk_harm_365d": [0.1, 0.2, 0.3],
+            "true_event_harm_365d": [False, True, False],
+        }
+    ).to_parquet(path)
+    return path
+
+
+def test_read_truth_risk_takes_the_audited_date(tmp_path: Path) -> None:
+    truth = read_truth_risk(_truth_file(tmp_path / "t.parquet"), date(2025, 4, 1))
+    assert truth.to_dict("list") == {"citizen_id": ["a"], TRUE_RISK: [0.3]}
+
+
+def test_read_truth_risk_refuses_a_date_or_file_it_does_not_hold(
+    tmp_path: Path,
+) -> None:
+    path = _truth_file(tmp_path / "t.parquet")
+    with pytest.raises(NotFoundError, match="2025-01-01 to 2025-04-01"):
+        read_truth_risk(path, date(2025, 2, 1))
+    with pytest.raises(NotFoundError, match="Cannot read the truth file"):
+        read_truth_risk(tmp_path / "missing.parquet", date(2025, 1, 1))
+    pd.DataFrame({"citizen_id": ["a"], "risk": [0.1]}).to_parquet(tmp_path / "x.pq")
+    with pytest.raises(ConfigError, match="must hold citizen_id, index_date"):
+        read_truth_risk(tmp_path / "x.pq", date(2025, 1, 1))

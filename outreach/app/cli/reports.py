@@ -93,6 +93,13 @@ def audit_command(
             "(default: the programme's reach_against).",
         ),
     ] = None,
+    truth: Annotated[
+        Path | None,
+        typer.Option(
+            "--truth",
+            help="Synthetic worlds only: the extract's truth file (*.truth_risk.parquet); the side-by-side comparison then tells each model's expected precision at k against the true risk and the true-risk ranking's top k.",
+        ),
+    ] = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -118,6 +125,7 @@ def audit_command(
             lang=cast("ReportLanguage", lang),  # the audit checks it (BAD_LANGUAGE)
             compare=tuple(compare or ()),
             reach_against=tuple(reach_against or ()),
+            truth=truth,
         )
         return run_audit(state.settings, request)
 
