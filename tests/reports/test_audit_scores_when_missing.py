@@ -7,6 +7,7 @@ is scored; the audit scores both and ranks them side by side at k.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -17,7 +18,7 @@ from tests.region_cache import TrainedRegion
 
 @pytest.mark.slow
 def test_run_audit_scores_an_unscored_model_at_its_test_date(
-    trained_region: TrainedRegion,
+    trained_region: TrainedRegion, tmp_path: Path
 ) -> None:
     from features.db import connect
     from models.spec import load_spec
