@@ -171,3 +171,29 @@ def test_the_key_is_off_by_default_checked_and_written_to_toml() -> None:
     rules = {"estimator": "rule_baseline"}
     with pytest.raises(ConfigError, match="fitted once per fold"):
         _spec(**rules, params={"rules": [RULE]}, calibration_folds=5)
+
+
+@pytest.mark.slow
+def test_train_model_records_the_cross_fitted_calibration(
+    toy_region: tuple[object, object],
+) -> None:
+    import json
+
+    import mlflow
+
+    from models import tracking
+    from models.train import train_model
+    from tests.models.conftest import write_spec
+
+    settings, folder = toy_region
+    extra = "calibration_folds = 3\n"
+    path = write_spec(folder, "toy_cf", "logistic_regression", extra)
+    result = train_model(ModelSpec.from_toml(path), settings=settings)
+    tracking.resolve_model(settings, "toy_cf")  # sets the tracking URI
+    assert mlflow.get_run(result.run_id).data.params["calibration_folds"] == "3"
+    text = tracking.load_run_text(settings, result.run_id, "data/fingerprint.json")
+    record = json.loads(text)["calibration"]
+    assert record["folds"] == 3
+    assert record["fitted_on"].startswith("out-of-fold margins")
+    assert record["citizens_validated_model"] > 0
+    assert "P-0" not in text  # aggregates only: no toy citizen id
