@@ -215,13 +215,26 @@ def calibration(
 
 
 def _slope(logit: np.ndarray, outcome: np.ndarray) -> float:
-    """The outcome's logistic regression coefficient on ``logit`` (nan: one class)."""
-    from sklearn.linear_model import LogisticRegression
+    """The outcome's logistic regression coefficient on ``logit`` (nan: one class).
 
-    if len(np.unique(outcome)) < 2:
+    Unpenalised maximum likelihood of ``outcome ~ a + b logit`` by Newton's
+    method (two parameters, so each of the bootstrap's fits takes a moment).
+    """
+    y = np.asarray(outcome, dtype=float)
+    if len(np.unique(y)) < 2:
         return math.nan
-    fit = LogisticRegression(C=1e6, max_iter=1000).fit(logit.reshape(-1, 1), outcome)
-    return float(fit.coef_[0][0])
+    X = np.column_stack([np.ones(len(logit)), np.asarray(logit, dtype=float)])
+    beta = np.array([math.log(y.mean() / (1 - y.mean())), 0.0])
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-(X @ beta)))
+        hessian = X.T @ (X * (p * (1 - p))[:, None])
+        step = np.linalg.lstsq(hessian, X.T @ (y - p), rcond=None)[0]
+        beta = beta + step
+        if not np.all(np.isfinite(beta)):
+            return math.nan
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    return float(beta[1])
 
 
 def _percentiles(values: list[float]) -> list[float]:
