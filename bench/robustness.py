@@ -179,27 +179,72 @@ def with_rule(specs: tuple[str, ...]) -> tuple[str, ...]:
     return (*specs, TRUTHS[family(specs)].rule)
 
 
-def calibration(pred: np.ndarray, outcome: np.ndarray) -> dict[str, float]:
+N_BOOTSTRAP = 200  # resamples of citizens for the calibration intervals
+
+
+def calibration(
+    pred: np.ndarray,
+    outcome: np.ndarray,
+    *,
+    n_bootstrap: int = N_BOOTSTRAP,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Calibration-in-the-large (mean predicted minus observed) and slope.
 
     The slope is the coefficient of a logistic regression of the outcome on
-    the logit of the prediction (1 = perfectly spread risks).
+    the logit of the prediction (1 = perfectly spread risks). Each comes with
+    a 95 % percentile interval over ``n_bootstrap`` resamples of the rows (one
+    row per citizen at the scoring date), so a slope of 1.3 on a few hundred
+    events can be told from a real mis-calibration.
     """
-    from sklearn.linear_model import LogisticRegression
-
-    p = np.clip(pred, 1e-6, 1 - 1e-6)
-    logit = np.log(p / (1 - p)).reshape(-1, 1)
-    slope = math.nan
-    if len(np.unique(outcome)) == 2:
-        fit = LogisticRegression(C=1e6, max_iter=1000).fit(logit, outcome)
-        slope = float(fit.coef_[0][0])
+    p = np.clip(np.asarray(pred, dtype=float), 1e-6, 1 - 1e-6)
+    y = np.asarray(outcome)
+    logit = np.log(p / (1 - p))
+    rng = np.random.default_rng(seed)
+    draws = [rng.integers(0, len(p), len(p)) for _ in range(n_bootstrap)]
+    slopes = [_slope(logit[i], y[i]) for i in draws]
+    citl = [float(p[i].mean() - y[i].mean()) for i in draws]
     return {
         "n": len(pred),
-        "mean_predicted": float(pred.mean()),
-        "mean_observed": float(outcome.mean()),
-        "in_the_large": float(pred.mean() - outcome.mean()),
-        "slope": slope,
+        "events": int(np.sum(y)),
+        "mean_predicted": float(np.mean(pred)),
+        "mean_observed": float(np.mean(y)),
+        "in_the_large": float(np.mean(pred) - np.mean(y)),
+        "in_the_large_ci": _percentiles(citl),
+        "slope": _slope(logit, y),
+        "slope_ci": _percentiles(slopes),
     }
+
+
+def _slope(logit: np.ndarray, outcome: np.ndarray) -> float:
+    """The outcome's logistic regression coefficient on ``logit`` (nan: one class).
+
+    Unpenalised maximum likelihood of ``outcome ~ a + b logit`` by Newton's
+    method (two parameters, so each of the bootstrap's fits takes a moment).
+    """
+    y = np.asarray(outcome, dtype=float)
+    if len(np.unique(y)) < 2:
+        return math.nan
+    X = np.column_stack([np.ones(len(logit)), np.asarray(logit, dtype=float)])
+    beta = np.array([math.log(y.mean() / (1 - y.mean())), 0.0])
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-(X @ beta)))
+        hessian = X.T @ (X * (p * (1 - p))[:, None])
+        step = np.linalg.lstsq(hessian, X.T @ (y - p), rcond=None)[0]
+        beta = beta + step
+        if not np.all(np.isfinite(beta)):
+            return math.nan
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    return float(beta[1])
+
+
+def _percentiles(values: list[float]) -> list[float]:
+    """The 2.5 and 97.5 percentiles of the finite values (nan when there are none)."""
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return [math.nan, math.nan]
+    return [float(np.percentile(finite, 2.5)), float(np.percentile(finite, 97.5))]
 
 
 def features_ceiling(
@@ -383,6 +428,7 @@ def evaluate_world(
             if outcome not in labels:
                 labels[outcome] = _recorded_labels(work, full, spec, as_of)
             entry.update(_calibration_entry(labels[outcome], scores, at))
+            _keep_scores(work / f"scores_{spec}.parquet", labels[outcome], scores, at)
             frame, features = _mart(settings, spec, as_of)
             key = tuple(features)
             if key not in ceilings:  # specs with the same features share it
@@ -462,6 +508,18 @@ def _calibration_entry(
     }
 
 
+def _keep_scores(
+    path: Path, labels: pd.DataFrame, scores: pd.Series, at: pd.DataFrame
+) -> None:
+    """Keep the scored rows beside the world's work (scratch) for later analysis.
+
+    Synthetic citizens only: risk score, recorded label and true risk at S.
+    """
+    frame = scores.to_frame().join(labels.set_index("citizen_id"), how="left")
+    frame[TRUE_RISK] = at[TRUE_RISK].reindex(frame.index)
+    frame.reset_index().to_parquet(path, index=False)
+
+
 def _ceiling_ratio(
     frame: pd.DataFrame,
     features: list[str],
@@ -495,6 +553,10 @@ def summarise(worlds: list[dict[str, Any]], spec: str) -> dict[str, Any]:
             {
                 "worst_abs_in_the_large": float(np.max(np.abs(citl))),
                 "slopes": [float(s) for s in slopes],
+                "slopes_in_target": sum(0.8 <= s <= 1.2 for s in slopes),
+                "slope_intervals_missing_target": sum(
+                    not _overlaps(c.get("slope_ci"), (0.8, 1.2)) for c in cal
+                ),
                 "target_abs_in_the_large": 0.015,
                 "target_slope": [0.8, 1.2],
                 "calibration_met": bool(
@@ -510,6 +572,13 @@ def summarise(worlds: list[dict[str, Any]], spec: str) -> dict[str, Any]:
     if all("education_at_k" in w["specs"][spec] for w in worlds):
         summary["education_at_k_biased"] = goal_summary(worlds, spec)
     return summary
+
+
+def _overlaps(interval: list[float] | None, target: tuple[float, float]) -> bool:
+    """Whether a (bootstrap) interval meets the target range (True when unknown)."""
+    if not interval or not all(math.isfinite(v) for v in interval):
+        return True
+    return interval[0] <= target[1] and interval[1] >= target[0]
 
 
 def _education_summary(worlds: list[dict[str, Any]], spec: str) -> dict[str, Any]:
@@ -537,6 +606,14 @@ def _figure(value: float | None, spec: str = ".2f") -> str:
     return format(value, spec)
 
 
+def _interval(ci: list[float] | None, scale: float = 1.0, spec: str = ".2f") -> str:
+    """`` (lo to hi)`` for the table; empty when the run kept no interval."""
+    if not ci:
+        return ""
+    lo, hi = (_figure(None if v is None else scale * v, spec) for v in ci)
+    return f" ({lo} to {hi})"
+
+
 def table(worlds: list[dict[str, Any]], spec: str, rule: str | None) -> str:
     """The per-world table for the closing note and the README (Markdown)."""
     head = (
@@ -562,8 +639,9 @@ def table(worlds: list[dict[str, Any]], spec: str, rule: str | None) -> str:
             f"| {s['ratio_to_true_risk']:.2f} "
             f"| {s['realised_precision_at_k']:.2f} ({lo:.2f}-{hi:.2f}) "
             f"| {_figure(rule_ratio)} | {_figure(s.get('features_ceiling_ratio'))} "
-            f"| {_figure(None if citl is None else 100 * citl, '+.1f')} "
-            f"| {_figure(cal.get('slope'))} "
+            f"| {_figure(None if citl is None else 100 * citl, '+.1f')}"
+            f"{_interval(cal.get('in_the_large_ci'), 100, '+.1f')} "
+            f"| {_figure(cal.get('slope'))}{_interval(cal.get('slope_ci'))} "
             f"| {_figure(s['basic_share_ratio'])} ({basic}) |"
         )
     return "\n".join([head, *rows])

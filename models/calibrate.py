@@ -43,6 +43,7 @@ __all__ = [
     "FIXED_SLOPE",
     "SLOPE_NOT_RISING",
     "calibrate_model",
+    "calibrate_on_margins",
     "calibration_slope",
     "limited_threads",
     "predict_risk",
@@ -50,6 +51,7 @@ __all__ = [
     "raw_margin",
     "raw_pipeline",
     "recalibrate_in_the_large",
+    "shift_intercept",
 ]
 
 logger = logging.getLogger(__name__)
@@ -121,6 +123,68 @@ def calibrate_model(
     return calibrated
 
 
+def calibrate_on_margins(
+    pipeline: Pipeline,
+    X: pd.DataFrame,
+    y: NDArray[Any] | pd.Series,
+    margins: NDArray[np.float64],
+    *,
+    method: str,
+) -> CalibratedClassifierCV:
+    """Wrap a fitted pipeline in a calibration map fitted on given raw margins.
+
+    For cross-fitting (:mod:`models.crossfit`): ``margins`` are the rows'
+    out-of-fold margins, the scores the pipeline gives citizens it never saw,
+    while the wrapped ``pipeline`` was fitted on every row of ``X``. The map
+    sees what the deployed model will give unseen citizens, not its own
+    (over-fitted) scores of the rows it learnt.
+
+    Parameters
+    ----------
+    pipeline : Pipeline
+        The fitted pipeline (fitted on ``X``).
+    X : pandas.DataFrame
+        The rows (used only to set up the wrapper).
+    y : array-like
+        Their labels.
+    margins : ndarray
+        Each row's out-of-fold raw margin.
+    method : {"sigmoid", "isotonic"}
+        The calibration map.
+
+    Returns
+    -------
+    CalibratedClassifierCV
+        As :func:`calibrate_model` returns it; a sigmoid map that does not
+        rise gets slope 1 and an intercept fitted on ``margins``.
+
+    Raises
+    ------
+    DataError
+        The rows hold one class only.
+    """
+    labels = np.asarray(y)
+    if len(np.unique(labels)) < 2:
+        raise DataError(ONE_CLASS.format(n=len(labels), events=int(labels.sum())))
+    calibrated = CalibratedClassifierCV(
+        FrozenEstimator(pipeline), method=method, ensemble=False
+    )
+    with limited_threads():
+        calibrated.fit(X, labels)
+    calibrator = calibrated.calibrated_classifiers_[0].calibrators[0]
+    calibrator.fit(np.asarray(margins, dtype=np.float64), labels)
+    slope = calibration_slope(calibrated)
+    if slope is not None and slope <= 0:
+        logger.warning(
+            SLOPE_NOT_RISING.format(
+                n=len(labels), events=int(labels.sum()), slope=slope
+            )
+        )
+        calibrator.a_, calibrator.b_ = -FIXED_SLOPE, 0.0
+        shift_intercept(calibrated, margins, labels)
+    return calibrated
+
+
 def calibration_slope(model: CalibratedClassifierCV) -> float | None:
     """Return a sigmoid map's slope on the raw margin (None for isotonic).
 
@@ -162,10 +226,21 @@ def recalibrate_in_the_large(
     float
         The shift added to the map's intercept (on the log-odds scale).
     """
+    return shift_intercept(model, raw_margin(model, X), y)
+
+
+def shift_intercept(
+    model: CalibratedClassifierCV, margin: NDArray[np.float64], y: NDArray[Any]
+) -> float:
+    """Move a sigmoid map's intercept until its mean risk on ``margin`` is ``y``'s rate.
+
+    :func:`recalibrate_in_the_large` on given raw margins (out-of-fold ones
+    for a cross-fitted model). Returns the shift added to the intercept.
+    """
     from scipy.optimize import brentq
 
     calibrator = model.calibrated_classifiers_[0].calibrators[0]
-    margin = raw_margin(model, X)
+    margin = np.asarray(margin, dtype=np.float64)
     target = float(np.mean(y))
 
     def gap(shift: float) -> float:

@@ -189,6 +189,10 @@ CONSTRAINTS: Mapping[str, Rule] = {
             )
         ),
     ),
+    "calibration_folds": Rule(
+        "an int in the range [2, 20] or absent",
+        lambda v: v is None or (is_int(v) and 2 <= v <= 20),
+    ),
     "reweight": Rule(
         "a table {rules, event_weight} or absent",
         lambda v: v is None or isinstance(v, Mapping),
@@ -215,6 +219,11 @@ BOOSTING_ONLY = (
 WEIGHTED_ESTIMATOR = (
     "The {key!r} parameter of {caller} needs the gradient boosting or the "
     "logistic regression (they fit with weights). Got estimator {estimator!r} instead."
+)
+CROSSFIT_ESTIMATOR = (
+    "The 'calibration_folds' parameter of {caller} needs the gradient boosting or "
+    "the logistic regression (a pipeline fitted once per fold). "
+    "Got estimator {estimator!r} instead."
 )
 SAMPLED_ESTIMATOR = (
     "The 'non_event_share' parameter of {caller} needs the gradient boosting or the "
@@ -307,6 +316,13 @@ class ModelSpec:
         ``params.max_iter`` from, by log loss on the calibration citizens of a
         fit on the training citizens (:mod:`models.select`). ``None`` (the
         default) keeps ``params.max_iter`` as given.
+    calibration_folds : int or None
+        Cross-fitted calibration (:mod:`models.crossfit`): the training and
+        calibration citizens are cut into this many folds by citizen, the
+        calibration map is fitted on each row's out-of-fold raw score, and the
+        pipeline on all of them. ``None`` (the default) fits the pipeline on
+        the training citizens and the map on the calibration citizens. For the
+        gradient boosting and the logistic regression.
     non_event_share : float or None
         Fit on every training row with an event and this share of the rows
         without one, chosen by the salted citizen hash and weighted
@@ -346,6 +362,7 @@ class ModelSpec:
     non_event_share: float | None = None
     citizen_weights: CitizenWeights = "rows"
     max_iter_choices: tuple[int, ...] | None = None
+    calibration_folds: int | None = None
     source: str = "ModelSpec"
 
     def __post_init__(self) -> None:
@@ -389,6 +406,10 @@ class ModelSpec:
         ):
             raise ConfigError(
                 BOOSTING_ONLY.format(caller=self.source, estimator=self.estimator)
+            )
+        if self.calibration_folds is not None and self.estimator not in _WEIGHTED:
+            raise ConfigError(
+                CROSSFIT_ESTIMATOR.format(caller=self.source, estimator=self.estimator)
             )
         if self.citizen_weights != "rows" and self.estimator not in _WEIGHTED:
             raise ConfigError(

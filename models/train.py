@@ -44,7 +44,9 @@ from models.calibrate import (
     rank_order,
     raw_margin,
     recalibrate_in_the_large,
+    shift_intercept,
 )
+from models.crossfit import cross_fitted_model
 from models.matrix import (
     assign_splits,
     build_training_matrix,
@@ -402,6 +404,9 @@ def fit_model(
 ) -> Any:
     """Fit the pipeline on the training split and calibrate it on the calibration split.
 
+    With ``spec.calibration_folds`` the two splits are pooled and the map is
+    cross-fitted instead (:func:`models.crossfit.cross_fitted_model`).
+
     Parameters
     ----------
     matrix : pandas.DataFrame
@@ -422,6 +427,8 @@ def fit_model(
     features = list(spec.model_features)
     for split in ("train", "calibration"):
         check_split(matrix, split, spec=spec.name)
+    if spec.calibration_folds is not None and blend is None:
+        return cross_fitted_model(matrix, spec, kinds).model
     calibration = matrix[matrix["split"] == "calibration"]
     unfitted = build_pipeline(spec, kinds) if blend is None else blend
     train, labels, weights = training_rows(matrix, spec)
@@ -484,7 +491,9 @@ def refit_model(
     the mean risk of every non-test citizen at the latest date equals their
     observed rate: the date nearest to the one the model will score. The test
     group stays unseen, so a promotion still compares models on rows neither
-    was fitted on.
+    was fitted on. With ``spec.calibration_folds`` both groups are pooled and
+    cross-fitted (:mod:`models.crossfit`), and the intercept is moved on the
+    latest rows' out-of-fold margins, the scores the map was fitted on.
 
     Parameters
     ----------
@@ -511,13 +520,24 @@ def refit_model(
         }
     )
     frame = matrix.assign(split=split.fillna(""))
-    model = fit_model(frame, spec, kinds, blend=blend)
     latest = matrix[matrix["split"].isin(["refit_train", "refit_calibration"])]
+    anchor = spec.calibration == "sigmoid" and latest["label"].nunique() == 2
     shift = None
-    if spec.calibration == "sigmoid" and latest["label"].nunique() == 2:
-        shift = recalibrate_in_the_large(
-            model, latest[list(spec.model_features)], latest["label"].to_numpy()
-        )
+    if spec.calibration_folds is not None and blend is None:
+        for name in ("train", "calibration"):
+            check_split(frame, name, spec=spec.name)
+        crossfit = cross_fitted_model(frame, spec, kinds)
+        model = crossfit.model
+        if anchor:  # the map saw out-of-fold margins; so does its anchor
+            shift = shift_intercept(
+                model, crossfit.margins[latest.index].to_numpy(), latest["label"]
+            )
+    else:
+        model = fit_model(frame, spec, kinds, blend=blend)
+        if anchor:
+            shift = recalibrate_in_the_large(
+                model, latest[list(spec.model_features)], latest["label"].to_numpy()
+            )
     dates = sorted({d.date().isoformat() for d in matrix["as_of_date"]})
     return model, {
         "index_dates": dates,
@@ -630,6 +650,25 @@ def _example_row(train: pd.DataFrame, kinds: Mapping[str, str]) -> pd.DataFrame:
     )
 
 
+def _calibration_record(spec: ModelSpec, matrix: pd.DataFrame) -> dict[str, Any]:
+    """How the calibration map was fitted, for the training report (aggregates only)."""
+    if spec.calibration_folds is not None and spec.estimator != "blend":
+        pooled = matrix[matrix["split"].isin(["train", "calibration"])]
+        return {
+            "method": spec.calibration,
+            "fitted_on": "out-of-fold margins (cross-fitted, folds by citizen)",
+            "folds": spec.calibration_folds,
+            "citizens_validated_model": int(pooled["citizen_id"].nunique()),
+        }
+    held = matrix[matrix["split"] == "calibration"]
+    return {
+        "method": spec.calibration,
+        "fitted_on": "calibration citizens (held out from the pipeline's fit)",
+        "folds": None,
+        "citizens_validated_model": int(held["citizen_id"].nunique()),
+    }
+
+
 def _rounded(value: float | None) -> float | None:
     """Round a figure of the training report to four decimals (None stays None)."""
     return None if value is None else round(value, 4)
@@ -717,6 +756,7 @@ def train_model(spec: ModelSpec, *, settings: EngineSettings) -> TrainResult:
             "events": events,
             "cohort_rows_at_test_date": data.n_cohort_test,
             "iteration_selection": selection or None,
+            "calibration": _calibration_record(spec, data.matrix),
         }
         record = tracking.log_training_run(
             settings,

@@ -99,3 +99,53 @@ def test_read_worlds_keeps_the_last_run_of_each_asked_seed(tmp_path) -> None:
     path.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
     worlds = read_worlds(tmp_path, [101, 102, 103])
     assert [(w["world"], w["n"]) for w in worlds] == [(101, 1), (102, 2)]
+
+
+def test_calibration_interval_covers_a_calibrated_slope_and_narrows_with_rows() -> None:
+    import numpy as np
+
+    from bench.robustness import calibration
+
+    rng = np.random.default_rng(3)
+
+    def figures(n: int, steep: float) -> dict:
+        logit = rng.normal(-2.0, 1.0, n)
+        outcome = rng.random(n) < 1 / (1 + np.exp(-steep * logit))
+        return calibration(
+            1 / (1 + np.exp(-logit)), outcome.astype(int), n_bootstrap=40
+        )
+
+    small, large, flat = figures(600, 1.0), figures(6_000, 1.0), figures(6_000, 0.5)
+    assert small["slope_ci"][0] < 1.0 < small["slope_ci"][1]
+    assert np.diff(large["slope_ci"])[0] < np.diff(small["slope_ci"])[0] / 2
+    assert flat["slope_ci"][1] < 0.8  # a real mis-calibration lies outside
+    lo, hi = small["in_the_large_ci"]
+    assert lo <= small["in_the_large"] <= hi
+
+
+def test_table_shows_the_calibration_intervals() -> None:
+    world = _world(101, True, 0.5)
+    world["specs"]["m"]["calibration_recorded"] = {
+        "in_the_large": 0.01,
+        "in_the_large_ci": [-0.002, 0.02],
+        "slope": 1.31,
+        "slope_ci": [0.9, 1.8],
+    }
+    row = table([world], "m", None).splitlines()[-1]
+    assert "| +1.0 (-0.2 to +2.0) | 1.31 (0.90 to 1.80) |" in row
+
+
+def test_calibration_slope_is_the_logistic_regression_coefficient() -> None:
+    import numpy as np
+    import pytest
+    from sklearn.linear_model import LogisticRegression
+
+    from bench.robustness import _slope
+
+    rng = np.random.default_rng(4)
+    logit = rng.normal(-2.0, 1.2, 3000)
+    outcome = (rng.random(3000) < 1 / (1 + np.exp(-0.7 * logit))).astype(int)
+    fit = LogisticRegression(C=1e9, max_iter=1000).fit(logit.reshape(-1, 1), outcome)
+    # sklearn stops at its tolerance; Newton converges to the maximum
+    assert _slope(logit, outcome) == pytest.approx(fit.coef_[0][0], rel=1e-3)
+    assert np.isnan(_slope(logit, np.zeros(3000, dtype=int)))

@@ -177,10 +177,18 @@ def fewer_rounds(spec: ModelSpec) -> ModelSpec:
     For tests that check the pipeline (what is chosen, logged, scored and
     explained), not the model's quality: neither number changes those paths.
     The number of rounds is fixed (no ``max_iter_choices``, whose largest choice
-    would be fitted too).
+    would be fitted too), and the map is fitted on the calibration citizens (no
+    ``calibration_folds``: cross-fitting fits the pipeline once per fold, and
+    ``tests/models/test_crossfit.py`` trains a cross-fitted spec end to end).
     """
     params = {**spec.params, "max_iter": 120, "learning_rate": 0.15}
-    return replace(spec, params=params, n_bootstrap=30, max_iter_choices=None)
+    return replace(
+        spec,
+        params=params,
+        n_bootstrap=30,
+        max_iter_choices=None,
+        calibration_folds=None,
+    )
 
 
 def write_spec(
