@@ -31,7 +31,7 @@ training rows are further from the mean than of new rows.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -42,7 +42,13 @@ from models.calibrate import calibrate_on_margins, limited_threads
 from models.matrix import citizen_draws
 from models.spec import ModelSpec
 
-__all__ = ["CrossFit", "citizen_folds", "cross_fitted_model", "out_of_fold_margins"]
+__all__ = [
+    "CrossFit",
+    "citizen_folds",
+    "cross_fitted_model",
+    "out_of_fold_margins",
+    "resolve_calibration",
+]
 
 #: The splits pooled for cross-fitting (``refit_*`` are mapped onto these first).
 POOLED = ("train", "calibration")
@@ -190,3 +196,43 @@ def _fit_pipeline(rows: pd.DataFrame, spec: ModelSpec, kinds: Mapping[str, str])
     pipeline = build_pipeline(spec, kinds)
     with limited_threads():
         return pipeline.fit(train[list(spec.model_features)], labels, **weights)
+
+
+def resolve_calibration(
+    matrix: pd.DataFrame, spec: ModelSpec
+) -> tuple[ModelSpec, dict[str, Any]]:
+    """Decide, for this extract, whether the spec's calibration is cross-fitted.
+
+    With ``crossfit_below_events`` a spec cross-fits only while the calibration
+    citizens' rows hold fewer events than that: a two-parameter map fitted on a
+    few hundred events is steady on its own, and a large extract is spared the
+    K extra fits. The returned spec drops ``calibration_folds`` (and the
+    threshold) when the held-out map is used, so the logged spec says what was
+    done; the decision keeps the threshold and the count.
+
+    Parameters
+    ----------
+    matrix : pandas.DataFrame
+        A :class:`models.matrix.TrainingMatrix` with its ``calibration`` split.
+    spec : ModelSpec
+        The spec.
+
+    Returns
+    -------
+    (ModelSpec, dict)
+        The spec as trained, and the decision for the training report
+        (empty when the spec has no threshold).
+    """
+    if spec.calibration_folds is None or spec.crossfit_below_events is None:
+        return spec, {}
+    held = matrix[matrix["split"] == "calibration"]
+    events = int(held["label"].sum())
+    cross_fit = events < spec.crossfit_below_events
+    decision = {
+        "calibration_events": events,
+        "crossfit_below_events": spec.crossfit_below_events,
+        "cross_fitted": cross_fit,
+    }
+    if cross_fit:
+        return spec, decision
+    return replace(spec, calibration_folds=None, crossfit_below_events=None), decision

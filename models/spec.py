@@ -193,6 +193,10 @@ CONSTRAINTS: Mapping[str, Rule] = {
         "an int in the range [2, 20] or absent",
         lambda v: v is None or (is_int(v) and 2 <= v <= 20),
     ),
+    "crossfit_below_events": Rule(
+        "an int in the range [1, inf) or absent",
+        lambda v: v is None or (is_int(v) and v >= 1),
+    ),
     "reweight": Rule(
         "a table {rules, event_weight} or absent",
         lambda v: v is None or isinstance(v, Mapping),
@@ -323,6 +327,12 @@ class ModelSpec:
         pipeline on all of them. ``None`` (the default) fits the pipeline on
         the training citizens and the map on the calibration citizens. For the
         gradient boosting and the logistic regression.
+    crossfit_below_events : int or None
+        With ``calibration_folds``: cross-fit only when the calibration
+        citizens' rows hold fewer events than this; with as many or more the
+        held-out map is steady enough and the K extra fits are saved
+        (:func:`models.crossfit.resolve_calibration`). ``None`` always
+        cross-fits.
     non_event_share : float or None
         Fit on every training row with an event and this share of the rows
         without one, chosen by the salted citizen hash and weighted
@@ -363,6 +373,7 @@ class ModelSpec:
     citizen_weights: CitizenWeights = "rows"
     max_iter_choices: tuple[int, ...] | None = None
     calibration_folds: int | None = None
+    crossfit_below_events: int | None = None
     source: str = "ModelSpec"
 
     def __post_init__(self) -> None:
@@ -410,6 +421,12 @@ class ModelSpec:
         if self.calibration_folds is not None and self.estimator not in _WEIGHTED:
             raise ConfigError(
                 CROSSFIT_ESTIMATOR.format(caller=self.source, estimator=self.estimator)
+            )
+        if self.crossfit_below_events is not None and self.calibration_folds is None:
+            raise ConfigError(
+                f"The 'crossfit_below_events' parameter of {self.source} needs "
+                "'calibration_folds' (it says when to cross-fit). Add "
+                "calibration_folds or delete crossfit_below_events."
             )
         if self.citizen_weights != "rows" and self.estimator not in _WEIGHTED:
             raise ConfigError(

@@ -46,7 +46,7 @@ from models.calibrate import (
     recalibrate_in_the_large,
     shift_intercept,
 )
-from models.crossfit import cross_fitted_model
+from models.crossfit import cross_fitted_model, resolve_calibration
 from models.matrix import (
     assign_splits,
     build_training_matrix,
@@ -721,6 +721,7 @@ def train_model(spec: ModelSpec, *, settings: EngineSettings) -> TrainResult:
     if spec.max_iter_choices:
         spec, choice = choose_max_iter(data.matrix, spec, data.kinds)
         selection, selection_params = choice.report(), choice.params()
+    spec, calibration_decision = resolve_calibration(data.matrix, spec)
     blend = load_blend(settings, spec) if spec.estimator == "blend" else None
     model = fit_model(data.matrix, spec, data.kinds, blend=blend)
     test = data.matrix[data.matrix["split"] == "test"]
@@ -756,7 +757,10 @@ def train_model(spec: ModelSpec, *, settings: EngineSettings) -> TrainResult:
             "events": events,
             "cohort_rows_at_test_date": data.n_cohort_test,
             "iteration_selection": selection or None,
-            "calibration": _calibration_record(spec, data.matrix),
+            "calibration": {
+                **_calibration_record(spec, data.matrix),
+                **calibration_decision,
+            },
         }
         record = tracking.log_training_run(
             settings,

@@ -173,6 +173,37 @@ def test_the_key_is_off_by_default_checked_and_written_to_toml() -> None:
         _spec(**rules, params={"rules": [RULE]}, calibration_folds=5)
 
 
+def test_cross_fitting_only_below_the_event_threshold() -> None:
+    """A large calibration group keeps the held-out map (one fit, no K extra)."""
+    from models.crossfit import resolve_calibration
+
+    matrix = _matrix(np.random.default_rng(5))
+    events = int(matrix.loc[matrix["split"] == "calibration", "label"].sum())
+    few = _spec(calibration_folds=5, crossfit_below_events=events + 1)
+    resolved, decision = resolve_calibration(matrix, few)
+    assert resolved.calibration_folds == 5
+    assert decision == {
+        "calibration_events": events,
+        "crossfit_below_events": events + 1,
+        "cross_fitted": True,
+    }
+    enough = _spec(calibration_folds=5, crossfit_below_events=events)
+    resolved, decision = resolve_calibration(matrix, enough)
+    assert resolved.calibration_folds is None
+    assert "calibration_folds" not in resolved.to_toml()  # the logged spec says so
+    assert decision["cross_fitted"] is False
+    always = _spec(calibration_folds=5)
+    assert resolve_calibration(matrix, always) == (always, {})
+
+
+def test_the_threshold_needs_folds_and_a_positive_count() -> None:
+    with pytest.raises(ConfigError, match="needs 'calibration_folds'"):
+        _spec(crossfit_below_events=200)
+    for bad in (0, -1, 2.5):
+        with pytest.raises(ConfigError, match="'crossfit_below_events' parameter"):
+            _spec(calibration_folds=5, crossfit_below_events=bad)
+
+
 @pytest.mark.slow
 def test_train_model_records_the_cross_fitted_calibration(
     toy_region: tuple[object, object],
@@ -197,3 +228,25 @@ def test_train_model_records_the_cross_fitted_calibration(
     assert record["fitted_on"].startswith("out-of-fold margins")
     assert record["citizens_validated_model"] > 0
     assert "P-0" not in text  # aggregates only: no toy citizen id
+
+
+@pytest.mark.slow
+def test_train_model_records_a_held_out_map_above_the_threshold(
+    toy_region: tuple[object, object],
+) -> None:
+    import json
+
+    from models import tracking
+    from models.train import train_model
+    from tests.models.conftest import write_spec
+
+    settings, folder = toy_region
+    extra = "calibration_folds = 3\ncrossfit_below_events = 1\n"
+    path = write_spec(folder, "toy_cf1", "logistic_regression", extra)
+    result = train_model(ModelSpec.from_toml(path), settings=settings)
+    text = tracking.load_run_text(settings, result.run_id, "data/fingerprint.json")
+    record = json.loads(text)["calibration"]
+    assert record["cross_fitted"] is False
+    assert record["calibration_events"] >= 1
+    assert record["folds"] is None
+    assert record["fitted_on"].startswith("calibration citizens")
