@@ -188,6 +188,7 @@ def fewer_rounds(spec: ModelSpec) -> ModelSpec:
         n_bootstrap=30,
         max_iter_choices=None,
         calibration_folds=None,
+        crossfit_below_events=None,
     )
 
 
