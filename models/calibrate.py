@@ -105,20 +105,8 @@ def calibrate_model(
         The calibration rows hold one class only.
     """
     labels = np.asarray(y)
-    if len(np.unique(labels)) < 2:
-        raise DataError(ONE_CLASS.format(n=len(labels), events=int(labels.sum())))
-    calibrated = CalibratedClassifierCV(
-        FrozenEstimator(pipeline), method=method, ensemble=False
-    )
-    with limited_threads():
-        calibrated.fit(X, labels)
-    slope = calibration_slope(calibrated)
-    if slope is not None and slope <= 0:
-        logger.warning(
-            SLOPE_NOT_RISING.format(
-                n=len(labels), events=int(labels.sum()), slope=slope
-            )
-        )
+    calibrated = _wrapped(pipeline, X, labels, method)
+    if _falls(calibrated, labels):
         _fix_slope(calibrated, X, labels)
     return calibrated
 
@@ -164,6 +152,19 @@ def calibrate_on_margins(
         The rows hold one class only.
     """
     labels = np.asarray(y)
+    calibrated = _wrapped(pipeline, X, labels, method)
+    calibrator = calibrated.calibrated_classifiers_[0].calibrators[0]
+    calibrator.fit(np.asarray(margins, dtype=np.float64), labels)
+    if _falls(calibrated, labels):
+        calibrator.a_, calibrator.b_ = -FIXED_SLOPE, 0.0
+        shift_intercept(calibrated, margins, labels)
+    return calibrated
+
+
+def _wrapped(
+    pipeline: Pipeline, X: pd.DataFrame, labels: NDArray[Any], method: str
+) -> CalibratedClassifierCV:
+    """Wrap a fitted pipeline and fit the map on its own margins of ``X``."""
     if len(np.unique(labels)) < 2:
         raise DataError(ONE_CLASS.format(n=len(labels), events=int(labels.sum())))
     calibrated = CalibratedClassifierCV(
@@ -171,18 +172,18 @@ def calibrate_on_margins(
     )
     with limited_threads():
         calibrated.fit(X, labels)
-    calibrator = calibrated.calibrated_classifiers_[0].calibrators[0]
-    calibrator.fit(np.asarray(margins, dtype=np.float64), labels)
-    slope = calibration_slope(calibrated)
-    if slope is not None and slope <= 0:
-        logger.warning(
-            SLOPE_NOT_RISING.format(
-                n=len(labels), events=int(labels.sum()), slope=slope
-            )
-        )
-        calibrator.a_, calibrator.b_ = -FIXED_SLOPE, 0.0
-        shift_intercept(calibrated, margins, labels)
     return calibrated
+
+
+def _falls(calibrated: CalibratedClassifierCV, labels: NDArray[Any]) -> bool:
+    """Tell (and warn) whether a sigmoid map falls with the margin."""
+    slope = calibration_slope(calibrated)
+    if slope is None or slope > 0:
+        return False
+    logger.warning(
+        SLOPE_NOT_RISING.format(n=len(labels), events=int(labels.sum()), slope=slope)
+    )
+    return True
 
 
 def calibration_slope(model: CalibratedClassifierCV) -> float | None:
