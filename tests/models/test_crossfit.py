@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -204,25 +207,30 @@ def test_the_threshold_needs_folds_and_a_positive_count() -> None:
             _spec(calibration_folds=5, crossfit_below_events=bad)
 
 
-@pytest.mark.slow
-def test_train_model_records_the_cross_fitted_calibration(
-    toy_region: tuple[object, object],
-) -> None:
-    import json
-
-    import mlflow
-
+def _train_toy(toy_region: tuple[Any, Any], name: str, extra: str) -> tuple[str, str]:
+    """Train a toy logistic spec with ``extra`` keys: its run id and fingerprint."""
     from models import tracking
     from models.train import train_model
     from tests.models.conftest import write_spec
 
     settings, folder = toy_region
-    extra = "calibration_folds = 3\n"
-    path = write_spec(folder, "toy_cf", "logistic_regression", extra)
+    path = write_spec(folder, name, "logistic_regression", extra)
     result = train_model(ModelSpec.from_toml(path), settings=settings)
-    tracking.resolve_model(settings, "toy_cf")  # sets the tracking URI
-    assert mlflow.get_run(result.run_id).data.params["calibration_folds"] == "3"
     text = tracking.load_run_text(settings, result.run_id, "data/fingerprint.json")
+    return result.run_id, text
+
+
+@pytest.mark.slow
+def test_train_model_records_the_cross_fitted_calibration(
+    toy_region: tuple[Any, Any],
+) -> None:
+    import mlflow
+
+    from models import tracking
+
+    run_id, text = _train_toy(toy_region, "toy_cf", "calibration_folds = 3\n")
+    tracking.resolve_model(toy_region[0], "toy_cf")  # sets the tracking URI
+    assert mlflow.get_run(run_id).data.params["calibration_folds"] == "3"
     record = json.loads(text)["calibration"]
     assert record["folds"] == 3
     assert record["fitted_on"].startswith("out-of-fold margins")
@@ -232,19 +240,10 @@ def test_train_model_records_the_cross_fitted_calibration(
 
 @pytest.mark.slow
 def test_train_model_records_a_held_out_map_above_the_threshold(
-    toy_region: tuple[object, object],
+    toy_region: tuple[Any, Any],
 ) -> None:
-    import json
-
-    from models import tracking
-    from models.train import train_model
-    from tests.models.conftest import write_spec
-
-    settings, folder = toy_region
     extra = "calibration_folds = 3\ncrossfit_below_events = 1\n"
-    path = write_spec(folder, "toy_cf1", "logistic_regression", extra)
-    result = train_model(ModelSpec.from_toml(path), settings=settings)
-    text = tracking.load_run_text(settings, result.run_id, "data/fingerprint.json")
+    _, text = _train_toy(toy_region, "toy_cf1", extra)
     record = json.loads(text)["calibration"]
     assert record["cross_fitted"] is False
     assert record["calibration_events"] >= 1
