@@ -34,7 +34,11 @@ DuckDB gets ``OPSPOR_DUCKDB_MEMORY_LIMIT`` (``--memory-limit``) and spills to
 fresh temporary folder under the output root unless ``--work`` is given) is
 removed at the end unless ``--keep``. Results, with the cost per citizen of
 each step at the target size relative to the baseline and the verdict against
-issue 18's targets, go to ``bench/results/national.json``.
+issue 18's targets, go to ``bench/results/national.json``. A run of hours can be
+cut short: after every step the figures so far are written (atomically) to
+``national.partial.json`` beside the results, with ``"complete": false``; the
+results file itself is only replaced by a complete run. Every step records the
+machine's load average when it ends, so a step slowed by other work shows it.
 """
 
 from __future__ import annotations
@@ -296,24 +300,43 @@ def _child_env(size_dir: Path, args: argparse.Namespace) -> dict[str, str]:
     return env
 
 
-def run_size(work: Path, citizens: int, args: argparse.Namespace) -> dict[str, Any]:
-    """Run every step for one size; remove its folder afterwards unless kept."""
+def run_size(
+    work: Path,
+    citizens: int,
+    args: argparse.Namespace,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Run every step for one size; remove its folder afterwards unless kept.
+
+    ``progress`` is called with the size's figures so far after every step.
+    """
     size_dir = work / f"citizens_{citizens}"
     size_dir.mkdir(parents=True, exist_ok=True)
     env = _child_env(size_dir, args)
     steps: dict[str, Any] = {}
+    done = {"citizens": citizens, "steps": steps}
     try:
         for name in STEPS:
             sys.stderr.write(f"[{citizens:,}] {name} ...\n")
             steps[name] = measure_step(name, size_dir, citizens, env)
+            steps[name]["load_average_at_end"] = [
+                round(x, 2) for x in os.getloadavg()
+            ]
             sys.stderr.write(
                 f"[{citizens:,}] {name}: {steps[name]['wall_seconds']} s, "
                 f"{steps[name]['peak_mb']} MB\n"
             )
+            if progress is not None:
+                progress(done)
     finally:
         if not args.keep:
             shutil.rmtree(size_dir, ignore_errors=True)
-    return {"citizens": citizens, "steps": steps}
+    return done
+
+
+def partial_path(results: Path) -> Path:
+    """Where a run in progress writes its figures so far (beside the results)."""
+    return results.with_name(results.stem + ".partial.json")
 
 
 def cost_ratios(baseline: dict[str, Any], target: dict[str, Any]) -> dict[str, float]:
@@ -376,23 +399,39 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     work = args.work or Path(
         tempfile.mkdtemp(prefix="bench_national_", dir=output_root)
     )
-    try:
-        baseline = run_size(work, args.baseline_citizens, args)
-        target = run_size(work, args.citizens, args)
-    finally:
-        if own_work and not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
-    ratios = cost_ratios(baseline, target)
-    body = {
+    head = {
         "machine": machine,
         "duckdb": {
             "memory_limit": args.memory_limit,
             "threads": args.duckdb_threads or "DuckDB default (all cores)",
         },
+    }
+    sizes: dict[str, Any] = {}
+
+    def progress(key: str) -> Callable[[dict[str, Any]], None]:
+        def write(done: dict[str, Any]) -> None:
+            sizes[key] = done
+            body = {**head, **sizes, "complete": False}
+            _write(body, partial_path(args.results))
+
+        return write
+
+    try:
+        baseline = run_size(
+            work, args.baseline_citizens, args, progress=progress("baseline")
+        )
+        target = run_size(work, args.citizens, args, progress=progress("target"))
+    finally:
+        if own_work and not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    ratios = cost_ratios(baseline, target)
+    body = {
+        **head,
         "baseline": baseline,
         "target": target,
         "cost_per_citizen_ratio": ratios,
         "verdict": verdict(target, ratios),
+        "complete": True,
         "targets": {
             "step_peak_gb": TARGET_STEP_PEAK_GB,
             "weekly_seconds": TARGET_WEEKLY_SECONDS,
@@ -401,6 +440,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
     }
     _write(body, args.results)
+    partial_path(args.results).unlink(missing_ok=True)
     return body
 
 
