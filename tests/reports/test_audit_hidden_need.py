@@ -29,7 +29,12 @@ psychiatric diagnoses, antipsychotics and admissions, lists them above their
 share of need; its audit against the GP journal raises no reach flag (the GP
 journal lists fewer citizens with the outcome, so the champion's lower reach of
 citizens without severe mental illness is a trade-off, shown and not flagged)
-and no flag at all for the group.
+and no flag at all for the group. The figures below are the curated champion's;
+the champion with broad covariates (8 December 2026: psychiatric contacts and
+diabetes admissions among them) lists 90 citizens with severe mental illness of
+99 (53 with the outcome against the GP journal's 42; recall of the group 0.94
+against 0.27), so the audit hides the group's share of its list (the other cell
+holds 9, under the minimum of 10) and the test reads it from the warehouse.
 
 Why ``under_reach`` needs a reference ranking here: the audit's own
 ``under_reach`` compares a group's recall@k (the share of its citizens with the
@@ -187,9 +192,45 @@ def audits(
                 config=FairnessConfig.from_toml().with_overrides(n_bootstrap=200),
             )
             reports[name] = json.loads(result.json.read_text(encoding="utf-8"))
-        yield {"champion": reports[names[0]], "gp_journal": reports[names[1]]}
+        k = round(K_SHARE * scored[0].n_scored)
+        listed = {
+            key: _listed_smi(settings, spec.name, test_date, k)
+            for key, spec in zip(("champion", "gp_journal"), specs, strict=True)
+        }
+        yield {
+            "champion": reports[names[0]],
+            "gp_journal": reports[names[1]],
+            "listed": listed,
+        }
     finally:
         mp.undo()
+
+
+def _listed_smi(
+    settings: EngineSettings, model: str, as_of: Any, k: int
+) -> dict[str, int]:
+    """Citizens with and without severe mental illness among a model's top k.
+
+    Read from the warehouse, because the audit hides a group's share of the list
+    when it or its complement holds fewer than ``min_cell_size`` citizens (the
+    broad champion lists so many with severe mental illness that the others are
+    under 10).
+    """
+    import duckdb
+
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        row = con.execute(
+            "select count(*) filter (where a.has_smi), count(*)"
+            " from scoring.scores s join marts.audit_attributes a"
+            " on a.citizen_id = s.citizen_id and a.as_of_date = s.as_of_date"
+            " where s.model_uri = $uri and s.as_of_date = $d and s.risk_rank <= $k",
+            {"uri": f"models:/{model}/1", "d": as_of, "k": k},
+        ).fetchone()
+    finally:
+        con.close()
+    assert row is not None
+    return {"smi": int(row[0]), "listed": int(row[1])}
 
 
 def _smi(report: dict[str, Any]) -> dict[str, Any]:
@@ -220,6 +261,10 @@ def test_gp_journal_ranking_under_serves_the_group_and_the_audit_says_so(
 ) -> None:
     smi = _smi(audits["gp_journal"])
     assert smi["share_of_list"]["estimate"] < 0.75 * smi["share_of_need"]["estimate"]
+    listed = audits["listed"]["gp_journal"]
+    assert smi["share_of_list"]["estimate"] == pytest.approx(
+        listed["smi"] / listed["listed"]
+    )
     flags = {f["code"]: f for f in _flags_on(audits["gp_journal"], SMI)}
     reach = flags["under_reach"]
     assert reach["severity"] == "breach"
@@ -239,7 +284,16 @@ def test_champion_reaches_the_group_and_raises_no_flag_for_it(
     audits: dict[str, dict[str, Any]],
 ) -> None:
     smi = _smi(audits["champion"])
-    assert smi["share_of_list"]["estimate"] > smi["share_of_need"]["estimate"]
+    listed = audits["listed"]["champion"]
+    assert listed["listed"] == audits["champion"]["k"]
+    share = listed["smi"] / listed["listed"]
+    assert share > smi["share_of_need"]["estimate"]
+    shown = smi["share_of_list"]
+    if listed["listed"] - listed["smi"] < 10 or listed["smi"] < 10:
+        # A cell under the minimum size hides its complement too.
+        assert shown["suppressed"] and shown["estimate"] is None
+    else:
+        assert shown["estimate"] == pytest.approx(share)
     assert not _flags_on(audits["champion"], SMI)
     reach = audits["champion"]["reach_against"]
     events = reach["listed_events"]
