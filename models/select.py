@@ -14,7 +14,13 @@ citizens it has, so the number is chosen per extract, never fixed per world:
    (``staged_predict_proba``, so one fit serves every choice) and take the
    choice with the lowest log loss, a smooth figure over every held-out row
    (not precision at a few hundred rows); ties go to fewer iterations;
-3. train as before with ``params.max_iter`` set to the choice.
+3. train as before with ``params.max_iter`` set to the choice. When the
+   choice reaches the iterations the fit of step 1 ran (the largest choice, as
+   on large extracts, or beyond where scikit-learn's early stopping ended it),
+   that fit *is* the training fit (same rows, weights, parameters and seed), so
+   :func:`models.train.train_model` hands it to
+   :func:`models.train.fit_model` instead of fitting it a second time
+   (``IterationChoice.widest``; one fit of three saved; identical model).
 
 The calibration citizens thus serve twice: for this one-number choice and
 for the two-parameter calibration map. Both are low-dimensional fits, and the
@@ -26,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -48,6 +54,23 @@ class IterationChoice:
     log_loss: dict[int, float]
     rows_validation: int
     events_validation: int
+    #: The pipeline fitted with the largest choice on the training rows (never
+    #: logged); reused as the training fit when the choice is the largest.
+    widest: Any = field(default=None, repr=False, compare=False)
+
+    #: Iterations the widest fit ran: fewer than the largest choice where
+    #: scikit-learn's own early stopping ended it (above 10,000 rows).
+    iterations_run: int = 0
+
+    @property
+    def is_widest(self) -> bool:
+        """Tell whether the widest fit is the training fit of the choice.
+
+        True when the choice reaches the iterations that fit ran: a fit asked
+        for that many runs the same iterations (same rows, weights, parameters
+        and seed; early stopping ends it at the same one).
+        """
+        return self.widest is not None and self.max_iter >= self.iterations_run
 
     def params(self) -> dict[str, str]:
         """Return MLflow params: the choice and each candidate's validation log loss."""
@@ -67,6 +90,8 @@ class IterationChoice:
             "rows_validation": self.rows_validation,
             "events_validation": self.events_validation,
             "validated_on": "calibration citizens (fitted on training citizens)",
+            "iterations_run_by_widest_fit": self.iterations_run,
+            "selection_fit_reused": self.is_widest,
         }
 
 
@@ -122,5 +147,8 @@ def choose_max_iter(
     with limited_threads():
         losses = staged_log_loss(pipeline, held[features], y, choices)
     best = min(losses, key=lambda n: (round(losses[n], 12), n))
-    choice = IterationChoice(best, losses, len(held), int(np.sum(y)))
+    ran = int(getattr(pipeline[-1], "n_iter_", choices[-1]))
+    choice = IterationChoice(
+        best, losses, len(held), int(np.sum(y)), widest=pipeline, iterations_run=ran
+    )
     return replace(spec, params={**spec.params, "max_iter": best}), choice

@@ -401,6 +401,7 @@ def fit_model(
     kinds: Mapping[str, str],
     *,
     blend: BlendClassifier | None = None,
+    fitted: Any | None = None,
 ) -> Any:
     """Fit the pipeline on the training split and calibrate it on the calibration split.
 
@@ -418,6 +419,12 @@ def fit_model(
     blend : BlendClassifier, optional
         For ``estimator = "blend"``: the registered models to combine
         (:func:`load_blend`); only the calibration is fitted here.
+    fitted : Pipeline, optional
+        The pipeline already fitted on exactly these training rows with this
+        spec's parameters (the iteration selection's fit when it chose its
+        largest number, :attr:`models.select.IterationChoice.widest`): used as
+        the training fit instead of fitting it again. Ignored when the map is
+        cross-fitted or for a blend.
 
     Returns
     -------
@@ -430,10 +437,13 @@ def fit_model(
     if spec.calibration_folds is not None and blend is None:
         return cross_fitted_model(matrix, spec, kinds).model
     calibration = matrix[matrix["split"] == "calibration"]
-    unfitted = build_pipeline(spec, kinds) if blend is None else blend
-    train, labels, weights = training_rows(matrix, spec)
-    with limited_threads():
-        pipeline = unfitted.fit(train[features], labels, **weights)
+    if fitted is not None and blend is None:
+        pipeline = fitted
+    else:
+        unfitted = build_pipeline(spec, kinds) if blend is None else blend
+        train, labels, weights = training_rows(matrix, spec)
+        with limited_threads():
+            pipeline = unfitted.fit(train[features], labels, **weights)
     return calibrate_model(
         pipeline,
         calibration[features],
@@ -718,12 +728,16 @@ def train_model(spec: ModelSpec, *, settings: EngineSettings) -> TrainResult:
     spec = data.spec  # broad covariates chosen, so the logged spec names them
     selection: dict[str, Any] = {}
     selection_params: dict[str, str] = {}
+    prefit = None
     if spec.max_iter_choices:
         spec, choice = choose_max_iter(data.matrix, spec, data.kinds)
         selection, selection_params = choice.report(), choice.params()
+        # The largest choice: its selection fit is the training fit (models/select.py).
+        prefit = choice.widest if choice.is_widest else None
     spec, calibration_decision = resolve_calibration(data.matrix, spec)
     blend = load_blend(settings, spec) if spec.estimator == "blend" else None
-    model = fit_model(data.matrix, spec, data.kinds, blend=blend)
+    model = fit_model(data.matrix, spec, data.kinds, blend=blend, fitted=prefit)
+    prefit = None  # not kept beside the model
     test = data.matrix[data.matrix["split"] == "test"]
     rows, events = _counts(data.matrix)
     refit: dict[str, Any] = {}

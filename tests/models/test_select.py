@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -10,9 +11,11 @@ import pytest
 
 from features.errors import ConfigError
 from models import tracking
+from models.calibrate import raw_pipeline
 from models.reweight import citizen_weights
 from models.select import choose_max_iter
 from models.spec import ModelSpec
+from models.train import fit_model
 from tests.models.conftest import Trained
 
 FEATURES = ("a", "b")
@@ -86,6 +89,8 @@ def test_selection_takes_few_iterations_where_many_learn_noise_by_heart() -> Non
     )
     assert choice.max_iter == 5 == spec.params["max_iter"]
     assert choice.log_loss[5] < choice.log_loss[200]
+    # Not the largest choice: its fit of 200 iterations is not the training fit.
+    assert not choice.is_widest and not choice.report()["selection_fit_reused"]
 
 
 def test_selection_takes_many_iterations_for_a_planted_signal() -> None:
@@ -105,6 +110,48 @@ def test_selection_takes_many_iterations_for_a_planted_signal() -> None:
     assert choice.max_iter == 150 == spec.params["max_iter"]
     assert choice.rows_validation == int((signal["split"] == "calibration").sum())
     assert choice.params()["selection.max_iter"] == "150"
+    # The largest choice: the selection's fit is the training fit, reused by
+    # fit_model, and the calibrated model equals one fitted afresh.
+    assert choice.is_widest and choice.report()["selection_fit_reused"]
+    reused = fit_model(signal, spec, KINDS, fitted=choice.widest)
+    fresh = fit_model(signal, spec, KINDS)
+    assert raw_pipeline(reused) is choice.widest
+    rows = signal[list(FEATURES)]
+    np.testing.assert_array_equal(
+        reused.predict_proba(rows)[:, 1], fresh.predict_proba(rows)[:, 1]
+    )
+    # A cross-fitted map fits its own pipelines: the selection's fit is not used.
+    crossed = fit_model(
+        signal, replace(spec, calibration_folds=3), KINDS, fitted=choice.widest
+    )
+    assert raw_pipeline(crossed) is not choice.widest
+
+
+def test_a_fit_ended_by_early_stopping_is_reused_for_a_choice_beyond_it() -> None:
+    # Above 10,000 rows scikit-learn's early stopping ends the widest fit before
+    # the largest choice; a choice at or beyond where it ended runs the same
+    # iterations, so the selection's fit is still the training fit.
+    rng = np.random.default_rng(5)
+    signal = _matrix(
+        rng,
+        lambda f: (rng.random(len(f)) < 1 / (1 + np.exp(-2 * f["a"]))).astype(int),
+        citizens=16_000,
+        dates=1,
+    )
+    params = {"learning_rate": 0.3, "max_leaf_nodes": 7, "min_samples_leaf": 50}
+    spec, choice = choose_max_iter(
+        signal, _spec(params=params, max_iter_choices=[1, 1000]), KINDS
+    )
+    assert choice.iterations_run < 1000 == choice.max_iter
+    assert choice.is_widest
+    assert choice.report()["iterations_run_by_widest_fit"] == choice.iterations_run
+    reused = fit_model(signal, spec, KINDS, fitted=choice.widest)
+    fresh = fit_model(signal, spec, KINDS)
+    assert raw_pipeline(fresh)[-1].n_iter_ == choice.iterations_run
+    rows = signal[list(FEATURES)]
+    np.testing.assert_array_equal(
+        reused.predict_proba(rows)[:, 1], fresh.predict_proba(rows)[:, 1]
+    )
 
 
 @pytest.mark.slow
@@ -125,6 +172,7 @@ def test_the_choice_is_recorded_in_mlflow_and_the_training_report(
     )["iteration_selection"]
     assert report["chosen_max_iter"] == int(chosen)
     assert set(report["validation_log_loss"]) == {"20", "60"}
+    assert report["selection_fit_reused"] is (chosen == "60")
     assert report["rows_validation"] > 0
 
 
@@ -135,7 +183,6 @@ def test_fit_model_weighs_each_citizen_once_with_equal_weights() -> None:
     # repeated citizen counts once and the weighted mean risk is the citizens'
     # event rate (about 6 %).
     from models.calibrate import raw_pipeline
-    from models.train import fit_model
 
     rng = np.random.default_rng(5)
     n = 300
