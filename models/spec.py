@@ -208,6 +208,10 @@ CONSTRAINTS: Mapping[str, Rule] = {
             or (isinstance(v, int | float) and not isinstance(v, bool) and 0 < v <= 1)
         ),
     ),
+    "sample_above_rows": Rule(
+        "an int in the range [1, inf) or absent",
+        lambda v: v is None or (is_int(v) and v >= 1),
+    ),
     "broad_covariates": Rule(
         f"a list of unique broad covariate ids matching {BROAD_ID.pattern} or absent",
         lambda v: v is None or list_of("", pattern=BROAD_ID).ok(v),
@@ -339,6 +343,10 @@ class ModelSpec:
         ``1 / share`` (:mod:`models.sampling`); calibration and test rows are
         never sampled. ``None`` (the default) fits on every row; for the
         gradient boosting and the logistic regression.
+    sample_above_rows : int or None
+        With ``non_event_share``: sample only when the training split holds
+        more rows than this (a national extract), so smaller extracts fit on
+        every row. ``None`` always samples.
     source : str
         Where the spec came from; the caller named in error messages.
     """
@@ -374,6 +382,7 @@ class ModelSpec:
     max_iter_choices: tuple[int, ...] | None = None
     calibration_folds: int | None = None
     crossfit_below_events: int | None = None
+    sample_above_rows: int | None = None
     source: str = "ModelSpec"
 
     def __post_init__(self) -> None:
@@ -427,6 +436,12 @@ class ModelSpec:
                 f"The 'crossfit_below_events' parameter of {self.source} needs "
                 "'calibration_folds' (it says when to cross-fit). Add "
                 "calibration_folds or delete crossfit_below_events."
+            )
+        if self.sample_above_rows is not None and self.non_event_share is None:
+            raise ConfigError(
+                f"The 'sample_above_rows' parameter of {self.source} needs "
+                "'non_event_share' (it says when to sample). Add non_event_share "
+                "or delete sample_above_rows."
             )
         if self.citizen_weights != "rows" and self.estimator not in _WEIGHTED:
             raise ConfigError(

@@ -452,6 +452,29 @@ def fit_model(
     )
 
 
+def _sampling_record(spec: ModelSpec, rows: Mapping[str, int]) -> dict[str, Any] | None:
+    """Return the training report's entry on non-event sampling, if asked."""
+    if spec.non_event_share is None:
+        return None
+    return {
+        "non_event_share": spec.non_event_share,
+        "sample_above_rows": spec.sample_above_rows,
+        "train_rows": int(rows.get("train", 0)),
+        "sampled": samples_non_events(spec, int(rows.get("train", 0))),
+    }
+
+
+def samples_non_events(spec: ModelSpec, train_rows: int) -> bool:
+    """Tell whether a fit on ``train_rows`` training rows samples its non-events.
+
+    ``non_event_share`` samples; ``sample_above_rows`` limits it to training
+    splits holding more rows than that.
+    """
+    if spec.non_event_share is None:
+        return False
+    return spec.sample_above_rows is None or train_rows > spec.sample_above_rows
+
+
 def training_rows(
     matrix: pd.DataFrame, spec: ModelSpec
 ) -> tuple[pd.DataFrame, NDArray[Any], dict[str, Any]]:
@@ -463,7 +486,9 @@ def training_rows(
     train = matrix[matrix["split"] == "train"]
     labels = train["label"].to_numpy()
     row_weights = np.ones(len(train))
-    if spec.non_event_share is not None:
+    sampled = samples_non_events(spec, len(train))
+    if sampled:
+        assert spec.non_event_share is not None
         keep, row_weights = non_event_sample(
             train, labels, share=spec.non_event_share, random_state=spec.random_state
         )
@@ -475,11 +500,7 @@ def training_rows(
             train["citizen_id"], spec.citizen_weights
         )
     weights: dict[str, Any] = {}
-    if (
-        spec.reweight is not None
-        or spec.non_event_share is not None
-        or spec.citizen_weights != "rows"
-    ):
+    if spec.reweight is not None or sampled or spec.citizen_weights != "rows":
         weights = {"estimator__sample_weight": row_weights}
     return train, labels, weights
 
@@ -771,6 +792,7 @@ def train_model(spec: ModelSpec, *, settings: EngineSettings) -> TrainResult:
             "events": events,
             "cohort_rows_at_test_date": data.n_cohort_test,
             "iteration_selection": selection or None,
+            "non_event_sampling": _sampling_record(spec, rows),
             "calibration": {
                 **_calibration_record(spec, data.matrix),
                 **calibration_decision,

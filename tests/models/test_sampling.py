@@ -117,3 +117,27 @@ def test_a_sampled_fit_keeps_the_event_rate_and_the_ranking() -> None:
     assert risk.mean() == pytest.approx(train["label"].mean(), abs=0.02)
     margins = (raw_margin(full, X), raw_margin(sampled, X))
     assert np.corrcoef(*margins)[0, 1] > 0.99
+
+
+def test_sample_above_rows_samples_only_a_training_split_larger_than_it() -> None:
+    from models.train import samples_non_events, training_rows
+
+    with pytest.raises(ConfigError, match="'sample_above_rows' parameter"):
+        _spec(sample_above_rows=1000)
+    with pytest.raises(ConfigError, match="'sample_above_rows' parameter"):
+        _spec(non_event_share=0.2, sample_above_rows=0)
+    frame, labels = _rows()  # 12,000 rows, one in twenty an event
+    matrix = frame.assign(hba1c_last_mmol_mol=1.0, label=labels, split="train")
+    small = _spec(non_event_share=0.25, sample_above_rows=len(matrix))
+    large = _spec(non_event_share=0.25, sample_above_rows=len(matrix) - 1)
+    assert not samples_non_events(small, len(matrix))
+    assert samples_non_events(large, len(matrix))
+    assert samples_non_events(_spec(non_event_share=0.25), 1)  # no threshold
+    assert not samples_non_events(_spec(), 10**9)  # no share
+    # At the threshold every row is fitted, unweighted; above it the sample.
+    rows, _, fit_args = training_rows(matrix, small)
+    assert len(rows) == len(matrix) and fit_args == {}
+    rows, y, fit_args = training_rows(matrix, large)
+    assert y.sum() == labels.sum() and len(rows) < 0.35 * len(matrix)
+    assert set(fit_args["estimator__sample_weight"]) == {1.0, 4.0}
+    assert "sample_above_rows = 11999" in large.to_toml()
