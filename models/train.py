@@ -482,17 +482,24 @@ def training_rows(
 
     Rows are sampled (``non_event_share``) and weighted (``reweight``,
     ``citizen_weights``) as the spec says; no weights when it asks for none.
+    The sample is drawn on the ids and labels alone, so the matrix is copied
+    once, into the rows fitted on (a national matrix is gigabytes wide).
     """
-    train = matrix[matrix["split"] == "train"]
-    labels = train["label"].to_numpy()
-    row_weights = np.ones(len(train))
-    sampled = samples_non_events(spec, len(train))
+    rows = np.flatnonzero((matrix["split"] == "train").to_numpy())
+    row_weights = np.ones(len(rows))
+    sampled = samples_non_events(spec, len(rows))
     if sampled:
         assert spec.non_event_share is not None
+        head = matrix[["citizen_id", "label"]].iloc[rows]
         keep, row_weights = non_event_sample(
-            train, labels, share=spec.non_event_share, random_state=spec.random_state
+            head,
+            head["label"].to_numpy(),
+            share=spec.non_event_share,
+            random_state=spec.random_state,
         )
-        train, labels = train[keep], labels[keep]
+        rows = rows[keep]
+    train = matrix.iloc[rows]
+    labels = train["label"].to_numpy()
     if spec.reweight is not None:
         row_weights = row_weights * event_weights(train, labels, spec.reweight)
     if spec.citizen_weights != "rows":
