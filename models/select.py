@@ -55,9 +55,8 @@ class IterationChoice:
     rows_validation: int
     events_validation: int
     #: The pipeline fitted with the largest choice on the training rows (never
-    #: logged); reused as the training fit when the choice is the largest.
+    #: logged); the training fit itself when :attr:`is_widest`.
     widest: Any = field(default=None, repr=False, compare=False)
-
     #: Iterations the widest fit ran: fewer than the largest choice where
     #: scikit-learn's own early stopping ended it (above 10,000 rows).
     iterations_run: int = 0
