@@ -171,6 +171,23 @@ missing_is_met = true
 """
 
 
+#: Two numeric columns "a" and "b": the rows of the unit tests that fit on frames.
+AB_FEATURES = ("a", "b")
+AB_KINDS = {"a": "numeric", "b": "numeric"}
+
+
+def ab_spec(name: str, **changes: object) -> ModelSpec:
+    """A gradient boosting spec of the diabetes outcome on ``a`` and ``b``."""
+    values: dict[str, object] = {
+        "outcome": "diabetes_harm_365d",
+        "cohort": "has_diabetes",
+        "features": AB_FEATURES,
+        "estimator": "hist_gradient_boosting",
+        **changes,
+    }
+    return ModelSpec.from_mapping(values, name=name, source=f"{name}.toml")
+
+
 def fewer_rounds(spec: ModelSpec) -> ModelSpec:
     """A packaged boosting spec with 120 rounds and 30 bootstrap draws (tests only).
 

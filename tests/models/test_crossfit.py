@@ -13,9 +13,9 @@ from features.errors import ConfigError
 from models.calibrate import calibration_slope, predict_risk
 from models.crossfit import citizen_folds, cross_fitted_model, out_of_fold_margins
 from models.spec import ModelSpec
+from tests.models.conftest import AB_FEATURES, AB_KINDS, ab_spec
 
-FEATURES = ("a", "b")
-KINDS = {"a": "numeric", "b": "numeric"}
+FEATURES, KINDS = AB_FEATURES, AB_KINDS
 #: A boosting that learns its training citizens by heart (tiny leaves, fast steps).
 RULE = {"feature": "a", "op": ">", "threshold": 1.0}
 OVERFIT = {"max_iter": 150, "learning_rate": 0.3, "max_leaf_nodes": 31}
@@ -23,15 +23,11 @@ OVERFIT = {"max_iter": 150, "learning_rate": 0.3, "max_leaf_nodes": 31}
 
 def _spec(**changes: object) -> ModelSpec:
     values: dict[str, object] = {
-        "outcome": "diabetes_harm_365d",
-        "cohort": "has_diabetes",
-        "features": FEATURES,
-        "estimator": "hist_gradient_boosting",
         "params": {**OVERFIT, "min_samples_leaf": 2},
         "random_state": 7,
         **changes,
     }
-    return ModelSpec.from_mapping(values, name="crossfit", source="crossfit.toml")
+    return ab_spec("crossfit", **values)
 
 
 def _citizens(rng: np.random.Generator, n: int, dates: int, start: int) -> pd.DataFrame:

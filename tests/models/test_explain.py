@@ -127,9 +127,8 @@ def test_format_reason_only_when_true() -> None:
 
 
 def test_feature_catalogue_has_reasons_for_every_shipped_feature() -> None:
-    from models.spec import available_specs, load_spec
-
     from features.catalogue import build_catalogue
+    from models.spec import available_specs, load_spec
 
     catalogue = feature_catalogue()
     # context columns (covered history) describe the data, never the citizen

@@ -16,21 +16,13 @@ from models.reweight import citizen_weights
 from models.select import choose_max_iter
 from models.spec import ModelSpec
 from models.train import fit_model
-from tests.models.conftest import Trained
+from tests.models.conftest import AB_FEATURES, AB_KINDS, Trained, ab_spec
 
-FEATURES = ("a", "b")
-KINDS = {"a": "numeric", "b": "numeric"}
+FEATURES, KINDS = AB_FEATURES, AB_KINDS
 
 
 def _spec(**changes: object) -> ModelSpec:
-    values: dict[str, object] = {
-        "outcome": "diabetes_harm_365d",
-        "cohort": "has_diabetes",
-        "features": FEATURES,
-        "estimator": "hist_gradient_boosting",
-        **changes,
-    }
-    return ModelSpec.from_mapping(values, name="selected", source="selected.toml")
+    return ab_spec("selected", **changes)
 
 
 def test_equal_citizen_weights_sum_alike_per_citizen_with_mean_one() -> None:

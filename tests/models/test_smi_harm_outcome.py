@@ -106,7 +106,6 @@ def test_shared_outcome_views_are_dropped_after_labelling(
     for outcome in ("smi_somatic_365d", "smi_somatic_harm_365d"):
         assert outcome_contract(outcome)["views"] == ["new_somatic_diagnoses"]
     temp = con.execute(
-        "select table_name from information_schema.tables"
-        " where table_catalog = 'temp'"
+        "select table_name from information_schema.tables where table_catalog = 'temp'"
     ).fetchall()
     assert temp == []
